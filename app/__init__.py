@@ -1,0 +1,1 @@
+"""ordertrack: tracks customer orders and party orders until each meets its committed date."""

@@ -1,0 +1,216 @@
+"""The database: async engines, read sessions and the one write transaction helper."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, DateTime, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+from app.errors import Unavailable
+
+if TYPE_CHECKING:
+    from app.auth import Actor
+    from app.events import Event
+
+log = logging.getLogger(__name__)
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend; SQLite keeps them as naive UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+Publisher = Callable[[Sequence["Event"]], Awaitable[None]]
+
+
+class StatementCounter:
+    """Counts SQL statements sent (tests and benchmarks read it)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self.is_sqlite = url.startswith("sqlite")
+        self.statements = StatementCounter()
+        self.publishers: list[Publisher] = []
+        if self.is_sqlite:
+            connect_args = {"timeout": 30}
+            self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            # SQLite allows one writer: writes take the lock up front (BEGIN IMMEDIATE) so that a
+            # read-then-write never fails half way, and version checks see the latest commit.
+            self.write_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            self._sqlite_pragmas(self.engine, "BEGIN")
+            self._sqlite_pragmas(self.write_engine, "BEGIN IMMEDIATE")
+        else:
+            pg_args = {"server_settings": {"search_path": schema}} if schema else {}
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
+            )
+            self.write_engine = self.engine
+        for eng in {self.engine, self.write_engine}:
+            event.listen(eng.sync_engine, "before_cursor_execute", self.statements)
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write = async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+
+    @staticmethod
+    def _sqlite_pragmas(engine: AsyncEngine, begin: str) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+    async def create_all(self) -> None:
+        """Create every table (tests and the embedded default; production uses Alembic)."""
+        import app.models  # noqa: F401  registers every table
+
+        async with self.write_engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        from app.events import ensure_sequence_row
+
+        async with self._write() as session:
+            await ensure_sequence_row(session)
+            await session.commit()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:  # any failure means not ready
+            return False
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short session for reading; nothing it does is committed."""
+        try:
+            async with self._read() as session:
+                yield session
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
+                raise
+            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+
+    @asynccontextmanager
+    async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
+        """One transaction: changes plus their events commit together, then the events are published."""
+        from app.events import flush_events
+
+        try:
+            async with self._write() as session:
+                uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
+                yield uow
+                uow.events = await flush_events(session, uow.pending)
+                await session.commit()
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
+                raise
+            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        if uow.events:
+            await self.publish(uow.events)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        for publish in self.publishers:
+            try:
+                await publish(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the events are durable in the log; subscribers backfill from it
+                log.exception("publishing %d events failed", len(events))
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower() if exc.orig else ""
+    return any(s in text for s in ("connection", "could not connect", "terminat", "closed", "database is locked"))
+
+
+class UnitOfWork:
+    """What a domain function gets to change things: a session, who acts, when, and the event log."""
+
+    def __init__(self, session: AsyncSession, actor: Actor, now: datetime, db: Database) -> None:
+        self.session = session
+        self.actor = actor
+        self.now = now
+        self.db = db
+        self.pending: list[dict[str, Any]] = []
+        self.events: list[Event] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.session.bind.dialect.name if self.session.bind else "sqlite"
+
+    def record(
+        self,
+        type: str,
+        *,
+        entity: str,
+        entity_id: int,
+        order_id: int | None = None,
+        party_order_id: int | None = None,
+        party_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event to this transaction; it gets its sequence number at commit."""
+        self.pending.append(
+            {
+                "type": type,
+                "entity": entity,
+                "entity_id": entity_id,
+                "order_id": order_id,
+                "party_order_id": party_order_id,
+                "party_id": party_id,
+                "actor": self.actor.name,
+                "actor_role": self.actor.role.value,
+                "at": self.now,
+                "data": {"before": before or {}, "after": after or {}, **(data or {})},
+            }
+        )

@@ -1,0 +1,156 @@
+"""The event log: one global, gap-free, commit-ordered sequence of everything that happened.
+
+Events are appended inside the writing transaction (``UnitOfWork.record``) and numbered at commit
+time under a row lock on ``event_sequence``, so sequence order is commit order and a reader that
+has seen ``seq = n`` has seen every event up to ``n``. Subscriptions and the audit trail read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Column, Index, Integer, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+
+
+class EventSequence(SQLModel, table=True):
+    __tablename__ = "event_sequence"
+    id: int = Field(default=1, primary_key=True)
+    last: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_order_seq", "order_id", "seq"),
+        Index("ix_event_party_order_seq", "party_order_id", "seq"),
+        Index("ix_event_party_seq", "party_id", "seq"),
+    )
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    type: str = Field(max_length=64, nullable=False)
+    entity: str = Field(max_length=32, nullable=False)
+    entity_id: int = Field(nullable=False)
+    order_id: int | None = Field(default=None)
+    party_order_id: int | None = Field(default=None)
+    party_id: int | None = Field(default=None)
+    actor: str = Field(max_length=128, nullable=False)
+    actor_role: str = Field(max_length=16, nullable=False)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
+
+
+def jsonable(value: Any) -> Any:
+    """Make a value storable in the JSON column (dates as ISO text, enums as their value)."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that changed, as (before, after) JSON-ready dicts."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: jsonable(before.get(k)) for k in keys}, {k: jsonable(after.get(k)) for k in keys}
+
+
+async def ensure_sequence_row(session: AsyncSession) -> None:
+    if await session.get(EventSequence, 1) is None:
+        session.add(EventSequence(id=1, last=0))
+        await session.flush()
+
+
+async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> list[Event]:
+    """Number and insert this transaction's events. Called last, just before commit."""
+    if not pending:
+        return []
+    await session.flush()  # row changes first, so the sequence lock is held as briefly as possible
+    result = await session.execute(
+        update(EventSequence)
+        .where(EventSequence.id == 1)
+        .values(last=EventSequence.last + len(pending))
+        .returning(EventSequence.last)
+    )
+    last = result.scalar_one()
+    first = last - len(pending) + 1
+    events = []
+    for offset, fields in enumerate(pending):
+        fields = {**fields, "data": jsonable(fields["data"])}
+        events.append(Event(seq=first + offset, **fields))
+    session.add_all(events)
+    await session.flush()
+    return events
+
+
+async def read_after(
+    session: AsyncSession,
+    after: int,
+    *,
+    order_id: int | None = None,
+    party_order_id: int | None = None,
+    party_id: int | None = None,
+    limit: int = 500,
+) -> list[Event]:
+    """Events with ``seq > after``, oldest first, optionally for one order, party order or party."""
+    query = select(Event).where(Event.seq > after)
+    if order_id is not None:
+        query = query.where(Event.order_id == order_id)
+    if party_order_id is not None:
+        query = query.where(Event.party_order_id == party_order_id)
+    if party_id is not None:
+        query = query.where(Event.party_id == party_id)
+    rows = await session.execute(query.order_by(Event.seq).limit(limit))
+    return list(rows.scalars())
+
+
+async def last_sequence(session: AsyncSession) -> int:
+    row = await session.execute(text("SELECT last FROM event_sequence WHERE id = 1"))
+    return int(row.scalar() or 0)
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The JSON form carried on the bus between processes."""
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "type": event.type,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "order_id": event.order_id,
+        "party_order_id": event.party_order_id,
+        "party_id": event.party_id,
+        "actor": event.actor,
+        "actor_role": event.actor_role,
+        "data": event.data,
+    }
+
+
+def event_from_payload(payload: dict[str, Any]) -> Event:
+    return Event(**{**payload, "at": datetime.fromisoformat(payload["at"])})
+
+
+__all__: Sequence[str] = [
+    "Event",
+    "EventSequence",
+    "diff",
+    "event_from_payload",
+    "event_payload",
+    "flush_events",
+    "jsonable",
+    "last_sequence",
+    "read_after",
+]

@@ -1,0 +1,1 @@
+"""The GraphQL layer: schema assembly, per-request context, permissions and error handling."""

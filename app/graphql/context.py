@@ -1,0 +1,54 @@
+"""Per-request context: who asks, the database, the clock, and DataLoaders made fresh per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from app.auth import Actor
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database, UnitOfWork
+from app.errors import DomainError, Unauthenticated
+
+L = TypeVar("L", bound=DataLoader[Any, Any])
+
+
+@dataclass
+class Context:
+    db: Database
+    clock: Clock
+    settings: Settings
+    actor: Actor | None = None
+    services: dict[str, Any] = field(default_factory=dict)  # bus, monitor, ... set by the app
+    connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
+    request: Any = None
+    auth_error: DomainError | None = None  # a bad token: raised by the first field that needs one
+    _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def loader(self, factory: Callable[[Database], L]) -> L:
+        """The request's DataLoader made by ``factory`` (one per factory per request)."""
+        found = self._loaders.get(factory)
+        if found is None:
+            found = self._loaders[factory] = factory(self.db)
+        return found  # type: ignore[return-value]
+
+    def reset_loaders(self) -> None:
+        """Websocket contexts live as long as the socket; each pushed event starts fresh."""
+        self._loaders.clear()
+
+    @property
+    def signed_in(self) -> Actor:
+        if self.auth_error is not None:
+            raise self.auth_error
+        if self.actor is None:
+            raise Unauthenticated("Sign in: send 'Authorization: Bearer <token>'.")
+        return self.actor
+
+    def write(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """One transaction on behalf of the signed-in actor, at the clock's now."""
+        return self.db.write(self.signed_in, self.clock.now())

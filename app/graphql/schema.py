@@ -1,0 +1,58 @@
+"""Assembles Query, Mutation (and Subscription) from the domains, with limits and error masking."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from app.config import Settings
+from app.graphql.errors import MaskUnexpectedErrors
+from app.graphql.permissions import SignedIn
+from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
+
+
+@strawberry.type(description="Who the token belongs to.")
+class Principal:
+    name: str
+    role: str
+    party_id: strawberry.ID | None
+
+
+@strawberry.type
+class SessionQuery:
+    @strawberry.field(permission_classes=[SignedIn], description="The principal behind the token sent.")
+    def me(self, info: Info) -> Principal:
+        actor = info.context.signed_in
+        return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
+
+
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = ()
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        MaskUnexpectedErrors,
+    ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+schema = build_schema()

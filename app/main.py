@@ -1,0 +1,127 @@
+"""The ASGI application: GraphQL (HTTP and websockets), health checks, and the background parts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from app.auth import Actor, authenticate
+from app.clock import Clock, SystemClock
+from app.config import Settings, get_settings
+from app.db import Database
+from app.errors import DomainError
+from app.graphql.context import Context
+from app.graphql.schema import build_schema
+
+log = logging.getLogger("ordertrack")
+
+# A background part of the app (bus, monitor): started in the lifespan, stopped in reverse order.
+Component = Callable[["AppState"], Any]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    clock: Clock
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+class OrderTrackGraphQL(GraphQL[Context, None]):
+    def __init__(self, state: AppState, **kwargs: Any) -> None:
+        super().__init__(build_schema(state.settings), **kwargs)
+        self.state = state
+
+    async def _actor(self, authorization: str | None) -> Actor | None:
+        async with self.state.db.read() as session:
+            return await authenticate(session, authorization)
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        ctx = Context(
+            db=self.state.db, clock=self.state.clock, settings=self.state.settings,
+            services=self.state.services, request=request,
+        )
+        try:
+            ctx.actor = await self._actor(request.headers.get("authorization"))
+        except DomainError as exc:
+            ctx.auth_error = exc
+        return ctx
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """Websockets authenticate in connection_init: {"authorization": "Bearer <token>"}."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        if not header and params.get("token"):
+            header = f"Bearer {params['token']}"
+        if context.actor is not None and not header:
+            return {"role": context.actor.role.value}
+        try:
+            actor = await self._actor(str(header) if header else None)
+        except DomainError as exc:
+            raise ConnectionRejectionError({"code": exc.code.value, "message": exc.message}) from exc
+        if actor is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "Send the token in connection_init."})
+        context.actor, context.auth_error = actor, None
+        return {"role": actor.role.value}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    components: list[Callable[[AppState], Awaitable[Any]]] | None = None,
+) -> Starlette:
+    """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
+    settings = settings or get_settings()
+    if settings.database_url.startswith("sqlite") and db is None:
+        path = settings.database_url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    state = AppState(settings=settings, db=db or Database(settings.database_url, pool_size=settings.db_pool_size, schema=settings.database_schema), clock=clock or SystemClock())
+    graphql_app = OrderTrackGraphQL(
+        state,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+    )
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        ok = await state.db.ping()
+        return JSONResponse({"status": "ready" if ok else "database unreachable"}, status_code=200 if ok else 503)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if db is None:
+                stack.push_async_callback(state.db.dispose)
+            for start in components or []:
+                stop = await start(state)
+                if stop is not None:
+                    stack.push_async_callback(stop)
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.ordertrack = state
+    return app

@@ -1,0 +1,280 @@
+"""Scheduling, assigning and coordinating the provisioning activities of a customer order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app import validation as v
+from app.db import UnitOfWork
+from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
+from app.events import diff
+from app.orders import states, work
+from app.orders.models import Activity, ActivityDependency, OrderItem
+from app.orders.service import get_order_for_update
+
+MAX_PREDECESSORS = 50
+
+
+@dataclass
+class NewActivity:
+    kind: str
+    planned_start: datetime
+    planned_end: datetime
+    item_id: int | None = None
+    work_group: str | None = None
+    assignee: str | None = None
+    predecessor_ids: list[int] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass
+class ActivityProgress:
+    state: str | None = None
+    percent_complete: int | None = None
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+    expected_end: datetime | None = None
+    note: str | None = None
+
+
+def activity_snapshot(a: Activity) -> dict[str, Any]:
+    return {
+        "kind": a.kind,
+        "state": a.state,
+        "planned_start": a.planned_start,
+        "planned_end": a.planned_end,
+        "actual_start": a.actual_start,
+        "actual_end": a.actual_end,
+        "expected_end": a.expected_end,
+        "percent_complete": a.percent_complete,
+        "work_group": a.work_group,
+        "assignee": a.assignee,
+        "note": a.note,
+    }
+
+
+async def _load(uow: UnitOfWork, activity_id: int, expected_version: int | None) -> Activity:
+    activity = await uow.session.get(Activity, activity_id)
+    if activity is None:
+        raise not_found("Activity", activity_id)
+    await get_order_for_update(uow, activity.order_id)  # serialise with other writers of the order
+    await uow.session.refresh(activity)
+    if expected_version is not None and activity.version != expected_version:
+        raise Conflict(
+            f"Activity {activity_id} was changed by someone else (version {activity.version}); reload it.",
+            current_version=activity.version,
+        )
+    return activity
+
+
+def _record(uow: UnitOfWork, activity: Activity, type: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    activity.version += 1
+    activity.updated_at = uow.now
+    uow.record(type, entity="activity", entity_id=activity.id or 0, order_id=activity.order_id, before=before, after=after)
+
+
+async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int | None, ids: list[int]) -> list[int]:
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_PREDECESSORS:
+        raise InvalidInput(f"At most {MAX_PREDECESSORS} predecessors.", field="predecessorIds")
+    if activity_id is not None and activity_id in ids:
+        raise InvalidInput("An activity cannot depend on itself.", field="predecessorIds")
+    if not ids:
+        return ids
+    rows = await uow.session.execute(select(Activity.id, Activity.order_id).where(Activity.id.in_(ids)))
+    found = {i: o for i, o in rows}
+    for pid in ids:
+        if found.get(pid) != order_id:
+            raise InvalidInput(f"Predecessor {pid} is not an activity of this order.", field="predecessorIds")
+    if activity_id is not None:
+        await _refuse_cycle(uow, order_id, activity_id, ids)
+    return ids
+
+
+async def _refuse_cycle(uow: UnitOfWork, order_id: int, activity_id: int, new_preds: list[int]) -> None:
+    rows = await uow.session.execute(
+        select(ActivityDependency.activity_id, ActivityDependency.predecessor_id)
+        .join(Activity, Activity.id == ActivityDependency.activity_id)
+        .where(Activity.order_id == order_id, ActivityDependency.activity_id != activity_id)
+    )
+    preds: dict[int, list[int]] = {}
+    for a, p in rows:
+        preds.setdefault(a, []).append(p)
+    preds[activity_id] = new_preds
+    stack, seen = list(new_preds), set()
+    while stack:  # walking back from the new predecessors must never reach the activity itself
+        current = stack.pop()
+        if current == activity_id:
+            raise InvalidInput("These predecessors would make a dependency cycle.", field="predecessorIds")
+        if current not in seen:
+            seen.add(current)
+            stack += preds.get(current, [])
+
+
+async def _set_predecessors(uow: UnitOfWork, activity_id: int, ids: list[int]) -> None:
+    await uow.session.execute(delete(ActivityDependency).where(ActivityDependency.activity_id == activity_id))
+    uow.session.add_all([ActivityDependency(activity_id=activity_id, predecessor_id=p) for p in ids])
+
+
+async def predecessors(uow: UnitOfWork, activity_id: int) -> list[Activity]:
+    rows = await uow.session.execute(
+        select(Activity).join(ActivityDependency, ActivityDependency.predecessor_id == Activity.id).where(
+            ActivityDependency.activity_id == activity_id
+        )
+    )
+    return list(rows.scalars())
+
+
+async def schedule_activity(uow: UnitOfWork, order_id: int, data: NewActivity) -> Activity:
+    order = await get_order_for_update(uow, order_id)
+    if not states.ORDER.is_open(order.state) or order.state == "pendingCancellation":
+        raise InvalidTransition(f"Customer order {order_id} is {order.state}; no new activities can be scheduled.")
+    v.aware(data.planned_start, "plannedStart")
+    v.aware(data.planned_end, "plannedEnd")
+    v.ordered(data.planned_start, data.planned_end, "plannedStart", "plannedEnd")
+    if data.item_id is not None:
+        item = await uow.session.get(OrderItem, data.item_id)
+        if item is None or item.order_id != order_id:
+            raise InvalidInput(f"Item {data.item_id} is not an item of order {order_id}.", field="itemId")
+        if not states.ITEM.is_open(item.state):
+            raise InvalidInput(f"Item {data.item_id} is {item.state}; it takes no new work.", field="itemId")
+    preds = await _check_predecessors(uow, order_id, None, data.predecessor_ids)
+    activity = Activity(
+        order_id=order_id,
+        item_id=data.item_id,
+        kind=v.required_text(data.kind, "kind", max_len=64),
+        state=states.ACTIVITY.initial,
+        planned_start=data.planned_start,
+        planned_end=data.planned_end,
+        work_group=v.text(data.work_group, "workGroup", max_len=128),
+        assignee=v.text(data.assignee, "assignee", max_len=128),
+        note=v.text(data.note, "note"),
+        updated_at=uow.now,
+    )
+    uow.session.add(activity)
+    await uow.session.flush()
+    assert activity.id is not None
+    await _set_predecessors(uow, activity.id, preds)
+    uow.record(
+        "activityScheduled",
+        entity="activity",
+        entity_id=activity.id,
+        order_id=order_id,
+        after={**activity_snapshot(activity), "predecessor_ids": preds, "item_id": data.item_id},
+    )
+    return activity
+
+
+async def reschedule_activity(
+    uow: UnitOfWork,
+    activity_id: int,
+    expected_version: int | None,
+    planned_start: datetime | None = None,
+    planned_end: datetime | None = None,
+    predecessor_ids: list[int] | None = None,
+) -> Activity:
+    activity = await _load(uow, activity_id, expected_version)
+    if not states.ACTIVITY.is_open(activity.state):
+        raise InvalidTransition(f"Activity {activity_id} is {activity.state}; it cannot be rescheduled.")
+    before = {**activity_snapshot(activity), "predecessor_ids": [p.id for p in await predecessors(uow, activity_id)]}
+    start = v.aware(planned_start, "plannedStart") or activity.planned_start
+    end = v.aware(planned_end, "plannedEnd") or activity.planned_end
+    v.ordered(start, end, "plannedStart", "plannedEnd")
+    activity.planned_start, activity.planned_end = start, end
+    after_preds = before["predecessor_ids"]
+    if predecessor_ids is not None:
+        after_preds = await _check_predecessors(uow, activity.order_id, activity_id, predecessor_ids)
+        await _set_predecessors(uow, activity_id, after_preds)
+    old, new = diff(before, {**activity_snapshot(activity), "predecessor_ids": after_preds})
+    if not new:
+        raise InvalidInput("The change sets nothing new.", field="plannedStart")
+    _record(uow, activity, "activityRescheduled", old, new)
+    return activity
+
+
+async def assign_activity(
+    uow: UnitOfWork, activity_id: int, expected_version: int | None, work_group: str | None, assignee: str | None
+) -> Activity:
+    activity = await _load(uow, activity_id, expected_version)
+    if not states.ACTIVITY.is_open(activity.state):
+        raise InvalidTransition(f"Activity {activity_id} is {activity.state}; it cannot be reassigned.")
+    before = activity_snapshot(activity)
+    activity.work_group = v.text(work_group, "workGroup", max_len=128)
+    activity.assignee = v.text(assignee, "assignee", max_len=128)
+    old, new = diff(before, activity_snapshot(activity))
+    if not new:
+        raise InvalidInput("The activity already has this assignment.", field="assignee")
+    _record(uow, activity, "activityAssigned", old, new)
+    return activity
+
+
+def _enter_state(activity: Activity, target: str, now: datetime) -> None:
+    activity.state = target
+    if target == "inProgress" and activity.actual_start is None:
+        activity.actual_start = now
+    if target == "completed":
+        activity.actual_end = activity.actual_end or now
+        activity.percent_complete = 100
+
+
+def move_activity(uow: UnitOfWork, activity: Activity, target: str, reason: str | None = None) -> None:
+    """Change an activity's state alone (cancellation cascades use this)."""
+    states.ACTIVITY.check(activity.state, target)
+    before = activity.state
+    _enter_state(activity, target, uow.now)
+    after: dict[str, Any] = {"state": target}
+    if reason:
+        after["reason"] = reason
+    _record(uow, activity, "activityStateChanged", {"state": before}, after)
+
+
+async def record_progress(uow: UnitOfWork, activity_id: int, expected_version: int | None, progress: ActivityProgress) -> Activity:
+    """Track execution: state, percent done, actual start and end, the expected end."""
+    activity = await _load(uow, activity_id, expected_version)
+    before = activity_snapshot(activity)
+    if progress.percent_complete is not None and not 0 <= progress.percent_complete <= 100:
+        raise InvalidInput("percentComplete must be between 0 and 100.", field="percentComplete")
+    for name in ("actual_start", "actual_end", "expected_end"):
+        v.aware(getattr(progress, name), name)
+    for name in ("actual_start", "actual_end"):
+        when = getattr(progress, name)
+        if when is not None and when > uow.now:
+            raise InvalidInput(f"{name} cannot be in the future.", field=name)
+    if progress.state is not None and progress.state != activity.state:
+        if progress.state == "inProgress":
+            waiting = [p for p in await predecessors(uow, activity_id) if p.state != "completed"]
+            if waiting:
+                names = ", ".join(f"{p.kind} {p.id} ({p.state})" for p in waiting)
+                raise InvalidTransition(
+                    f"Activity {activity_id} cannot start before its predecessors are completed: {names}.",
+                    current=activity.state,
+                    target="inProgress",
+                    waiting_for=[str(p.id) for p in waiting],
+                )
+        states.ACTIVITY.check(activity.state, progress.state)
+    elif not states.ACTIVITY.is_open(activity.state):
+        raise InvalidTransition(f"Activity {activity_id} is {activity.state}; it takes no more progress.")
+    if progress.actual_start is not None:
+        activity.actual_start = progress.actual_start
+    if progress.actual_end is not None:
+        activity.actual_end = progress.actual_end
+    if activity.actual_start and activity.actual_end and activity.actual_end < activity.actual_start:
+        raise InvalidInput("actualEnd must not be before actualStart.", field="actualEnd")
+    if progress.percent_complete is not None:
+        activity.percent_complete = progress.percent_complete
+    if progress.expected_end is not None:
+        activity.expected_end = progress.expected_end
+    if progress.note is not None:
+        activity.note = v.text(progress.note, "note")
+    if progress.state is not None and progress.state != activity.state:
+        _enter_state(activity, progress.state, uow.now)  # checked above
+    old, new = diff(before, activity_snapshot(activity))
+    if not new:
+        raise InvalidInput("The progress report changes nothing.", field="state")
+    _record(uow, activity, "activityProgressed", old, new)
+    await work.roll_up(uow, activity.order_id)
+    return activity

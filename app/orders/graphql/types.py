@@ -1,0 +1,206 @@
+"""Output types. Each wraps a row of the domain model directly; nested lists go through DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.graphql.connection import Connection
+from app.orders import loaders, queries
+from app.orders.graphql.enums import (
+    ActivityState,
+    Fulfillment,
+    ItemAction,
+    JeopardyLevel,
+    OrderItemState,
+    OrderState,
+    Priority,
+    ServiceOrderRequestState,
+)
+
+
+@strawberry.type
+class Characteristic:
+    name: str
+    value: str
+
+
+def characteristics_of(values: dict[str, str]) -> list[Characteristic]:
+    return [Characteristic(name=k, value=v) for k, v in sorted(values.items())]
+
+
+@strawberry.type
+class Contact:
+    name: str
+    role: str | None
+    email: str | None
+    phone: str | None
+
+
+@strawberry.type(description="One entry of the event log: what changed, who changed it and when.")
+class OrderEvent:
+    seq: int = strawberry.field(name="sequence", description="Position in the global event log.")
+    type: str
+    at: datetime
+    actor: str
+    actor_role: str
+    entity: str = strawberry.field(description="order, item, activity, serviceOrderRequest, partyOrder, ...")
+    entity_id: strawberry.ID
+    order_id: strawberry.ID | None
+    party_order_id: strawberry.ID | None
+
+    @strawberry.field(description="Resume point: pass it as `after` to read or subscribe from here.")
+    def cursor(self) -> str:
+        return queries.event_cursor(self.seq)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The changed fields before the change.")
+    def before(self) -> JSON:
+        return self.data.get("before", {})  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The changed fields after the change.")
+    def after(self) -> JSON:
+        return self.data.get("after", {})  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Anything else the event carries (reason, ...).")
+    def details(self) -> JSON:
+        return {k: v for k, v in self.data.items() if k not in ("before", "after")}  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class OrderNote:
+    id: strawberry.ID
+    text: str
+    author: str
+    created_at: datetime
+
+
+@strawberry.type
+class ServiceOrderRequest:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    item_id: strawberry.ID
+    state: ServiceOrderRequestState
+    external_ref: str | None
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@strawberry.type(description="A scheduled provisioning activity.")
+class Activity:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    item_id: strawberry.ID | None
+    kind: str
+    state: ActivityState
+    planned_start: datetime
+    planned_end: datetime
+    actual_start: datetime | None
+    actual_end: datetime | None
+    expected_end: datetime | None = strawberry.field(description="Latest expected end (reported, or from the critical path).")
+    percent_complete: int
+    work_group: str | None
+    assignee: str | None
+    note: str | None
+    jeopardy_level: JeopardyLevel
+    jeopardy_reason: str | None
+    version: int
+
+    @strawberry.field(description="Activities that must complete before this one can start.")
+    async def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
+        ids = await info.context.loader(loaders.predecessor_ids_by_activity).load(self.id)
+        return [strawberry.ID(str(i)) for i in ids]
+
+
+@strawberry.type(description="An order item; items nest (a bundle has child items).")
+class OrderItem:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    parent_id: strawberry.ID | None
+    product_ref: str
+    action: ItemAction
+    quantity: int
+    fulfillment: Fulfillment
+    party_id: strawberry.ID | None
+    state: OrderItemState
+
+    @strawberry.field
+    def characteristics(self) -> list[Characteristic]:
+        return characteristics_of(self.characteristics)  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[OrderItem]:
+        items = await info.context.loader(loaders.items_by_order).load(self.order_id)
+        return [i for i in items if i.parent_id == self.id]
+
+    @strawberry.field
+    async def activities(self, info: Info) -> list[Activity]:
+        rows = await info.context.loader(loaders.activities_by_order).load(self.order_id)
+        return [a for a in rows if a.item_id == self.id]
+
+    @strawberry.field
+    async def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
+        rows = await info.context.loader(loaders.service_order_requests_by_order).load(self.order_id)
+        return next((r for r in rows if r.item_id == self.id), None)
+
+
+@strawberry.type(description="A customer order and the tree of work that provisions it.")
+class CustomerOrder:
+    id: strawberry.ID
+    sales_request_ref: str
+    customer_id: str
+    customer_name: str
+    priority: Priority
+    state: OrderState
+    state_reason: str | None
+    description: str | None
+    requested_at: datetime
+    committed_date: datetime = strawberry.field(description="The agreed committed availability date.")
+    expected_completion: datetime | None = strawberry.field(description="When the open work will finish (critical path).")
+    jeopardy_level: JeopardyLevel
+    jeopardy_reason: str | None
+    jeopardy_since: datetime | None
+    escalation_level: int
+    version: int = strawberry.field(description="Send it back with a change; a stale one is refused with CONFLICT.")
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+    @strawberry.field
+    def contacts(self) -> list[Contact]:
+        return [Contact(name=c["name"], role=c.get("role"), email=c.get("email"), phone=c.get("phone")) for c in self.contacts]  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def characteristics(self) -> list[Characteristic]:
+        return characteristics_of(self.characteristics)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Top-level items; each has its children.")
+    async def items(self, info: Info) -> list[OrderItem]:
+        items = await info.context.loader(loaders.items_by_order).load(self.id)
+        return [i for i in items if i.parent_id is None]
+
+    @strawberry.field(description="Every item of the order, flat.")
+    async def all_items(self, info: Info) -> list[OrderItem]:
+        return await info.context.loader(loaders.items_by_order).load(self.id)
+
+    @strawberry.field
+    async def activities(self, info: Info) -> list[Activity]:
+        return await info.context.loader(loaders.activities_by_order).load(self.id)
+
+    @strawberry.field
+    async def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
+        return await info.context.loader(loaders.service_order_requests_by_order).load(self.id)
+
+    @strawberry.field
+    async def notes(self, info: Info) -> list[OrderNote]:
+        return await info.context.loader(loaders.notes_by_order).load(self.id)
+
+    @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
+    async def timeline(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[OrderEvent]:
+        async with info.context.db.read() as session:
+            page = await queries.timeline(session, int(self.id), first=first, after=after)
+        return Connection.of(page)
