@@ -138,6 +138,10 @@ class Database:
                 raise
             raise Unavailable("The database is not reachable right now; retry shortly.") from exc
 
+    def write_session(self) -> AsyncSession:
+        """A bare writing session, for set-up work that is no order change (tokens, fixtures)."""
+        return self._write()
+
     @asynccontextmanager
     async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
         """One transaction: changes plus their events commit together, then the events are published."""

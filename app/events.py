@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, select, text, update
+from sqlalchemy import BigInteger, Column, Index, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -23,7 +23,7 @@ from app.db import JSONType, UTCDateTime
 class EventSequence(SQLModel, table=True):
     __tablename__ = "event_sequence"
     id: int = Field(default=1, primary_key=True)
-    last: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    last: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class Event(SQLModel, table=True):
@@ -34,7 +34,7 @@ class Event(SQLModel, table=True):
         Index("ix_event_party_seq", "party_id", "seq"),
     )
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     type: str = Field(max_length=64, nullable=False)
     entity: str = Field(max_length=32, nullable=False)

@@ -84,7 +84,7 @@ async def empty_postgres(db: Database) -> None:
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    async with db._write() as session:
+    async with db.write_session() as session:
         await ensure_sequence_row(session)
         await session.commit()
 
@@ -128,7 +128,7 @@ async def http(app: object) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def issue_token(db: Database, clock: FrozenClock, role: Role, name: str, party_id: int | None = None) -> str:
-    async with db._write() as session:
+    async with db.write_session() as session:
         plain, _ = await create_token(session, name=name, role=role, now=clock.now(), party_id=party_id)
         await session.commit()
     return plain

@@ -1,0 +1,120 @@
+"""The ``ordertrack`` command: serve, migrate, demo, create-token, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from app.auth import Role, create_token
+from app.clock import SystemClock
+from app.config import Settings, get_settings
+from app.db import Database
+
+
+def _db(settings: Settings) -> Database:
+    if settings.database_url.startswith("sqlite"):
+        path = settings.database_url.split("///", 1)[-1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return Database(settings.database_url, schema=settings.database_schema, pool_size=2)
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    from app import migrate
+
+    _db(settings)  # makes the SQLite folder
+    migrate.upgrade(settings.database_url, settings.database_schema)
+    print("database is up to date")
+
+
+async def _token(settings: Settings, name: str, role: Role, party_id: int | None) -> str:
+    db = _db(settings)
+    try:
+        async with db.write_session() as session:
+            plain, _ = await create_token(session, name=name, role=role, now=SystemClock().now(), party_id=party_id)
+            await session.commit()
+        return plain
+    finally:
+        await db.dispose()
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
+    token = asyncio.run(_token(settings, args.name, Role(args.role), args.party_id))
+    print(token)
+
+
+async def _demo(settings: Settings) -> None:
+    from app.demo import has_orders, load_demo
+
+    db = _db(settings)
+    try:
+        if await has_orders(db):
+            print("demo data: the database already has orders; none added")
+        else:
+            ids = await load_demo(db, SystemClock())
+            print(f"demo data: {len(ids)} customer orders created")
+    finally:
+        await db.dispose()
+    print(f"staff token:  {await _token(settings, 'demo-staff', Role.STAFF, None)}")
+    print(f"viewer token: {await _token(settings, 'demo-viewer', Role.VIEWER, None)}")
+
+
+def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
+    cmd_migrate(settings, _)
+    asyncio.run(_demo(settings))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.demo:
+        cmd_demo(settings, args)
+    elif args.migrate:
+        cmd_migrate(settings, args)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=args.workers, log_level=settings.log_level.lower())
+
+
+def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
+    from app.graphql.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+        print(f"wrote {args.output}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ordertrack", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the service")
+    s.add_argument("--demo", action="store_true", help="migrate and load demo data first (printing tokens)")
+    s.add_argument("--migrate", action="store_true", help="migrate the database first")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(run=cmd_serve)
+    sub.add_parser("migrate", help="apply the Alembic migrations").set_defaults(run=cmd_migrate)
+    sub.add_parser("demo", help="load demo data and print a staff and a viewer token").set_defaults(run=cmd_demo)
+    t = sub.add_parser("create-token", help="issue an API token (printed once)")
+    t.add_argument("--name", required=True)
+    t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
+    t.add_argument("--party-id", type=int)
+    t.set_defaults(run=cmd_create_token)
+    e = sub.add_parser("export-schema", help="write the GraphQL SDL")
+    e.add_argument("--output", default="schema.graphql")
+    e.set_defaults(run=cmd_export_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.run(get_settings(), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""A demo data set: a few dozen customer orders in varied states, with activities and service orders."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.auth import Actor, Role
+from app.clock import Clock
+from app.db import Database
+from app.orders import activities, service, service_orders
+from app.orders.models import CustomerOrder
+
+DEMO_ACTOR = Actor(name="demo-loader", role=Role.STAFF)
+CUSTOMERS = [("C-100", "Acme Ltd"), ("C-200", "Globex plc"), ("C-300", "Initech GmbH"), ("C-400", "Umbrella SA"), ("C-500", "Hooli Inc")]
+PRODUCTS = [("FIBRE-1G", ["ROUTER-X", "CPE-INSTALL"]), ("SDWAN-EDGE", ["LICENCE-3Y"]), ("IP-BLOCK-29", []), ("VOICE-SIP", ["NUMBER-PORT"])]
+PRIORITIES = ["low", "normal", "normal", "high", "critical"]
+
+
+async def has_orders(db: Database) -> bool:
+    async with db.read() as session:
+        return bool((await session.execute(select(func.count()).select_from(CustomerOrder))).scalar())
+
+
+async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) -> list[int]:
+    """Create ``count`` orders through the same domain functions the API uses (so events exist too)."""
+    rng = random.Random(seed)
+    ids: list[int] = []
+    for n in range(count):
+        now = clock.now()
+        customer_id, customer_name = CUSTOMERS[n % len(CUSTOMERS)]
+        product, children = PRODUCTS[n % len(PRODUCTS)]
+        items = [
+            service.NewItem(product_ref=product, children=[service.NewItem(product_ref=c) for c in children]),
+            service.NewItem(product_ref="SITE-SURVEY"),
+        ]
+        data = service.NewOrder(
+            sales_request_ref=f"SR-DEMO-{n + 1:04d}",
+            customer_id=customer_id,
+            customer_name=customer_name,
+            committed_date=now + timedelta(days=rng.randint(3, 60), hours=rng.randint(0, 23)),
+            requested_at=now - timedelta(days=rng.randint(0, 10)),
+            priority=rng.choice(PRIORITIES),
+            items=items,
+            contacts=[service.Contact(name=f"{customer_name} buyer", role="buyer", email=f"buyer@{customer_id.lower()}.example")],
+        )
+        async with db.write(DEMO_ACTOR, now) as uow:
+            order = await service.create_order(uow, data)
+        assert order.id is not None
+        ids.append(order.id)
+        await _progress(db, clock, order.id, n, rng)
+    return ids
+
+
+async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: random.Random) -> None:
+    now = clock.now()
+    stage = n % 6
+    if stage == 0:
+        return  # just taken
+    async with db.write(DEMO_ACTOR, now) as uow:
+        survey = await activities.schedule_activity(
+            uow, order_id, activities.NewActivity(kind="site survey", planned_start=now - timedelta(days=2), planned_end=now + timedelta(days=1), work_group="field-north")
+        )
+        install = await activities.schedule_activity(
+            uow, order_id,
+            activities.NewActivity(kind="install", planned_start=now + timedelta(days=1), planned_end=now + timedelta(days=rng.randint(2, 20)), work_group="field-north", predecessor_ids=[survey.id or 0]),
+        )
+        await service_orders.generate_service_order_requests(uow, order_id)
+    if stage >= 2:
+        async with db.write(DEMO_ACTOR, now) as uow:
+            await activities.record_progress(uow, survey.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=40))
+    if stage == 3:
+        async with db.write(DEMO_ACTOR, now) as uow:
+            await activities.record_progress(uow, survey.id or 0, None, activities.ActivityProgress(state="completed"))
+            await activities.record_progress(uow, install.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=20))
+    if stage == 4:
+        async with db.write(DEMO_ACTOR, now) as uow:
+            await service.change_order_state(uow, order_id, "held", "customer site not ready")
+    if stage == 5 and n % 12 == 5:
+        async with db.write(DEMO_ACTOR, now) as uow:
+            await service.cancel_order(uow, order_id, "sales request cancelled by the customer")
+    elif stage == 5:
+        async with db.write(DEMO_ACTOR, now) as uow:
+            await service.complete_order(uow, order_id, force=True, reason="demo: delivered ahead of plan")
