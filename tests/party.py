@@ -106,6 +106,6 @@ async def snapshot_tables(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     async with db.read() as session:
         for t in tables:
-            rows = (await session.execute(text(f"SELECT * FROM {t} ORDER BY 1"))).all()
-            out[t] = [tuple(r) for r in rows]
+            rows = (await session.execute(text(f"SELECT * FROM {t}"))).all()
+            out[t] = sorted((tuple(r) for r in rows), key=repr)
     return out
