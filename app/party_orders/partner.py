@@ -193,6 +193,8 @@ async def request_change(uow: UnitOfWork, party_order_id: int, key: str, data: c
 async def confirm_cancellation(uow: UnitOfWork, party_order_id: int, key: str, note: str | None) -> Result:
     async def perform(order: CustomerOrder, po: PartyOrder) -> Result:
         text = v.text(note, "note", max_len=1000)
+        if po.state != "pendingCancellation":
+            raise InvalidTransition(f"Party order {po.id} is {po.state}; nobody asked to cancel it.", current=po.state)
         move_party_order(uow, po, "cancelled", text or "cancellation confirmed by the party")
         await finish_customer_cancellation(uow, order)
         await after_change(uow, order.id or 0, redated=True)
