@@ -12,6 +12,7 @@ from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
+from app.realtime.subscriptions import LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -31,7 +32,7 @@ class SessionQuery:
 
 QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery)
 MUTATIONS: tuple[type, ...] = (CustomerOrderMutation,)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
