@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from app.auth import Actor, authenticate
 from app.clock import Clock, SystemClock
@@ -76,6 +77,13 @@ class OrderTrackGraphQL(GraphQL[Context, None]):
         return {"role": actor.role.value}
 
 
+def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
+    """What starts with an app made without an explicit ``components`` list."""
+    from app.realtime.bus import start_bus
+
+    return [start_bus]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -94,6 +102,10 @@ def create_app(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        keep_alive=True,
+        keep_alive_interval=settings.ws_keep_alive_seconds,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
+        + ((GRAPHQL_SSE_PROTOCOL,) if settings.graphql_sse else ()),
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -108,7 +120,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if db is None:
                 stack.push_async_callback(state.db.dispose)
-            for start in components or []:
+            for start in default_components(settings) if components is None else components:
                 stop = await start(state)
                 if stop is not None:
                     stack.push_async_callback(stop)

@@ -13,6 +13,7 @@ from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
+from app.realtime.subscriptions import LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -32,7 +33,7 @@ class SessionQuery:
 
 QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery)
 MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
