@@ -76,6 +76,16 @@ class OrderTrackGraphQL(GraphQL[Context, None]):
         return {"role": actor.role.value}
 
 
+def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
+    """The background parts a plain ``create_app(settings)`` starts."""
+    found: list[Callable[[AppState], Awaitable[Any]]] = []
+    if settings.monitor_enabled:
+        from app.jeopardy.monitor import start_monitor
+
+        found.append(start_monitor)
+    return found
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -85,6 +95,8 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
     settings = settings or get_settings()
+    if components is None:
+        components = default_components(settings)
     if settings.database_url.startswith("sqlite") and db is None:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -2,6 +2,7 @@
 
 from app.auth import ApiToken
 from app.events import Event, EventSequence
+from app.jeopardy.models import Escalation, MonitorLease
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 
 __all__ = [
@@ -9,8 +10,10 @@ __all__ = [
     "ActivityDependency",
     "ApiToken",
     "CustomerOrder",
+    "Escalation",
     "Event",
     "EventSequence",
+    "MonitorLease",
     "OrderItem",
     "OrderNote",
     "ServiceOrderRequest",
