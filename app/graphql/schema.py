@@ -11,6 +11,7 @@ from strawberry.types import Info
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
+from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 
 
@@ -29,8 +30,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation,)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, JeopardyQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 Query = merge_types("Query", QUERIES)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -196,6 +198,12 @@ class CustomerOrder:
     @strawberry.field
     async def notes(self, info: Info) -> list[OrderNote]:
         return await info.context.loader(loaders.notes_by_order).load(self.id)
+
+    @strawberry.field(description="Escalations and de-escalations of this order, oldest first.")
+    async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]]:
+        from app.jeopardy.loaders import escalations_by_order
+
+        return await info.context.loader(escalations_by_order).load(int(self.id))  # type: ignore[return-value]
 
     @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
     async def timeline(
