@@ -149,3 +149,24 @@ async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Pa
     assert "2 level changes, 2 escalations" in run.stdout  # the shipped policy escalates late orders
     await run_cli(Settings(database_url=url, _env_file=None), Database(url), once=True, interval=None)  # type: ignore[call-arg]
     assert "0 level changes, 0 escalations" in capsys.readouterr().out  # a repeated sweep finds nothing new
+
+
+async def test_a_sweep_costs_the_same_statements_however_many_orders_are_open(db: Database, clock: FrozenClock) -> None:
+    mon = monitor(db, clock, ESCALATE_LATE)
+
+    async def statements_of_a_sweep() -> int:
+        before = db.statements.count
+        await mon.sweep()
+        return db.statements.count - before
+
+    await make_orders(db, clock, 3, days=30)
+    await mon.sweep()
+    few = await statements_of_a_sweep()
+    await make_orders(db, clock, 60, days=31)
+    many = await statements_of_a_sweep()
+    assert many == few, "nothing changed, so a sweep over 63 open orders costs what one over 3 does"
+    await make_orders(db, clock, 5, days=1)
+    clock.advance(timedelta(days=1, minutes=1))
+    changed = await statements_of_a_sweep()
+    assert changed < few + 15, "five changes are written with a handful of set-wise statements, not per order"
+    assert len(await alerts(db, prefix=("escalated",))) == 5

@@ -171,3 +171,12 @@ async def test_a_repeated_sweep_changes_nothing(staff: Api, db: Database, clock:
     again = await mon.sweep()
     assert again.led and again.outcome is not None and again.outcome.level_changes == 0
     assert len(await alerts(db)) == 2
+
+
+async def test_bringing_the_committed_date_forward_shows_jeopardy_at_once(staff: Api, db: Database, clock: FrozenClock) -> None:
+    order = await create_order(staff, clock.now(), committedDate=iso(clock.now() + timedelta(days=30)))
+    await schedule(staff, order["id"], clock.now(), days=(1, 10))
+    update = "mutation($id: ID!, $v: Int!, $d: DateTime) { updateCustomerOrder(id: $id, version: $v, input: {committedDate: $d}) { jeopardyLevel jeopardyReason } }"
+    got = (await staff.ok(update, {"id": order["id"], "v": 1, "d": iso(clock.now() + timedelta(days=8))}))["updateCustomerOrder"]
+    assert got["jeopardyLevel"] == "JEOPARDY"
+    assert levels(await alerts(db, order["id"])) == ["jeopardy"]
