@@ -4,6 +4,16 @@ from app.auth import ApiToken
 from app.events import Event, EventSequence
 from app.jeopardy.models import Escalation, MonitorLease
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.party_orders.models import (
+    Party,
+    PartyChangeRequest,
+    PartyCheckIn,
+    PartyMilestone,
+    PartyOrder,
+    PartyOrderItem,
+    PartyProgressReport,
+    PartyRequestKey,
+)
 
 __all__ = [
     "Activity",
@@ -16,5 +26,13 @@ __all__ = [
     "MonitorLease",
     "OrderItem",
     "OrderNote",
+    "Party",
+    "PartyChangeRequest",
+    "PartyCheckIn",
+    "PartyMilestone",
+    "PartyOrder",
+    "PartyOrderItem",
+    "PartyProgressReport",
+    "PartyRequestKey",
     "ServiceOrderRequest",
 ]

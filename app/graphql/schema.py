@@ -13,6 +13,7 @@ from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
+from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -30,8 +31,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, JeopardyQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, JeopardyMutation)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 Query = merge_types("Query", QUERIES)

@@ -1,7 +1,7 @@
 """jeopardy escalations and monitor lease
 
 Revision ID: 0003
-Revises: 0001 (re-point to 0002 once the party orders migration is in main)
+Revises: 0002
 Create Date: 2026-11-27 20:43:19.943047
 """
 
@@ -15,7 +15,7 @@ import app.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
