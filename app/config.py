@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     # Jeopardy monitor
     monitor_enabled: bool = True
     monitor_interval_seconds: float = 30.0
+    jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
     # GraphQL limits
     graphiql: bool = True
     introspection: bool = True

@@ -78,10 +78,15 @@ class OrderTrackGraphQL(GraphQL[Context, None]):
 
 
 def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
-    """What starts with an app made without an explicit ``components`` list."""
+    """The background parts a plain ``create_app(settings)`` starts: the event bus, then the monitor."""
     from app.realtime.bus import start_bus
 
-    return [start_bus]
+    found: list[Callable[[AppState], Awaitable[Any]]] = [start_bus]
+    if settings.monitor_enabled:
+        from app.jeopardy.monitor import start_monitor
+
+        found.append(start_monitor)
+    return found
 
 
 def create_app(
@@ -93,6 +98,8 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
     settings = settings or get_settings()
+    if components is None:
+        components = default_components(settings)
     if settings.database_url.startswith("sqlite") and db is None:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":

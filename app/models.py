@@ -2,16 +2,37 @@
 
 from app.auth import ApiToken
 from app.events import Event, EventSequence
+from app.jeopardy.models import Escalation, MonitorLease
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.party_orders.models import (
+    Party,
+    PartyChangeRequest,
+    PartyCheckIn,
+    PartyMilestone,
+    PartyOrder,
+    PartyOrderItem,
+    PartyProgressReport,
+    PartyRequestKey,
+)
 
 __all__ = [
     "Activity",
     "ActivityDependency",
     "ApiToken",
     "CustomerOrder",
+    "Escalation",
     "Event",
     "EventSequence",
+    "MonitorLease",
     "OrderItem",
     "OrderNote",
+    "Party",
+    "PartyChangeRequest",
+    "PartyCheckIn",
+    "PartyMilestone",
+    "PartyOrder",
+    "PartyOrderItem",
+    "PartyProgressReport",
+    "PartyRequestKey",
     "ServiceOrderRequest",
 ]

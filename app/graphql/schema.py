@@ -11,7 +11,9 @@ from strawberry.types import Info
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
+from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
+from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
 from app.realtime.subscriptions import LiveSubscription
 
 
@@ -30,8 +32,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation,)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
