@@ -58,6 +58,7 @@ async def _demo(settings: Settings) -> None:
         await db.dispose()
     print(f"staff token:  {await _token(settings, 'demo-staff', Role.STAFF, None)}")
     print(f"viewer token: {await _token(settings, 'demo-viewer', Role.VIEWER, None)}")
+    print(f"partner token (party 1): {await _token(settings, 'demo-partner-1', Role.PARTNER, 1)}")
 
 
 def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:

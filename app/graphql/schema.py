@@ -14,6 +14,7 @@ from app.graphql.permissions import SignedIn
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
+from app.realtime.subscriptions import LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -33,7 +34,7 @@ class SessionQuery:
 
 QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
 MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
