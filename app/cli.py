@@ -74,7 +74,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=args.workers, log_level=settings.log_level.lower())
+    from app.observability.logs import logging_config
+
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
+        log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
+        ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
+    )
 
 
 def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:

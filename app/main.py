@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -23,6 +24,8 @@ from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
+from app.middleware import BodySizeLimit, RequestContext
+from app.observability import metrics
 
 log = logging.getLogger("ordertrack")
 
@@ -103,6 +106,14 @@ def create_app(
         ok = await state.db.ping()
         return JSONResponse({"status": "ready" if ok else "database unreachable"}, status_code=200 if ok else 503)
 
+    async def metrics_endpoint(_: Request) -> Response:
+        await metrics.refresh_order_gauges(state.db)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    if metrics.count_published not in state.db.publishers:
+        state.db.publishers.append(metrics.count_published)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
@@ -118,10 +129,12 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContext), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
     )
     app.state.ordertrack = state
     return app
