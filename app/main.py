@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -45,6 +46,13 @@ class OrderTrackGraphQL(GraphQL[Context, None]):
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Bad encodings and absurd nesting are the client's fault (400), not the server's (500)."""
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise json.JSONDecodeError(f"unreadable body: {type(exc).__name__}", "", 0) from exc
 
     async def _actor(self, authorization: str | None) -> Actor | None:
         async with self.state.db.read() as session:

@@ -69,7 +69,7 @@ class RequestContext:
             if scope["type"] != "http" or status["code"]:
                 raise
             error_id = uuid.uuid4().hex[:16]
-            log.exception("unhandled error %s", error_id, extra={"error_id": error_id})
+            log.exception("unhandled error %s", error_id, extra={"error_id": error_id, "request_id": info.request_id})
             status["code"] = 500
             body = error_body(f"Unexpected error (id {error_id}).", ErrorCode.INTERNAL, errorId=error_id, requestId=info.request_id)
             await send_json(send, 500, body, info.request_id)

@@ -71,7 +71,7 @@ class MaskUnexpectedErrors(MaskErrors):
             error.path,
             req,
             exc_info=(type(original), original, original.__traceback__) if original else None,
-            extra={"error_id": error_id},
+            extra={"error_id": error_id, "request_id": req},
         )
         extensions = {"code": ErrorCode.INTERNAL.value, "errorId": error_id}
         if req:

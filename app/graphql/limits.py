@@ -104,7 +104,7 @@ class MutationRateLimit(SchemaExtension):
         ctx = self.execution_context
         if ctx.result is None and ctx.graphql_document is not None:
             try:
-                is_mutation = ctx.operation_type is OperationType.MUTATION
+                is_mutation = ctx.operation_type.value == OperationType.MUTATION.value  # strawberry's enum, same values
             except RuntimeError:
                 is_mutation = False
             actor = getattr(ctx.context, "actor", None)
