@@ -83,6 +83,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_audit(settings: Settings, _: argparse.Namespace) -> None:
+    """Check the event log against the orders; exit 1 when anything is inconsistent."""
+    from app.audit import audit
+
+    async def run() -> bool:
+        db = _db(settings)
+        try:
+            report = await audit(db)
+        finally:
+            await db.dispose()
+        print(f"{report.orders} orders, {report.events} events, last seq {report.last_seq}")
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}")
+        return report.ok
+
+    if not asyncio.run(run()):
+        sys.exit(1)
+
+
 def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
     from app.graphql.schema import schema
 
@@ -111,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
     t.add_argument("--party-id", type=int)
     t.set_defaults(run=cmd_create_token)
+    sub.add_parser("audit", help="check that the event log and the orders agree").set_defaults(run=cmd_audit)
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)

@@ -1,0 +1,88 @@
+"""Every root field states who may use it; every operation is run as every role (the matrix)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from strawberry.permission import PermissionExtension
+
+from app.auth import Role
+from app.clock import FrozenClock
+from app.db import Database
+from app.graphql.schema import schema
+from tests.api import Api
+from tests.authz_matrix import EXEMPT, MISSING_ID, OPERATIONS, REFUSALS, ROLES
+from tests.conftest import issue_token
+from tests.security_helpers import log_position
+
+
+def root_fields() -> dict[str, object]:
+    fields = {}
+    for root in ("Query", "Mutation", "Subscription"):
+        definition = schema.get_type_by_name(root)
+        for field in getattr(definition, "fields", None) or []:
+            fields[schema.config.name_converter.get_graphql_name(field)] = field
+    return fields
+
+
+def test_every_root_field_has_a_permission_class() -> None:
+    missing = []
+    for name, field in root_fields().items():
+        declared = list(getattr(field, "permission_classes", None) or [])
+        for extension in getattr(field, "extensions", None) or []:
+            if isinstance(extension, PermissionExtension):
+                declared += list(extension.permissions)
+        if not declared:
+            missing.append(name)
+    assert not missing, f"root fields anyone may call: {missing}"
+
+
+def test_every_root_field_is_in_the_authorization_matrix() -> None:
+    missing = sorted(set(root_fields()) - set(OPERATIONS) - set(EXEMPT))
+    assert not missing, f"add these to tests/authz_matrix.py: {missing}"
+    stale = sorted(set(OPERATIONS) - set(root_fields()))
+    assert not stale, f"the matrix names fields the schema no longer has: {stale}"
+
+
+@pytest.fixture
+async def apis(http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> dict[str, Api]:
+    return {
+        "anonymous": Api(http, None),
+        "viewer": Api(http, await issue_token(db, clock, Role.VIEWER, "matrix.viewer")),
+        "staff": Api(http, await issue_token(db, clock, Role.STAFF, "matrix.staff")),
+        "partner_a": Api(http, await issue_token(db, clock, Role.PARTNER, "matrix.partner.a", party_id=1)),
+        "partner_b": Api(http, await issue_token(db, clock, Role.PARTNER, "matrix.partner.b", party_id=2)),
+    }
+
+
+def _without_ids(message: str, ids: list[str]) -> str:
+    for value in ids:
+        message = re.sub(rf"\b{re.escape(value)}\b", "<id>", message)
+    return message
+
+
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+async def test_each_operation_as_each_role(name: str, apis: dict[str, Api], db: Database, clock: FrozenClock) -> None:
+    op = OPERATIONS[name]
+    variables = await op.prepare(apis["staff"], clock.now())
+    refused = [r for r in ROLES if r not in op.allowed]
+    for role in refused:
+        before = await log_position(db)
+        body = await apis[role].send(op.document, variables)
+        assert body.get("errors"), f"{role} may not run {name}, but got {body}"
+        assert all(v is None for v in (body.get("data") or {}).values()), f"{role} got data from {name}: {body}"
+        code = body["errors"][0]["extensions"]["code"]
+        assert code in REFUSALS[role], f"{role} on {name}: {code}"
+        assert await log_position(db) == before, f"{role} changed something with {name}"
+        if op.id_variables:
+            missing = {**variables, **{k: MISSING_ID for k in op.id_variables}}
+            other = (await apis[role].send(op.document, missing))["errors"][0]
+            ids = [str(variables[k]) for k in op.id_variables] + [MISSING_ID]
+            assert other["extensions"]["code"] == code, f"{role} on {name} can tell existing from missing ids"
+            assert _without_ids(other["message"], ids) == _without_ids(body["errors"][0]["message"], ids)
+    for role in [r for r in ROLES if r in op.allowed]:
+        body = await apis[role].send(op.document, variables)
+        assert not body.get("errors"), f"{role} may run {name}: {body}"
+        assert body["data"][name] is not None
