@@ -43,7 +43,7 @@ def code_for(error: GraphQLError) -> str:
         return ErrorCode.QUERY_TOO_COMPLEX.value
     if message.startswith("Syntax Error"):
         return ErrorCode.GRAPHQL_PARSE_FAILED.value
-    if message.startswith("Variable '$") or "cannot represent" in message:
+    if message.startswith("Variable '$") or "cannot represent" in message or "nested too deeply" in message:
         return ErrorCode.INVALID_INPUT.value
     return ErrorCode.GRAPHQL_VALIDATION_FAILED.value
 

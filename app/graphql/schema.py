@@ -11,6 +11,7 @@ from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
 from app.graphql.limits import limit_extensions
 from app.graphql.permissions import SignedIn
+from app.graphql.scalars import SCALAR_OVERRIDES
 from app.observability.graphql import OperationMetrics
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 
@@ -47,6 +48,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
     )
 
