@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ class WorkUnit:
     done: bool
     dropped: bool
     started: bool
+    expected_end: datetime | None = None  # when this work is expected to finish, if it says
 
     @property
     def open(self) -> bool:
