@@ -15,7 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api import Api
-from tests.factories import create_order, order_input, schedule
+from tests.factories import create_order, iso, order_input, schedule
+from tests.party import (
+    ACK, CANCEL_PO, CHANGE, CHECK_IN, COMPLETE, CONFIRM, CREATE_PARTY, MILESTONE, REJECT, REPORT, REQUEST, RESOLVE, STATE_PO,
+    UPDATE_PO, acknowledge, key, order_with_party_items, requisition,
+)
 
 ROLES = ("anonymous", "viewer", "staff", "partner_a", "partner_b")
 READERS = frozenset({"viewer", "staff"})
@@ -30,7 +34,21 @@ REFUSALS = {
 }
 MISSING_ID = "987654"
 
-Prepare = Callable[[Api, datetime], Awaitable[dict[str, Any]]]
+PARTNER_A = frozenset({"partner_a"})
+
+
+@dataclass
+class World:
+    """What a ``prepare`` may use: staff and partner A's clients, the two parties, the time."""
+
+    staff: Api
+    partner_a: Api
+    party_a: str
+    party_b: str
+    now: datetime
+
+
+Prepare = Callable[[World], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -39,38 +57,47 @@ class Op:
     allowed: frozenset[str]
     prepare: Prepare
     id_variables: tuple[str, ...] = ()  # variables holding ids: swapped for MISSING_ID in the existence check
+    # Roles that may run it but must see none of partner A's objects (null or an empty list, never an error).
+    # ``prepare`` names the object they must not see under the variable "_secret".
+    scoped: frozenset[str] = frozenset()
 
 
-async def _nothing(staff: Api, now: datetime) -> dict[str, Any]:
+async def _nothing(w: World) -> dict[str, Any]:
     return {}
 
 
-async def _order(staff: Api, now: datetime) -> dict[str, Any]:
+async def _order(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     return {"id": (await create_order(staff, now))["id"]}
 
 
-async def _order_in_progress(staff: Api, now: datetime) -> dict[str, Any]:
+async def _order_in_progress(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     order = await create_order(staff, now)
     await staff.ok('mutation($id: ID!) { changeOrderState(id: $id, state: IN_PROGRESS) { id } }', {"id": order["id"]})
     return {"id": order["id"]}
 
 
-async def _activity(staff: Api, now: datetime) -> dict[str, Any]:
+async def _activity(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     order = await create_order(staff, now)
     return {"id": (await schedule(staff, order["id"], now))["id"], "end": (now + timedelta(days=5)).isoformat()}
 
 
-async def _service_order_request(staff: Api, now: datetime) -> dict[str, Any]:
+async def _service_order_request(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     order = await create_order(staff, now)
     made = await staff.ok("mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id } }", {"id": order["id"]})
     return {"id": made["generateServiceOrderRequests"][0]["id"]}
 
 
-async def _new_order_input(staff: Api, now: datetime) -> dict[str, Any]:
+async def _new_order_input(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     return {"input": order_input(now)}
 
 
-async def _schedule_input(staff: Api, now: datetime) -> dict[str, Any]:
+async def _schedule_input(w: World) -> dict[str, Any]:
+    staff, now = w.staff, w.now
     order = await create_order(staff, now)
     window = {"kind": "install", "plannedStart": (now + timedelta(days=1)).isoformat(), "plannedEnd": (now + timedelta(days=2)).isoformat()}
     return {"id": order["id"], "input": window}
@@ -108,6 +135,81 @@ OPERATIONS: dict[str, Op] = {
         'mutation($id: ID!) { updateServiceOrderRequest(id: $id, externalRef: "SO-1") { id } }', STAFF, _service_order_request, ("id",)
     ),
 }
+
+async def _party_order(w: World) -> dict[str, Any]:
+    """A pending party order of party A (partner A's), on a customer order of its own."""
+    order = await order_with_party_items(w.staff, w.now, w.party_a)
+    (po,) = await requisition(w.staff, order["id"])
+    return {"id": po["id"], "_secret": po["id"], "_order": order["id"]}
+
+
+async def _acknowledged_party_order(w: World) -> dict[str, Any]:
+    found = await _party_order(w)
+    await acknowledge(w.partner_a, found["id"], w.now)
+    return found
+
+
+async def _party_order_awaiting_cancellation(w: World) -> dict[str, Any]:
+    found = await _acknowledged_party_order(w)
+    await w.staff.ok(CANCEL_PO, {"id": found["id"], "reason": "no longer needed"})
+    return found
+
+
+async def _change_request(w: World) -> dict[str, Any]:
+    found = await _acknowledged_party_order(w)
+    request = {"nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "strike", "proposedDeliveryDate": iso(w.now + timedelta(days=25))}
+    made = await w.partner_a.ok(CHANGE, {"id": found["id"], "key": key(), "input": request})
+    return {"id": made["requestPartyOrderChange"]["id"], "_secret": made["requestPartyOrderChange"]["id"]}
+
+
+async def _order_with_party_item(w: World) -> dict[str, Any]:
+    order = await order_with_party_items(w.staff, w.now, w.party_a)
+    return {"input": {"orderId": order["id"]}}
+
+
+async def _new_party(w: World) -> dict[str, Any]:
+    return {"input": {"name": "Fibre Co", "kind": "SUPPLIER", "reportingIntervalHours": 24}}
+
+
+def plus(prepare: Prepare, make: Callable[[World, dict[str, Any]], dict[str, Any]]) -> Prepare:
+    """``prepare``, then more variables computed from the world and what it made."""
+
+    async def run(w: World) -> dict[str, Any]:
+        found = await prepare(w)
+        return {**found, **make(w, found)}
+
+    return run
+
+
+PARTY_OPERATIONS: dict[str, Op] = {
+    "parties": Op("{ parties(first: 10) { edges { node { id name } } } }", READERS, _nothing),
+    "partyOrder": Op("query($id: ID!) { partyOrder(id: $id) { id state } }", READERS | PARTNER_A, _party_order, ("id",),
+                     scoped=frozenset({"partner_b"})),
+    "partyOrders": Op("{ partyOrders(first: 10) { edges { node { id } } } }", READERS | PARTNER_A, _party_order,
+                      scoped=frozenset({"partner_b"})),
+    "openChangeRequests": Op("{ openChangeRequests(first: 10) { edges { node { id } } } }", READERS | PARTNER_A, _change_request,
+                             scoped=frozenset({"partner_b"})),
+    "createParty": Op(CREATE_PARTY, STAFF, _new_party),
+    "requestPartyOrders": Op(REQUEST, STAFF, _order_with_party_item),
+    "updatePartyOrder": Op(UPDATE_PO, STAFF, plus(_party_order, lambda w, f: {"version": 1, "input": {"note": "called them"}}), ("id",)),
+    "changePartyOrderState": Op(STATE_PO, STAFF, plus(_party_order, lambda w, f: {"state": "HELD", "reason": "waiting on permits"}), ("id",)),
+    "cancelPartyOrder": Op(CANCEL_PO, STAFF, plus(_party_order, lambda w, f: {"reason": "not needed"}), ("id",)),
+    "recordPartyCheckIn": Op(CHECK_IN, STAFF, plus(_party_order, lambda w, f: {"input": {"at": iso(w.now), "withWhom": "Bo", "outcome": "on track"}}), ("id",)),
+    "planPartyMilestone": Op(MILESTONE, STAFF, plus(_party_order, lambda w, f: {"input": {"name": "survey", "plannedDate": iso(w.now + timedelta(days=3))}}), ("id",)),
+    "resolvePartyChangeRequest": Op(RESOLVE, STAFF, plus(_change_request, lambda w, f: {"decision": "ACCEPT", "note": "ok"}), ("id",)),
+    # The party's own operations: partner A on its order; partner B gets NOT_FOUND, like for a missing id.
+    "acknowledgePartyOrder": Op(ACK, PARTNER_A, plus(_party_order, lambda w, f: {
+        "key": key(), "input": {"partyReference": "A-1", "committedDeliveryDate": iso(w.now + timedelta(days=20))}}), ("id",)),
+    "rejectPartyOrder": Op(REJECT, PARTNER_A, plus(_party_order, lambda w, f: {"key": key(), "reason": "cannot deliver"}), ("id",)),
+    "reportPartyOrderProgress": Op(REPORT, PARTNER_A, plus(_acknowledged_party_order, lambda w, f: {"key": key(), "input": {"percentComplete": 40}}), ("id",)),
+    "requestPartyOrderChange": Op(CHANGE, PARTNER_A, plus(_acknowledged_party_order, lambda w, f: {
+        "key": key(), "input": {"nature": "REQUESTED", "kind": "OTHER", "reason": "different port"}}), ("id",)),
+    "confirmPartyOrderCancellation": Op(CONFIRM, PARTNER_A, plus(_party_order_awaiting_cancellation, lambda w, f: {"key": key()}), ("id",)),
+    "reportPartyOrderCompletion": Op(COMPLETE, PARTNER_A, plus(_acknowledged_party_order, lambda w, f: {"key": key()}), ("id",)),
+}
+
+
+OPERATIONS.update(PARTY_OPERATIONS)
 
 # Root fields tested elsewhere (with a reason), so the completeness check accepts them.
 EXEMPT: dict[str, str] = {}
