@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.orders.queries import event_cursor
 from tests.api import Api
 from tests.factories import create_order, iso, order_input, schedule
 from tests.party import (
@@ -210,6 +211,54 @@ PARTY_OPERATIONS: dict[str, Op] = {
 
 
 OPERATIONS.update(PARTY_OPERATIONS)
+
+
+async def _order_with_history(w: World) -> dict[str, Any]:
+    """An order with events to replay (after the first cursor), and its first event cursor."""
+    found = await _order(w)
+    return {**found, "after": event_cursor(0)}
+
+
+async def _replay_all(w: World) -> dict[str, Any]:
+    await _order(w)
+    return {"after": event_cursor(0)}
+
+
+async def _party_order_with_history(w: World) -> dict[str, Any]:
+    found = await _party_order(w)
+    return {"after": event_cursor(0), "_secret": found["id"]}
+
+
+async def _escalation(w: World) -> dict[str, Any]:
+    return await _order(w)
+
+
+async def _escalated_order_with_history(w: World) -> dict[str, Any]:
+    found = await _order(w)
+    await w.staff.ok('mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: "late") { id } }', found)
+    return {"after": event_cursor(0)}
+
+
+JEOPARDY_OPERATIONS: dict[str, Op] = {
+    "escalationPolicy": Op("{ escalationPolicy { atRiskSlack } }", READERS, _nothing),
+    "escalationDryRun": Op("{ escalationDryRun { __typename } }", READERS, _order),
+    "escalateCustomerOrder": Op(
+        'mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: "customer called twice") { escalationLevel } }',
+        STAFF, _escalation, ("id",),
+    ),
+}
+OPERATIONS.update(JEOPARDY_OPERATIONS)
+
+# Subscriptions: run through the schema directly (tests/test_authorization.py), replaying from the log.
+EVENT = "{ sequence type orderId partyOrderId }"
+SUBSCRIPTIONS: dict[str, Op] = {
+    "orderEvents": Op(f"subscription($id: ID!, $after: String) {{ orderEvents(orderId: $id, after: $after) {EVENT} }}", READERS,
+                      _order_with_history, ("id",)),
+    "orderEventsMatching": Op(f"subscription($after: String) {{ orderEventsMatching(after: $after) {EVENT} }}", READERS, _replay_all),
+    "jeopardyAlerts": Op(f"subscription($after: String) {{ jeopardyAlerts(after: $after) {EVENT} }}", READERS, _escalated_order_with_history),
+    "partyOrderEvents": Op(f"subscription($after: String) {{ partyOrderEvents(after: $after) {EVENT} }}", READERS | PARTNER_A,
+                           _party_order_with_history, scoped=frozenset({"partner_b"})),
+}
 
 # Root fields tested elsewhere (with a reason), so the completeness check accepts them.
 EXEMPT: dict[str, str] = {}

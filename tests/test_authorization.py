@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,12 +12,14 @@ import httpx
 import pytest
 from strawberry.permission import PermissionExtension
 
-from app.auth import Role
+from app.auth import Role, actor_for_token
+from app.graphql.context import Context
+from app.graphql.schema import build_schema
 from app.clock import FrozenClock
 from app.db import Database
 from app.graphql.schema import schema
 from tests.api import Api
-from tests.authz_matrix import EXEMPT, MISSING_ID, OPERATIONS, REFUSALS, ROLES, World
+from tests.authz_matrix import EXEMPT, MISSING_ID, OPERATIONS, REFUSALS, ROLES, SUBSCRIPTIONS, World
 from tests.conftest import issue_token
 from tests.fingerprint import fingerprint
 from tests.party import create_party
@@ -43,9 +47,9 @@ def test_every_root_field_has_a_permission_class() -> None:
 
 
 def test_every_root_field_is_in_the_authorization_matrix() -> None:
-    missing = sorted(set(root_fields()) - set(OPERATIONS) - set(EXEMPT))
+    missing = sorted(set(root_fields()) - set(OPERATIONS) - set(SUBSCRIPTIONS) - set(EXEMPT))
     assert not missing, f"add these to tests/authz_matrix.py: {missing}"
-    stale = sorted(set(OPERATIONS) - set(root_fields()))
+    stale = sorted((set(OPERATIONS) | set(SUBSCRIPTIONS)) - set(root_fields()))
     assert not stale, f"the matrix names fields the schema no longer has: {stale}"
 
 
@@ -129,3 +133,46 @@ async def test_each_operation_as_each_role(name: str, world: tuple[World, dict[s
         body = await apis[role].send(op.document, variables)
         assert not body.get("errors"), f"{role} may run {name}: {body}"
         assert body["data"][name] is not None
+
+
+async def first_result(stream: object, seconds: float) -> object | None:
+    """The first thing a subscription yields within ``seconds``, or None."""
+    if not hasattr(stream, "__anext__"):
+        return stream  # refused before it started: an ExecutionResult with errors
+    try:
+        return await asyncio.wait_for(stream.__anext__(), timeout=seconds)  # type: ignore[attr-defined]
+    except (asyncio.TimeoutError, StopAsyncIteration):
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            await stream.aclose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(SUBSCRIPTIONS))
+async def test_each_subscription_as_each_role(
+    name: str, world: tuple[World, dict[str, Api]], db: Database, clock: FrozenClock, app: object
+) -> None:
+    w, apis = world
+    op = SUBSCRIPTIONS[name]
+    prepared = await op.prepare(w)
+    secret = prepared.get("_secret")
+    variables = {k: v for k, v in prepared.items() if not k.startswith("_")}
+    state = app.state.ordertrack  # type: ignore[attr-defined]
+    graphql_schema = build_schema(state.settings)
+    for role in ROLES:
+        actor = None
+        if apis[role].token:
+            async with db.read() as session:
+                actor = await actor_for_token(session, apis[role].token)
+        context = Context(db=db, clock=clock, settings=state.settings, actor=actor, services=state.services)
+        stream = await graphql_schema.subscribe(op.document, variable_values=variables, context_value=context)
+        result = await first_result(stream, 1.0 if role in op.scoped else 5.0)
+        if role in op.allowed:
+            assert result is not None and not result.errors, f"{role} may follow {name}: {result}"  # type: ignore[attr-defined]
+            assert result.data[name]["sequence"] >= 1  # type: ignore[attr-defined]
+        elif role in op.scoped:
+            assert result is None or secret not in ids_in(result.data), f"{role} saw partner A's events via {name}"  # type: ignore[attr-defined]
+        else:
+            assert result is not None and result.errors, f"{role} may not follow {name}: {result}"  # type: ignore[attr-defined]
+            code = result.errors[0].extensions["code"]  # type: ignore[attr-defined]
+            assert code in REFUSALS[role], f"{role} on {name}: {code}"
