@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 20
+    mutation_rate_per_minute: int = 0  # per token and process; 0 turns the limit off
+    mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
     db_pool_size: int = 10
     # Live events (app/realtime)
     broadcast_channel: str = Field(default="ordertrack_events", description="The broker channel every process shares.")
