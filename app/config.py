@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 20
     db_pool_size: int = 10
+    # Persisted queries and the front-end contract
+    partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
+    persisted_query_store_bytes: int = 8 * 1024 * 1024
+    contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
     log_level: str = "INFO"
 
 

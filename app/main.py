@@ -22,6 +22,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
+from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.schema import build_schema
 
 log = logging.getLogger("ordertrack")
@@ -38,10 +39,11 @@ class AppState:
     services: dict[str, Any] = field(default_factory=dict)
 
 
-class OrderTrackGraphQL(GraphQL[Context, None]):
+class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
+        self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
 
     async def _actor(self, authorization: str | None) -> Actor | None:
         async with self.state.db.read() as session:
