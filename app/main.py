@@ -19,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from app.auth import Actor, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
+from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
@@ -122,6 +123,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
+            *dashboard_routes(graphql_app.persisted),
         ],
         lifespan=lifespan,
     )

@@ -55,6 +55,7 @@ class PersistedQueries:
     """The hash -> text store: the contract's operations (fixed) and what clients registered (bounded LRU)."""
 
     contract: dict[str, str]
+    operations: list[ContractOperation] = field(default_factory=list)  # the contract's, for its manifest
     max_bytes: int = 8 * 1024 * 1024
     partner_only: bool = False
     _stored: OrderedDict[str, str] = field(default_factory=OrderedDict)
@@ -62,7 +63,7 @@ class PersistedQueries:
 
     @classmethod
     def of(cls, ops: list[ContractOperation], **kwargs: Any) -> PersistedQueries:
-        return cls(contract={o.sha256: o.body for o in ops}, **kwargs)
+        return cls(contract={o.sha256: o.body for o in ops}, operations=list(ops), **kwargs)
 
     def lookup(self, sha256: str) -> str | None:
         if sha256 in self.contract:
