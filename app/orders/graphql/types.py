@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -19,6 +21,9 @@ from app.orders.graphql.enums import (
     Priority,
     ServiceOrderRequestState,
 )
+
+if TYPE_CHECKING:
+    from app.party_orders.graphql.types import PartyOrder
 
 
 @strawberry.type
@@ -145,6 +150,15 @@ class OrderItem:
         rows = await info.context.loader(loaders.service_order_requests_by_order).load(self.order_id)
         return next((r for r in rows if r.item_id == self.id), None)
 
+    @strawberry.field(description="Party orders delivering this item.")
+    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+        from app.party_orders import loaders as party_loaders
+
+        links = await info.context.loader(party_loaders.links_by_order).load(self.order_id)
+        mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
+        rows = await info.context.loader(party_loaders.party_orders_by_order).load(self.order_id)
+        return [p for p in rows if p.id in mine]  # type: ignore[misc]
+
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
 class CustomerOrder:
@@ -192,6 +206,12 @@ class CustomerOrder:
     @strawberry.field
     async def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
         return await info.context.loader(loaders.service_order_requests_by_order).load(self.id)
+
+    @strawberry.field(description="Orders placed with parties for this order's items.")
+    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+        from app.party_orders import loaders as party_loaders
+
+        return await info.context.loader(party_loaders.party_orders_by_order).load(self.id)  # type: ignore[return-value]
 
     @strawberry.field
     async def notes(self, info: Info) -> list[OrderNote]:
