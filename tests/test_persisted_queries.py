@@ -99,3 +99,54 @@ async def test_partners_run_only_the_contracts_operations_when_persisted_only_is
     await send(http, staff.token, query=AD_HOC, extensions=persisted(sha256_hex(AD_HOC)))
     assert code(await send(http, partner, extensions=persisted(sha256_hex(AD_HOC)))) == "PERSISTED_QUERY_NOT_IN_LIST"
     assert (await send(http, staff.token, query=AD_HOC))["data"]["me"]["role"] == "staff"  # staff are not limited
+
+
+class ContractClient:
+    """Sends only the contract's operations, by hash (what a partner integration built on it does)."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http, self.token = http, token
+
+    async def run(self, name: str, **variables: Any) -> dict[str, Any]:
+        body = await send(self.http, self.token, operationName=name, variables=variables, extensions=persisted(CONTRACT[name].sha256))
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+
+async def test_a_partner_integration_runs_on_the_contract_alone(http: httpx.AsyncClient, db: Database, clock: FrozenClock, staff: Api) -> None:
+    from datetime import timedelta
+
+    from tests.party import create_party, order_with_party_items, partner_api, requisition
+
+    party = await create_party(staff, kind="PARTNER")
+    order = await order_with_party_items(staff, clock.now(), party["id"])
+    [po] = await requisition(staff, order["id"])
+    partner = ContractClient(http, (await partner_api(http, db, clock, party["id"])).token or "")
+    ops = ContractClient(http, staff.token or "")
+
+    mine = await partner.run("PartyOrderList")
+    assert [e["node"]["id"] for e in mine["partyOrders"]["edges"]] == [po["id"]]
+    when = (clock.now() + timedelta(days=20)).isoformat()
+    ack = await partner.run("AcknowledgePartyOrder", id=po["id"], idempotencyKey="ack-1", input={
+        "partyReference": "ACME-77", "committedDeliveryDate": when, "milestones": [{"name": "duct survey", "plannedDate": when}]})
+    assert ack["acknowledgePartyOrder"]["state"] == "ACKNOWLEDGED"
+    await partner.run("ReportPartyOrderProgress", id=po["id"], idempotencyKey="rep-1", input={"percentComplete": 30, "note": "ducts cleared"})
+    later = (clock.now() + timedelta(days=25)).isoformat()
+    change = await partner.run("RequestPartyOrderChange", id=po["id"], idempotencyKey="chg-1", input={
+        "nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "road works permit delayed", "proposedDeliveryDate": later})
+    progress = (await partner.run("PartyOrderProgress", id=po["id"]))["partyOrder"]
+    assert progress["percentComplete"] == 30 and progress["partyReference"] == "ACME-77"
+    assert [m["name"] for m in progress["milestones"]] == ["duct survey"]
+    assert [r["note"] for r in progress["progressReports"]] == ["ducts cleared"]
+
+    # the enterprise sees the party order and its open change request in the order tree, and decides
+    tree = (await ops.run("OrderTree", id=order["id"]))["customerOrder"]
+    [seen] = tree["partyOrders"]
+    assert seen["party"]["name"] == party["name"] and seen["changeRequests"][0]["state"] == "OPEN"
+    pending = await ops.run("OpenChangeRequests", orderId=order["id"])
+    assert [e["node"]["id"] for e in pending["openChangeRequests"]["edges"]] == [change["requestPartyOrderChange"]["id"]]
+    resolved = await ops.run("ResolveChangeRequest", id=change["requestPartyOrderChange"]["id"], decision="ACCEPT", note="agreed")
+    assert resolved["resolvePartyChangeRequest"]["state"] == "ACCEPTED"
+    assert (await ops.run("OpenChangeRequests", orderId=order["id"]))["openChangeRequests"]["totalCount"] == 0
+    # and with PARTNER_PERSISTED_ONLY the partner cannot step outside the contract
+    assert code(await send(http, partner.token, query="{ partyOrders { totalCount } }")) == "PERSISTED_QUERY_NOT_IN_LIST"

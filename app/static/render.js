@@ -92,6 +92,28 @@ function activityNode(a) {
   );
 }
 
+function partyOrderNode(po) {
+  const open = (po.changeRequests || []).filter((c) => c.state === "OPEN");
+  return el(
+    "li",
+    { class: "party-order", dataset: { partyOrderId: po.id } },
+    el("span", { class: "product" }, `${po.party.name}`),
+    po.partyReference ? ` ref ${po.partyReference}` : "",
+    " ",
+    el("span", { class: "state" }, words(po.state)),
+    ` ${po.percentComplete}% · needed by ${date(po.neededBy)} · expected ${date(po.expectedDeliveryDate || po.committedDeliveryDate)} `,
+    jeopardyBadge(po.jeopardyLevel, po.jeopardyReason),
+    escalationBadge(po.escalationLevel),
+    po.lines.length ? el("div", { class: "sor" }, `delivers ${po.lines.map((l) => l.productRef).join(", ")}`) : null,
+    po.milestones.length
+      ? el("ul", { class: "milestones" }, po.milestones.map((m) => el("li", {}, `milestone ${m.name}: planned ${date(m.plannedDate)}${m.reachedAt ? ` · reached ${date(m.reachedAt)}` : ""}`)))
+      : null,
+    open.length
+      ? el("ul", { class: "change-requests" }, open.map((c) => el("li", { class: "change-request" }, `open change request (${words(c.nature)}, ${words(c.kind)}): ${c.reason}${c.proposedDeliveryDate ? ` → ${date(c.proposedDeliveryDate)}` : ""}`)))
+      : null,
+  );
+}
+
 /** The order tree: items (with their activities and service order requests), then order-level activities. */
 export function tree(order) {
   const byItem = new Map();
@@ -102,6 +124,7 @@ export function tree(order) {
   }
   const parts = [el("ul", { class: "tree" }, order.items.map((i) => itemNode(i, byItem)))];
   if (orderLevel.length) parts.push(el("h4", {}, "Order activities"), el("ul", { class: "activities" }, orderLevel.map(activityNode)));
+  if (order.partyOrders && order.partyOrders.length) parts.push(el("h4", {}, "Party orders"), el("ul", { class: "party-orders" }, order.partyOrders.map(partyOrderNode)));
   if (order.notes.length) parts.push(el("h4", {}, "Notes"), el("ul", {}, order.notes.map((n) => el("li", {}, `${day(n.createdAt)} ${n.author}: ${n.text}`))));
   return parts;
 }
