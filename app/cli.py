@@ -118,6 +118,14 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
     from app.jeopardy.monitor import run_cli
 
     asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
+def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
+    from app.graphql.contract import CONTRACT_DIR, MANIFEST_NAME, load_operations, manifest
+
+    (CONTRACT_DIR / MANIFEST_NAME).write_text(manifest(load_operations()))
+    print(f"wrote {CONTRACT_DIR / MANIFEST_NAME}")
+    if args.publish:
+        (CONTRACT_DIR / "published-schema.graphql").write_text(Path("schema.graphql").read_text())
+        print(f"published schema.graphql as {CONTRACT_DIR / 'published-schema.graphql'}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -145,6 +153,9 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)
+    c = sub.add_parser("contract", help="write frontend-contract/persisted-operations.json from its operations")
+    c.add_argument("--publish", action="store_true", help="also publish schema.graphql as the contract's schema")
+    c.set_defaults(run=cmd_contract)
     return p
 
 

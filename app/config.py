@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     bus_max_message_bytes: int = Field(default=7000, description="Bigger batches travel as a hint to read the log (NOTIFY takes < 8000).")
     ws_keep_alive_seconds: float = Field(default=15.0, description="Keep-alive ('ka') interval on legacy graphql-ws.")
     graphql_sse: bool = Field(default=True, description="Also serve subscriptions as GraphQL over SSE (distinct connections mode).")
+    # Persisted queries and the front-end contract
+    partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
+    persisted_query_store_bytes: int = 8 * 1024 * 1024
+    contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
     log_level: str = "INFO"
 
 
