@@ -88,6 +88,12 @@ def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
+    from app.datagen import run_generate
+
+    asyncio.run(run_generate(_db(settings), args))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ordertrack", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -105,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
     t.add_argument("--party-id", type=int)
     t.set_defaults(run=cmd_create_token)
+    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders (demo, load test)")
+    g.add_argument("--orders", type=int, required=True, help="how many customer orders")
+    g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")
+    g.add_argument("--chunk", type=int, default=5000, help="orders per transaction")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--jobs", type=int, default=2, help="chunks written concurrently (PostgreSQL)")
+    g.set_defaults(run=cmd_generate)
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)
