@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 20
+    graphql_cache_size: int = Field(default=256, description="Parsed and validated documents kept (LRU).")
     db_pool_size: int = 10
     log_level: str = "INFO"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -19,6 +22,11 @@ from app.orders.graphql.enums import (
     Priority,
     ServiceOrderRequestState,
 )
+
+
+def tree_field(info: Info, order_id: Any, pick: Callable[[loaders.OrderTree], Any]) -> Any:
+    """Resolve from the order's tree: synchronously once it is loaded (see ``loaders.from_tree``)."""
+    return loaders.from_tree(info.context.loader(loaders.order_trees), int(order_id), pick)
 
 
 @strawberry.type
@@ -109,9 +117,8 @@ class Activity:
     version: int
 
     @strawberry.field(description="Activities that must complete before this one can start.")
-    async def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
-        ids = await info.context.loader(loaders.predecessor_ids_by_activity).load(self.id)
-        return [strawberry.ID(str(i)) for i in ids]
+    def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
+        return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.predecessors.get(self.id, ())])  # type: ignore[arg-type]
 
 
 @strawberry.type(description="An order item; items nest (a bundle has child items).")
@@ -131,19 +138,16 @@ class OrderItem:
         return characteristics_of(self.characteristics)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def children(self, info: Info) -> list[OrderItem]:
-        items = await info.context.loader(loaders.items_by_order).load(self.order_id)
-        return [i for i in items if i.parent_id == self.id]
+    def children(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.order_id, lambda t: t.children.get(self.id, []))  # type: ignore[arg-type]
 
     @strawberry.field
-    async def activities(self, info: Info) -> list[Activity]:
-        rows = await info.context.loader(loaders.activities_by_order).load(self.order_id)
-        return [a for a in rows if a.item_id == self.id]
+    def activities(self, info: Info) -> list[Activity]:
+        return tree_field(info, self.order_id, lambda t: t.activities_by_item.get(self.id, []))  # type: ignore[arg-type]
 
     @strawberry.field
-    async def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
-        rows = await info.context.loader(loaders.service_order_requests_by_order).load(self.order_id)
-        return next((r for r in rows if r.item_id == self.id), None)
+    def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
+        return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))  # type: ignore[arg-type]
 
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
@@ -177,21 +181,20 @@ class CustomerOrder:
         return characteristics_of(self.characteristics)  # type: ignore[arg-type]
 
     @strawberry.field(description="Top-level items; each has its children.")
-    async def items(self, info: Info) -> list[OrderItem]:
-        items = await info.context.loader(loaders.items_by_order).load(self.id)
-        return [i for i in items if i.parent_id is None]
+    def items(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.id, lambda t: t.children.get(None, []))  # type: ignore[arg-type]
 
     @strawberry.field(description="Every item of the order, flat.")
-    async def all_items(self, info: Info) -> list[OrderItem]:
-        return await info.context.loader(loaders.items_by_order).load(self.id)
+    def all_items(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.id, lambda t: t.items)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def activities(self, info: Info) -> list[Activity]:
-        return await info.context.loader(loaders.activities_by_order).load(self.id)
+    def activities(self, info: Info) -> list[Activity]:
+        return tree_field(info, self.id, lambda t: t.activities)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
-        return await info.context.loader(loaders.service_order_requests_by_order).load(self.id)
+    def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
+        return tree_field(info, self.id, lambda t: t.requests)  # type: ignore[arg-type]
 
     @strawberry.field
     async def notes(self, info: Info) -> list[OrderNote]:
