@@ -67,3 +67,9 @@ class Unavailable(DomainError):
 
 def not_found(kind: str, ident: object) -> NotFound:
     return NotFound(f"{kind} {ident} does not exist.", kind=kind, id=str(ident))
+
+
+class IdempotencyMismatch(DomainError):
+    """An idempotency key sent again with a different request."""
+
+    code = ErrorCode.IDEMPOTENCY_MISMATCH

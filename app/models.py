@@ -3,6 +3,16 @@
 from app.auth import ApiToken
 from app.events import Event, EventSequence
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.party_orders.models import (
+    Party,
+    PartyChangeRequest,
+    PartyCheckIn,
+    PartyMilestone,
+    PartyOrder,
+    PartyOrderItem,
+    PartyProgressReport,
+    PartyRequestKey,
+)
 
 __all__ = [
     "Activity",
@@ -13,5 +23,13 @@ __all__ = [
     "EventSequence",
     "OrderItem",
     "OrderNote",
+    "Party",
+    "PartyChangeRequest",
+    "PartyCheckIn",
+    "PartyMilestone",
+    "PartyOrder",
+    "PartyOrderItem",
+    "PartyProgressReport",
+    "PartyRequestKey",
     "ServiceOrderRequest",
 ]

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
+from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -36,8 +37,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation,)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 Query = merge_types("Query", QUERIES)

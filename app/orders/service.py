@@ -326,7 +326,8 @@ async def complete_order(uow: UnitOfWork, order_id: int, force: bool = False, re
     order = await get_order_for_update(uow, order_id)
     check_version(order, expected_version)
     reason = v.text(reason, "reason", max_len=1000)
-    states.ORDER.check(order.state, "completed")
+    if not states.ORDER.is_open(order.state) or order.state == "held":
+        states.ORDER.check(order.state, "completed")  # refuses, naming the state and what is allowed
     open_work = await work.open_work(uow.session, order_id)
     if open_work and not force:
         listing = ", ".join(f"{w.kind} {w.id} ({w.state})" for w in open_work[:10])
@@ -336,9 +337,12 @@ async def complete_order(uow: UnitOfWork, order_id: int, force: bool = False, re
             target="completed",
             open_work=[f"{w.kind}:{w.id}" for w in open_work],
         )
+    if open_work and not reason:
+        raise InvalidInput("Forcing completion over open work needs a reason.", field="reason")
+    if order.state in ("acknowledged", "pending"):
+        move_order(uow, order, "inProgress", "completion")
+    states.ORDER.check(order.state, "completed")
     if open_work:
-        if not reason:
-            raise InvalidInput("Forcing completion over open work needs a reason.", field="reason")
         await work.cancel_open_work(uow, order, f"forced completion: {reason}")
     await work.close_items(uow, order_id, "completed")
     move_order(uow, order, "completed", reason)

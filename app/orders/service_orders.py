@@ -85,10 +85,16 @@ async def update_service_order_request(
             "serviceOrderReferenced", entity="serviceOrderRequest", entity_id=request_id,
             order_id=request.order_id, after={"external_ref": ref},
         )
-    if note is not None:
-        request.note = v.text(note, "note")
+    note_text = v.text(note, "note")
     if state is not None and state != request.state:
-        move_request(uow, request, state, v.text(note, "note"))
+        request.note = note_text if note is not None else request.note
+        move_request(uow, request, state, note_text)
+    elif note is not None and note_text != request.note:
+        before_note, request.note = request.note, note_text
+        uow.record(
+            "serviceOrderNoted", entity="serviceOrderRequest", entity_id=request_id,
+            order_id=request.order_id, before={"note": before_note}, after={"note": note_text},
+        )
     request.updated_at = uow.now
     await work.roll_up(uow, request.order_id)
     return request

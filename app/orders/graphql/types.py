@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,6 +22,9 @@ from app.orders.graphql.enums import (
     Priority,
     ServiceOrderRequestState,
 )
+
+if TYPE_CHECKING:
+    from app.party_orders.graphql.types import PartyOrder
 
 
 def tree_field(info: Info, order_id: Any, pick: Callable[[loaders.OrderTree], Any]) -> Any:
@@ -149,6 +152,15 @@ class OrderItem:
     def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
         return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))  # type: ignore[arg-type]
 
+    @strawberry.field(description="Party orders delivering this item.")
+    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+        from app.party_orders import loaders as party_loaders
+
+        links = await info.context.loader(party_loaders.links_by_order).load(self.order_id)
+        mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
+        rows = await info.context.loader(party_loaders.party_orders_by_order).load(self.order_id)
+        return [p for p in rows if p.id in mine]  # type: ignore[misc]
+
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
 class CustomerOrder:
@@ -195,6 +207,12 @@ class CustomerOrder:
     @strawberry.field
     def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
         return tree_field(info, self.id, lambda t: t.requests)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Orders placed with parties for this order's items.")
+    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+        from app.party_orders import loaders as party_loaders
+
+        return await info.context.loader(party_loaders.party_orders_by_order).load(self.id)  # type: ignore[return-value]
 
     @strawberry.field
     async def notes(self, info: Info) -> list[OrderNote]:

@@ -1,0 +1,119 @@
+"""What every party order change shares: loading under lock, the one state move, recording events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db import UnitOfWork
+from app.errors import Conflict, not_found
+from app.orders import schedule, work
+from app.orders.models import CustomerOrder
+from app.orders.service import get_order_for_update, move_order
+from app.party_orders import states
+from app.party_orders.models import Party, PartyOrder
+
+
+def snapshot(po: PartyOrder) -> dict[str, Any]:
+    return {
+        "state": po.state,
+        "needed_by": po.needed_by,
+        "party_ref": po.party_ref,
+        "committed_delivery": po.committed_delivery,
+        "expected_delivery": po.expected_delivery,
+        "percent_complete": po.percent_complete,
+        "note": po.note,
+        "version": po.version,
+    }
+
+
+async def load_party_order(
+    uow: UnitOfWork, party_order_id: int, *, party_id: int | None = None, expected_version: int | None = None
+) -> tuple[CustomerOrder, PartyOrder]:
+    """Lock the originating customer order, then the party order (the project's lock order).
+
+    ``party_id`` scopes the lookup to one party: any other party's id is NOT_FOUND, as if unknown.
+    """
+    query = select(PartyOrder.order_id).where(PartyOrder.id == party_order_id)
+    if party_id is not None:
+        query = query.where(PartyOrder.party_id == party_id)
+    order_id = (await uow.session.execute(query)).scalar_one_or_none()
+    if order_id is None:
+        raise not_found("Party order", party_order_id)
+    order = await get_order_for_update(uow, order_id)
+    po = (
+        await uow.session.execute(
+            select(PartyOrder).where(PartyOrder.id == party_order_id).with_for_update().execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    if expected_version is not None and po.version != expected_version:
+        raise Conflict(
+            f"Party order {party_order_id} was changed by someone else (version {po.version}, you sent "
+            f"{expected_version}). Reload it and apply your change again.",
+            current_version=po.version,
+        )
+    return order, po
+
+
+def record(
+    uow: UnitOfWork, po: PartyOrder, type: str, *, entity: str = "partyOrder", entity_id: int | None = None,
+    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+) -> None:
+    """One event, on the customer order's timeline and scoped to the party order and its party."""
+    uow.record(
+        type, entity=entity, entity_id=entity_id if entity_id is not None else po.id or 0,
+        order_id=po.order_id, party_order_id=po.id, party_id=po.party_id, before=before, after=after, data=data,
+    )
+
+
+def touch(uow: UnitOfWork, po: PartyOrder) -> None:
+    po.version += 1
+    po.updated_at = uow.now
+
+
+def move_party_order(uow: UnitOfWork, po: PartyOrder, target: str, reason: str | None = None) -> None:
+    """The single place a party order's state changes (checked against the machine, one event)."""
+    states.PARTY_ORDER.check(po.state, target)
+    before = po.state
+    po.state, po.state_reason = target, reason
+    if target == "acknowledged" and po.acknowledged_at is None:
+        po.acknowledged_at = uow.now
+    if not states.PARTY_ORDER.is_open(target):
+        po.closed_at = uow.now
+        po.next_report_due = None  # nothing more is expected from the party
+    touch(uow, po)
+    record(uow, po, "partyOrderStateChanged", before={"state": before}, after={"state": target},
+           data={"reason": reason} if reason else None)
+
+
+async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:
+    """Heard from the party now: the next report is due one reporting interval later."""
+    party = await uow.session.get(Party, po.party_id)
+    assert party is not None
+    po.last_report_at = uow.now
+    if states.PARTY_ORDER.is_open(po.state):
+        po.next_report_due = uow.now + timedelta(hours=party.reporting_interval_hours)
+
+
+async def after_change(uow: UnitOfWork, order_id: int, *, redated: bool = False) -> None:
+    """Roll work up to items and the customer order; recompute its expected completion when dates moved."""
+    await work.roll_up(uow, order_id)
+    if redated:
+        await schedule.refresh_expected_completion(uow, order_id)
+
+
+async def finish_customer_cancellation(uow: UnitOfWork, order: CustomerOrder) -> None:
+    """A customer order waiting on parties to confirm cancellation is cancelled once the last one has."""
+    if order.state != "pendingCancellation":
+        return
+    await uow.session.flush()
+    waiting = (
+        await uow.session.execute(
+            select(PartyOrder.id).where(PartyOrder.order_id == order.id, PartyOrder.state == "pendingCancellation").limit(1)
+        )
+    ).scalar_one_or_none()
+    if waiting is None:
+        move_order(uow, order, "cancelled", "every party confirmed the cancellation")
+        await work.close_items(uow, order.id or 0, "cancelled")

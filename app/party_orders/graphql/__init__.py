@@ -1,0 +1,1 @@
+"""The party order API: types, inputs, queries and mutations."""

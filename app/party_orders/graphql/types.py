@@ -1,0 +1,140 @@
+"""Output types over party order rows. Partners see their own orders and only the parts of the
+customer order they need (the items delivered, the needed-by date), never the customer order itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.permissions import Reader
+from app.orders.graphql.enums import ItemAction, JeopardyLevel
+from app.party_orders import loaders
+from app.party_orders.graphql.enums import ChangeKind, ChangeNature, ChangeRequestState, PartyKind, PartyOrderState
+
+if TYPE_CHECKING:
+    from app.orders.graphql.types import CustomerOrder
+
+
+@strawberry.type(description="A supplier or partner delivering parts of customer orders.")
+class Party:
+    id: strawberry.ID
+    name: str
+    kind: PartyKind
+    reporting_interval_hours: int = strawberry.field(description="How often the enterprise expects a progress report.")
+    created_at: datetime
+
+
+@strawberry.type(description="A customer order item as the party sees it: what to deliver.")
+class PartyOrderLine:
+    product_ref: str
+    action: ItemAction
+    quantity: int
+
+    @strawberry.field(description="The customer order item delivered.")
+    def item_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.id))  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class PartyMilestone:
+    id: strawberry.ID
+    name: str
+    planned_date: datetime
+    reached_at: datetime | None
+
+
+@strawberry.type(description="A report from the party.")
+class PartyProgressReport:
+    id: strawberry.ID
+    percent_complete: int | None
+    note: str | None
+    expected_delivery: datetime | None = strawberry.field(name="expectedDeliveryDate")
+    milestone_id: strawberry.ID | None
+    reported_by: str
+    reported_at: datetime
+
+
+@strawberry.type(description="An enterprise-driven interaction with the party.")
+class PartyCheckIn:
+    id: strawberry.ID
+    at: datetime
+    with_whom: str
+    outcome: str
+    new_expected_delivery: datetime | None = strawberry.field(name="newExpectedDeliveryDate")
+    recorded_by: str
+    recorded_at: datetime
+
+
+@strawberry.type(description="A forced or requested change asked for by the party, and its resolution.")
+class PartyChangeRequest:
+    id: strawberry.ID
+    party_order_id: strawberry.ID
+    nature: ChangeNature
+    kind: ChangeKind
+    proposed_delivery: datetime | None = strawberry.field(name="proposedDeliveryDate")
+    reason: str
+    state: ChangeRequestState
+    resolution_note: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    raised_by: str
+    created_at: datetime
+
+
+@strawberry.type(description="An order placed with a party for items of one customer order.")
+class PartyOrder:
+    id: strawberry.ID
+    party_id: strawberry.ID
+    state: PartyOrderState
+    state_reason: str | None
+    needed_by: datetime = strawberry.field(description="When the customer order needs the delivery.")
+    party_ref: str | None = strawberry.field(name="partyReference", description="The party's own reference, from its acknowledgement.")
+    committed_delivery: datetime | None = strawberry.field(name="committedDeliveryDate")
+    expected_delivery: datetime | None = strawberry.field(name="expectedDeliveryDate", description="The latest word on delivery.")
+    percent_complete: int
+    note: str | None
+    acknowledged_at: datetime | None
+    delivered_at: datetime | None
+    last_report_at: datetime | None
+    next_report_due: datetime | None
+    jeopardy_level: JeopardyLevel
+    jeopardy_reason: str | None
+    escalation_level: int
+    version: int = strawberry.field(description="Send it back with a change; a stale one is refused with CONFLICT.")
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def party(self, info: Info) -> Party:
+        return await info.context.loader(loaders.parties_by_id).load(self.party_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The customer order items this party order delivers.")
+    async def lines(self, info: Info) -> list[PartyOrderLine]:
+        return await info.context.loader(loaders.items_by_party_order).load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[Reader], description="The originating customer order (enterprise only).")
+    async def customer_order(
+        self, info: Info
+    ) -> Annotated[CustomerOrder, strawberry.lazy("app.orders.graphql.types")] | None:
+        from app.orders import loaders as order_loaders
+
+        return await info.context.loader(order_loaders.orders_by_id).load(self.order_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def milestones(self, info: Info) -> list[PartyMilestone]:
+        return await info.context.loader(loaders.milestones_by_party_order).load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def progress_reports(self, info: Info) -> list[PartyProgressReport]:
+        return await info.context.loader(loaders.reports_by_party_order).load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[Reader], description="Enterprise check-ins (enterprise only).")
+    async def check_ins(self, info: Info) -> list[PartyCheckIn] | None:
+        return await info.context.loader(loaders.check_ins_by_party_order).load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def change_requests(self, info: Info) -> list[PartyChangeRequest]:
+        return await info.context.loader(loaders.change_requests_by_party_order).load(self.id)  # type: ignore[return-value]
