@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.events import Event, EventSequence
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.party_orders.models import Party, PartyOrder, PartyOrderItem
 
 GENERATOR = "datagen"
 CUSTOMERS = [(f"C-{n:05d}", name) for n, name in enumerate(
@@ -55,6 +56,9 @@ class Spec:
     seed: int = 1
     jobs: int = 2  # chunks written concurrently (PostgreSQL uses a core for each COPY)
     ref_prefix: str = "SR-GEN"
+    party_share: float = 0.3  # orders whose last item a party delivers (with a party order)
+    parties: int = 10
+    party_ids: list[int] = field(default_factory=list)  # filled by generate()
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Chunk:
     activities: list[tuple[Any, ...]] = field(default_factory=list)
     dependencies: list[tuple[Any, ...]] = field(default_factory=list)
     requests: list[tuple[Any, ...]] = field(default_factory=list)
+    party_orders: list[tuple[Any, ...]] = field(default_factory=list)
+    party_links: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -78,6 +84,10 @@ ACTIVITY_COLS = ("id", "order_id", "item_id", "kind", "state", "planned_start", 
                  "actual_end", "percent_complete", "work_group", "jeopardy_level", "version", "updated_at")
 DEP_COLS = ("activity_id", "predecessor_id")
 REQUEST_COLS = ("id", "order_id", "item_id", "state", "external_ref", "created_at", "updated_at")
+PARTY_ORDER_COLS = ("id", "order_id", "party_id", "state", "state_reason", "needed_by", "party_ref", "committed_delivery",
+                    "expected_delivery", "percent_complete", "acknowledged_at", "last_report_at", "next_report_due",
+                    "jeopardy_level", "escalation_level", "version", "created_at", "updated_at")
+PARTY_LINK_COLS = ("party_order_id", "item_id", "order_id")
 EVENT_COLS = ("seq", "at", "type", "entity", "entity_id", "order_id", "actor", "actor_role", "data")
 
 TABLES: list[tuple[str, str, Sequence[str]]] = [
@@ -86,6 +96,8 @@ TABLES: list[tuple[str, str, Sequence[str]]] = [
     (Activity.__tablename__, "activities", ACTIVITY_COLS),  # type: ignore[list-item]
     (ActivityDependency.__tablename__, "dependencies", DEP_COLS),  # type: ignore[list-item]
     (ServiceOrderRequest.__tablename__, "requests", REQUEST_COLS),  # type: ignore[list-item]
+    (PartyOrder.__tablename__, "party_orders", PARTY_ORDER_COLS),  # type: ignore[list-item]
+    (PartyOrderItem.__tablename__, "party_links", PARTY_LINK_COLS),  # type: ignore[list-item]
     (Event.__tablename__, "events", EVENT_COLS),  # type: ignore[list-item]
 ]
 
@@ -113,6 +125,9 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
         item_ids: list[int] = []
         activity_ids: list[int] = []
         started_items: set[int] = set()
+        # The last item of some orders is delivered by a party: no service order request, a party order.
+        party_item = spec.items - 1 if spec.items > 1 and spec.party_ids and rng.random() < spec.party_share else None
+        party_id = spec.party_ids[n % len(spec.party_ids)] if party_item is not None else None
         for k in range(spec.items):
             item_id = ids.take("item")
             parent = item_ids[0] if 1 <= k <= 2 and item_ids else None
@@ -130,12 +145,26 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
             if activity_ids:
                 c.dependencies.append((activity_id, activity_ids[-1]))
             activity_ids.append(activity_id)
-            r_state = "inProgress" if stage and k == 0 else "acknowledged"
-            c.requests.append((ids.take("request"), order_id, item_id, r_state, f"SO-{order_id}-{k}" if r_state != "acknowledged" else None, now, now))
+            if k == party_item:
+                # Acknowledged once the order is under way (then the party reports), pending before.
+                acked = now - day if stage else None
+                po_id = ids.take("party_order")
+                c.party_orders.append((
+                    po_id, order_id, party_id, "inProgress" if acked else "pending", None, a_start,
+                    f"P-{po_id}" if acked else None, a_start if acked else None, a_start if acked else None,
+                    20 if acked else 0, acked, acked, now + day if acked else None, "none", 0, 1, now, now,
+                ))
+                c.party_links.append((po_id, item_id, order_id))
+                if acked:
+                    started_items.add(item_id)
+            else:
+                r_state = "inProgress" if stage and k == 0 else "acknowledged"
+                c.requests.append((ids.take("request"), order_id, item_id, r_state, f"SO-{order_id}-{k}" if r_state != "acknowledged" else None, now, now))
             item_ids.append(item_id)
             c.items.append([
                 item_id, order_id, parent, k if parent is None else k - 1, PRODUCTS[(n + k) % len(PRODUCTS)], "add",
-                1 + (k % 3), "internal", None, "inProgress" if item_id in started_items else "acknowledged", "{}", now,
+                1 + (k % 3), "party" if k == party_item else "internal", party_id if k == party_item else None,
+                "inProgress" if item_id in started_items else "acknowledged", "{}", now,
             ])
         # A bundle whose child started is in progress too (roll_up settles children first).
         if spec.items > 1 and any(i in started_items for i in item_ids[1:3]):
@@ -154,7 +183,8 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
             1, now, now,
         ))
         summary = {**snapshot, "sales_request_ref": ref, "customer_id": customer_id, "items": spec.items,
-                   "activities": spec.items, "serviceOrderRequests": spec.items, "generated": True}
+                   "activities": spec.items, "serviceOrderRequests": spec.items - (party_item is not None),
+                   "partyOrders": int(party_item is not None), "generated": True}
         c.events.append((0, now, "orderCreated", "order", order_id, order_id, GENERATOR, "system",
                          json.dumps({"before": {}, "after": summary})))
     c.items = [tuple(i) for i in c.items]
@@ -190,9 +220,9 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
     async with db.write_session() as session:
         if not db.is_sqlite:
             await _pg_bulk_mode(session)
-        tables = {"order": CustomerOrder.__tablename__, "item": OrderItem.__tablename__,
-                  "activity": Activity.__tablename__, "request": ServiceOrderRequest.__tablename__}
-        per_order = {"order": 1, "item": spec.items, "activity": spec.items, "request": spec.items}
+        tables = {"order": CustomerOrder.__tablename__, "item": OrderItem.__tablename__, "activity": Activity.__tablename__,
+                  "request": ServiceOrderRequest.__tablename__, "party_order": PartyOrder.__tablename__}
+        per_order = {"order": 1, "item": spec.items, "activity": spec.items, "request": spec.items, "party_order": 1}
         first = {k: await reserve(session, t, count * per_order[k]) for k, t in tables.items()}  # type: ignore[arg-type]
         chunk = build_chunk(rng, spec, start, count, Ids(first), now)
         written = 0
@@ -216,7 +246,8 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
 
 async def _store(session: AsyncSession, db: Database, table: str, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     if db.is_sqlite:
-        model = {t.__tablename__: t for t in (CustomerOrder, OrderItem, Activity, ActivityDependency, ServiceOrderRequest, Event)}[table]  # type: ignore[misc]
+        model = {t.__tablename__: t for t in (CustomerOrder, OrderItem, Activity, ActivityDependency, ServiceOrderRequest,  # type: ignore[misc]
+                                              PartyOrder, PartyOrderItem, Event)}[table]
         json_cols = {"contacts", "characteristics", "data"}
         dicts = [{c: (json.loads(v) if c in json_cols and isinstance(v, str) else v) for c, v in zip(cols, row)} for row in rows]
         await session.execute(insert(model), dicts)  # type: ignore[arg-type]
@@ -224,6 +255,23 @@ async def _store(session: AsyncSession, db: Database, table: str, cols: Sequence
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(table, records=rows, columns=list(cols))  # type: ignore[union-attr]
+
+
+async def ensure_parties(db: Database, count: int, now: datetime) -> list[int]:
+    """The generated partners, created through the domain function (with their events) when missing."""
+    from sqlalchemy import select
+
+    from app.auth import Actor, Role
+    from app.party_orders.service import NewParty, create_party
+
+    names = [f"Generated partner {i + 1:02d}" for i in range(count)]
+    async with db.read() as session:
+        found = dict((await session.execute(select(Party.name, Party.id).where(Party.name.in_(names)))).all())  # type: ignore[attr-defined]
+    for name in names:
+        if name not in found:
+            async with db.write(Actor(name=GENERATOR, role=Role.STAFF), now) as uow:
+                found[name] = (await create_party(uow, NewParty(name=name, kind="partner", reporting_interval_hours=24))).id
+    return [found[name] for name in names]
 
 
 def chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
@@ -237,6 +285,7 @@ async def generate(db: Database, spec: Spec, now: datetime, progress: Callable[[
         if await session.get(EventSequence, 1) is None:
             session.add(EventSequence(id=1, last=0))
             await session.commit()
+    spec.party_ids = await ensure_parties(db, spec.parties, now) if spec.party_share > 0 else []
     jobs = 1 if db.is_sqlite else max(1, spec.jobs)  # SQLite has one writer anyway
     work = iter(chunks(spec.orders, spec.chunk))
     total = 0
