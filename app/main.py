@@ -16,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from app.auth import Actor, authenticate
+from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -42,10 +42,16 @@ class OrderTrackGraphQL(GraphQL[Context, None]):
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
+        self.tokens = TokenCache(state.settings.token_cache_seconds)
 
     async def _actor(self, authorization: str | None) -> Actor | None:
+        if authorization and (known := self.tokens.get(authorization)) is not None:
+            return known
         async with self.state.db.read() as session:
-            return await authenticate(session, authorization)
+            actor = await authenticate(session, authorization)
+        if authorization and actor is not None:
+            self.tokens.put(authorization, actor)
+        return actor
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(

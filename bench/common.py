@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
 
 
+class NotReady(Exception):
+    """The feature a benchmark measures is not in this build (yet)."""
+
+
 @asynccontextmanager
 async def pg_schema(prefix: str = "bench", keep: bool = False) -> AsyncIterator[tuple[Database, str]]:
     """A new PostgreSQL schema with every table; dropped afterwards unless ``keep``."""
@@ -72,13 +76,15 @@ class Server:
 
 
 @contextmanager
-def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, timeout: float = 30.0) -> Iterator[Server]:
-    """Run ``app`` in its own uvicorn process (one worker: one core); stop it afterwards."""
+def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, timeout: float = 60.0, workers: int = 1) -> Iterator[Server]:
+    """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
             "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
     if factory:
         args.append("--factory")
+    if workers > 1:
+        args += ["--workers", str(workers)]
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "MONITOR_ENABLED": "false", **env}
     process = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -135,11 +141,11 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds: float) -> LoadResult:
-    """Load ``url`` with POSTs of ``body`` from a separate wrk process; latency percentiles from wrk."""
+def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds: float, script: str = WRK_SCRIPT) -> LoadResult:
+    """Load ``url`` with POSTs of ``body`` (or what ``script`` makes) from a separate wrk process."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "body.json").write_bytes(body)
-        (Path(tmp) / "post.lua").write_text(WRK_SCRIPT)
+        (Path(tmp) / "post.lua").write_text(script)
         env = {**os.environ, "BENCH_BODY_FILE": str(Path(tmp) / "body.json"), "BENCH_AUTH": authorization}
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--latency", "--timeout", "10s",

@@ -2,7 +2,8 @@
 
 It answers exactly what ``bench.tree.DASHBOARD`` asks the GraphQL endpoint (the benchmark checks the two
 bodies are equal), with the same statements the GraphQL request runs: the token lookup, the page of
-orders, then one statement each for items, activities, predecessors and service order requests.
+orders, then one statement each for items, activities, predecessors, service order requests,
+party order links and party orders.
 Run: ``uvicorn bench.handwritten:create_app --factory`` with DATABASE_URL and DATABASE_SCHEMA set.
 """
 
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.orders.graphql import enums
+from app.party_orders.graphql import enums as party_enums
 from app.pagination import encode_cursor
 
 STATES = ["acknowledged", "inProgress"]
@@ -35,6 +37,7 @@ def names(enum: Any) -> dict[str, str]:
 ORDER_STATE, ITEM_STATE = names(enums.OrderState), names(enums.OrderItemState)
 ACTIVITY_STATE, REQUEST_STATE = names(enums.ActivityState), names(enums.ServiceOrderRequestState)
 PRIORITY, JEOPARDY, FULFILLMENT = names(enums.Priority), names(enums.JeopardyLevel), names(enums.Fulfillment)
+PARTY_STATE = names(party_enums.PartyOrderState)
 
 SQL_TOKEN = "SELECT id, name, role, party_id, revoked_at FROM api_token WHERE token_hash = $1"
 SQL_ORDERS = """SELECT id, sales_request_ref, customer_name, priority, state, committed_date, expected_completion,
@@ -47,6 +50,11 @@ SQL_PREDECESSORS = """SELECT activity_id, predecessor_id FROM activity_dependenc
   WHERE activity_id = ANY($1::int[]) ORDER BY predecessor_id"""
 SQL_REQUESTS = """SELECT id, order_id, item_id, state, external_ref FROM service_order_request
   WHERE order_id = ANY($1::int[]) ORDER BY id"""
+SQL_PARTY_LINKS = """SELECT party_order_id, item_id, order_id FROM party_order_item
+  WHERE order_id = ANY($1::int[]) ORDER BY party_order_id, item_id"""
+SQL_PARTY_ORDERS = """SELECT id, order_id, party_id, state, percent_complete, expected_delivery, jeopardy_level FROM party_order
+  WHERE order_id = ANY($1::int[]) ORDER BY id"""
+STATEMENTS = [SQL_TOKEN, SQL_ORDERS, SQL_ITEMS, SQL_ACTIVITIES, SQL_PREDECESSORS, SQL_REQUESTS, SQL_PARTY_LINKS, SQL_PARTY_ORDERS]
 
 
 def s(value: int | None) -> str | None:
@@ -66,6 +74,15 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int) -> dict[
         activities = await conn.fetch(SQL_ACTIVITIES, ids)
         predecessors = await conn.fetch(SQL_PREDECESSORS, [a["id"] for a in activities])
         requests = await conn.fetch(SQL_REQUESTS, ids)
+        links = await conn.fetch(SQL_PARTY_LINKS, ids)
+        party_orders = await conn.fetch(SQL_PARTY_ORDERS, ids)
+    party_order = {p["id"]: {
+        "id": str(p["id"]), "partyId": str(p["party_id"]), "state": PARTY_STATE[p["state"]], "percentComplete": p["percent_complete"],
+        "expectedDeliveryDate": p["expected_delivery"], "jeopardyLevel": JEOPARDY[p["jeopardy_level"]],
+    } for p in party_orders}
+    party_orders_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for link in links:
+        party_orders_of[link["item_id"]].append(party_order[link["party_order_id"]])
     preds: dict[int, list[str]] = defaultdict(list)
     for activity_id, predecessor_id in predecessors:
         preds[activity_id].append(str(predecessor_id))
@@ -85,6 +102,7 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int) -> dict[
             "id": str(i["id"]), "parentId": s(i["parent_id"]), "productRef": i["product_ref"], "quantity": i["quantity"],
             "fulfillment": FULFILLMENT[i["fulfillment"]], "state": ITEM_STATE[i["state"]],
             "activities": by_item.get(i["id"], []), "serviceOrderRequest": request_of.get(i["id"]),
+            "partyOrders": sorted(party_orders_of.get(i["id"], []), key=lambda p: int(p["id"])),
         })
     edges = [{"node": {
         "id": str(o["id"]), "salesRequestRef": o["sales_request_ref"], "customerName": o["customer_name"],

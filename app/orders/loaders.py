@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ def predecessor_ids_by_activity(db: Database) -> DataLoader[int, list[int]]:
     return DataLoader(load)
 
 
+class Record:
+    """A row as a plain object: reading its attributes is a dict lookup (a SQLAlchemy Row's misses are slow)."""
+
+    def __init__(self, mapping: Any) -> None:
+        self.__dict__.update(mapping)
+
+
 @dataclass
 class OrderTree:
     """Everything under a batch of orders, read with one statement per table (rows, not ORM objects)."""
@@ -76,9 +84,9 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
             items = await session.execute(
                 select(items_t).where(items_t.c.order_id.in_(keys)).order_by(items_t.c.parent_id, items_t.c.position, items_t.c.id)
             )
-            activities = list(await session.execute(
+            activities = [Record(r._mapping) for r in await session.execute(
                 select(activities_t).where(activities_t.c.order_id.in_(keys)).order_by(activities_t.c.planned_start, activities_t.c.id)
-            ))
+            )]
             requests = await session.execute(
                 select(requests_t).where(requests_t.c.order_id.in_(keys)).order_by(requests_t.c.id)
             )
@@ -87,7 +95,8 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
                 .where(ActivityDependency.activity_id.in_([a.id for a in activities]))
                 .order_by(ActivityDependency.predecessor_id)
             ) if activities else []
-            for item in items:
+            for row in items:
+                item = Record(row._mapping)
                 tree = trees[item.order_id]
                 tree.items.append(item)
                 tree.children[item.parent_id].append(item)
@@ -96,7 +105,8 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
                 tree.activities.append(activity)
                 if activity.item_id is not None:
                     tree.activities_by_item[activity.item_id].append(activity)
-            for request in requests:
+            for row in requests:
+                request = Record(row._mapping)
                 tree = trees[request.order_id]
                 tree.requests.append(request)
                 tree.request_by_item.setdefault(request.item_id, request)
@@ -119,6 +129,7 @@ def from_tree(loader: DataLoader[int, OrderTree], order_id: int, pick: Callable[
         return pick(future.result())
 
     async def later() -> T:
-        return pick(await loader.load(order_id))
+        picked: Any = pick(await loader.load(order_id))
+        return await picked if inspect.isawaitable(picked) else picked  # ``pick`` may wait on another loader
 
     return later()

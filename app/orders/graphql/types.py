@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from app.graphql.connection import Connection
 from app.orders import loaders, queries
+from app.orders.graphql import prefetch
 from app.orders.graphql.enums import (
     ActivityState,
     Fulfillment,
@@ -25,6 +26,13 @@ from app.orders.graphql.enums import (
 
 if TYPE_CHECKING:
     from app.party_orders.graphql.types import PartyOrder
+
+
+async def _prefetch_trees(context: Any, order_ids: list[int]) -> None:
+    await context.loader(loaders.order_trees).load_many(order_ids)
+
+
+prefetch.register(["items", "allItems", "activities", "serviceOrderRequests"], _prefetch_trees)
 
 
 def tree_field(info: Info, order_id: Any, pick: Callable[[loaders.OrderTree], Any]) -> Any:
@@ -153,13 +161,18 @@ class OrderItem:
         return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))  # type: ignore[arg-type]
 
     @strawberry.field(description="Party orders delivering this item.")
-    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+    def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
         from app.party_orders import loaders as party_loaders
 
-        links = await info.context.loader(party_loaders.links_by_order).load(self.order_id)
-        mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
-        rows = await info.context.loader(party_loaders.party_orders_by_order).load(self.order_id)
-        return [p for p in rows if p.id in mine]  # type: ignore[misc]
+        def pick(links: list[Any]) -> Any:
+            mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
+            if not mine:
+                return []
+            rows = info.context.loader(party_loaders.party_orders_by_order)
+            return loaders.from_tree(rows, int(self.order_id), lambda pos: [p for p in pos if p.id in mine])
+
+        # Synchronous when the list query prefetched both loaders (the dashboard case).
+        return loaders.from_tree(info.context.loader(party_loaders.links_by_order), int(self.order_id), pick)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
