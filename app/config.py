@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = 20
     mutation_rate_per_minute: int = 0  # per token and process; 0 turns the limit off
     mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
+    token_cache_seconds: float = Field(default=5.0, description="How long a verified token is trusted without a lookup (a revocation waits this long).")
+    graphql_cache_size: int = Field(default=256, description="Parsed and validated documents kept (LRU).")
     db_pool_size: int = 10
     # Live events (app/realtime)
     broadcast_channel: str = Field(default="ordertrack_events", description="The broker channel every process shares.")

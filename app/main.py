@@ -19,7 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from app.auth import Actor, authenticate
+from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
@@ -50,14 +50,20 @@ class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
         self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
+        self.tokens = TokenCache(state.settings.token_cache_seconds)
 
     def decode_json(self, data: str | bytes) -> object:
         """Strict JSON (orjson): bad UTF-8, lone surrogates and nesting over 1024 levels are a 400, not a 500."""
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
     async def _actor(self, authorization: str | None) -> Actor | None:
+        if authorization and (known := self.tokens.get(authorization)) is not None:
+            return known
         async with self.state.db.read() as session:
-            return await authenticate(session, authorization)
+            actor = await authenticate(session, authorization)
+        if authorization and actor is not None:
+            self.tokens.put(authorization, actor)
+        return actor
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
