@@ -146,6 +146,11 @@ class EventBus:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
+            # Python 3.11's asyncio.wait_for can swallow a cancellation that arrives just as the awaited
+            # message does (fixed in 3.12); the loop would then go on for ever. Cancel until it ends.
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
