@@ -120,6 +120,22 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
 
 
+def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
+    from app.graphql.contract import CONTRACT_DIR, MANIFEST_NAME, load_operations, manifest
+
+    (CONTRACT_DIR / MANIFEST_NAME).write_text(manifest(load_operations()))
+    print(f"wrote {CONTRACT_DIR / MANIFEST_NAME}")
+    if args.publish:
+        (CONTRACT_DIR / "published-schema.graphql").write_text(Path("schema.graphql").read_text())
+        print(f"published schema.graphql as {CONTRACT_DIR / 'published-schema.graphql'}")
+
+
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
+    from app.datagen import run_generate
+
+    asyncio.run(run_generate(_db(settings), args))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ordertrack", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,9 +158,19 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")
     m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
     m.set_defaults(run=cmd_monitor)
+    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders (demo, load test)")
+    g.add_argument("--orders", type=int, required=True, help="how many customer orders")
+    g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")
+    g.add_argument("--chunk", type=int, default=5000, help="orders per transaction")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--jobs", type=int, default=2, help="chunks written concurrently (PostgreSQL)")
+    g.set_defaults(run=cmd_generate)
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)
+    c = sub.add_parser("contract", help="write frontend-contract/persisted-operations.json from its operations")
+    c.add_argument("--publish", action="store_true", help="also publish schema.graphql as the contract's schema")
+    c.set_defaults(run=cmd_contract)
     return p
 
 

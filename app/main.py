@@ -19,12 +19,14 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from app.auth import Actor, authenticate
+from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
+from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
+from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.schema import build_schema
 from app.middleware import BodySizeLimit, RequestContext
 from app.observability import metrics
@@ -43,18 +45,25 @@ class AppState:
     services: dict[str, Any] = field(default_factory=dict)
 
 
-class OrderTrackGraphQL(GraphQL[Context, None]):
+class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
+        self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
+        self.tokens = TokenCache(state.settings.token_cache_seconds)
 
     def decode_json(self, data: str | bytes) -> object:
         """Strict JSON (orjson): bad UTF-8, lone surrogates and nesting over 1024 levels are a 400, not a 500."""
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
     async def _actor(self, authorization: str | None) -> Actor | None:
+        if authorization and (known := self.tokens.get(authorization)) is not None:
+            return known
         async with self.state.db.read() as session:
-            return await authenticate(session, authorization)
+            actor = await authenticate(session, authorization)
+        if authorization and actor is not None:
+            self.tokens.put(authorization, actor)
+        return actor
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
@@ -156,6 +165,7 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
+            *dashboard_routes(graphql_app.persisted),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestContext), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],

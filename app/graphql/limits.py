@@ -22,11 +22,14 @@ from graphql import (
 )
 from graphql.language import Visitor
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from app.config import Settings
@@ -136,11 +139,18 @@ def _root_field_count(document: Any, operation_name: str | None) -> int:
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """The schema extensions that enforce the limits in ``settings`` (factories, one instance per request)."""
+    # The limiters' rule classes are made once: a fresh class per request would make every
+    # request's rule set different, and the validation cache would never hit.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: PageSizeLimit(settings.max_page_size),
+        lambda: ParserCache(maxsize=settings.graphql_cache_size),
+        lambda: ValidationCache(maxsize=settings.graphql_cache_size),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
