@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from app.clock import FrozenClock
+from app.config import Settings
 from app.db import Database
 from tests.api import Api
 from tests.factories import create_order, iso
@@ -14,6 +16,13 @@ from tests.party import (
     CHANGE, CHECK_IN, GET_PO_STAFF, MILESTONE, ORDER_TREE, REJECT, REPORT, RESOLVE, STATE_PO, UPDATE_PO, acknowledge,
     create_party, get_po, key, partner_api, requisition,
 )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The event bus reads the log every second as a safety net; keep its reads out of statement counts."""
+    settings.bus_poll_interval_seconds = 3600
+    return settings
 
 
 async def test_a_requisition_makes_one_party_order_per_party_for_the_party_items(staff: Api, clock: FrozenClock) -> None:
@@ -168,10 +177,14 @@ async def test_the_order_tree_with_party_orders_costs_the_same_queries_for_many_
       items { id partyOrders { id state party { name } lines { productRef } milestones { id } progressReports { id } changeRequests { id } } }
       partyOrders { id checkIns { id } customerOrder { id } } } } } }"""
 
+    made = 0
+
     async def statements(n: int) -> int:
-        while len((await staff.ok(query, {"n": 100}))["customerOrders"]["edges"]) < n:
+        nonlocal made
+        for _ in range(n - made):
             order = await create_order(staff, clock.now(), items=[{"productRef": "X", "fulfillment": "PARTY", "partyId": party["id"]}])
             await requisition(staff, order["id"])
+        made = max(made, n)
         start = db.statements.count
         data = await staff.ok(query, {"n": n})
         assert len(data["customerOrders"]["edges"]) == n
@@ -179,5 +192,5 @@ async def test_the_order_tree_with_party_orders_costs_the_same_queries_for_many_
         return db.statements.count - start
 
     few = await statements(3)
-    many = await statements(12)
+    many = await statements(10)
     assert many == few
