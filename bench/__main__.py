@@ -51,6 +51,10 @@ def main() -> None:
         except module.NotReady as exc:  # the feature it measures is not in this build yet
             print(f"**{name}**: skipped: {exc}\n", flush=True)
             continue
+        except Exception as exc:  # noqa: BLE001  one broken benchmark must not hide the others' tables
+            print(f"**{name}**: failed: {type(exc).__name__}: {exc}\n", flush=True)
+            tables.append(f"**{name}**: failed: {type(exc).__name__}: {exc}")
+            continue
         print(f"\n({name}: {time.perf_counter() - started:.0f} s)\n", flush=True)
         if args.markdown:
             Path(args.markdown).write_text("\n\n".join(tables) + "\n")
