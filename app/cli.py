@@ -75,7 +75,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=args.workers, log_level=settings.log_level.lower())
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=args.workers, log_level=settings.log_level.lower(),
+                ws_per_message_deflate=settings.ws_per_message_deflate)
 
 
 def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:

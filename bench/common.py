@@ -92,7 +92,8 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, t
     """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--ws-per-message-deflate", os.environ.get("BENCH_WS_DEFLATE", "false")]
     if factory:
         args.append("--factory")
     if workers > 1:
