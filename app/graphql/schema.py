@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from app.config import Settings
-from app.graphql.errors import MaskUnexpectedErrors
+from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
+from app.graphql.limits import limit_extensions
 from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
+from app.graphql.scalars import SCALAR_OVERRIDES
+from app.observability.graphql import OperationMetrics
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
@@ -51,24 +46,13 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    # The limiters' rule classes are made once: a fresh class per request would make every
-    # request's rule set different and the validation cache would never hit.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
-    extensions = [
-        lambda: AddValidationRules(limits),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=settings.graphql_cache_size),
-        lambda: ValidationCache(maxsize=settings.graphql_cache_size),
-        MaskUnexpectedErrors,
-    ]
-    return strawberry.Schema(
+    extensions = [OperationMetrics, *limit_extensions(settings), MaskUnexpectedErrors]
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
         execution_context_class=SharedEventExecution,
     )
