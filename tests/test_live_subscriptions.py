@@ -121,6 +121,20 @@ async def test_a_resumed_subscription_misses_nothing_and_repeats_nothing(live: L
         await second.close()
 
 
+async def test_a_client_that_saw_no_event_yet_resumes_from_the_log_head_cursor(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    viewer = await live.api(Role.VIEWER)
+    head = (await viewer.ok("{ eventLogCursor }"))["eventLogCursor"]
+    await live.note(staff, order["id"], "before anyone listened")  # e.g. while the socket was still opening
+    sub = await subscribe(live.address, viewer.token, ORDER_EVENTS, {"id": order["id"], "after": head})
+    try:
+        await sub.wait_for(1)
+        assert sub.events[0]["after"] == {"text": "before anyone listened"}
+    finally:
+        await sub.close()
+
+
 async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) -> None:
     staff = await live.api()
     mine = await create_order(staff, live.clock.now(), customerId="CUST-DASH")

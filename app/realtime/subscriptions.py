@@ -10,12 +10,13 @@ from strawberry.types import Info
 
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
-from app.events import Event
+from app.events import Event, last_sequence
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
 from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
 from app.orders.models import CustomerOrder
+from app.orders.queries import event_cursor
 from app.pagination import decode_cursor
 from app.realtime import streams
 from app.realtime.bus import EventBus
@@ -65,6 +66,14 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
             yield event  # type: ignore[misc]
     finally:
         await source.aclose()  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class LiveQuery:
+    @strawberry.field(permission_classes=[SignedIn], description="The cursor of the newest event in the log. Subscribe with it as `after` to miss nothing from this moment, even before the first event arrives.")
+    async def event_log_cursor(self, info: Info) -> str:
+        async with info.context.db.read() as session:
+            return event_cursor(await last_sequence(session))
 
 
 @strawberry.type
