@@ -1,0 +1,138 @@
+"""Operations staff watch orders on the dashboard in a real browser (headless Chromium, real uvicorn)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, require_chromium, screenshot, serve
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_chromium()
+    yield from serve(tmp_path_factory.mktemp("dashboard"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.url + "/")
+    yield page
+    context.close()
+    assert errors == [], errors  # no script error on the page
+
+
+def sign_in(page: Any, token: str) -> None:
+    page.fill("#token", token)
+    page.click("#signin button")
+
+
+def test_the_dashboard_lists_the_demo_orders_with_counts_by_level(page: Any, server: Server) -> None:
+    sign_in(page, server.viewer)
+    page.wait_for_selector("#orders tbody tr")
+    assert page.locator("#who-name").inner_text() == "demo-viewer (viewer)"
+    rows = page.locator("#orders tbody tr")
+    refs = set(rows.evaluate_all("rows => rows.map(r => r.dataset.ref)"))
+    assert {f"SR-DEMO-{n:04d}" for n in range(1, 37)} <= refs  # other tests of this module add orders
+    total = page.locator("#levels [data-level=ALL] .count").inner_text()
+    assert int(total) == rows.count() >= 36
+    assert page.locator("#orders-total").inner_text() == f"{total} of {total} orders"
+
+
+def test_an_order_shows_its_tree_and_timeline(page: Any, server: Server) -> None:
+    sign_in(page, server.viewer)
+    page.click("#orders tbody tr[data-ref='SR-DEMO-0004']")  # demo order 4: activities and service orders
+    page.wait_for_selector("#detail:not([hidden]) #timeline li")
+    assert page.locator("#detail-title").inner_text().startswith("SR-DEMO-0004 · Umbrella SA")
+    tree = page.locator("#tree").inner_text()
+    assert "VOICE-SIP" in tree and "NUMBER-PORT" in tree and "SITE-SURVEY" in tree
+    assert "site survey" in tree and "install" in tree and "service order" in tree
+    types = page.locator("#timeline li").evaluate_all("items => items.map(i => i.dataset.type)")
+    assert types[0] == "orderCreated" and "activityScheduled" in types
+    shot = screenshot(page, "dashboard.png")
+    assert shot.stat().st_size > 10_000
+
+
+def test_filters_narrow_the_list(page: Any, server: Server) -> None:
+    sign_in(page, server.viewer)
+    page.wait_for_selector("#orders tbody tr")
+    page.fill("#search", "SR-DEMO-0007")
+    page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
+    page.fill("#search", "")
+    page.wait_for_function("document.querySelectorAll('#orders tbody tr').length >= 36")
+    page.click("#levels [data-level=LATE]")
+    page.wait_for_function("document.querySelector('#orders-total').textContent.endsWith(' of ' + document.querySelector('#levels [data-level=LATE] .count').textContent + ' orders')")
+    page.check("#open-only")
+    page.click("#levels [data-level=ALL]")
+    page.wait_for_function(
+        "(n => n > 0 && n === +document.querySelector('#levels [data-level=ALL] .count').textContent)(document.querySelectorAll('#orders tbody tr').length)"
+        " && document.querySelector('#levels [data-level=ALL]').classList.contains('active')"
+    )
+    states = set(page.locator("#orders tbody tr td:nth-child(4)").all_inner_texts())
+    assert states and not states & {"completed", "cancelled"}
+
+
+def test_a_wrong_token_gets_a_clear_message(page: Any) -> None:
+    sign_in(page, "otk_this-is-not-a-token")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.locator("#message").inner_text() == "Sign-in failed: The token is unknown or revoked."
+    assert page.locator("#board").is_hidden()
+    screenshot(page, "wrong-token.png")
+
+
+def test_a_partner_token_is_told_it_cannot_read_the_dashboard(page: Any, server: Server) -> None:
+    partner = server.cli("create-token", "--name", "acme-partner", "--role", "partner", "--party-id", "1").strip()
+    sign_in(page, partner)
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.locator("#message").inner_text().startswith("This token may not read the dashboard:")
+
+
+def party_order_with_open_change(server: Server) -> str:
+    """A customer order whose party order was acknowledged with a milestone and has an open change request."""
+    from datetime import datetime, timedelta, timezone
+
+    soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731
+    party = server.graphql(server.staff, "mutation($i: CreatePartyInput!) { createParty(input: $i) { id } }",
+                           {"i": {"name": "Northwind Civils", "kind": "PARTNER", "reportingIntervalHours": 24}})["createParty"]
+    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
+        "salesRequestRef": "SR-PARTY-0001", "customerId": "C-900", "customerName": "Wayne Enterprises", "committedDate": soon(40),
+        "items": [{"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}]}})["createCustomerOrder"]
+    [po] = server.graphql(server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": order["id"]}})["requestPartyOrders"]
+    partner = server.cli("create-token", "--name", "northwind", "--role", "partner", "--party-id", party["id"]).strip()
+    server.graphql(partner, "mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: \"a1\", input: $i) { id } }",
+                   {"id": po["id"], "i": {"partyReference": "NW-4411", "committedDeliveryDate": soon(30), "milestones": [{"name": "civil works", "plannedDate": soon(20)}]}})
+    server.graphql(partner, "mutation($id: ID!, $i: ChangeRequestInput!) { requestPartyOrderChange(id: $id, idempotencyKey: \"c1\", input: $i) { id } }",
+                   {"id": po["id"], "i": {"nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "permit delayed", "proposedDeliveryDate": soon(35)}})
+    return str(order["id"])
+
+
+def test_an_order_tree_shows_its_party_orders_milestones_and_open_change_requests(page: Any, server: Server) -> None:
+    party_order_with_open_change(server)
+    sign_in(page, server.viewer)
+    page.fill("#search", "SR-PARTY-0001")
+    page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
+    page.click("#orders tbody tr[data-ref='SR-PARTY-0001']")
+    page.wait_for_selector("#tree .party-order")
+    party_order = page.locator("#tree .party-order").inner_text()
+    assert "Northwind Civils" in party_order and "NW-4411" in party_order and "acknowledged" in party_order
+    assert "milestone civil works" in party_order
+    assert page.locator("#tree .change-request").inner_text().startswith("open change request (forced, delivery date): permit delayed")
+    screenshot(page, "order-tree-party.png")
