@@ -17,7 +17,7 @@ from app.observability.graphql import OperationMetrics
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
-from app.realtime.subscriptions import LiveSubscription
+from app.realtime.subscriptions import LiveQuery, LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -35,7 +35,7 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery)
 MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
