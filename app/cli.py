@@ -1,4 +1,4 @@
-"""The ``ordertrack`` command: serve, migrate, demo, create-token, export-schema."""
+"""The ``ordertrack`` command: serve, migrate, demo, create-token, monitor, export-schema."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ async def _demo(settings: Settings) -> None:
         await db.dispose()
     print(f"staff token:  {await _token(settings, 'demo-staff', Role.STAFF, None)}")
     print(f"viewer token: {await _token(settings, 'demo-viewer', Role.VIEWER, None)}")
+    print(f"partner token (party 1): {await _token(settings, 'demo-partner-1', Role.PARTNER, 1)}")
 
 
 def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
@@ -98,6 +99,12 @@ def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
         print(f"published schema.graphql as {CONTRACT_DIR / 'published-schema.graphql'}")
 
 
+def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
+    from app.jeopardy.monitor import run_cli
+
+    asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ordertrack", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -115,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
     t.add_argument("--party-id", type=int)
     t.set_defaults(run=cmd_create_token)
+    m = sub.add_parser("monitor", help="run the jeopardy monitor on its own (one leader across processes)")
+    m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")
+    m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
+    m.set_defaults(run=cmd_monitor)
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)

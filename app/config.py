@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     # Jeopardy monitor
     monitor_enabled: bool = True
     monitor_interval_seconds: float = 30.0
+    jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
     # GraphQL limits
     graphiql: bool = True
     introspection: bool = True
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
     persisted_query_store_bytes: int = 8 * 1024 * 1024
     contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
+    # Live events (app/realtime)
+    broadcast_channel: str = Field(default="ordertrack_events", description="The broker channel every process shares.")
+    bus_buffer_size: int = Field(default=1000, description="Events buffered per subscriber; a consumer further behind is cut off.")
+    bus_poll_interval_seconds: float = Field(default=1.0, description="How often the event log is read as a safety net.")
+    bus_heartbeat_seconds: float = Field(default=1.0, description="Broker heartbeat; three missed ones mean reconnect.")
+    bus_reconnect_max_seconds: float = Field(default=10.0, description="Longest wait between broker reconnect attempts.")
+    bus_max_message_bytes: int = Field(default=7000, description="Bigger batches travel as a hint to read the log (NOTIFY takes < 8000).")
+    ws_keep_alive_seconds: float = Field(default=15.0, description="Keep-alive ('ka') interval on legacy graphql-ws.")
+    graphql_sse: bool = Field(default=True, description="Also serve subscriptions as GraphQL over SSE (distinct connections mode).")
     log_level: str = "INFO"
 
 

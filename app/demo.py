@@ -12,6 +12,7 @@ from app.clock import Clock
 from app.db import Database
 from app.orders import activities, service, service_orders
 from app.orders.models import CustomerOrder
+from app.party_orders.demo import load_party_demo
 
 DEMO_ACTOR = Actor(name="demo-loader", role=Role.STAFF)
 CUSTOMERS = [("C-100", "Acme Ltd"), ("C-200", "Globex plc"), ("C-300", "Initech GmbH"), ("C-400", "Umbrella SA"), ("C-500", "Hooli Inc")]
@@ -51,6 +52,7 @@ async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) 
         assert order.id is not None
         ids.append(order.id)
         await _progress(db, clock, order.id, n, rng)
+    await load_party_demo(db, clock)
     return ids
 
 

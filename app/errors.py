@@ -16,6 +16,7 @@ class ErrorCode(str, Enum):
     IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
     UNAVAILABLE = "UNAVAILABLE"
+    SLOW_CONSUMER = "SLOW_CONSUMER"  # a subscription fell behind its buffer; resume from the last cursor
 
 
 class DomainError(Exception):

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from app.auth import Actor, authenticate
 from app.clock import Clock, SystemClock
@@ -79,6 +80,18 @@ class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
         return {"role": actor.role.value}
 
 
+def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
+    """The background parts a plain ``create_app(settings)`` starts: the event bus, then the monitor."""
+    from app.realtime.bus import start_bus
+
+    found: list[Callable[[AppState], Awaitable[Any]]] = [start_bus]
+    if settings.monitor_enabled:
+        from app.jeopardy.monitor import start_monitor
+
+        found.append(start_monitor)
+    return found
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -88,6 +101,8 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
     settings = settings or get_settings()
+    if components is None:
+        components = default_components(settings)
     if settings.database_url.startswith("sqlite") and db is None:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -97,6 +112,10 @@ def create_app(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        keep_alive=True,
+        keep_alive_interval=settings.ws_keep_alive_seconds,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
+        + ((GRAPHQL_SSE_PROTOCOL,) if settings.graphql_sse else ()),
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -111,7 +130,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if db is None:
                 stack.push_async_callback(state.db.dispose)
-            for start in components or []:
+            for start in default_components(settings) if components is None else components:
                 stop = await start(state)
                 if stop is not None:
                     stack.push_async_callback(stop)

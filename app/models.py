@@ -2,6 +2,7 @@
 
 from app.auth import ApiToken
 from app.events import Event, EventSequence
+from app.jeopardy.models import Escalation, MonitorLease
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 from app.party_orders.models import (
     Party,
@@ -19,8 +20,10 @@ __all__ = [
     "ActivityDependency",
     "ApiToken",
     "CustomerOrder",
+    "Escalation",
     "Event",
     "EventSequence",
+    "MonitorLease",
     "OrderItem",
     "OrderNote",
     "Party",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -95,3 +96,15 @@ async def test_keys_belong_to_one_party_so_two_parties_may_use_the_same_key(
     a = (await partner_a.ok(ACK, {"id": po_a["id"], "key": "same", "input": ack}))["acknowledgePartyOrder"]
     b = (await partner_b.ok(ACK, {"id": po_b["id"], "key": "same", "input": ack}))["acknowledgePartyOrder"]
     assert a["state"] == b["state"] == "ACKNOWLEDGED"
+
+
+async def test_two_concurrent_retries_with_one_key_record_the_report_once(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    partner, (po,) = await _setup(staff, http, db, clock)
+    await partner.ok(ACK, {"id": po["id"], "key": "a", "input": {"partyReference": "R", "committedDeliveryDate": iso(clock.now() + timedelta(days=5))}})
+    variables = {"id": po["id"], "key": "twice", "input": {"percentComplete": 35, "note": "sent twice by a flaky link"}}
+    first, second = await asyncio.gather(partner.ok(REPORT, variables), partner.ok(REPORT, variables))
+    assert first == second
+    seen = await get_po(partner, po["id"])
+    assert seen is not None and [r["percentComplete"] for r in seen["progressReports"]] == [35]

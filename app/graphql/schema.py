@@ -11,8 +11,10 @@ from strawberry.types import Info
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors
 from app.graphql.permissions import SignedIn
+from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
+from app.realtime.subscriptions import LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -30,9 +32,9 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
+MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

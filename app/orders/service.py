@@ -13,7 +13,7 @@ from app import validation as v
 from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
-from app.orders import states, work
+from app.orders import schedule, states, work
 from app.orders.models import CustomerOrder, OrderItem, OrderNote
 
 PRIORITIES = ("low", "normal", "high", "critical")
@@ -256,6 +256,9 @@ async def update_order(uow: UnitOfWork, order_id: int, expected_version: int, ch
         raise InvalidInput("The change sets nothing new.", field="changes")
     touch(uow, order)
     uow.record("orderUpdated", entity="order", entity_id=order_id, order_id=order_id, before=old, after=new)
+    if "committed_date" in new or "priority" in new:  # jeopardy and escalation depend on them
+        for hook in schedule.AFTER_REDATE:
+            await hook(uow, order)
     return order
 
 

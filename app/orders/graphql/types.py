@@ -217,6 +217,12 @@ class CustomerOrder:
     async def notes(self, info: Info) -> list[OrderNote]:
         return await info.context.loader(loaders.notes_by_order).load(self.id)
 
+    @strawberry.field(description="Escalations and de-escalations of this order, oldest first.")
+    async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]]:
+        from app.jeopardy.loaders import escalations_by_order
+
+        return await info.context.loader(escalations_by_order).load(int(self.id))  # type: ignore[return-value]
+
     @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
     async def timeline(
         self, info: Info, first: int = 50, after: str | None = None

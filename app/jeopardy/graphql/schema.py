@@ -1,0 +1,51 @@
+"""Jeopardy queries and mutations: the policy, its dry run, and escalating an order by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.ids import parse_id
+from app.graphql.permissions import Reader, Staff
+from app.jeopardy import policy, service
+from app.jeopardy.graphql import types
+
+CustomerOrderType = Annotated["CustomerOrder", strawberry.lazy("app.orders.graphql.types")]
+
+
+@strawberry.type
+class JeopardyQuery:
+    @strawberry.field(permission_classes=[Reader], description="The local escalation policy in force.")
+    def escalation_policy(self) -> types.EscalationPolicy:
+        return types.EscalationPolicy.of(policy.active())
+
+    @strawberry.field(
+        permission_classes=[Reader],
+        description="What the jeopardy monitor and the escalation policy would change now (a dry run: nothing changes).",
+    )
+    async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
+        now = info.context.clock.now()
+        outcome = await service.dry_run(info.context.db, now, policy.active())
+        return types.JeopardyDryRun.of(now, outcome)
+
+
+@strawberry.type
+class JeopardyMutation:
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Escalate (or de-escalate) a customer order by hand; recorded with who is to be notified.",
+    )
+    async def escalate_customer_order(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        level: int,
+        reason: str,
+        notify: list[str] | None = None,
+        version: int | None = None,
+    ) -> CustomerOrderType:
+        oid = parse_id(id)
+        async with info.context.write() as uow:
+            return await service.escalate_order(uow, oid, level, reason, notify or [], version)  # type: ignore[return-value]

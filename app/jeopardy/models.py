@@ -1,0 +1,54 @@
+"""Tables of the jeopardy domain: escalation history and the monitor's lease (SQLite leader lock)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+from app.orders.models import Activity, CustomerOrder
+
+LEVELS = ("none", "atRisk", "jeopardy", "late")
+RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+
+class Escalation(SQLModel, table=True):
+    """One change of a customer order's escalation level, by the policy or by hand."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_order_id", "order_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False))
+    from_level: int = Field(nullable=False)
+    to_level: int = Field(nullable=False)
+    jeopardy_level: str = Field(max_length=16, nullable=False)
+    rule: str | None = Field(default=None, max_length=128)  # policy rule name; null when by hand
+    reason: str | None = Field(default=None, max_length=1000)
+    notify: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    actor: str = Field(max_length=128, nullable=False)
+    manual: bool = Field(default=False, nullable=False)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class MonitorLease(SQLModel, table=True):
+    """Who leads the sweep until when (SQLite; PostgreSQL uses an advisory lock instead)."""
+
+    __tablename__ = "monitor_lease"
+
+    name: str = Field(max_length=64, primary_key=True)
+    holder: str = Field(max_length=128, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# Indexes the sweep relies on, declared here so the orders domain stays untouched: recovery of rows
+# whose stored level is not none, and de-escalation of orders whose escalation level is above zero.
+Index("ix_activity_jeopardy", Activity.jeopardy_level, Activity.state)
+Index("ix_customer_order_escalation", CustomerOrder.escalation_level, CustomerOrder.jeopardy_level)
+
+
+def snapshot(row: Any) -> dict[str, Any]:
+    return {"jeopardy_level": row.jeopardy_level, "jeopardy_reason": row.jeopardy_reason}

@@ -1,0 +1,202 @@
+"""Changing jeopardy and escalation levels: every change goes through one function that records it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from app import validation as v
+from app.auth import SYSTEM
+from app.db import Database, UnitOfWork
+from app.errors import InvalidInput, InvalidTransition
+from app.jeopardy import rules
+from app.jeopardy.models import Escalation
+from app.jeopardy.policy import EscalationRule, Policy, active, escalations_due
+from app.orders.models import CustomerOrder
+from app.orders.service import check_version, get_order_for_update
+
+MAX_NOTIFY = 20
+
+
+@dataclass
+class SweepOutcome:
+    level_changes: int = 0
+    escalations: int = 0
+    deescalations: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def change_level(uow: UnitOfWork, rule: rules.Rule, row: Any, level: str, reason: str | None) -> None:
+    """Set a row's jeopardy level and reason and record ``jeopardyChanged``."""
+    before = {"jeopardy_level": row.jeopardy_level, "jeopardy_reason": row.jeopardy_reason}
+    row.jeopardy_level, row.jeopardy_reason = level, reason
+    if hasattr(row, "jeopardy_since") and level != before["jeopardy_level"]:
+        row.jeopardy_since = uow.now if level != "none" else None
+    uow.record(
+        "jeopardyChanged",
+        entity=rule.entity,
+        entity_id=row.id,
+        **rule.event_keys(row),
+        before=before,
+        after={"jeopardy_level": level, "jeopardy_reason": reason},
+    )
+
+
+def change_escalation(
+    uow: UnitOfWork,
+    order: CustomerOrder,
+    to_level: int,
+    *,
+    reason: str | None,
+    notify: Sequence[str] = (),
+    rule: EscalationRule | None = None,
+    manual: bool = False,
+) -> Escalation:
+    """The one place an order's escalation level changes: a history row and ``escalated``/``deescalated``."""
+    assert order.id is not None
+    from_level = order.escalation_level
+    order.escalation_level = to_level
+    entry = Escalation(
+        order_id=order.id,
+        from_level=from_level,
+        to_level=to_level,
+        jeopardy_level=order.jeopardy_level,
+        rule=rule.name if rule else None,
+        reason=reason,
+        notify=list(notify),
+        actor=uow.actor.name,
+        manual=manual,
+        at=uow.now,
+    )
+    uow.session.add(entry)
+    uow.record(
+        "escalated" if to_level > from_level else "deescalated",
+        entity="order",
+        entity_id=order.id,
+        order_id=order.id,
+        before={"escalation_level": from_level},
+        after={"escalation_level": to_level},
+        data={
+            "jeopardy_level": order.jeopardy_level,
+            "rule": entry.rule,
+            "reason": reason,
+            "notify": list(notify),
+            "manual": manual,
+        },
+    )
+    return entry
+
+
+async def _lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
+    """Lock the orders in id order (the lock order of every writer), skipping those a mutation holds."""
+    if not order_ids or uow.dialect == "sqlite":  # SQLite: the whole write transaction is exclusive
+        return sorted(order_ids)
+    rows = await uow.session.execute(
+        select(CustomerOrder.id)
+        .where(CustomerOrder.id.in_(sorted(order_ids)))
+        .order_by(CustomerOrder.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.scalars())
+
+
+async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int] | None, out: SweepOutcome) -> None:
+    session = uow.session
+    candidates: dict[rules.Rule, list[rules.LevelChange]] = {}
+    for rule in rules.RULES:
+        candidates[rule] = await rules.changes(session, rule, ctx, order_ids)
+    if order_ids is None and uow.dialect != "sqlite":
+        # Found without locks: lock the orders concerned, then evaluate those again under the lock.
+        locked = await _lock_orders(uow, {c.order_id for cs in candidates.values() for c in cs if c.order_id})
+        candidates = {}
+        for rule in rules.RULES:
+            candidates[rule] = await rules.changes(session, rule, ctx, locked) if locked else []
+    for rule in rules.RULES:  # activities and party orders first: the order rule may read their rows
+        found = candidates[rule]
+        if not found:
+            continue
+        loaded = {r.id: r for r in (await session.execute(select(rule.model).where(rule.model.id.in_([c.id for c in found])))).scalars()}  # type: ignore[attr-defined]
+        for change in found:
+            row = loaded[change.id]
+            change_level(uow, rule, row, change.level, change.reason)
+            out.level_changes += 1
+            if rule.model is CustomerOrder and change.level == "none" and row.escalation_level > 0:
+                change_escalation(uow, row, 0, reason="recovered: the order is no longer in jeopardy")
+                out.deescalations += 1
+        await session.flush()
+
+
+async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int] | None, out: SweepOutcome) -> None:
+    due = await escalations_due(uow.session, policy, uow.now, order_ids)
+    if not due:
+        return
+    locked = set(await _lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
+    rows = await uow.session.execute(select(CustomerOrder).where(CustomerOrder.id.in_(sorted(locked & {d.order_id for d in due}))))
+    orders = {o.id: o for o in rows.scalars()}
+    for item in due:
+        order = orders.get(item.order_id)
+        if order is None or order.escalation_level >= item.to_level:  # changed meanwhile, or a mutation holds it
+            continue
+        change_escalation(
+            uow, order, item.to_level, reason=f"policy rule {item.rule.name}", notify=item.rule.notify, rule=item.rule
+        )
+        out.escalations += 1
+    await uow.session.flush()
+
+
+async def evaluate(uow: UnitOfWork, policy: Policy | None = None, order_ids: list[int] | None = None) -> SweepOutcome:
+    """Bring levels and escalations up to date: all open work, or only that of ``order_ids`` (locked by the caller)."""
+    policy = policy or active()
+    await uow.session.flush()
+    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
+    out = SweepOutcome()
+    await _apply_levels(uow, ctx, order_ids, out)
+    await _apply_escalations(uow, policy, order_ids, out)
+    out.events = list(uow.pending)
+    return out
+
+
+async def after_redate(uow: UnitOfWork, order: CustomerOrder) -> None:
+    """Hook for ``schedule.AFTER_REDATE``: a mutation that moved the order's dates shows its jeopardy at once."""
+    assert order.id is not None
+    await evaluate(uow, active(), [order.id])
+
+
+async def escalate_order(
+    uow: UnitOfWork,
+    order_id: int,
+    level: int,
+    reason: str,
+    notify: Sequence[str] = (),
+    expected_version: int | None = None,
+    policy: Policy | None = None,
+) -> CustomerOrder:
+    """Staff raise (or lower) an order's escalation level by hand."""
+    policy = policy or active()
+    order = await get_order_for_update(uow, order_id)
+    check_version(order, expected_version)
+    if order.state not in rules.OPEN_ORDER:
+        raise InvalidTransition(f"Customer order {order_id} is {order.state}; only open orders are escalated.", current=order.state)
+    if not 0 <= level <= policy.max_level:
+        raise InvalidInput(f"The escalation level must be from 0 to {policy.max_level}.", field="level")
+    if level == order.escalation_level:
+        raise InvalidInput(f"Customer order {order_id} is already at escalation level {level}.", field="level")
+    why = v.required_text(reason, "reason", max_len=1000)
+    if len(notify) > MAX_NOTIFY:
+        raise InvalidInput(f"At most {MAX_NOTIFY} notification targets.", field="notify")
+    targets = [v.required_text(n, "notify", max_len=200) for n in notify]
+    change_escalation(uow, order, level, reason=why, notify=targets, manual=True)
+    return order
+
+
+async def dry_run(db: Database, now: Any, policy: Policy | None = None) -> SweepOutcome:
+    """What a sweep would change now, computed in a transaction that is rolled back."""
+    async with db.write_session() as session:
+        uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
+        try:
+            return await evaluate(uow, policy)
+        finally:
+            await session.rollback()

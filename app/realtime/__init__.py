@@ -1,0 +1,1 @@
+"""Live events: the bus between processes and the GraphQL subscriptions."""

@@ -1,0 +1,353 @@
+"""The event bus: committed events reach every process's subscribers, complete, in order, once.
+
+broadcaster carries the events between processes, but on its own it has no reconnect and
+unbounded per-subscriber queues. So the bus:
+
+- publishes each committed batch on one channel (or, if too big for the broker, a hint to read
+  the log), and also hands it to its own subscribers at once;
+- runs one sequencer task that delivers strictly by ``seq``: a duplicate is dropped, a jump is
+  backfilled from the event log first, so local delivery is the log itself, in order, once;
+- supervises the broker connection with a heartbeat through the channel; when it stops hearing
+  (broker restarted, listener died silently), it reconnects with backoff and backfills the gap;
+- reads the log every ``bus_poll_interval_seconds`` as a safety net (events published while
+  the broker was down, or by a process that could not reach it);
+- gives each local subscriber a bounded buffer; a subscriber that overflows is cut off with
+  ``SlowConsumer`` while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from broadcaster import Broadcast
+
+from app.db import Database
+from app.errors import DomainError, ErrorCode, Unavailable
+from app.events import Event, event_from_payload, event_payload, last_sequence, read_after
+
+if TYPE_CHECKING:
+    from app.main import AppState
+
+log = logging.getLogger("ordertrack.bus")
+
+Accepts = Callable[[Event], bool]
+PAGE = 500
+
+
+class SlowConsumer(DomainError):
+    """A subscriber fell further behind than its buffer; it resumes with ``after: <last cursor>``."""
+
+    code = ErrorCode.SLOW_CONSUMER
+
+
+class BrokerLost(Exception):
+    """No message, not even our own heartbeat, came back from the broker in time."""
+
+
+class LocalSubscriber:
+    """One subscriber's bounded buffer of events, filled by the sequencer."""
+
+    def __init__(self, accepts: Accepts, size: int) -> None:
+        self.accepts = accepts
+        self.size = size
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=size + 1)
+        self.error: DomainError | None = None
+
+    @property
+    def overflowed(self) -> bool:
+        return isinstance(self.error, SlowConsumer)
+
+    def offer(self, event: Event) -> bool:
+        """Buffer the event if it is wanted; False when this subscriber has just been cut off."""
+        if self.error is not None or not self.accepts(event):
+            return True
+        if self._queue.qsize() >= self.size:
+            self._close(SlowConsumer(
+                f"This subscription fell more than {self.size} events behind and was stopped; "
+                "subscribe again with `after` set to the cursor of the last event received.",
+                buffer=self.size,
+            ))
+            return False
+        self._queue.put_nowait(event)
+        return True
+
+    def _close(self, error: DomainError) -> None:
+        self.error = error
+        while not self._queue.empty():  # free the memory now; the log still has every event
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def get(self) -> Event:
+        if self.error is not None:
+            raise self.error
+        item = await self._queue.get()
+        if item is None:
+            assert self.error is not None
+            raise self.error
+        return item
+
+    def __aiter__(self) -> LocalSubscriber:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self.get()
+
+
+class EventBus:
+    def __init__(
+        self,
+        db: Database,
+        url: str = "memory://",
+        *,
+        channel: str = "ordertrack_events",
+        buffer_size: int = 1000,
+        poll_interval: float = 1.0,
+        heartbeat: float = 1.0,
+        reconnect_max: float = 10.0,
+        max_message_bytes: int = 7000,
+    ) -> None:
+        self.db = db
+        self.url = url
+        self.channel = channel
+        self.buffer_size = buffer_size
+        self.poll_interval = poll_interval
+        self.heartbeat = heartbeat
+        self.reconnect_max = reconnect_max
+        self.max_message_bytes = max_message_bytes
+        self.id = uuid.uuid4().hex[:12]
+        self.last_seq = 0  # every event up to here has been delivered locally, none after
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+        self._broadcast: Broadcast | None = None
+        self._subscribers: set[LocalSubscriber] = set()
+        self._inbox: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._memo: OrderedDict[Any, asyncio.Future[Any]] = OrderedDict()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self.db.read() as session:
+            self.last_seq = await last_sequence(session)
+        for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("poller", self._poller)):
+            task = asyncio.create_task(work(), name=f"bus-{name}")
+            task.add_done_callback(self._task_ended)
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for sub in list(self._subscribers):
+            sub._close(Unavailable("The server is shutting down; resume from your last cursor."))
+        self._subscribers.clear()
+
+    @staticmethod
+    def _task_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("bus task %s died", task.get_name(), exc_info=task.exception())
+
+    # --- publishing (after commit) -------------------------------------------------------
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """A ``Database.publishers`` entry: hand a committed batch to local and remote subscribers."""
+        if not events:
+            return
+        self._inbox.put_nowait(list(events))
+        broadcast = self._broadcast
+        if broadcast is None:
+            return  # broker down: other processes read these from the log when they poll
+        message = json.dumps({"events": [event_payload(e) for e in events]}, separators=(",", ":"))
+        if len(message.encode()) > self.max_message_bytes:
+            message = json.dumps({"upto": events[-1].seq})
+        try:
+            await asyncio.wait_for(broadcast.publish(self.channel, message), timeout=2)
+        except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
+            log.warning("publishing to the broker failed (%s); other processes will read the log", exc)
+
+    # --- subscribing ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def subscribe(self, accepts: Accepts = lambda e: True) -> AsyncIterator[LocalSubscriber]:
+        """Events with ``seq`` above the current ``last_seq`` that ``accepts`` wants, in order."""
+        sub = LocalSubscriber(accepts, self.buffer_size)
+        self._subscribers.add(sub)
+        try:
+            yield sub
+        finally:
+            self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def memo(self, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
+        """Share one lookup among the subscribers that evaluate the same event."""
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = asyncio.ensure_future(load())
+            while len(self._memo) > 2048:
+                self._memo.popitem(last=False)
+        try:
+            return await asyncio.shield(found)
+        except Exception:
+            self._memo.pop(key, None)
+            raise
+
+    # --- the sequencer: the only place that delivers ---------------------------------------
+
+    async def _sequencer(self) -> None:
+        while True:
+            batch = await self._inbox.get()
+            try:
+                if batch is None:
+                    await self._backfill()
+                else:
+                    for event in batch:
+                        if event.seq <= self.last_seq:
+                            continue  # seen already (our own batch, or from the log)
+                        if event.seq > self.last_seq + 1:
+                            await self._backfill()  # a jump: read what is missing first
+                        if event.seq == self.last_seq + 1:
+                            self._deliver(event)
+                        # else the log does not show it yet; the next poll delivers it in order
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001  the database may be down; the poll retries
+                log.warning("reading the event log failed: %s", exc)
+
+    async def _backfill(self) -> None:
+        while True:
+            async with self.db.read() as session:
+                rows = await read_after(session, self.last_seq, limit=PAGE)
+            for event in rows:
+                if event.seq == self.last_seq + 1:
+                    self._deliver(event)
+            if len(rows) < PAGE:
+                return
+
+    def _deliver(self, event: Event) -> None:
+        self.last_seq = event.seq
+        for sub in list(self._subscribers):
+            if not sub.offer(event):
+                self._subscribers.discard(sub)
+                log.info("cut off a subscriber %d events behind at seq %d", sub.size, event.seq)
+
+    async def _poller(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            if self._inbox.empty():
+                self._inbox.put_nowait(None)
+
+    # --- the broker connection, supervised -------------------------------------------------
+
+    async def _broker(self) -> None:
+        backoff = 0.2
+        while True:
+            broadcast = Broadcast(broker_url(self.url))
+            try:
+                await asyncio.wait_for(broadcast.connect(), timeout=5)
+                async with broadcast.subscribe(self.channel) as subscriber:
+                    self._broadcast = broadcast
+                    self.connected.set()
+                    backoff = 0.2
+                    self._inbox.put_nowait(None)  # whatever went past while we were away
+                    await self._listen(broadcast, subscriber)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.warning("broker %s lost (%s: %s); reconnecting in %.1fs", _safe(self.url), type(exc).__name__, exc, backoff)
+            finally:
+                self._broadcast = None
+                self.connected.clear()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(broadcast.disconnect(), timeout=2)
+            self.reconnects += 1
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.reconnect_max)
+
+    async def _listen(self, broadcast: Broadcast, subscriber: Any) -> None:
+        pinger = asyncio.create_task(self._ping(broadcast))
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(subscriber.get(), timeout=self.heartbeat * 3)
+                except asyncio.TimeoutError:
+                    raise BrokerLost(f"nothing heard for {self.heartbeat * 3:.1f}s") from None
+                if pinger.done():
+                    raise BrokerLost("the heartbeat could not be published")
+                self._receive(message.message)
+        finally:
+            pinger.cancel()
+
+    def _receive(self, text: str) -> None:
+        try:
+            body = json.loads(text)
+            if "events" in body:
+                self._inbox.put_nowait([event_from_payload(p) for p in body["events"]])
+            elif "upto" in body and int(body["upto"]) > self.last_seq:
+                self._inbox.put_nowait(None)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("ignored a malformed bus message: %s", exc)
+
+    async def _ping(self, broadcast: Broadcast) -> None:
+        while True:
+            await asyncio.wait_for(broadcast.publish(self.channel, json.dumps({"ping": self.id})), timeout=self.heartbeat * 2)
+            await asyncio.sleep(self.heartbeat)
+
+
+def broker_url(url: str) -> str:
+    """broadcaster's postgres backend wants a plain libpq URL; accept the SQLAlchemy spelling too."""
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def bus_from_settings(state: AppState) -> EventBus:
+    s = state.settings
+    return EventBus(
+        state.db,
+        s.broadcast_url,
+        channel=s.broadcast_channel,
+        buffer_size=s.bus_buffer_size,
+        poll_interval=s.bus_poll_interval_seconds,
+        heartbeat=s.bus_heartbeat_seconds,
+        reconnect_max=s.bus_reconnect_max_seconds,
+        max_message_bytes=s.bus_max_message_bytes,
+    )
+
+
+async def start_bus(state: AppState) -> Callable[[], Awaitable[None]]:
+    """App component: start the bus, hand it every committed batch, stop it with the app."""
+    bus = bus_from_settings(state)
+    await bus.start()
+    state.services["bus"] = bus
+    state.db.publishers.append(bus.publish)
+
+    async def stop() -> None:
+        if bus.publish in state.db.publishers:
+            state.db.publishers.remove(bus.publish)
+        state.services.pop("bus", None)
+        await bus.stop()
+
+    return stop

@@ -1,0 +1,174 @@
+"""What each live stream selects from the event log, as SQL (replay) and as a test on one event (live).
+
+Both forms of a stream must agree: a replayed event and a live one are chosen by the same rule.
+Knows nothing of GraphQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from app.db import Database
+from app.events import Event
+from app.orders.models import CustomerOrder, OrderItem
+from app.realtime.bus import EventBus
+
+PAGE = 200
+# Event types the jeopardy monitor emits, matched by prefix (jeopardyChanged, escalated, escalationCleared...).
+ALERT_PREFIXES = ("jeopardy", "escalat")
+
+Check = Callable[[EventBus, Database, Event], Awaitable[bool]]
+
+
+async def _always(bus: EventBus, db: Database, event: Event) -> bool:
+    return True
+
+
+@dataclass
+class Stream:
+    """A selection of events: ``where`` narrows the log in SQL, ``accepts`` tests a live event the
+    same way, and ``check`` (optional) looks at the order's current row for dashboard filters."""
+
+    where: list[Any] = field(default_factory=list)
+    tests: list[Callable[[Event], bool]] = field(default_factory=list)
+    check: Check = _always
+
+    def accepts(self, event: Event) -> bool:
+        return all(test(event) for test in self.tests)
+
+
+def is_alert(event_type: str) -> bool:
+    lowered = event_type.lower()
+    return lowered.startswith(ALERT_PREFIXES)
+
+
+def order_stream(order_id: int) -> Stream:
+    """Everything recorded against one customer order: items, activities, party orders, escalations."""
+    return Stream(where=[Event.order_id == order_id], tests=[lambda e: e.order_id == order_id])
+
+
+def alert_stream(order_id: int | None = None) -> Stream:
+    """Jeopardy and escalation events (by type prefix), optionally of one order."""
+    lowered = func.lower(Event.type)
+    stream = Stream(
+        where=[or_(*(lowered.like(f"{p}%") for p in ALERT_PREFIXES))],
+        tests=[lambda e: is_alert(e.type)],
+    )
+    if order_id is not None:
+        stream.where.append(Event.order_id == order_id)
+        stream.tests.append(lambda e: e.order_id == order_id)
+    return stream
+
+
+def party_order_stream(party_id: int | None, party_order_id: int | None = None) -> Stream:
+    """Events of party orders: of one party (a partner sees only its own), or of one party order."""
+    stream = Stream(where=[Event.party_order_id.is_not(None)], tests=[lambda e: e.party_order_id is not None])  # type: ignore[union-attr]
+    if party_id is not None:
+        stream.where.append(Event.party_id == party_id)
+        stream.tests.append(lambda e: e.party_id == party_id)
+    if party_order_id is not None:
+        stream.where.append(Event.party_order_id == party_order_id)
+        stream.tests.append(lambda e: e.party_order_id == party_order_id)
+    return stream
+
+
+@dataclass
+class DashboardFilter:
+    """Orders by state, jeopardy level, customer and party (empty = any)."""
+
+    states: list[str] = field(default_factory=list)
+    jeopardy_levels: list[str] = field(default_factory=list)
+    customer_id: str | None = None
+    party_id: int | None = None
+
+
+@dataclass
+class OrderFacts:
+    state: str
+    jeopardy_level: str
+    customer_id: str
+    party_ids: set[int]
+
+
+async def load_facts(db: Database, order_id: int) -> OrderFacts | None:
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(CustomerOrder.state, CustomerOrder.jeopardy_level, CustomerOrder.customer_id).where(CustomerOrder.id == order_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        parties = (
+            await session.execute(select(OrderItem.party_id).where(OrderItem.order_id == order_id, OrderItem.party_id.is_not(None)).distinct())  # type: ignore[union-attr]
+        ).scalars()
+        return OrderFacts(state=row[0], jeopardy_level=row[1], customer_id=row[2], party_ids={int(p) for p in parties})
+
+
+def _changed_from(event: Event, *names: str) -> Any:
+    before = (event.data or {}).get("before") or {}
+    for name in names:
+        if name in before:
+            return before[name]
+    return None
+
+
+def dashboard_stream(f: DashboardFilter) -> Stream:
+    """Events of the orders matching ``f``, judged on the order's current values and on the values
+    the event changed from, so a dashboard also sees the event that takes an order out of its view."""
+
+    async def check(bus: EventBus, db: Database, event: Event) -> bool:
+        assert event.order_id is not None
+        facts = await bus.memo(("order-facts", event.order_id, event.seq), lambda: load_facts(db, event.order_id))  # type: ignore[arg-type]
+        if facts is None:
+            return False
+        if f.states and facts.state not in f.states and _changed_from(event, "state") not in f.states:
+            return False
+        if f.jeopardy_levels and facts.jeopardy_level not in f.jeopardy_levels and _changed_from(event, "jeopardy_level", "jeopardyLevel", "level") not in f.jeopardy_levels:
+            return False
+        if f.customer_id and facts.customer_id != f.customer_id:
+            return False
+        if f.party_id is not None and event.party_id != f.party_id and f.party_id not in facts.party_ids:
+            return False
+        return True
+
+    return Stream(where=[Event.order_id.is_not(None)], tests=[lambda e: e.order_id is not None], check=check)  # type: ignore[union-attr]
+
+
+async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Event]:
+    """The stream's events after ``after`` from the log, oldest first, a page per short session."""
+    last = after
+    while True:
+        async with db.read() as session:
+            query = select(Event).where(Event.seq > last, *stream.where).order_by(Event.seq).limit(PAGE)
+            rows = list((await session.execute(query)).scalars())
+        for event in rows:
+            last = event.seq
+            yield event
+        if len(rows) < PAGE:
+            return
+
+
+async def follow(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
+    """Replay after the cursor, then continue live: no gap (the bus subscription starts before the
+    log is read) and no duplicate (live events up to the last replayed one are skipped)."""
+    last = after
+    while True:
+        async with bus.subscribe(stream.accepts) as live:
+            if last is not None:
+                async for event in replay(db, stream, last):
+                    last = event.seq
+                    if await stream.check(bus, db, event):
+                        yield event
+                if live.overflowed:
+                    continue  # fell behind while replaying: read on from the log with a fresh buffer
+            async for event in live:  # raises SlowConsumer when this consumer overflows its buffer
+                if last is not None and event.seq <= last:
+                    continue
+                last = event.seq
+                if await stream.check(bus, db, event):
+                    yield event

@@ -1,0 +1,105 @@
+"""The Subscription type: live event streams, each resumable from an event-log cursor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.auth import Role
+from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from app.events import Event
+from app.graphql.ids import parse_id
+from app.graphql.permissions import Reader, SignedIn
+from app.orders.graphql.enums import JeopardyLevel, OrderState
+from app.orders.graphql.types import OrderEvent
+from app.orders.models import CustomerOrder
+from app.pagination import decode_cursor
+from app.realtime import streams
+from app.realtime.bus import EventBus
+
+AFTER = "Resume after this event cursor: every matching event after it is replayed from the log, then the stream goes on live. Without it the stream starts now."
+
+
+@strawberry.input(description="Which orders a dashboard follows; every field given must match.")
+class OrderStreamFilter:
+    states: list[OrderState] | None = None
+    jeopardy_levels: list[JeopardyLevel] | None = None
+    customer_id: str | None = None
+    party_id: strawberry.ID | None = strawberry.field(default=None, description="Orders with an item or party order of this party.")
+
+    def to_domain(self) -> streams.DashboardFilter:
+        return streams.DashboardFilter(
+            states=[s.value for s in self.states or []],
+            jeopardy_levels=[j.value for j in self.jeopardy_levels or []],
+            customer_id=self.customer_id,
+            party_id=parse_id(self.party_id, "partyId") if self.party_id is not None else None,
+        )
+
+
+def _cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    seq = decode_cursor(after, [int])[0]
+    if seq < 0:
+        raise InvalidInput("The cursor is not one this API gave out.", field="after")
+    return seq
+
+
+def _bus(info: Info) -> EventBus:
+    bus = info.context.services.get("bus")
+    if bus is None:
+        raise Unavailable("Live events are not running on this server.")
+    return bus  # type: ignore[no-any-return]
+
+
+async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncGenerator[OrderEvent, None]:
+    """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events)."""
+    seq = _cursor(after)
+    source: AsyncIterator[Event] = streams.follow(_bus(info), info.context.db, stream, seq)
+    try:
+        async for event in source:
+            info.context.reset_loaders()
+            yield event  # type: ignore[misc]
+    finally:
+        await source.aclose()  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class LiveSubscription:
+    @strawberry.subscription(permission_classes=[Reader], description="Every event of one customer order: its items, activities, party orders, jeopardy and escalations.")
+    async def order_events(self, info: Info, order_id: strawberry.ID, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+        oid = parse_id(order_id, "orderId")
+        async with info.context.db.read() as session:
+            if await session.get(CustomerOrder, oid) is None:
+                raise NotFound(f"Customer order {oid} does not exist.", field="orderId")
+        async for event in _push(info, streams.order_stream(oid), after):
+            yield event
+
+    @strawberry.subscription(permission_classes=[Reader], description="Events of all orders matching a filter (dashboards); an order leaving the filter still sends the event that moved it.")
+    async def order_events_matching(self, info: Info, filter: OrderStreamFilter | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+        f = filter.to_domain() if filter else streams.DashboardFilter()
+        async for event in _push(info, streams.dashboard_stream(f), after):
+            yield event
+
+    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy' or 'escalat'), of all orders or one.")
+    async def jeopardy_alerts(self, info: Info, order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+        oid = parse_id(order_id, "orderId") if order_id is not None else None
+        async for event in _push(info, streams.alert_stream(oid), after):
+            yield event
+
+    @strawberry.subscription(permission_classes=[SignedIn], description="Party order events. A partner gets its own party's only; staff and viewers all, or one party's.")
+    async def party_order_events(
+        self, info: Info, party_id: strawberry.ID | None = None, party_order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None
+    ) -> AsyncGenerator[OrderEvent, None]:
+        actor = info.context.signed_in
+        wanted = parse_id(party_id, "partyId") if party_id is not None else None
+        poid = parse_id(party_order_id, "partyOrderId") if party_order_id is not None else None
+        if actor.role is Role.PARTNER:
+            if wanted is not None and wanted != actor.party_id:
+                raise Forbidden("A partner sees its own party orders only.")
+            wanted = actor.party_id
+        async for event in _push(info, streams.party_order_stream(wanted, poid), after):
+            yield event

@@ -1,0 +1,221 @@
+"""Helpers for live tests: a real uvicorn server on a free port, a private redis-server, gql subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.websockets import WebsocketsTransport
+
+TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL  # graphql-transport-ws
+LEGACY_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL  # graphql-ws
+ROOT = Path(__file__).resolve().parent.parent
+
+EVENT_FIELDS = "sequence cursor type entity entityId orderId partyOrderId actor actorRole before after details"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_until(check: Any, timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run ``app`` on a real uvicorn server in this event loop; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_until(lambda: server.started or task.done(), timeout=15, what="uvicorn to start")
+        if task.done():
+            task.result()
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+
+
+class ServerProcess:
+    """``uvicorn app.main:create_app --factory`` in a child process (the default app, bus included)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(self.port), "--log-level", "warning"]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)
+
+        async def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}")
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(f"http://{self.address}/readyz", timeout=1)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_until(ready, timeout=30, interval=0.2, what="the server process")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port, that the test can restart."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server")
+        assert exe, "redis-server is not installed"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class Subscriber:
+    """A gql websocket client following one subscription in the background, keeping what arrives."""
+
+    def __init__(self, address: str, token: str | None, query: str, variables: dict[str, Any] | None = None,
+                 protocol: str = TRANSPORT_WS, connect_args: dict[str, Any] | None = None, **transport_args: Any) -> None:
+        self.transport = WebsocketsTransport(
+            url=f"ws://{address}/graphql",
+            init_payload={"authorization": f"Bearer {token}"} if token else {},
+            subprotocols=[protocol],
+            connect_args=connect_args or {},
+            ack_timeout=5,
+            **transport_args,
+        )
+        self.client = Client(transport=self.transport, fetch_schema_from_transport=False)
+        self.request = GraphQLRequest(query, variable_values=variables or {})
+        self.events: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.failure: BaseException | None = None
+        self.ended = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._session: Any = None
+
+    async def start(self) -> Subscriber:
+        self._session = await self.client.connect_async(reconnecting=False)
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0.3)  # the server registers the subscription before the test acts
+        return self
+
+    async def _run(self) -> None:
+        try:
+            async for result in self._session.subscribe(self.request):
+                self.events.append(next(iter(result.values())))
+        except TransportQueryError as exc:
+            self.errors.extend(exc.errors or [{"message": str(exc)}])
+        except Exception as exc:  # noqa: BLE001  kept for the test to look at
+            self.failure = exc
+        finally:
+            self.ended.set()
+
+    @property
+    def sequences(self) -> list[int]:
+        return [e["sequence"] for e in self.events]
+
+    @property
+    def last_cursor(self) -> str:
+        return str(self.events[-1]["cursor"])
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await wait_until(lambda: len(self.events) >= count or self.ended.is_set(), timeout=timeout,
+                         what=f"{count} events (have {len(self.events)})")
+        assert len(self.events) >= count, f"stream ended after {len(self.events)} events: {self.errors or self.failure}"
+        return self.events
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.close_async(), timeout=5)
+
+
+async def subscribe(address: str, token: str | None, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Subscriber:
+    return await Subscriber(address, token, query, variables, **kwargs).start()
+
+
+async def connect_error(address: str, token: str | None, protocol: str = TRANSPORT_WS, payload: dict[str, Any] | None = None) -> BaseException:
+    """What a client gets when it connects with this token (the test expects a refusal)."""
+    transport = WebsocketsTransport(
+        url=f"ws://{address}/graphql",
+        init_payload=payload if payload is not None else ({"authorization": f"Bearer {token}"} if token else {}),
+        subprotocols=[protocol],
+        ack_timeout=5,
+    )
+    client = Client(transport=transport, fetch_schema_from_transport=False)
+    try:
+        session = await client.connect_async(reconnecting=False)
+        async for _ in session.subscribe(GraphQLRequest("subscription { jeopardyAlerts { sequence } }")):
+            break
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.close_async(), timeout=5)
+    raise AssertionError("the connection was accepted")

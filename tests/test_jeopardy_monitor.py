@@ -1,0 +1,172 @@
+"""Only one monitor acts at a time, across processes; it starts with the app and runs on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app import migrate
+from app.auth import Actor, Role
+from app.clock import FrozenClock
+from app.config import Settings
+from app.db import Database
+from app.jeopardy.monitor import Monitor, run_cli
+from app.main import create_app
+from app.orders import service
+from tests.jeopardy_support import alerts, monitor, policy
+
+STAFF = Actor(name="sam.staff", role=Role.STAFF)
+ESCALATE_LATE = policy(rules=[{"name": "late", "level": "late", "escalate_to": 1, "notify": ["ops@example.test"]}])
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def make_orders(db: Database, clock: FrozenClock, count: int, days: int = 2) -> list[int]:
+    ids = []
+    async with db.write(STAFF, clock.now()) as uow:
+        for n in range(count):
+            order = await service.create_order(
+                uow,
+                service.NewOrder(
+                    sales_request_ref=f"SR-MON-{n}-{days}",
+                    customer_id="CUST-1",
+                    customer_name="Acme Ltd",
+                    committed_date=clock.now() + timedelta(days=days),
+                    items=[service.NewItem(product_ref="FIBRE-1G")],
+                ),
+            )
+            assert order.id is not None
+            ids.append(order.id)
+    return ids
+
+
+def twin(db: Database) -> Database:
+    """Another connection pool on the same database, as another process would have."""
+    return Database(db.url, schema=db.schema, pool_size=3)
+
+
+async def test_two_monitors_sweeping_at_once_never_duplicate_an_event(db: Database, clock: FrozenClock) -> None:
+    ids = await make_orders(db, clock, 40)
+    other = twin(db)
+    try:
+        a, b = monitor(db, clock, ESCALATE_LATE, "a"), monitor(other, clock, ESCALATE_LATE, "b")
+        results = []
+        for step in (timedelta(days=1, hours=16), timedelta(hours=9), timedelta(0)):  # atRisk, then late + escalated
+            clock.advance(step)
+            round_ = list(zip("abab", await asyncio.gather(a.sweep(), b.sweep(), a.sweep(), b.sweep())))
+            if db.is_sqlite:  # the lease: within a round one monitor leads, the other stands by
+                assert len({name for name, r in round_ if r.led}) == 1
+            results += round_
+        events = await alerts(db)
+        keys = [(e.type, e.entity_id, e.data["after"].get("jeopardy_level"), e.data["after"].get("escalation_level")) for e in events]
+        assert len(keys) == len(set(keys)), "an event was recorded twice"
+        assert sorted(e.entity_id for e in events if e.type == "escalated") == ids
+        assert len([e for e in events if e.type == "jeopardyChanged"]) == 2 * len(ids)
+        assert sum(r.outcome.level_changes for _, r in results if r.outcome) == 2 * len(ids)
+    finally:
+        await other.dispose()
+
+
+async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_expires(tmp_path: Path, clock: FrozenClock) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/lease.db")
+    await db.create_all()
+    try:
+        await make_orders(db, clock, 3)
+        a, b = monitor(db, clock, name="a"), monitor(db, clock, name="b")
+        clock.advance(timedelta(days=3))
+        assert (await a.sweep()).outcome.level_changes == 3  # type: ignore[union-attr]
+        assert not (await b.sweep()).led
+        clock.advance(timedelta(seconds=5))  # within the lease, renewed by each sweep of a
+        assert (await a.sweep()).led and not (await b.sweep()).led
+        await a.stop()  # gives the lease up
+        assert (await b.sweep()).led
+        assert not (await a.sweep()).led
+        clock.advance(b.lease + timedelta(seconds=1))  # b died without releasing: the lease runs out
+        assert (await a.sweep()).led
+        assert len(await alerts(db)) == 3
+    finally:
+        await db.dispose()
+
+
+async def test_on_postgres_the_advisory_lock_keeps_a_second_monitor_out(db: Database, clock: FrozenClock) -> None:
+    if db.is_sqlite:
+        return
+    await make_orders(db, clock, 2)
+    clock.advance(timedelta(days=3))
+    mon = monitor(db, clock)
+    holder = twin(db)
+    try:
+        async with holder.engine.connect() as conn:
+            got = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": mon.lock_key()})
+            assert got.scalar() is True
+            assert not (await mon.sweep()).led
+            assert await alerts(db) == []
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": mon.lock_key()})
+        result = await mon.sweep()
+        assert result.led and result.outcome is not None and result.outcome.level_changes == 2
+    finally:
+        await holder.dispose()
+
+
+async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database, clock: FrozenClock) -> None:
+    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=True, monitor_interval_seconds=0.05, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, db=db, clock=clock)
+    order_id = (await make_orders(db, clock, 1))[0]
+    async with app.router.lifespan_context(app):
+        running = app.state.ordertrack.services["monitor"]
+        assert isinstance(running, Monitor)
+        clock.advance(timedelta(days=3))
+        for _ in range(100):
+            if await alerts(db, order_id):
+                break
+            await asyncio.sleep(0.05)
+        assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id, prefix=("jeopardy",))] == ["late"]
+    assert running._task is None, "the monitor stops with the app"
+    no_monitor = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None), db=db, clock=clock)  # type: ignore[call-arg]
+    async with no_monitor.router.lifespan_context(no_monitor):
+        assert "monitor" not in no_monitor.state.ordertrack.services
+
+
+async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    migrate.upgrade(url)
+    db = Database(url)
+    past = FrozenClock()
+    past.advance(-timedelta(days=10))
+    try:
+        await make_orders(db, past, 2)  # committed two days after "ten days ago": late now
+    finally:
+        await db.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "monitor", "--once"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "2 level changes, 2 escalations" in run.stdout  # the shipped policy escalates late orders
+    await run_cli(Settings(database_url=url, _env_file=None), Database(url), once=True, interval=None)  # type: ignore[call-arg]
+    assert "0 level changes, 0 escalations" in capsys.readouterr().out  # a repeated sweep finds nothing new
+
+
+async def test_a_sweep_costs_the_same_statements_however_many_orders_are_open(db: Database, clock: FrozenClock) -> None:
+    mon = monitor(db, clock, ESCALATE_LATE)
+
+    async def statements_of_a_sweep() -> int:
+        before = db.statements.count
+        await mon.sweep()
+        return db.statements.count - before
+
+    await make_orders(db, clock, 3, days=30)
+    await mon.sweep()
+    few = await statements_of_a_sweep()
+    await make_orders(db, clock, 60, days=31)
+    many = await statements_of_a_sweep()
+    assert many == few, "nothing changed, so a sweep over 63 open orders costs what one over 3 does"
+    await make_orders(db, clock, 5, days=1)
+    clock.advance(timedelta(days=1, minutes=1))
+    changed = await statements_of_a_sweep()
+    assert changed < few + 15, "five changes are written with a handful of set-wise statements, not per order"
+    assert len(await alerts(db, prefix=("escalated",))) == 5

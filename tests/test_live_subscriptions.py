@@ -1,0 +1,315 @@
+"""Following orders live over real websockets (gql client, real uvicorn): every stream, resume, refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from gql import GraphQLRequest
+
+from app.auth import SYSTEM, Role
+from app.clock import FrozenClock
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from tests.api import Api
+from tests.conftest import issue_token
+from tests.factories import create_order
+from tests.live import EVENT_FIELDS, LEGACY_WS, TRANSPORT_WS, Subscriber, connect_error, serve, subscribe, wait_until
+
+ORDER_EVENTS = f"subscription($id: ID!, $after: String) {{ orderEvents(orderId: $id, after: $after) {{ {EVENT_FIELDS} }} }}"
+MATCHING = f"subscription($filter: OrderStreamFilter, $after: String) {{ orderEventsMatching(filter: $filter, after: $after) {{ {EVENT_FIELDS} }} }}"
+ALERTS = f"subscription($after: String) {{ jeopardyAlerts(after: $after) {{ {EVENT_FIELDS} }} }}"
+PARTY = f"subscription($partyId: ID, $after: String) {{ partyOrderEvents(partyId: $partyId, after: $after) {{ {EVENT_FIELDS} }} }}"
+NOTE = "mutation($id: ID!, $text: String!) { addOrderNote(orderId: $id, text: $text) { id } }"
+STATE = "mutation($id: ID!, $state: OrderState!, $reason: String) { changeOrderState(id: $id, state: $state, reason: $reason) { state version } }"
+
+
+class Live:
+    """A running server plus API clients over real HTTP."""
+
+    def __init__(self, address: str, app: Any, db: Database, clock: FrozenClock, http: httpx.AsyncClient) -> None:
+        self.address, self.app, self.db, self.clock, self.http = address, app, db, clock, http
+        self.tokens: dict[str, str] = {}
+
+    async def token(self, role: Role, name: str, party_id: int | None = None) -> str:
+        return await issue_token(self.db, self.clock, role, name, party_id)
+
+    async def api(self, role: Role = Role.STAFF) -> Api:
+        return Api(self.http, await self.token(role, f"{role.value}-{len(self.tokens)}"))
+
+    async def note(self, staff: Api, order_id: str, text: str) -> None:
+        await staff.ok(NOTE, {"id": order_id, "text": text})
+
+    async def record(self, type: str, **fields: Any) -> None:
+        """An event as another domain writes it (the jeopardy monitor, party orders)."""
+        async with self.db.write(SYSTEM, self.clock.now()) as uow:
+            uow.record(type, **fields)
+
+
+def live_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5,
+        max_subscriptions_per_connection=3, ws_keep_alive_seconds=0.2,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def live(db: Database, clock: FrozenClock) -> AsyncIterator[Live]:
+    app = create_app(live_settings(), db=db, clock=clock)
+    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+        yield Live(address, app, db, clock, http)
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_dashboard_follows_every_event_of_one_customer_order(live: Live, protocol: str) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    other = await create_order(staff, live.clock.now())
+    viewer_token = await live.token(Role.VIEWER, "dash")
+    sub = await subscribe(live.address, viewer_token, ORDER_EVENTS, {"id": order["id"]}, protocol=protocol)
+    try:
+        await live.note(staff, order["id"], "called the customer")
+        await live.note(staff, other["id"], "not this one")
+        await staff.ok(STATE, {"id": order["id"], "state": "IN_PROGRESS"})
+        await live.record("partyOrderStateChanged", entity="partyOrder", entity_id=1, order_id=int(order["id"]), party_order_id=1, party_id=7)
+        events = await sub.wait_for(3)
+        await asyncio.sleep(0.3)
+        assert [e["type"] for e in sub.events] == ["noteAdded", "orderStateChanged", "partyOrderStateChanged"]
+        assert {e["orderId"] for e in sub.events} == {order["id"]}
+        assert events[1]["before"] == {"state": "acknowledged"} and events[1]["after"] == {"state": "inProgress"}
+        assert sub.sequences == sorted(sub.sequences) and all(e["cursor"] for e in events)
+    finally:
+        await sub.close()
+
+
+async def test_a_resumed_subscription_misses_nothing_and_repeats_nothing(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    token = await live.token(Role.VIEWER, "dash")
+    first = await subscribe(live.address, token, ORDER_EVENTS, {"id": order["id"]})
+    for n in range(3):
+        await live.note(staff, order["id"], f"before the drop {n}")
+    await first.wait_for(3)
+    cursor = first.last_cursor
+    await first.close()
+    for n in range(4):  # while the client is away
+        await live.note(staff, order["id"], f"while away {n}")
+
+    async def keep_writing() -> None:
+        for n in range(5):  # while it replays and after
+            await live.note(staff, order["id"], f"during the replay {n}")
+
+    writer = asyncio.create_task(keep_writing())
+    second = Subscriber(live.address, token, ORDER_EVENTS, {"id": order["id"], "after": cursor})
+    await second.start()
+    try:
+        await writer
+        await second.wait_for(9)
+        await asyncio.sleep(0.3)
+        texts = [e["after"]["text"] for e in second.events]
+        assert texts == [f"while away {n}" for n in range(4)] + [f"during the replay {n}" for n in range(5)]
+        assert second.sequences == sorted(set(second.sequences))
+        assert min(second.sequences) == first.sequences[-1] + 1
+    finally:
+        await second.close()
+
+
+async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) -> None:
+    staff = await live.api()
+    mine = await create_order(staff, live.clock.now(), customerId="CUST-DASH")
+    theirs = await create_order(staff, live.clock.now(), customerId="CUST-OTHER")
+    token = await live.token(Role.VIEWER, "dash")
+    by_customer = await subscribe(live.address, token, MATCHING, {"filter": {"customerId": "CUST-DASH"}})
+    in_progress = await subscribe(live.address, token, MATCHING, {"filter": {"states": ["IN_PROGRESS"]}})
+    try:
+        await live.note(staff, theirs["id"], "other customer")
+        await live.note(staff, mine["id"], "acknowledged still")  # not in progress yet
+        await staff.ok(STATE, {"id": mine["id"], "state": "IN_PROGRESS"})
+        await live.note(staff, mine["id"], "now in progress")
+        await staff.ok(STATE, {"id": mine["id"], "state": "HELD", "reason": "customer asked"})  # leaves the filter: that event still comes
+        await live.note(staff, mine["id"], "held now")
+        await by_customer.wait_for(5)
+        await in_progress.wait_for(3)
+        await asyncio.sleep(0.5)
+        assert {e["orderId"] for e in by_customer.events} == {mine["id"]}
+        assert [e["type"] for e in in_progress.events] == ["orderStateChanged", "noteAdded", "orderStateChanged"]
+        assert in_progress.events[-1]["after"] == {"state": "held"}
+    finally:
+        await by_customer.close()
+        await in_progress.close()
+
+
+async def test_the_jeopardy_alert_stream_carries_jeopardy_and_escalation_events_only(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    oid = int(order["id"])
+    sub = await subscribe(live.address, await live.token(Role.VIEWER, "noc"), ALERTS)
+    try:
+        await live.note(staff, order["id"], "not an alert")
+        await live.record("jeopardyChanged", entity="order", entity_id=oid, order_id=oid,
+                          before={"jeopardy_level": "none"}, after={"jeopardy_level": "jeopardy"})
+        await live.record("escalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 1})
+        await live.record("escalationCleared", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
+        await sub.wait_for(3)
+        await asyncio.sleep(0.3)
+        assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "escalationCleared"]
+        assert sub.events[0]["actorRole"] == "system"
+    finally:
+        await sub.close()
+
+
+async def test_a_partner_follows_its_own_party_orders_only(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    oid = int(order["id"])
+    partner = await subscribe(live.address, await live.token(Role.PARTNER, "fibreco", party_id=7), PARTY)
+    staff_sub = await subscribe(live.address, await live.token(Role.STAFF, "desk"), PARTY)
+    one_party = await subscribe(live.address, await live.token(Role.VIEWER, "desk2"), PARTY, {"partyId": "8"})
+    try:
+        await live.note(staff, order["id"], "internal note, not for partners")
+        await live.record("partyOrderCreated", entity="partyOrder", entity_id=1, order_id=oid, party_order_id=1, party_id=7)
+        await live.record("partyOrderCreated", entity="partyOrder", entity_id=2, order_id=oid, party_order_id=2, party_id=8)
+        await live.record("partyOrderProgressReported", entity="partyOrder", entity_id=1, order_id=oid, party_order_id=1, party_id=7)
+        await staff_sub.wait_for(3)
+        await partner.wait_for(2)
+        await one_party.wait_for(1)
+        await asyncio.sleep(0.3)
+        assert [e["partyOrderId"] for e in partner.events] == ["1", "1"]
+        assert [e["partyOrderId"] for e in staff_sub.events] == ["1", "2", "1"]
+        assert [e["partyOrderId"] for e in one_party.events] == ["2"]
+    finally:
+        for s in (partner, staff_sub, one_party):
+            await s.close()
+
+
+async def test_streams_refuse_callers_without_the_right_role(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    partner_token = await live.token(Role.PARTNER, "fibreco", party_id=7)
+    cases = [
+        (partner_token, ORDER_EVENTS, {"id": order["id"]}, "FORBIDDEN"),
+        (partner_token, ALERTS, {}, "FORBIDDEN"),
+        (partner_token, PARTY, {"partyId": "8"}, "FORBIDDEN"),
+        (await live.token(Role.VIEWER, "v"), ORDER_EVENTS, {"id": "999999"}, "NOT_FOUND"),
+        (await live.token(Role.VIEWER, "v2"), ORDER_EVENTS, {"id": order["id"], "after": "bm90LWEtY3Vyc29y"}, "INVALID_INPUT"),
+    ]
+    for token, query, variables, code in cases:
+        sub = await subscribe(live.address, token, query, variables)
+        try:
+            await wait_until(sub.ended.is_set, timeout=5, what="the refusal")
+            assert sub.events == []
+            assert sub.errors and sub.errors[0]["extensions"]["code"] == code, (query, sub.errors, sub.failure)
+        finally:
+            await sub.close()
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_connection_without_a_valid_token_is_refused_before_any_data(live: Live, protocol: str) -> None:
+    for token in (None, "otk_not-a-real-token"):
+        error = await connect_error(live.address, token, protocol)
+        text = repr(error) + repr(getattr(error, "__cause__", ""))
+        if protocol == TRANSPORT_WS:
+            assert "4403" in text or "Forbidden" in text, text
+        else:
+            assert "UNAUTHENTICATED" in text, text
+    malformed = await connect_error(live.address, None, protocol, payload={"authorization": "Basic abc"})
+    assert malformed is not None
+
+
+async def test_a_connection_holds_a_limited_number_of_subscriptions(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    sub = Subscriber(live.address, await live.token(Role.VIEWER, "dash"), ORDER_EVENTS, {"id": order["id"]})
+    session = await sub.client.connect_async(reconnecting=False)
+    results: list[Any] = []
+
+    async def follow() -> None:
+        try:
+            async for result in session.subscribe(GraphQLRequest(ORDER_EVENTS, variable_values={"id": order["id"]})):
+                results.append(result)
+        except Exception as exc:  # noqa: BLE001
+            results.append(exc)
+
+    tasks = [asyncio.create_task(follow()) for _ in range(4)]  # the limit in live_settings is 3
+    try:
+        await wait_until(lambda: len(results) >= 1, timeout=5, what="the refusal of the 4th")
+        assert "Subscription limit reached" in repr(results[0])
+        await live.note(staff, order["id"], "reaches the three")
+        await wait_until(lambda: len(results) >= 4, timeout=5, what="the three events")
+        assert sum(isinstance(r, dict) for r in results) == 3
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sub.close()
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_an_idle_subscription_is_kept_alive(live: Live, protocol: str) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    # legacy graphql-ws: the server sends 'ka' every 0.2 s and the client wants one every second;
+    # graphql-transport-ws: the client pings every 0.3 s and wants each pong within a second.
+    if protocol == LEGACY_WS:
+        keep_alive: dict[str, Any] = {"keep_alive_timeout": 1}
+    else:
+        keep_alive = {"ping_interval": 0.3, "pong_timeout": 1}
+    sub = Subscriber(live.address, await live.token(Role.VIEWER, "dash"), ORDER_EVENTS, {"id": order["id"]}, protocol=protocol, **keep_alive)
+    await sub.start()
+    try:
+        await asyncio.sleep(2.5)
+        assert not sub.ended.is_set(), sub.failure
+        await live.note(staff, order["id"], "after a quiet while")
+        await sub.wait_for(1)
+    finally:
+        await sub.close()
+
+
+async def test_a_client_can_follow_an_order_over_server_sent_events(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    token = await live.token(Role.VIEWER, "sse")
+    body = {"query": ORDER_EVENTS, "variables": {"id": order["id"]}}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    received: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async with live.http.stream("POST", "/graphql", json=body, headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:") and line[5:].strip():
+                    received.append(json.loads(line[5:])["data"]["orderEvents"])
+
+    reader = asyncio.create_task(read())
+    try:
+        await asyncio.sleep(0.5)
+        await live.note(staff, order["id"], "over SSE")
+        await wait_until(lambda: len(received) >= 1, timeout=10, what="an SSE event")
+        assert received[0]["type"] == "noteAdded" and received[0]["cursor"]
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+async def test_an_event_recorded_while_nobody_publishes_still_arrives_from_the_log(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    sub = await subscribe(live.address, await live.token(Role.VIEWER, "dash"), ORDER_EVENTS, {"id": order["id"]})
+    try:
+        publishers, live.db.publishers[:] = list(live.db.publishers), []
+        try:  # as if written by a process that could not reach the broker
+            await live.note(staff, order["id"], "unpublished")
+        finally:
+            live.db.publishers[:] = publishers
+        events = await sub.wait_for(1, timeout=5)  # the log poll (0.5 s here) brings it
+        assert events[0]["after"] == {"text": "unpublished"}
+    finally:
+        await sub.close()
