@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -104,3 +106,34 @@ async def actor_for_token(session: AsyncSession, token: str) -> Actor:
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("The token is unknown or revoked.")
     return Actor(name=row.name, role=Role(row.role), party_id=row.party_id, token_id=row.id)
+
+
+class TokenCache:
+    """Recently verified tokens -> their Actor, for ``ttl`` seconds (0 turns it off).
+
+    Every request presents its token; looking it up costs a statement and a pooled connection. A
+    revoked token therefore keeps working for at most ``ttl`` seconds in each process that saw it.
+    Keys are the token hashes, never the tokens themselves.
+    """
+
+    def __init__(self, ttl: float, maxsize: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.maxsize, self.clock = ttl, maxsize, clock
+        self._entries: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, authorization: str) -> Actor | None:
+        if self.ttl <= 0:
+            return None
+        entry = self._entries.get(hash_token(authorization))
+        if entry is None:
+            return None
+        if entry[0] < self.clock():
+            self._entries.pop(hash_token(authorization), None)
+            return None
+        return entry[1]
+
+    def put(self, authorization: str, actor: Actor) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.maxsize:
+            self._entries.clear()  # crude but bounded; real deployments hold far fewer live tokens
+        self._entries[hash_token(authorization)] = (self.clock() + self.ttl, actor)

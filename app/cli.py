@@ -75,7 +75,32 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=args.workers, log_level=settings.log_level.lower())
+    from app.observability.logs import logging_config
+
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
+        log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
+        ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
+    )
+
+
+def cmd_audit(settings: Settings, _: argparse.Namespace) -> None:
+    """Check the event log against the orders; exit 1 when anything is inconsistent."""
+    from app.audit import audit
+
+    async def run() -> bool:
+        db = _db(settings)
+        try:
+            report = await audit(db)
+        finally:
+            await db.dispose()
+        print(f"{report.orders} orders, {report.events} events, last seq {report.last_seq}")
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}")
+        return report.ok
+
+    if not asyncio.run(run()):
+        sys.exit(1)
 
 
 def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
@@ -89,6 +114,12 @@ def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
+    from app.jeopardy.monitor import run_cli
+
+    asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
+
+
 def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
     from app.graphql.contract import CONTRACT_DIR, MANIFEST_NAME, load_operations, manifest
 
@@ -99,10 +130,10 @@ def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
         print(f"published schema.graphql as {CONTRACT_DIR / 'published-schema.graphql'}")
 
 
-def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
-    from app.jeopardy.monitor import run_cli
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
+    from app.datagen import run_generate
 
-    asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
+    asyncio.run(run_generate(_db(settings), args))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -122,10 +153,18 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
     t.add_argument("--party-id", type=int)
     t.set_defaults(run=cmd_create_token)
+    sub.add_parser("audit", help="check that the event log and the orders agree").set_defaults(run=cmd_audit)
     m = sub.add_parser("monitor", help="run the jeopardy monitor on its own (one leader across processes)")
     m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")
     m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
     m.set_defaults(run=cmd_monitor)
+    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders (demo, load test)")
+    g.add_argument("--orders", type=int, required=True, help="how many customer orders")
+    g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")
+    g.add_argument("--chunk", type=int, default=5000, help="orders per transaction")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--jobs", type=int, default=2, help="chunks written concurrently (PostgreSQL)")
+    g.set_defaults(run=cmd_generate)
     e = sub.add_parser("export-schema", help="write the GraphQL SDL")
     e.add_argument("--output", default="schema.graphql")
     e.set_defaults(run=cmd_export_schema)

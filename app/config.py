@@ -32,11 +32,11 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 20
+    mutation_rate_per_minute: int = 0  # per token and process; 0 turns the limit off
+    mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
+    token_cache_seconds: float = Field(default=5.0, description="How long a verified token is trusted without a lookup (a revocation waits this long).")
+    graphql_cache_size: int = Field(default=256, description="Parsed and validated documents kept (LRU).")
     db_pool_size: int = 10
-    # Persisted queries and the front-end contract
-    partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
-    persisted_query_store_bytes: int = 8 * 1024 * 1024
-    contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
     # Live events (app/realtime)
     broadcast_channel: str = Field(default="ordertrack_events", description="The broker channel every process shares.")
     bus_buffer_size: int = Field(default=1000, description="Events buffered per subscriber; a consumer further behind is cut off.")
@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     bus_max_message_bytes: int = Field(default=7000, description="Bigger batches travel as a hint to read the log (NOTIFY takes < 8000).")
     ws_keep_alive_seconds: float = Field(default=15.0, description="Keep-alive ('ka') interval on legacy graphql-ws.")
     graphql_sse: bool = Field(default=True, description="Also serve subscriptions as GraphQL over SSE (distinct connections mode).")
+    # Persisted queries and the front-end contract
+    partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
+    persisted_query_store_bytes: int = 8 * 1024 * 1024
+    contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
     log_level: str = "INFO"
 
 

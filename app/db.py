@@ -61,7 +61,9 @@ class StatementCounter:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None, connect_timeout: float = 5.0
+    ) -> None:
         self.url = url
         self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
@@ -76,7 +78,8 @@ class Database:
             self._sqlite_pragmas(self.engine, "BEGIN")
             self._sqlite_pragmas(self.write_engine, "BEGIN IMMEDIATE")
         else:
-            pg_args = {"server_settings": {"search_path": schema}} if schema else {}
+            pg_args: dict[str, Any] = {"server_settings": {"search_path": schema}} if schema else {}
+            pg_args["timeout"] = connect_timeout  # an unreachable server fails fast (UNAVAILABLE), not after 60 s
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
             )

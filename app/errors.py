@@ -16,6 +16,12 @@ class ErrorCode(str, Enum):
     IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
     UNAVAILABLE = "UNAVAILABLE"
+    # Set by the API layer, never raised by domain code:
+    INTERNAL = "INTERNAL"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     SLOW_CONSUMER = "SLOW_CONSUMER"  # a subscription fell behind its buffer; resume from the last cursor
 
 

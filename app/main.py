@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from app.auth import Actor, authenticate
+from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
@@ -26,6 +28,8 @@ from app.errors import DomainError
 from app.graphql.context import Context
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.schema import build_schema
+from app.middleware import BodySizeLimit, RequestContext
+from app.observability import metrics
 
 log = logging.getLogger("ordertrack")
 
@@ -46,10 +50,20 @@ class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state
         self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
+        self.tokens = TokenCache(state.settings.token_cache_seconds)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict JSON (orjson): bad UTF-8, lone surrogates and nesting over 1024 levels are a 400, not a 500."""
+        return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
     async def _actor(self, authorization: str | None) -> Actor | None:
+        if authorization and (known := self.tokens.get(authorization)) is not None:
+            return known
         async with self.state.db.read() as session:
-            return await authenticate(session, authorization)
+            actor = await authenticate(session, authorization)
+        if authorization and actor is not None:
+            self.tokens.put(authorization, actor)
+        return actor
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
@@ -125,6 +139,14 @@ def create_app(
         ok = await state.db.ping()
         return JSONResponse({"status": "ready" if ok else "database unreachable"}, status_code=200 if ok else 503)
 
+    async def metrics_endpoint(_: Request) -> Response:
+        await metrics.refresh_order_gauges(state.db)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    if metrics.count_published not in state.db.publishers:
+        state.db.publishers.append(metrics.count_published)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
@@ -140,11 +162,13 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             *dashboard_routes(graphql_app.persisted),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContext), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
     )
     app.state.ordertrack = state
     return app

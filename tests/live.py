@@ -46,12 +46,20 @@ async def wait_until(check: Any, timeout: float = 10.0, interval: float = 0.05, 
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` on a real uvicorn server in this event loop; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_ping_interval=None)
+async def serve(app: Any, send_buffer: int | None = None) -> AsyncIterator[str]:
+    """Run ``app`` on a real uvicorn server in this event loop; yields its address.
+
+    ``send_buffer`` fixes the kernel send buffer of its connections (no autotuning), so that a
+    client that stops reading makes the server's writes wait after a few kilobytes, not megabytes."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=None)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await wait_until(lambda: server.started or task.done(), timeout=15, what="uvicorn to start")
         if task.done():
@@ -61,6 +69,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
         server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=10)
+        sock.close()
 
 
 class ServerProcess:
@@ -90,7 +99,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 return False
 
-        await wait_until(ready, timeout=30, interval=0.2, what="the server process")
+        await wait_until(ready, timeout=90, interval=0.2, what="the server process")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

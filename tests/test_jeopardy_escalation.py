@@ -82,7 +82,7 @@ async def test_jeopardy_escalates_step_by_step_and_deescalates_on_recovery(staff
     assert (got["jeopardyLevel"], got["escalationLevel"]) == ("NONE", 0)
     assert got["escalations"][-1]["direction"] == "DEESCALATE"
     events = await alerts(db, order["id"])
-    assert [e.type for e in events] == ["jeopardyChanged", "escalated", "escalated", "jeopardyChanged", "deescalated"]
+    assert [e.type for e in events] == ["jeopardyChanged", "escalated", "escalated", "jeopardyChanged", "escalationLowered"]
     assert events[1].data["notify"] == ["lead@example.test"] and events[1].data["rule"] == "jeopardy-2h"
     assert events[-1].data["before"] == {"escalation_level": 2} and events[-1].data["after"] == {"escalation_level": 0}
 
@@ -146,7 +146,7 @@ async def test_staff_escalate_an_order_by_hand(staff: Api, viewer: Api, db: Data
     assert (await staff.ok(HISTORY, {"id": order["id"]}))["customerOrder"]["escalationLevel"] == 2
     down = (await staff.ok(ESCALATE, {"id": order["id"], "level": 0, "reason": "calmed down"}))["escalateCustomerOrder"]
     assert down["escalations"][-1]["direction"] == "DEESCALATE"
-    assert [e.type for e in await alerts(db, order["id"])] == ["escalated", "deescalated"]
+    assert [e.type for e in await alerts(db, order["id"])] == ["escalated", "escalationLowered"]
 
 
 async def test_bad_manual_escalations_are_refused_and_change_nothing(staff: Api, viewer: Api, db: Database, clock: FrozenClock) -> None:

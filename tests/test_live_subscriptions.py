@@ -156,10 +156,10 @@ async def test_the_jeopardy_alert_stream_carries_jeopardy_and_escalation_events_
         await live.record("jeopardyChanged", entity="order", entity_id=oid, order_id=oid,
                           before={"jeopardy_level": "none"}, after={"jeopardy_level": "jeopardy"})
         await live.record("escalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 1})
-        await live.record("escalationCleared", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
+        await live.record("deescalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
         await sub.wait_for(3)
         await asyncio.sleep(0.3)
-        assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "escalationCleared"]
+        assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "deescalated"]
         assert sub.events[0]["actorRole"] == "system"
     finally:
         await sub.close()
@@ -313,3 +313,37 @@ async def test_an_event_recorded_while_nobody_publishes_still_arrives_from_the_l
         assert events[0]["after"] == {"text": "unpublished"}
     finally:
         await sub.close()
+
+
+async def test_a_partner_follows_the_party_orders_it_was_given_and_resumes_from_its_cursor(live: Live) -> None:
+    from tests.party import REPORT, acknowledge, create_party, key, order_with_party_items, partner_api, requisition
+
+    staff = await live.api()
+    fibre, towers = await create_party(staff), await create_party(staff)
+    fibre_partner = await partner_api(live.http, live.db, live.clock, fibre["id"])
+    towers_partner = await partner_api(live.http, live.db, live.clock, towers["id"])
+    order = await order_with_party_items(staff, live.clock.now(), fibre["id"], towers["id"])
+    sub = await subscribe(live.address, fibre_partner.token, PARTY)
+    try:
+        pos = {po["partyId"]: po for po in await requisition(staff, order["id"])}
+        mine, theirs = pos[fibre["id"]], pos[towers["id"]]
+        await acknowledge(fibre_partner, mine["id"], live.clock.now())
+        await acknowledge(towers_partner, theirs["id"], live.clock.now())
+        await sub.wait_for(2)
+        await asyncio.sleep(0.3)
+        assert {e["partyOrderId"] for e in sub.events} == {mine["id"]}
+        assert "partyOrderAcknowledged" in [e["type"] for e in sub.events]
+        cursor, last_seen = sub.last_cursor, sub.sequences[-1]
+    finally:
+        await sub.close()
+    await fibre_partner.ok(REPORT, {"id": mine["id"], "key": key(), "input": {"percentComplete": 40, "note": "trenching"}})
+    await towers_partner.ok(REPORT, {"id": theirs["id"], "key": key(), "input": {"percentComplete": 10}})
+    again = await subscribe(live.address, fibre_partner.token, PARTY, {"after": cursor})
+    try:
+        await wait_until(lambda: "partyProgressReported" in [e["type"] for e in again.events], what="the report")
+        await asyncio.sleep(0.3)
+        assert [e["type"] for e in again.events][-1] == "partyProgressReported"  # after its state change
+        assert {e["partyOrderId"] for e in again.events} == {mine["id"]}
+        assert min(again.sequences) > last_seen
+    finally:
+        await again.close()

@@ -92,6 +92,6 @@ async def test_a_party_order_is_followed_from_requisition_to_delivery_and_comple
     )
     types = [(e["node"]["type"], e["node"]["partyOrderId"]) for e in timeline["orderTimeline"]["edges"]]
     for expected in ("partyOrderCreated", "partyOrderAcknowledged", "partyProgressReported", "partyMilestonePlanned",
-                     "partyChangeRequested", "partyChangeResolved"):
+                     "partyChangeRequested", "partyChangeResolved", "partyOrderCompleted"):
         assert (expected, po["id"]) in types
     assert ("orderStateChanged", None) in types

@@ -1,16 +1,26 @@
-"""How errors reach clients: expected ones keep their code, anything else is masked with an error id."""
+"""How errors reach clients: expected ones keep their code, anything else is masked with an error id.
+
+Every error leaves with an ``extensions.code``. Unexpected ones (a bug, a database error that is not
+an outage) become ``INTERNAL`` with an ``errorId`` and the ``requestId``; the full exception is logged
+under both ids, and nothing of it (message, SQL, stack, file names) goes to the client.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from app.errors import DomainError
+from app.errors import DomainError, ErrorCode
+from app.observability.logs import request_id
 
 log = logging.getLogger("ordertrack.errors")
+
+_TOO_COMPLEX = ("exceeds maximum operation depth", "aliases found. allowed", "tokens. parsing aborted")
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -20,7 +30,22 @@ def is_expected(error: GraphQLError) -> bool:
         return True  # syntax and validation errors carry no internals
     if isinstance(original, DomainError):
         return True
-    return isinstance(original, GraphQLError) and original.original_error is None
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return True
+    # A client's value a scalar could not parse ("Variable '$d' has invalid value: ...").
+    return error.path is None and error.message.startswith("Variable '$") and isinstance(original, (ValueError, TypeError))
+
+
+def code_for(error: GraphQLError) -> str:
+    """The code of an expected error that has none of its own."""
+    message = error.message
+    if any(s in message.lower() for s in _TOO_COMPLEX):
+        return ErrorCode.QUERY_TOO_COMPLEX.value
+    if message.startswith("Syntax Error"):
+        return ErrorCode.GRAPHQL_PARSE_FAILED.value
+    if message.startswith("Variable '$") or "cannot represent" in message or "nested too deeply" in message:
+        return ErrorCode.INVALID_INPUT.value
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED.value
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -29,11 +54,28 @@ class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not is_expected(e))
 
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": code_for(error)}
+        return processed
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         error_id = uuid.uuid4().hex[:16]
+        req = request_id()
+        original = error.original_error
         log.error(
-            "unexpected error %s at %s", error_id, error.path, exc_info=error.original_error
+            "unexpected error %s at %s (request %s)",
+            error_id,
+            error.path,
+            req,
+            exc_info=(type(original), original, original.__traceback__) if original else None,
+            extra={"error_id": error_id, "request_id": req},
         )
+        extensions = {"code": ErrorCode.INTERNAL.value, "errorId": error_id}
+        if req:
+            extensions["requestId"] = req
         return GraphQLError(
             message=f"Unexpected error (id {error_id}).",
             nodes=error.nodes,
@@ -41,5 +83,12 @@ class MaskUnexpectedErrors(MaskErrors):
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={"code": "INTERNAL", "errorId": error_id},
+            extensions=extensions,
         )
+
+
+class QuietSchema(strawberry.Schema):
+    """Refusals are answers, not server errors: only MaskUnexpectedErrors logs (unexpected ones, with ids)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        return None

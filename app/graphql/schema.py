@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from app.config import Settings
-from app.graphql.errors import MaskUnexpectedErrors
+from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
+from app.graphql.limits import limit_extensions
 from app.graphql.permissions import SignedIn
+from app.graphql.scalars import SCALAR_OVERRIDES
+from app.observability.graphql import OperationMetrics
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
@@ -43,17 +45,13 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        MaskUnexpectedErrors,
-    ]
-    return strawberry.Schema(
+    extensions = [OperationMetrics, *limit_extensions(settings), MaskUnexpectedErrors]
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
     )
 

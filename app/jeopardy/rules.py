@@ -79,7 +79,7 @@ class LevelChange:
     reason: str | None
 
 
-def _levels(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, Any]:
+def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, Any]:
     """CASE expressions for the first matching (condition, level, reason); untracked rows get none."""
     level = case((~tracked, literal("none")), *[(cond, literal(lvl)) for cond, lvl, _ in pairs], else_=literal("none"))
     reason = case((~tracked, null()), *[(cond, literal(why)) for cond, _, why in pairs], else_=null())
@@ -94,7 +94,7 @@ def customer_order_rule(ctx: Context) -> Evaluation:
     slack = ctx.epoch(o.committed_date) - finish
     window = ctx.epoch(o.committed_date) - ctx.epoch(o.requested_at)
     percent = round(ctx.at_risk_slack * 100)
-    level, reason = _levels(
+    level, reason = levels_of(
         [
             (o.committed_date <= ctx.at(ctx.now), "late", "The committed date has passed and the order is not complete."),
             (o.expected_completion > o.committed_date, "jeopardy", "The expected completion is after the committed date."),
@@ -125,7 +125,7 @@ def activity_rule(ctx: Context) -> Evaluation:
             or_(func.coalesce(p.c.expected_end, p.c.planned_end) > a.c.planned_start, a.c.planned_start <= ctx.at(ctx.now)),
         ),
     )
-    level, reason = _levels(
+    level, reason = levels_of(
         [
             (a.c.planned_end <= ctx.at(ctx.now), "late", "The planned end has passed and the activity is not done."),
             (predecessor_slipped, "jeopardy", "It cannot start as planned: a predecessor is expected to finish after its planned start."),

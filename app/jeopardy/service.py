@@ -19,6 +19,9 @@ from app.orders.models import CustomerOrder
 from app.orders.service import check_version, get_order_for_update
 
 MAX_NOTIFY = 20
+# Event types; both start with "escalat" so the alert streams (app/realtime/streams.py) carry them.
+ESCALATED = "escalated"
+LOWERED = "escalationLowered"
 
 
 @dataclass
@@ -55,7 +58,7 @@ def change_escalation(
     rule: EscalationRule | None = None,
     manual: bool = False,
 ) -> Escalation:
-    """The one place an order's escalation level changes: a history row and ``escalated``/``deescalated``."""
+    """The one place an order's escalation level changes: a history row and ``escalated``/``escalationLowered``."""
     assert order.id is not None
     from_level = order.escalation_level
     order.escalation_level = to_level
@@ -73,7 +76,7 @@ def change_escalation(
     )
     uow.session.add(entry)
     uow.record(
-        "escalated" if to_level > from_level else "deescalated",
+        ESCALATED if to_level > from_level else LOWERED,
         entity="order",
         entity_id=order.id,
         order_id=order.id,

@@ -163,7 +163,8 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
             po.expected_delivery = expected
         if milestone is not None:
             milestone.reached_at = uow.now
-        if po.state == "acknowledged":
+        moved = po.state == "acknowledged"
+        if moved:
             move_party_order(uow, po, "inProgress", "the party reported progress")
         else:
             touch(uow, po)
@@ -171,7 +172,8 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
         record(uow, po, "partyProgressReported", entity="partyProgressReport", entity_id=report.id,
                before=before, after={"percent_complete": po.percent_complete, "expected_delivery": po.expected_delivery},
                data={"note": note, "milestone": milestone.name if milestone else None})
-        await after_change(uow, order.id or 0, redated=expected is not None)
+        if moved or expected is not None:  # percent, notes and milestones change no work state: nothing rolls up
+            await after_change(uow, order.id or 0, redated=expected is not None)
         return po
 
     return await _idempotent(uow, "reportProgress", party_order_id, key, asdict(data), perform)

@@ -95,6 +95,3 @@ async def open_change_requests(
 async def list_parties(session: AsyncSession, *, first: int = 20, after: str | None = None) -> Page[Party]:
     return await keyset_page(session, select(Party), sort=Party.name, sort_kind=str, id_column=Party.id,
                              descending=False, first=first, after=after, value_of=lambda p: p.name)
-
-
-OPEN_STATES = sorted(s for s in states.PARTY_ORDER.states if states.PARTY_ORDER.is_open(s))

@@ -4,7 +4,7 @@ broadcaster carries the events between processes, but on its own it has no recon
 unbounded per-subscriber queues. So the bus:
 
 - publishes each committed batch on one channel (or, if too big for the broker, a hint to read
-  the log), and also hands it to its own subscribers at once;
+  the log) from a task of its own, and hands it to its own subscribers at once;
 - runs one sequencer task that delivers strictly by ``seq``: a duplicate is dropped, a jump is
   backfilled from the event log first, so local delivery is the log itself, in order, once;
 - supervises the broker connection with a heartbeat through the channel; when it stops hearing
@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from broadcaster import Broadcast
+from broadcaster._backends.redis import RedisBackend
 
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
@@ -129,6 +130,7 @@ class EventBus:
         self._broadcast: Broadcast | None = None
         self._subscribers: set[LocalSubscriber] = set()
         self._inbox: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
         self._memo: OrderedDict[Any, asyncio.Future[Any]] = OrderedDict()
 
@@ -137,7 +139,7 @@ class EventBus:
     async def start(self) -> None:
         async with self.db.read() as session:
             self.last_seq = await last_sequence(session)
-        for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("poller", self._poller)):
+        for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("sender", self._sender), ("poller", self._poller)):
             task = asyncio.create_task(work(), name=f"bus-{name}")
             task.add_done_callback(self._task_ended)
             self._tasks.append(task)
@@ -161,20 +163,35 @@ class EventBus:
     # --- publishing (after commit) -------------------------------------------------------
 
     async def publish(self, events: Sequence[Event]) -> None:
-        """A ``Database.publishers`` entry: hand a committed batch to local and remote subscribers."""
+        """A ``Database.publishers`` entry: hand a committed batch to local and remote subscribers.
+
+        Never waits on the broker: the batch is delivered here at once and sent on by the outbox
+        task, so a slow or dead broker does not slow down the mutation that committed it."""
         if not events:
             return
         self._inbox.put_nowait(list(events))
-        broadcast = self._broadcast
-        if broadcast is None:
-            return  # broker down: other processes read these from the log when they poll
+        if not self.connected.is_set():
+            return  # broker down: other processes read these from the log (poll or reconnect backfill)
         message = json.dumps({"events": [event_payload(e) for e in events]}, separators=(",", ":"))
         if len(message.encode()) > self.max_message_bytes:
             message = json.dumps({"upto": events[-1].seq})
         try:
-            await asyncio.wait_for(broadcast.publish(self.channel, message), timeout=2)
-        except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
-            log.warning("publishing to the broker failed (%s); other processes will read the log", exc)
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:  # the broker cannot keep up; the log has the events
+            log.warning("the broker outbox is full; dropped a message, other processes backfill from the log")
+
+    async def _sender(self) -> None:
+        while True:
+            message = await self._outbox.get()
+            broadcast = self._broadcast
+            if broadcast is None:
+                continue
+            try:
+                await asyncio.wait_for(broadcast.publish(self.channel, message), timeout=2)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
+                log.warning("publishing to the broker failed (%s); other processes will read the log", exc)
 
     # --- subscribing ---------------------------------------------------------------------
 
@@ -255,7 +272,7 @@ class EventBus:
     async def _broker(self) -> None:
         backoff = 0.2
         while True:
-            broadcast = Broadcast(broker_url(self.url))
+            broadcast = make_broadcast(self.url)
             try:
                 await asyncio.wait_for(broadcast.connect(), timeout=5)
                 async with broadcast.subscribe(self.channel) as subscriber:
@@ -305,6 +322,23 @@ class EventBus:
         while True:
             await asyncio.wait_for(broadcast.publish(self.channel, json.dumps({"ping": self.id})), timeout=self.heartbeat * 2)
             await asyncio.sleep(self.heartbeat)
+
+
+class _RedisBackend(RedisBackend):
+    """broadcaster 0.3's redis backend wakes its reader before SUBSCRIBE has completed; with redis-py 8
+    the reader then finds no subscription, stops, and waits forever: nothing is ever received. Here
+    the reader is woken only once the subscription exists."""
+
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+        self._ready.set()
+
+
+def make_broadcast(url: str) -> Broadcast:
+    url = broker_url(url)
+    if url.startswith(("redis://", "rediss://")):
+        return Broadcast(backend=_RedisBackend(url))
+    return Broadcast(url)
 
 
 def broker_url(url: str) -> str:

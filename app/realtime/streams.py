@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from app.db import Database
-from app.events import Event
+from app.events import Event, last_sequence
 from app.orders.models import CustomerOrder, OrderItem
 from app.realtime.bus import EventBus
 
 PAGE = 200
-# Event types the jeopardy monitor emits, matched by prefix (jeopardyChanged, escalated, escalationCleared...).
-ALERT_PREFIXES = ("jeopardy", "escalat")
+# Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, deescalated.
+ALERT_PREFIXES = ("jeopardy", "escalat", "deescalat")
 
 Check = Callable[[EventBus, Database, Event], Awaitable[bool]]
 
@@ -154,20 +154,22 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
 
 
 async def follow(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
-    """Replay after the cursor, then continue live: no gap (the bus subscription starts before the
-    log is read) and no duplicate (live events up to the last replayed one are skipped)."""
+    """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
+    subscription starts before the log is read. No duplicate: live events already replayed are skipped."""
     last = after
     while True:
         async with bus.subscribe(stream.accepts) as live:
-            if last is not None:
-                async for event in replay(db, stream, last):
-                    last = event.seq
-                    if await stream.check(bus, db, event):
-                        yield event
-                if live.overflowed:
-                    continue  # fell behind while replaying: read on from the log with a fresh buffer
+            if last is None:
+                async with db.read() as session:
+                    last = await last_sequence(session)
+            async for event in replay(db, stream, last):
+                last = event.seq
+                if await stream.check(bus, db, event):
+                    yield event
+            if live.overflowed:
+                continue  # fell behind while replaying: read on from the log with a fresh buffer
             async for event in live:  # raises SlowConsumer when this consumer overflows its buffer
-                if last is not None and event.seq <= last:
+                if event.seq <= last:
                     continue
                 last = event.seq
                 if await stream.check(bus, db, event):

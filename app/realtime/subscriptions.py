@@ -84,7 +84,7 @@ class LiveSubscription:
         async for event in _push(info, streams.dashboard_stream(f), after):
             yield event
 
-    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy' or 'escalat'), of all orders or one.")
+    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy', 'escalat' or 'deescalat'), of all orders or one.")
     async def jeopardy_alerts(self, info: Info, order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
         oid = parse_id(order_id, "orderId") if order_id is not None else None
         async for event in _push(info, streams.alert_stream(oid), after):

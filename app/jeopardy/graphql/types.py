@@ -16,7 +16,7 @@ from app.orders.graphql.enums import JeopardyLevel
 @strawberry.enum
 class EscalationDirection(Enum):
     ESCALATE = "escalated"
-    DEESCALATE = "deescalated"
+    DEESCALATE = "escalationLowered"
 
 
 @strawberry.type(description="One change of an order's escalation level, by the policy or by hand.")
@@ -124,7 +124,7 @@ class JeopardyDryRun:
                         reason=data["after"]["jeopardy_reason"],
                     )
                 )
-            elif e["type"] in ("escalated", "deescalated"):
+            elif e["type"] in ("escalated", "escalationLowered"):
                 escalations.append(
                     PlannedEscalation(
                         order_id=strawberry.ID(str(e["order_id"])),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +12,7 @@ from strawberry.types import Info
 
 from app.graphql.connection import Connection
 from app.orders import loaders, queries
+from app.orders.graphql import prefetch
 from app.orders.graphql.enums import (
     ActivityState,
     Fulfillment,
@@ -24,6 +26,18 @@ from app.orders.graphql.enums import (
 
 if TYPE_CHECKING:
     from app.party_orders.graphql.types import PartyOrder
+
+
+async def _prefetch_trees(context: Any, order_ids: list[int]) -> None:
+    await context.loader(loaders.order_trees).load_many(order_ids)
+
+
+prefetch.register(["items", "allItems", "activities", "serviceOrderRequests"], _prefetch_trees)
+
+
+def tree_field(info: Info, order_id: Any, pick: Callable[[loaders.OrderTree], Any]) -> Any:
+    """Resolve from the order's tree: synchronously once it is loaded (see ``loaders.from_tree``)."""
+    return loaders.from_tree(info.context.loader(loaders.order_trees), int(order_id), pick)
 
 
 @strawberry.type
@@ -114,9 +128,8 @@ class Activity:
     version: int
 
     @strawberry.field(description="Activities that must complete before this one can start.")
-    async def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
-        ids = await info.context.loader(loaders.predecessor_ids_by_activity).load(self.id)
-        return [strawberry.ID(str(i)) for i in ids]
+    def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
+        return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.predecessors.get(self.id, ())])  # type: ignore[arg-type]
 
 
 @strawberry.type(description="An order item; items nest (a bundle has child items).")
@@ -136,28 +149,30 @@ class OrderItem:
         return characteristics_of(self.characteristics)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def children(self, info: Info) -> list[OrderItem]:
-        items = await info.context.loader(loaders.items_by_order).load(self.order_id)
-        return [i for i in items if i.parent_id == self.id]
+    def children(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.order_id, lambda t: t.children.get(self.id, []))  # type: ignore[arg-type]
 
     @strawberry.field
-    async def activities(self, info: Info) -> list[Activity]:
-        rows = await info.context.loader(loaders.activities_by_order).load(self.order_id)
-        return [a for a in rows if a.item_id == self.id]
+    def activities(self, info: Info) -> list[Activity]:
+        return tree_field(info, self.order_id, lambda t: t.activities_by_item.get(self.id, []))  # type: ignore[arg-type]
 
     @strawberry.field
-    async def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
-        rows = await info.context.loader(loaders.service_order_requests_by_order).load(self.order_id)
-        return next((r for r in rows if r.item_id == self.id), None)
+    def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
+        return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))  # type: ignore[arg-type]
 
     @strawberry.field(description="Party orders delivering this item.")
-    async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
+    def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
         from app.party_orders import loaders as party_loaders
 
-        links = await info.context.loader(party_loaders.links_by_order).load(self.order_id)
-        mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
-        rows = await info.context.loader(party_loaders.party_orders_by_order).load(self.order_id)
-        return [p for p in rows if p.id in mine]  # type: ignore[misc]
+        def pick(links: list[Any]) -> Any:
+            mine = {link.party_order_id for link in links if link.item_id == int(self.id)}
+            if not mine:
+                return []
+            rows = info.context.loader(party_loaders.party_orders_by_order)
+            return loaders.from_tree(rows, int(self.order_id), lambda pos: [p for p in pos if p.id in mine])
+
+        # Synchronous when the list query prefetched both loaders (the dashboard case).
+        return loaders.from_tree(info.context.loader(party_loaders.links_by_order), int(self.order_id), pick)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
@@ -191,21 +206,20 @@ class CustomerOrder:
         return characteristics_of(self.characteristics)  # type: ignore[arg-type]
 
     @strawberry.field(description="Top-level items; each has its children.")
-    async def items(self, info: Info) -> list[OrderItem]:
-        items = await info.context.loader(loaders.items_by_order).load(self.id)
-        return [i for i in items if i.parent_id is None]
+    def items(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.id, lambda t: t.children.get(None, []))  # type: ignore[arg-type]
 
     @strawberry.field(description="Every item of the order, flat.")
-    async def all_items(self, info: Info) -> list[OrderItem]:
-        return await info.context.loader(loaders.items_by_order).load(self.id)
+    def all_items(self, info: Info) -> list[OrderItem]:
+        return tree_field(info, self.id, lambda t: t.items)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def activities(self, info: Info) -> list[Activity]:
-        return await info.context.loader(loaders.activities_by_order).load(self.id)
+    def activities(self, info: Info) -> list[Activity]:
+        return tree_field(info, self.id, lambda t: t.activities)  # type: ignore[arg-type]
 
     @strawberry.field
-    async def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
-        return await info.context.loader(loaders.service_order_requests_by_order).load(self.id)
+    def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
+        return tree_field(info, self.id, lambda t: t.requests)  # type: ignore[arg-type]
 
     @strawberry.field(description="Orders placed with parties for this order's items.")
     async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:

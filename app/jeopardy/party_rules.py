@@ -1,0 +1,50 @@
+"""The jeopardy rule for party orders: late for its customer order, slipping, overdue milestone, silent party."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from app.jeopardy.rules import Context, Evaluation, Rule, levels_of, register
+from app.party_orders import states
+from app.party_orders.models import Party, PartyMilestone, PartyOrder
+
+TRACKED = sorted(states.ACTIVE)
+
+
+def party_order_rule(ctx: Context) -> Evaluation:
+    t = PartyOrder.__table__
+    p = t.c
+    m = PartyMilestone.__table__.c
+    party = Party.__table__.c
+    now = ctx.at(ctx.now)
+    tracked = p.state.in_(TRACKED)
+    interval = select(party.reporting_interval_hours).where(party.id == p.party_id).scalar_subquery()
+    never_heard = and_(
+        p.next_report_due.is_(None),
+        p.last_report_at.is_(None),
+        ctx.epoch(p.created_at) + interval * 3600.0 <= ctx.now_epoch,
+    )
+    milestone_overdue = exists().where(m.party_order_id == p.id, m.reached_at.is_(None), m.planned_date <= now)
+    level, reason = levels_of(
+        [
+            (p.needed_by <= now, "late", "The date its customer order needs it by has passed and it is not delivered."),
+            (
+                func.coalesce(p.expected_delivery, p.committed_delivery) > p.needed_by,
+                "jeopardy",
+                "Its expected delivery is after the date its customer order needs it by.",
+            ),
+            (milestone_overdue, "jeopardy", "A milestone is overdue."),
+            (or_(p.next_report_due <= now, never_heard), "atRisk", "No progress report within the party's reporting interval."),
+        ],
+        tracked,
+    )
+    return Evaluation(table=t, level=level, reason=reason, tracked=tracked, order_id=p.order_id)
+
+
+def _keys(po: Any) -> dict[str, Any]:
+    return {"order_id": po.order_id, "party_order_id": po.id, "party_id": po.party_id}
+
+
+register(Rule("partyOrder", PartyOrder, party_order_rule, _keys))

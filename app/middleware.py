@@ -1,0 +1,141 @@
+"""ASGI middleware: request ids and access logs, HTTP metrics, the body size cap, a last-resort 500.
+
+Plain ASGI (no BaseHTTPMiddleware), so the request runs in one task and the request id set here is
+seen by everything that logs while serving it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import ErrorCode
+from app.observability import metrics
+from app.observability.logs import RequestInfo, current_request, new_request_id
+
+log = logging.getLogger("ordertrack.http")
+
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+def error_body(message: str, code: ErrorCode, **extensions: Any) -> bytes:
+    """A GraphQL-shaped error document, for refusals made before GraphQL sees the request."""
+    return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code.value, **extensions}}]}).encode()
+
+
+async def send_json(send: Send, status: int, body: bytes, request_id: str | None = None) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if request_id:
+        headers.append((b"x-request-id", request_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` when the body grows past the cap."""
+
+
+class RequestContext:
+    """Request id (X-Request-ID in and out), one JSON access log line, HTTP metrics, masked 500s."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        offered = headers.get(b"x-request-id", b"").decode("latin-1")
+        info = RequestInfo(request_id=new_request_id(offered))
+        token = current_request.set(info)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", info.request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
+        except Exception:
+            if scope["type"] != "http" or status["code"]:
+                raise
+            error_id = uuid.uuid4().hex[:16]
+            log.exception("unhandled error %s", error_id, extra={"error_id": error_id, "request_id": info.request_id})
+            status["code"] = 500
+            body = error_body(f"Unexpected error (id {error_id}).", ErrorCode.INTERNAL, errorId=error_id, requestId=info.request_id)
+            await send_json(send, 500, body, info.request_id)
+        finally:
+            if scope["type"] == "http":
+                path = scope.get("path", "")
+                metrics.HTTP_REQUESTS.labels(path=path if path in KNOWN_PATHS else "other", status=str(status["code"])).inc()
+                if path != "/metrics":
+                    log.info(
+                        "%s %s %s",
+                        scope.get("method"),
+                        path,
+                        status["code"],
+                        extra={"status": status["code"], "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                    )
+            current_request.reset(token)
+
+
+class BodySizeLimit:
+    """Refuse HTTP request bodies over ``max_bytes`` with 413 and a JSON error (code PAYLOAD_TOO_LARGE)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = True
+            if too_big:
+                await self._refuse(send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        metrics.ERRORS.labels(code=ErrorCode.PAYLOAD_TOO_LARGE.value).inc()
+        body = error_body(
+            f"The request body is larger than {self.max_bytes} bytes.", ErrorCode.PAYLOAD_TOO_LARGE, maxBytes=self.max_bytes
+        )
+        await send_json(send, 413, body)  # RequestContext (outside) adds X-Request-ID

@@ -1,0 +1,1 @@
+"""Operability: request ids and JSON logs, Prometheus metrics, and the GraphQL extension feeding them."""

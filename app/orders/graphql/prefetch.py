@@ -1,0 +1,40 @@
+"""Load what a list query's selection will ask for before the tree is walked.
+
+With the data already in the request's DataLoaders, nested fields resolve synchronously
+(``loaders.from_tree``): no coroutine, task or future per item. A domain registers which field
+names need which loads; asking for more than is used costs a statement, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+Prefetcher = Callable[[Any, list[int]], Awaitable[Any]]  # (context, customer order ids)
+PREFETCHERS: list[tuple[frozenset[str], Prefetcher]] = []
+
+
+def register(fields: Iterable[str], prefetcher: Prefetcher) -> None:
+    """``prefetcher`` runs when any of ``fields`` is selected below a list of customer orders."""
+    PREFETCHERS.append((frozenset(fields), prefetcher))
+
+
+def _names(selections: list[Selection], into: set[str]) -> set[str]:
+    for s in selections:
+        if isinstance(s, SelectedField):
+            into.add(s.name)
+        if isinstance(s, (SelectedField, FragmentSpread, InlineFragment)):
+            _names(s.selections, into)
+    return into
+
+
+async def prefetch(info: Info, order_ids: list[int]) -> None:
+    if not order_ids or not PREFETCHERS:
+        return
+    names = _names(list(info.selected_fields), set())
+    wanted = [p for fields, p in PREFETCHERS if fields & names]
+    await asyncio.gather(*(p(info.context, order_ids) for p in wanted))

@@ -1,0 +1,63 @@
+"""The bulk generator writes a data set the domain functions agree with."""
+
+from __future__ import annotations
+
+
+from sqlalchemy import func, select
+
+from app.auth import SYSTEM
+from app.datagen import Spec, generate
+from app.db import Database
+from app.events import Event, EventSequence
+from app.orders import schedule, work
+from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.party_orders.models import PartyOrder, PartyOrderItem
+from app.clock import FrozenClock
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.read() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_generated_orders_are_consistent_trees_with_one_summary_event_each(db: Database, clock: FrozenClock) -> None:
+    await generate(db, Spec(orders=7, items=5, chunk=3, party_share=0.5, parties=2), clock.now())
+
+    assert await count(db, CustomerOrder) == 7
+    assert await count(db, OrderItem) == 35
+    assert await count(db, Activity) == 35
+    assert await count(db, ActivityDependency) == 28  # each order's five activities form a chain
+    party_orders = await count(db, PartyOrder)
+    assert 0 < party_orders < 7
+    assert await count(db, PartyOrderItem) == party_orders
+    assert await count(db, ServiceOrderRequest) == 35 - party_orders  # party items need no service order
+    async with db.read() as session:
+        party_items = list((await session.execute(
+            select(OrderItem).join(PartyOrderItem, PartyOrderItem.item_id == OrderItem.id))).scalars())
+        assert {i.fulfillment for i in party_items} == {"party"} and all(i.party_id for i in party_items)
+        events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+        orders = list((await session.execute(select(CustomerOrder))).scalars())
+        assert [e.seq for e in events] == list(range(1, 10))  # two partyCreated, then one summary per order
+        assert (await session.get(EventSequence, 1)).last == 9  # type: ignore[union-attr]
+        summaries = [e for e in events if e.type == "orderCreated"]
+        assert sorted(e.order_id for e in summaries) == sorted(o.id for o in orders)
+        assert all(e.data["after"]["generated"] for e in summaries)
+        for order in orders:
+            assert order.state in ("acknowledged", "inProgress")
+            # The stored expected completion is the one the critical path gives.
+            assert order.expected_completion == await schedule.expected_completion(session, order.id)
+            assert order.committed_date > order.expected_completion
+    for order in orders:
+        # Rolling the work up again changes nothing: item and order states already agree with it.
+        async with db.write(SYSTEM, clock.now()) as uow:
+            await work.roll_up(uow, order.id)
+            assert uow.pending == []
+
+
+async def test_generating_twice_appends_without_clashing(db: Database, clock: FrozenClock) -> None:
+    await generate(db, Spec(orders=3, items=2, chunk=2, parties=2), clock.now())
+    await generate(db, Spec(orders=4, items=2, chunk=10, seed=2, parties=2), clock.now())  # reuses the parties
+    assert await count(db, CustomerOrder) == 7
+    assert await count(db, OrderItem) == 14
+    async with db.read() as session:
+        assert (await session.get(EventSequence, 1)).last == 2 + 7  # type: ignore[union-attr]
