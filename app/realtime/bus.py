@@ -187,7 +187,8 @@ class EventBus:
             if broadcast is None:
                 continue
             try:
-                await asyncio.wait_for(broadcast.publish(self.channel, message), timeout=2)
+                async with asyncio.timeout(2):
+                    await broadcast.publish(self.channel, message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
@@ -274,7 +275,8 @@ class EventBus:
         while True:
             broadcast = make_broadcast(self.url)
             try:
-                await asyncio.wait_for(broadcast.connect(), timeout=5)
+                async with asyncio.timeout(5):
+                    await broadcast.connect()
                 async with broadcast.subscribe(self.channel) as subscriber:
                     self._broadcast = broadcast
                     self.connected.set()
@@ -289,7 +291,8 @@ class EventBus:
                 self._broadcast = None
                 self.connected.clear()
                 with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(broadcast.disconnect(), timeout=2)
+                    async with asyncio.timeout(2):
+                        await broadcast.disconnect()
             self.reconnects += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.reconnect_max)
@@ -299,7 +302,10 @@ class EventBus:
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(subscriber.get(), timeout=self.heartbeat * 3)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                    # races its timeout, and the bus would never stop.
+                    async with asyncio.timeout(self.heartbeat * 3):
+                        message = await subscriber.get()
                 except asyncio.TimeoutError:
                     raise BrokerLost(f"nothing heard for {self.heartbeat * 3:.1f}s") from None
                 if pinger.done():
@@ -320,7 +326,8 @@ class EventBus:
 
     async def _ping(self, broadcast: Broadcast) -> None:
         while True:
-            await asyncio.wait_for(broadcast.publish(self.channel, json.dumps({"ping": self.id})), timeout=self.heartbeat * 2)
+            async with asyncio.timeout(self.heartbeat * 2):
+                await broadcast.publish(self.channel, json.dumps({"ping": self.id}))
             await asyncio.sleep(self.heartbeat)
 
 
