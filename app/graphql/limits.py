@@ -75,6 +75,19 @@ def page_sizes(document: Any, variables: dict[str, Any] | None) -> Iterator[tupl
     return iter(found)
 
 
+class CachedParse(ParserCache):
+    """strawberry's parser cache, but a document that fails to parse (syntax, too many tokens) is left
+    to strawberry's own parse step, which turns the error into a result the error masking sees."""
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        try:
+            ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+        except GraphQLError:
+            pass  # lru_cache keeps no failures, so only bad documents are parsed twice
+        yield
+
+
 class PageSizeLimit(SchemaExtension):
     """No list argument ``first``/``last``/``limit`` may ask for more than ``max_page_size`` rows."""
 
@@ -149,7 +162,7 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] |
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: PageSizeLimit(settings.max_page_size),
-        lambda: ParserCache(maxsize=settings.graphql_cache_size),
+        lambda: CachedParse(maxsize=settings.graphql_cache_size),
         lambda: ValidationCache(maxsize=settings.graphql_cache_size),
     ]
     if not settings.introspection:
