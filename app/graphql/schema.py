@@ -10,6 +10,7 @@ from strawberry.types import Info
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
 from app.graphql.limits import limit_extensions
+from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.observability.graphql import OperationMetrics
@@ -53,6 +54,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=SharedEventExecution,
     )
 
 

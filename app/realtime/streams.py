@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from app.db import Database
 from app.events import Event, last_sequence
+from app.observability.metrics import EVENTS_REPLAYED
 from app.orders.models import CustomerOrder, OrderItem
 from app.realtime.bus import EventBus
 
@@ -148,6 +149,7 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
             rows = list((await session.execute(query)).scalars())
         for event in rows:
             last = event.seq
+            EVENTS_REPLAYED.inc()
             yield event
         if len(rows) < PAGE:
             return

@@ -13,6 +13,7 @@ from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from app.events import Event, last_sequence
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
+from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
 from app.orders.models import CustomerOrder
@@ -60,11 +61,13 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
     """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events)."""
     seq = _cursor(after)
     source: AsyncIterator[Event] = streams.follow(_bus(info), info.context.db, stream, seq)
+    SUBSCRIPTIONS_OPEN.inc()
     try:
         async for event in source:
             info.context.reset_loaders()
             yield event  # type: ignore[misc]
     finally:
+        SUBSCRIPTIONS_OPEN.dec()
         await source.aclose()  # type: ignore[attr-defined]
 
 
