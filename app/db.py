@@ -56,7 +56,9 @@ class StatementCounter:
     def __init__(self) -> None:
         self.count = 0
 
-    def __call__(self, *args: Any) -> None:
+    def __call__(self, conn: Any, *args: Any) -> None:
+        if conn.get_execution_options().get("background"):
+            return  # the event bus's log polling is not part of any request
         self.count += 1
 
 

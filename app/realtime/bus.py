@@ -249,6 +249,7 @@ class EventBus:
     async def _backfill(self) -> None:
         while True:
             async with self.db.read() as session:
+                await session.connection(execution_options={"background": True})  # not counted as a request's SQL
                 rows = await read_after(session, self.last_seq, limit=PAGE)
             for event in rows:
                 if event.seq == self.last_seq + 1:
