@@ -1,9 +1,7 @@
 """kill -9 the server under a steady stream of mutations on PostgreSQL, restart it: every acknowledged
-mutation is there and the event log has no gap.
-
-(Resuming a subscriber from its last cursor after the crash belongs with the realtime subscriptions;
-broker loss (Redis killed during fan-out) is tested by the realtime tests.)
-"""
+mutation is there, the event log has no gap, and a subscriber that resumes from its last cursor gets
+every event of the order exactly once. (Broker loss, Redis killed during fan-out, is tested with the
+realtime subscriptions.)"""
 
 from __future__ import annotations
 
@@ -22,11 +20,14 @@ from app.clock import SystemClock
 from app.db import Database
 from app.events import Event
 from app.orders.models import OrderNote
+from app.orders.queries import event_cursor
 from tests.conftest import PG_URL, require_service
 from tests.factories import CREATE, order_input
+from tests.live import Subscriber, wait_until
 from tests.server_process import ServerProcess
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id text } }'
+FOLLOW = "subscription($id: ID!, $after: String) { orderEvents(orderId: $id, after: $after) { sequence cursor type } }"
 
 
 @pytest.fixture
@@ -59,6 +60,8 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
             created = (await http.post("/graphql", json={"query": CREATE, "variables": {"input": order_input(SystemClock().now())}})).json()
             order_id = created["data"]["createCustomerOrder"]["id"]
+            address = server.url.removeprefix("http://")
+            before_crash = await Subscriber(address, token, FOLLOW, {"id": order_id, "after": event_cursor(0)}).start()
             stop = asyncio.Event()
 
             async def writer(n: int) -> None:
@@ -79,16 +82,28 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
             server.kill()  # mid-stream: several writes are in flight right now
             stop.set()
             await asyncio.gather(*writers)
+            await wait_until(before_crash.ended.is_set, timeout=15, what="the subscriber to see the server die")
+            await before_crash.close()
         assert len(acknowledged) >= 40
+        assert before_crash.events, "the subscriber saw events before the crash"
 
         await asyncio.to_thread(server.start)  # the same database, a new process
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
             q = "query($id: ID!) { customerOrder(id: $id) { notes { id text } } }"
             notes = (await http.post("/graphql", json={"query": q, "variables": {"id": order_id}})).json()["data"]["customerOrder"]["notes"]
-            after_restart = await http.post("/graphql", json={"query": NOTE, "variables": {"id": order_id, "t": "after restart"}})
-            assert after_restart.json()["data"]["addOrderNote"]["text"] == "after restart"
+            resumed = await Subscriber(address, token, FOLLOW, {"id": order_id, "after": before_crash.last_cursor}).start()
+            try:
+                after_restart = await http.post("/graphql", json={"query": NOTE, "variables": {"id": order_id, "t": "after restart"}})
+                assert after_restart.json()["data"]["addOrderNote"]["text"] == "after restart"
+                async with db.read() as session:
+                    wanted = list((await session.execute(select(Event.seq).where(Event.order_id == int(order_id)).order_by(Event.seq))).scalars())
+                await resumed.wait_for(len(wanted) - len(before_crash.events), timeout=30)
+            finally:
+                await resumed.close()
     finally:
         server.stop()
+    seen = before_crash.sequences + resumed.sequences
+    assert seen == wanted, "every event of the order exactly once, in order, across the crash"
 
     stored = {(n["id"], n["text"]) for n in notes}
     missing = [a for a in acknowledged if (a["id"], a["text"]) not in stored]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.auth import Actor, Role
 from app.clock import FrozenClock
+from app.db import Database
+from app.graphql.context import Context
+from app.graphql.schema import build_schema
+from app.jeopardy.monitor import Monitor
+from app.orders.queries import event_cursor
 from app.observability import metrics
 from app.observability.logs import JsonFormatter, RequestIdFilter, RequestInfo, current_request, logging_config
 from tests.api import Api
@@ -69,3 +76,38 @@ async def test_every_response_has_a_request_id_and_logs_are_json_lines(http: htt
     assert logging_config("debug")["root"]["level"] == "DEBUG"
 
 
+
+
+async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
+    app: object, staff: Api, clock: FrozenClock, db: Database
+) -> None:
+    await create_order(staff, clock.now())
+    state = app.state.ordertrack  # type: ignore[attr-defined]
+    schema = build_schema(state.settings)
+    open_before, replayed_before = metrics.SUBSCRIPTIONS_OPEN._value.get(), metrics.EVENTS_REPLAYED._value.get()
+    context = Context(db=db, clock=clock, settings=state.settings, actor=Actor("m", Role.VIEWER), services=state.services)
+    stream = await schema.subscribe(
+        "subscription($after: String) { orderEventsMatching(after: $after) { sequence } }",
+        variable_values={"after": event_cursor(0)}, context_value=context,
+    )
+    first = await asyncio.wait_for(stream.__anext__(), timeout=5)  # type: ignore[union-attr]
+    assert first.data["orderEventsMatching"]["sequence"] == 1
+    assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before + 1
+    assert metrics.EVENTS_REPLAYED._value.get() >= replayed_before + 1
+    await stream.aclose()  # type: ignore[union-attr]
+    for _ in range(50):  # the resolver's own generator closes right after strawberry's wrapper
+        if metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before:
+            break
+        await asyncio.sleep(0.05)
+    assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before
+    sweeps_before = _histogram_count(metrics.MONITOR_SWEEP_SECONDS)
+    await Monitor(db, clock).sweep()
+    assert _histogram_count(metrics.MONITOR_SWEEP_SECONDS) == sweeps_before + 1
+
+
+def _histogram_count(histogram: object) -> float:
+    for family in histogram.collect():  # type: ignore[attr-defined]
+        for sample in family.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    return 0.0

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from app.db import Database, UnitOfWork
 from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome, evaluate
+from app.observability.metrics import MONITOR_SWEEP_SECONDS
 
 if TYPE_CHECKING:
     from app.main import AppState
@@ -78,10 +80,12 @@ class Monitor:
 
     async def sweep(self) -> SweepResult:
         """One pass over the open work, if this monitor leads; its changes and events commit together."""
+        started = time.perf_counter()
         async with self.db.write(SYSTEM, self.clock.now()) as uow:
             if not await self._lead(uow):
                 return SweepResult(led=False)
             outcome = await evaluate(uow, self.policy or policies.active())
+        MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
         if outcome.level_changes or outcome.escalations or outcome.deescalations:
             log.info(

@@ -145,11 +145,12 @@ class EventBus:
             self._tasks.append(task)
 
     async def stop(self) -> None:
+        # asyncio.timeout, not wait_for, everywhere in here: on Python 3.11 wait_for can swallow a
+        # cancellation that races with its result, and a task that misses it never stops.
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
         for sub in list(self._subscribers):
             sub._close(Unavailable("The server is shutting down; resume from your last cursor."))
@@ -187,7 +188,8 @@ class EventBus:
             if broadcast is None:
                 continue
             try:
-                await asyncio.wait_for(broadcast.publish(self.channel, message), timeout=2)
+                async with asyncio.timeout(2):
+                    await broadcast.publish(self.channel, message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
@@ -274,7 +276,8 @@ class EventBus:
         while True:
             broadcast = make_broadcast(self.url)
             try:
-                await asyncio.wait_for(broadcast.connect(), timeout=5)
+                async with asyncio.timeout(5):
+                    await broadcast.connect()
                 async with broadcast.subscribe(self.channel) as subscriber:
                     self._broadcast = broadcast
                     self.connected.set()
@@ -289,7 +292,8 @@ class EventBus:
                 self._broadcast = None
                 self.connected.clear()
                 with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(broadcast.disconnect(), timeout=2)
+                    async with asyncio.timeout(2):
+                        await broadcast.disconnect()
             self.reconnects += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.reconnect_max)
@@ -299,7 +303,8 @@ class EventBus:
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(subscriber.get(), timeout=self.heartbeat * 3)
+                    async with asyncio.timeout(self.heartbeat * 3):
+                        message = await subscriber.get()
                 except asyncio.TimeoutError:
                     raise BrokerLost(f"nothing heard for {self.heartbeat * 3:.1f}s") from None
                 if pinger.done():
@@ -320,7 +325,8 @@ class EventBus:
 
     async def _ping(self, broadcast: Broadcast) -> None:
         while True:
-            await asyncio.wait_for(broadcast.publish(self.channel, json.dumps({"ping": self.id})), timeout=self.heartbeat * 2)
+            async with asyncio.timeout(self.heartbeat * 2):
+                await broadcast.publish(self.channel, json.dumps({"ping": self.id}))
             await asyncio.sleep(self.heartbeat)
 
 

@@ -14,12 +14,13 @@ from sqlalchemy import func, or_, select
 
 from app.db import Database
 from app.events import Event, last_sequence
+from app.observability.metrics import EVENTS_REPLAYED
 from app.orders.models import CustomerOrder, OrderItem
 from app.realtime.bus import EventBus
 
 PAGE = 200
-# Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, deescalated.
-ALERT_PREFIXES = ("jeopardy", "escalat", "deescalat")
+# Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, escalationLowered.
+ALERT_PREFIXES = ("jeopardy", "escalat")
 
 Check = Callable[[EventBus, Database, Event], Awaitable[bool]]
 
@@ -148,6 +149,7 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
             rows = list((await session.execute(query)).scalars())
         for event in rows:
             last = event.seq
+            EVENTS_REPLAYED.inc()
             yield event
         if len(rows) < PAGE:
             return
