@@ -123,7 +123,11 @@ async def test_the_dry_run_shows_what_the_policy_would_do_and_changes_nothing(
     got = (await staff.ok(HISTORY, {"id": late["id"]}))["customerOrder"]
     assert (got["jeopardyLevel"], got["escalationLevel"], got["escalations"]) == ("NONE", 0, [])
     # the real sweep then does exactly that
-    result = await monitor(db, clock, LADDER).sweep()
+    separate = Database(db.url, schema=db.schema, pool_size=2)  # as the monitor process would
+    try:
+        result = await monitor(separate, clock, LADDER).sweep()
+    finally:
+        await separate.dispose()
     assert result.outcome is not None and (result.outcome.level_changes, result.outcome.escalations) == (1, 2)
 
 

@@ -27,7 +27,7 @@ def party_order_rule(ctx: Context) -> Evaluation:
         ctx.epoch(p.created_at) + interval * 3600.0 <= ctx.now_epoch,
     )
     milestone_overdue = exists().where(m.party_order_id == p.id, m.reached_at.is_(None), m.planned_date <= now)
-    level, reason = levels_of(
+    reason, levels = levels_of(
         [
             (p.needed_by <= now, "late", "The date its customer order needs it by has passed and it is not delivered."),
             (
@@ -40,7 +40,7 @@ def party_order_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    return Evaluation(table=t, level=level, reason=reason, tracked=tracked, order_id=p.order_id)
+    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id)
 
 
 def _keys(po: Any) -> dict[str, Any]:

@@ -53,9 +53,10 @@ class Context:
 class Evaluation:
     """The SQL a rule contributes: level and reason expressions, which rows it tracks, and its order."""
 
-    table: Any  # the table (or alias) the rule reads rows from
-    level: ColumnElement[Any]
-    reason: ColumnElement[Any]
+    source: Any  # the FROM clause: the rule's table, maybe joined to what it reads
+    row: Any  # the table (or alias) whose rows get the level
+    reason: ColumnElement[Any]  # CASE: the reason of the first rule that holds, NULL for none
+    levels: dict[str, str]  # reason -> level (each reason belongs to one level)
     tracked: ColumnElement[bool]
     order_id: ColumnElement[Any]
 
@@ -79,11 +80,13 @@ class LevelChange:
     reason: str | None
 
 
-def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, Any]:
-    """CASE expressions for the first matching (condition, level, reason); untracked rows get none."""
-    level = case((~tracked, literal("none")), *[(cond, literal(lvl)) for cond, lvl, _ in pairs], else_=literal("none"))
+def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
+    """One CASE giving the reason of the first (condition, level, reason) that holds; untracked rows get NULL.
+
+    The level follows from the reason, so the database evaluates one expression per row, not two.
+    """
     reason = case((~tracked, null()), *[(cond, literal(why)) for cond, _, why in pairs], else_=null())
-    return level, reason
+    return reason, {why: level for _, level, why in pairs}
 
 
 def customer_order_rule(ctx: Context) -> Evaluation:
@@ -94,7 +97,7 @@ def customer_order_rule(ctx: Context) -> Evaluation:
     slack = ctx.epoch(o.committed_date) - finish
     window = ctx.epoch(o.committed_date) - ctx.epoch(o.requested_at)
     percent = round(ctx.at_risk_slack * 100)
-    level, reason = levels_of(
+    reason, levels = levels_of(
         [
             (o.committed_date <= ctx.at(ctx.now), "late", "The committed date has passed and the order is not complete."),
             (o.expected_completion > o.committed_date, "jeopardy", "The expected completion is after the committed date."),
@@ -106,7 +109,7 @@ def customer_order_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    return Evaluation(table=t, level=level, reason=reason, tracked=tracked, order_id=o.id)
+    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id)
 
 
 def activity_rule(ctx: Context) -> Evaluation:
@@ -114,8 +117,7 @@ def activity_rule(ctx: Context) -> Evaluation:
     p = Activity.__table__.alias("p")
     d = ActivityDependency.__table__
     o = CustomerOrder.__table__
-    order_open = exists().where(o.c.id == a.c.order_id, o.c.state.in_(OPEN_ORDER))
-    tracked = and_(a.c.state.in_(OPEN_ACTIVITY), order_open)
+    tracked = and_(a.c.state.in_(OPEN_ACTIVITY), o.c.state.in_(OPEN_ORDER))
     predecessor_slipped = and_(
         a.c.actual_start.is_(None),
         exists().where(
@@ -125,7 +127,7 @@ def activity_rule(ctx: Context) -> Evaluation:
             or_(func.coalesce(p.c.expected_end, p.c.planned_end) > a.c.planned_start, a.c.planned_start <= ctx.at(ctx.now)),
         ),
     )
-    level, reason = levels_of(
+    reason, levels = levels_of(
         [
             (a.c.planned_end <= ctx.at(ctx.now), "late", "The planned end has passed and the activity is not done."),
             (predecessor_slipped, "jeopardy", "It cannot start as planned: a predecessor is expected to finish after its planned start."),
@@ -133,7 +135,8 @@ def activity_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    return Evaluation(table=a, level=level, reason=reason, tracked=tracked, order_id=a.c.order_id)
+    source = a.join(o, o.c.id == a.c.order_id)
+    return Evaluation(source=source, row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id)
 
 
 RULES: list[Rule] = [
@@ -153,12 +156,12 @@ async def changes(
 ) -> list[LevelChange]:
     """Rows of one rule whose computed level or reason differs from the stored one."""
     ev = rule.build(ctx)
-    t = ev.table
+    t = ev.row
     query = (
-        select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.level, ev.reason)
-        .select_from(t)
+        select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason)
+        .select_from(ev.source)
         .where(or_(ev.tracked, t.c.jeopardy_level != "none"))
-        .where(or_(ev.level != t.c.jeopardy_level, ev.reason.is_distinct_from(t.c.jeopardy_reason)))
+        .where(ev.reason.is_distinct_from(t.c.jeopardy_reason))
         .order_by(t.c.id)
     )
     if order_ids is not None:
@@ -166,4 +169,7 @@ async def changes(
     if limit is not None:
         query = query.limit(limit)
     rows = await session.execute(query)
-    return [LevelChange(rule, i, oid, before, before_reason, level, reason) for i, oid, before, before_reason, level, reason in rows]
+    return [
+        LevelChange(rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason)
+        for i, oid, before, before_reason, reason in rows
+    ]
