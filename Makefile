@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test schema bench clean
+.PHONY: install run test schema bench clean screenshots contract
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ test: install
 
 schema: install
 	$(BIN)/ordertrack export-schema --output schema.graphql
+
+screenshots: install  # the dashboard screenshots in docs/screenshots (headless Chromium)
+	ORDERTRACK_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_dashboard_browser.py
+
+contract: install  # regenerate the front-end contract's TypeScript types and persisted-operation manifest
+	cd frontend-contract && npm ci && npx graphql-codegen
+	$(BIN)/ordertrack contract
 
 bench: install
 	$(BIN)/python -m bench

@@ -81,6 +81,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
         log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
         ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

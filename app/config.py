@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 20
+    ws_per_message_deflate: bool = Field(default=False, description="Compress websocket messages (costs ~100 KiB per subscriber for small payloads).")
     mutation_rate_per_minute: int = 0  # per token and process; 0 turns the limit off
     mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
     token_cache_seconds: float = Field(default=5.0, description="How long a verified token is trusted without a lookup (a revocation waits this long).")

@@ -10,7 +10,8 @@ functions keep:
 - one service order request per internally fulfilled item;
 - progress is rolled up the way ``orders.work.roll_up`` does: an item is ``inProgress`` when its own
   work has started, the order is ``inProgress`` when any work has started;
-- the committed date lies after the expected completion, so a fresh set starts with no jeopardy.
+- running work started hours ago and every order keeps ample slack, so a fresh set is in no jeopardy
+  (the monitor's first sweep changes nothing).
 
 Events are summarised: one ``orderCreated`` event per order (numbered from the global sequence like
 any other) whose ``after`` carries the order snapshot and the counts of what was generated with it
@@ -120,8 +121,14 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
         order_id = ids.take("order")
         customer_id, customer_name = CUSTOMERS[n % len(CUSTOMERS)]
         stage = rng.randrange(3)  # 0: nothing started, 1: first activity running, 2: first done, second running
-        base = now - timedelta(days=rng.randint(0, 3), hours=rng.randint(0, 23)) if stage else now + timedelta(days=rng.randint(0, 5))
         step = timedelta(days=rng.randint(1, 4))
+        # Started work began a few hours ago, so nothing running is past its planned end yet.
+        if stage == 0:
+            base = now + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 23))
+        elif stage == 1:
+            base = now - timedelta(hours=rng.randint(1, 20))
+        else:
+            base = now - step - timedelta(hours=rng.randint(1, 20))
         item_ids: list[int] = []
         activity_ids: list[int] = []
         started_items: set[int] = set()
@@ -169,14 +176,15 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
         # A bundle whose child started is in progress too (roll_up settles children first).
         if spec.items > 1 and any(i in started_items for i in item_ids[1:3]):
             c.items[-spec.items][9] = "inProgress"
+        requested = min(now, base) - day
         expected = base + step * spec.items
-        committed = expected + timedelta(days=rng.randint(2, 40))
+        # Slack of at least a third of the request-to-commitment window: a fresh set is in no jeopardy.
+        committed = expected + (expected - requested) / 2 + timedelta(days=rng.randint(1, 10))
         ref = f"{spec.ref_prefix}-{order_id:08d}"
         snapshot = {"state": "inProgress" if stage else "acknowledged", "priority": PRIORITIES[n % len(PRIORITIES)],
                     "committed_date": committed.isoformat(), "customer_name": customer_name, "description": None,
                     "contacts": [{"name": f"{customer_name} buyer", "role": "buyer", "email": None, "phone": None}],
                     "characteristics": {"segment": "enterprise"}, "version": 1}
-        requested = min(now, base) - day
         c.orders.append((
             order_id, ref, customer_id, customer_name, snapshot["priority"], snapshot["state"], None, requested,
             committed, expected, "none", 0, json.dumps(snapshot["contacts"]), json.dumps(snapshot["characteristics"]),

@@ -67,6 +67,18 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process (and its workers) so far."""
+        total = 0.0
+        pids = [self.process.pid] + [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def rss_kib(self) -> int:
         """Resident memory of the server process."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -80,7 +92,8 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, t
     """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--ws-per-message-deflate", os.environ.get("BENCH_WS_DEFLATE", "false")]
     if factory:
         args.append("--factory")
     if workers > 1:

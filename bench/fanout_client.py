@@ -3,7 +3,7 @@
     python -m bench.fanout_client URL TOKEN COUNT QUERY_FILE OUT_FILE [--variables JSON]
 
 Opens COUNT connections, each subscribing once, prints "ready N" when all are acknowledged, records
-(receive wall-clock time, sequence) for every ``next`` message, and writes them as JSON lines to
+(receive wall-clock time, sequence, the event's ``at``) for every ``next`` message, and writes them as JSON lines to
 OUT_FILE when it receives SIGTERM. The sequence is the first ``sequence`` key found in the payload.
 """
 
@@ -19,6 +19,22 @@ from typing import Any
 
 import orjson
 import websockets
+
+
+def find_key(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        if key in value:
+            return value[key]
+        for v in value.values():
+            found = find_key(v, key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for v in value:
+            found = find_key(v, key)
+            if found is not None:
+                return found
+    return None
 
 
 def find_sequence(value: Any) -> int | None:
@@ -38,7 +54,7 @@ def find_sequence(value: Any) -> int | None:
 
 
 async def subscriber(url: str, token: str, query: str, variables: dict[str, Any], ready: asyncio.Event,
-                     acked: list[int], received: list[tuple[float, int | None]], errors: list[str], total: int) -> None:
+                     acked: list[int], received: list[tuple[float, int | None, str | None]], errors: list[str], total: int) -> None:
     try:
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=2**22, open_timeout=120, ping_interval=None) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
@@ -58,7 +74,8 @@ async def subscriber(url: str, token: str, query: str, variables: dict[str, Any]
                     payload = message.get("payload", {})
                     if payload.get("errors"):
                         errors.append(str(payload["errors"])[:300])
-                    received.append((now, find_sequence(payload.get("data"))))
+                    data = payload.get("data")
+                    received.append((now, find_sequence(data), find_key(data, "at")))
                 elif kind == "ping":
                     await ws.send('{"type":"pong"}')
                 elif kind in ("error", "complete"):

@@ -56,7 +56,7 @@ async def prepare(db: Database, orders: int, items: int) -> str:
 async def statements_per_request(db: Database, schema: str, token: str, sizes: list[int]) -> tuple[dict[int, int], dict[str, Any]]:
     """Run the query in-process for each page size; count SQL statements. Returns the counts and the last body."""
     settings = Settings(database_url=str(db.url), database_schema=schema, monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings, db=db)
+    app = create_app(settings, db=db, components=[])  # no bus: its safety-net polls would be counted too
     counts: dict[int, int] = {}
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
@@ -71,6 +71,34 @@ async def statements_per_request(db: Database, schema: str, token: str, sizes: l
     return counts, result
 
 
+async def cpu_per_request(db: Database, schema: str, token: str, first: int, repeat: int = 20) -> tuple[float, float]:
+    """CPU ms per request in-process (robust on a shared machine): GraphQL over ASGI, the hand-written function."""
+    import time
+
+    import asyncpg
+
+    settings = Settings(database_url=str(db.url), database_schema=schema, monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, db=db, components=[])  # no bus: its safety-net polls would be counted too
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
+            await client.post("/graphql", content=body(first), headers=headers(token))
+            started = time.process_time()
+            for _ in range(repeat):
+                await client.post("/graphql", content=body(first), headers=headers(token))
+            graphql_ms = (time.process_time() - started) * 1000 / repeat
+    pool = await asyncpg.create_pool(str(db.url).replace("postgresql+asyncpg://", "postgresql://"), min_size=1, max_size=2,
+                                     server_settings={"search_path": schema})
+    try:
+        await handwritten.dashboard(pool, f"Bearer {token}", first)
+        started = time.process_time()
+        for _ in range(repeat):
+            orjson.dumps(await handwritten.dashboard(pool, f"Bearer {token}", first))
+        hand_ms = (time.process_time() - started) * 1000 / repeat
+    finally:
+        await pool.close()
+    return graphql_ms, hand_ms
+
+
 def headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
@@ -82,6 +110,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     async with pg_schema("bench_tree") as (db, schema):
         token = await prepare(db, args.orders, args.items)
         counts, _ = await statements_per_request(db, schema, token, sorted({10, args.first, 100}))
+        cpu_graphql, cpu_hand = await cpu_per_request(db, schema, token, args.first)
         env = app_env(db, schema)
         results = {}
         with uvicorn("app.main:create_app", env=env, name="graphql") as gql, uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand:
@@ -102,12 +131,15 @@ async def main(args: argparse.Namespace) -> list[str]:
     hand_statements = len(handwritten.STATEMENTS)
     rows = [
         ["GraphQL (strawberry)", f"{g.requests_per_s:,.0f}", f"{g.p50_ms:.1f}", f"{g.p99_ms:.1f}", g.errors,
-         " / ".join(f"{counts[k]} @{k}" for k in sorted(counts)), f"{g.requests_per_s / h.requests_per_s:.2f}×"],
-        ["hand-written (orjson)", f"{h.requests_per_s:,.0f}", f"{h.p50_ms:.1f}", f"{h.p99_ms:.1f}", h.errors, f"{hand_statements}", "1.00×"],
+         " / ".join(f"{counts[k]} @{k}" for k in sorted(counts)), f"{g.requests_per_s / h.requests_per_s:.2f}×",
+         f"{cpu_graphql:.1f}", f"{cpu_hand / cpu_graphql:.2f}×"],
+        ["hand-written (orjson)", f"{h.requests_per_s:,.0f}", f"{h.p50_ms:.1f}", f"{h.p99_ms:.1f}", h.errors, f"{hand_statements}", "1.00×",
+         f"{cpu_hand:.1f}", "1.00×"],
     ]
     title = (f"Order-tree query: {orders_returned} orders × {items_returned // max(orders_returned, 1)} items with activities and "
              f"service order requests and party orders; {args.connections} connections, {args.seconds:.0f} s each, one uvicorn worker")
-    return [table(title, ["endpoint", "req/s", "p50 ms", "p99 ms", "errors", "SQL statements/request (@ page size)", "ratio"], rows)]
+    return [table(title, ["endpoint", "req/s", "p50 ms", "p99 ms", "errors", "SQL statements/request (@ page size)", "ratio",
+                          "CPU ms/request in-process", "CPU ratio"], rows)]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:

@@ -107,6 +107,7 @@ async def _schedule_input(w: World) -> dict[str, Any]:
 OPERATIONS: dict[str, Op] = {
     # Queries
     "me": Op("{ me { name role } }", EVERYONE_SIGNED_IN, _nothing),
+    "eventLogCursor": Op("{ eventLogCursor }", EVERYONE_SIGNED_IN, _nothing),
     "customerOrder": Op("query($id: ID!) { customerOrder(id: $id) { id state } }", READERS, _order, ("id",)),
     "customerOrders": Op("{ customerOrders(first: 10) { edges { node { id } } totalCount } }", READERS, _order),
     "orderTimeline": Op("query($id: ID!) { orderTimeline(orderId: $id, first: 10) { edges { cursor } } }", READERS, _order, ("id",)),

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,9 +116,13 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
 
 
 def screenshot(page: object, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    """Into docs/screenshots with ORDERTRACK_SCREENSHOTS=1 (`make screenshots`), else a temp folder,
+    so an ordinary test run leaves the work tree clean."""
+    folder = SCREENSHOTS if os.environ.get("ORDERTRACK_SCREENSHOTS") else Path(tempfile.gettempdir()) / "ordertrack-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    assert path.stat().st_size > 5_000, f"{path} looks empty"
     return path
 
 

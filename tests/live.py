@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
@@ -124,7 +125,10 @@ class RedisServer:
 
     def start(self) -> None:
         exe = shutil.which("redis-server")
-        assert exe, "redis-server is not installed"
+        if not exe:  # like require_service: a skip outside CI, a failure on CI
+            if os.environ.get("CI"):
+                pytest.fail("redis-server is not installed, and CI must test broker restarts.")
+            pytest.skip("redis-server is not installed (this skip is refused when CI is set).")
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from app.auth import SYSTEM
 from app.datagen import Spec, generate
 from app.db import Database
 from app.events import Event, EventSequence
+from app.jeopardy.service import dry_run
 from app.orders import schedule, work
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.party_orders.models import PartyOrder, PartyOrderItem
@@ -47,6 +48,9 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
             # The stored expected completion is the one the critical path gives.
             assert order.expected_completion == await schedule.expected_completion(session, order.id)
             assert order.committed_date > order.expected_completion
+    # The jeopardy rules find nothing to flag in a fresh set.
+    outcome = await dry_run(db, clock.now())
+    assert (outcome.level_changes, outcome.escalations) == (0, 0)
     for order in orders:
         # Rolling the work up again changes nothing: item and order states already agree with it.
         async with db.write(SYSTEM, clock.now()) as uow:

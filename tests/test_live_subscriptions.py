@@ -121,6 +121,20 @@ async def test_a_resumed_subscription_misses_nothing_and_repeats_nothing(live: L
         await second.close()
 
 
+async def test_a_client_that_saw_no_event_yet_resumes_from_the_log_head_cursor(live: Live) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    viewer = await live.api(Role.VIEWER)
+    head = (await viewer.ok("{ eventLogCursor }"))["eventLogCursor"]
+    await live.note(staff, order["id"], "before anyone listened")  # e.g. while the socket was still opening
+    sub = await subscribe(live.address, viewer.token, ORDER_EVENTS, {"id": order["id"], "after": head})
+    try:
+        await sub.wait_for(1)
+        assert sub.events[0]["after"] == {"text": "before anyone listened"}
+    finally:
+        await sub.close()
+
+
 async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) -> None:
     staff = await live.api()
     mine = await create_order(staff, live.clock.now(), customerId="CUST-DASH")
@@ -146,6 +160,43 @@ async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) ->
         await in_progress.close()
 
 
+async def test_a_dashboard_follows_orders_in_jeopardy_and_orders_of_one_party(live: Live) -> None:
+    from app.orders.models import CustomerOrder
+    from tests.party import create_party, order_with_party_items
+
+    staff = await live.api()
+    party = await create_party(staff)
+    with_party = await order_with_party_items(staff, live.clock.now(), party["id"])
+    internal = await create_order(staff, live.clock.now())
+    token = await live.token(Role.VIEWER, "noc")
+    in_jeopardy = await subscribe(live.address, token, MATCHING, {"filter": {"jeopardyLevels": ["JEOPARDY"]}})
+    of_party = await subscribe(live.address, token, MATCHING, {"filter": {"partyId": party["id"]}})
+
+    async def set_level(order_id: str, level: str) -> None:  # as the jeopardy monitor does
+        async with live.db.write(SYSTEM, live.clock.now()) as uow:
+            row = await uow.session.get(CustomerOrder, int(order_id))
+            assert row is not None
+            before, row.jeopardy_level = row.jeopardy_level, level
+            uow.record("jeopardyChanged", entity="order", entity_id=row.id or 0, order_id=row.id,
+                       before={"jeopardy_level": before}, after={"jeopardy_level": level})
+
+    try:
+        await set_level(with_party["id"], "jeopardy")
+        await live.note(staff, with_party["id"], "in jeopardy")
+        await live.note(staff, internal["id"], "fine")
+        await set_level(with_party["id"], "none")  # recovers: that event still reaches the dashboard
+        await live.note(staff, with_party["id"], "recovered")
+        await in_jeopardy.wait_for(3)
+        await of_party.wait_for(4)
+        await asyncio.sleep(0.5)
+        assert [e["type"] for e in in_jeopardy.events] == ["jeopardyChanged", "noteAdded", "jeopardyChanged"]
+        assert {e["orderId"] for e in of_party.events} == {with_party["id"]}
+        assert len(of_party.events) == 4
+    finally:
+        await in_jeopardy.close()
+        await of_party.close()
+
+
 async def test_the_jeopardy_alert_stream_carries_jeopardy_and_escalation_events_only(live: Live) -> None:
     staff = await live.api()
     order = await create_order(staff, live.clock.now())
@@ -156,10 +207,10 @@ async def test_the_jeopardy_alert_stream_carries_jeopardy_and_escalation_events_
         await live.record("jeopardyChanged", entity="order", entity_id=oid, order_id=oid,
                           before={"jeopardy_level": "none"}, after={"jeopardy_level": "jeopardy"})
         await live.record("escalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 1})
-        await live.record("deescalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
+        await live.record("escalationLowered", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
         await sub.wait_for(3)
         await asyncio.sleep(0.3)
-        assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "deescalated"]
+        assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "escalationLowered"]
         assert sub.events[0]["actorRole"] == "system"
     finally:
         await sub.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -150,3 +153,56 @@ async def test_a_partner_integration_runs_on_the_contract_alone(http: httpx.Asyn
     assert (await ops.run("OpenChangeRequests", orderId=order["id"]))["openChangeRequests"]["totalCount"] == 0
     # and with PARTNER_PERSISTED_ONLY the partner cannot step outside the contract
     assert code(await send(http, partner.token, query="{ partyOrders { totalCount } }")) == "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+async def ws_subscribe(address: str, token: str, payload: dict[str, Any]) -> Any:
+    """A raw graphql-transport-ws connection with one subscription sent (payload as given)."""
+    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
+
+
+async def next_message(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+
+
+async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(db: Database, clock: FrozenClock, settings: Settings) -> None:
+    from app.main import create_app
+    from tests.live import serve
+    from tests.party import create_party, order_with_party_items, requisition
+
+    app = create_app(settings.model_copy(update={"bus_poll_interval_seconds": 0.5}), db=db, clock=clock)
+    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+        staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
+        order = await create_order(staff, clock.now())
+        timeline = CONTRACT["LiveOrderTimeline"]
+        ws = await ws_subscribe(address, staff.token or "", {  # the hash alone, no query text
+            "operationName": timeline.name, "variables": {"orderId": order["id"]}, "extensions": persisted(timeline.sha256)})
+        try:
+            await asyncio.sleep(0.3)
+            await staff.ok("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"called\") { id } }", {"id": order["id"]})
+            message = await next_message(ws)
+            assert message["type"] == "next" and message["payload"]["data"]["orderEvents"]["type"] == "noteAdded"
+        finally:
+            await ws.close()
+
+        party = await create_party(staff, kind="PARTNER")
+        partner = await issue_token(db, clock, Role.PARTNER, "northwind", party_id=int(party["id"]))
+        ad_hoc = await ws_subscribe(address, partner, {"query": "subscription { partyOrderEvents { sequence } }"})
+        try:
+            refused = await next_message(ad_hoc)
+            assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+        finally:
+            await ad_hoc.close()
+        live = CONTRACT["LivePartyOrderEvents"]
+        mine = await ws_subscribe(address, partner, {"operationName": live.name, "variables": {}, "extensions": persisted(live.sha256)})
+        try:
+            await asyncio.sleep(0.3)
+            party_order = await order_with_party_items(staff, clock.now(), party["id"])
+            await requisition(staff, party_order["id"])
+            message = await next_message(mine)
+            assert message["type"] == "next" and message["payload"]["data"]["partyOrderEvents"]["type"] == "partyOrderCreated"
+        finally:
+            await mine.close()

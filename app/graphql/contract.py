@@ -31,7 +31,8 @@ class ContractOperation:
 
 
 def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    # surrogatepass: a query with a lone surrogate still gets a (non-matching) hash instead of an exception
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load_document(contract_dir: Path = CONTRACT_DIR) -> DocumentNode:

@@ -84,9 +84,13 @@ class PersistedQueries:
 
     def parse(self, query: str | None, extensions: dict[str, Any] | None) -> tuple[str | None, str | None, bool]:
         """(text to run, its hash, whether to register it); raises PersistedQueryError."""
+        if query is not None and not isinstance(query, str):
+            raise PersistedQueryError("INVALID_INPUT", "The query must be a string.")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise PersistedQueryError("INVALID_INPUT", "extensions must be an object.")
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
-            return query, sha256_hex(query) if isinstance(query, str) else None, False
+            return query, None, False  # hashed only if the partner safelist needs it (see admit)
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
             raise PersistedQueryError("PERSISTED_QUERY_NOT_SUPPORTED", "Only persistedQuery version 1 is supported.")
         sha256 = persisted.get("sha256Hash")
@@ -116,8 +120,11 @@ class PersistedQueries:
 
     def admit(self, actor: Actor | None, sha256: str | None, register: bool, text: str | None) -> None:
         """Policy once the caller is known; raises PersistedQueryError. Registers the text if allowed."""
-        if self.partner_only and actor is not None and actor.is_partner and sha256 not in self.contract:
-            raise NOT_IN_LIST
+        if self.partner_only and actor is not None and actor.is_partner:
+            if sha256 is None and isinstance(text, str):
+                sha256 = sha256_hex(text)
+            if sha256 not in self.contract:
+                raise NOT_IN_LIST
         if register and actor is not None and text is not None and sha256 is not None:
             self.store(sha256, text)  # only signed-in callers fill the store
 

@@ -10,13 +10,14 @@ from strawberry.types import Info
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
 from app.graphql.limits import limit_extensions
+from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.observability.graphql import OperationMetrics
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
-from app.realtime.subscriptions import LiveSubscription
+from app.realtime.subscriptions import LiveQuery, LiveSubscription
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -34,7 +35,7 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery)
+QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery)
 MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
@@ -53,6 +54,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=SharedEventExecution,
     )
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
@@ -48,7 +46,3 @@ class MonitorLease(SQLModel, table=True):
 # whose stored level is not none, and de-escalation of orders whose escalation level is above zero.
 Index("ix_activity_jeopardy", Activity.jeopardy_level, Activity.state)
 Index("ix_customer_order_escalation", CustomerOrder.escalation_level, CustomerOrder.jeopardy_level)
-
-
-def snapshot(row: Any) -> dict[str, Any]:
-    return {"jeopardy_level": row.jeopardy_level, "jeopardy_reason": row.jeopardy_reason}

@@ -70,7 +70,7 @@ def change_escalation(
         rule=rule.name if rule else None,
         reason=reason,
         notify=list(notify),
-        actor=uow.actor.name,
+        actor=uow.actor.name if manual else SYSTEM.name,  # the policy acts, also inside a staff mutation
         manual=manual,
         at=uow.now,
     )
@@ -121,7 +121,9 @@ async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int
         found = candidates[rule]
         if not found:
             continue
-        loaded = {r.id: r for r in (await session.execute(select(rule.model).where(rule.model.id.in_([c.id for c in found])))).scalars()}  # type: ignore[attr-defined]
+        model: Any = rule.model
+        rows = await session.execute(select(model).where(model.id.in_([c.id for c in found])))
+        loaded = {r.id: r for r in rows.scalars()}
         for change in found:
             row = loaded[change.id]
             change_level(uow, rule, row, change.level, change.reason)

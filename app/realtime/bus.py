@@ -145,11 +145,12 @@ class EventBus:
             self._tasks.append(task)
 
     async def stop(self) -> None:
+        # asyncio.timeout, not wait_for, everywhere in here: on Python 3.11 wait_for can swallow a
+        # cancellation that races with its result, and a task that misses it never stops.
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
         for sub in list(self._subscribers):
             sub._close(Unavailable("The server is shutting down; resume from your last cursor."))
@@ -302,8 +303,6 @@ class EventBus:
         try:
             while True:
                 try:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                    # races its timeout, and the bus would never stop.
                     async with asyncio.timeout(self.heartbeat * 3):
                         message = await subscriber.get()
                 except asyncio.TimeoutError:

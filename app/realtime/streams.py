@@ -19,8 +19,8 @@ from app.orders.models import CustomerOrder, OrderItem
 from app.realtime.bus import EventBus
 
 PAGE = 200
-# Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, deescalated.
-ALERT_PREFIXES = ("jeopardy", "escalat", "deescalat")
+# Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, escalationLowered.
+ALERT_PREFIXES = ("jeopardy", "escalat")
 
 Check = Callable[[EventBus, Database, Event], Awaitable[bool]]
 

@@ -10,13 +10,14 @@ from strawberry.types import Info
 
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
-from app.events import Event
+from app.events import Event, last_sequence
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
 from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
 from app.orders.models import CustomerOrder
+from app.orders.queries import event_cursor
 from app.pagination import decode_cursor
 from app.realtime import streams
 from app.realtime.bus import EventBus
@@ -71,6 +72,14 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
 
 
 @strawberry.type
+class LiveQuery:
+    @strawberry.field(permission_classes=[SignedIn], description="The cursor of the newest event in the log. Subscribe with it as `after` to miss nothing from this moment, even before the first event arrives.")
+    async def event_log_cursor(self, info: Info) -> str:
+        async with info.context.db.read() as session:
+            return event_cursor(await last_sequence(session))
+
+
+@strawberry.type
 class LiveSubscription:
     @strawberry.subscription(permission_classes=[Reader], description="Every event of one customer order: its items, activities, party orders, jeopardy and escalations.")
     async def order_events(self, info: Info, order_id: strawberry.ID, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
@@ -87,7 +96,7 @@ class LiveSubscription:
         async for event in _push(info, streams.dashboard_stream(f), after):
             yield event
 
-    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy', 'escalat' or 'deescalat'), of all orders or one.")
+    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy' or 'escalat'), of all orders or one.")
     async def jeopardy_alerts(self, info: Info, order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
         oid = parse_id(order_id, "orderId") if order_id is not None else None
         async for event in _push(info, streams.alert_stream(oid), after):

@@ -8,9 +8,10 @@ import { LEVELS, el, feedEntry, jeopardyBadge, escalationBadge, orderRow, timeli
 const OPEN_STATES = ["ACKNOWLEDGED", "PENDING", "HELD", "IN_PROGRESS", "ASSESSING_CANCELLATION", "PENDING_CANCELLATION"];
 const TOKEN_KEY = "ordertrack.token";
 // The contract's subscriptions the dashboard follows (absent from a server without live updates).
-const LIVE_ORDERS = "OrderEventsLive";
-const LIVE_ALERTS = "JeopardyAlertsLive";
+const LIVE_ORDERS = "LiveOrderEvents";
+const LIVE_ALERTS = "LiveJeopardyAlerts";
 
+const LOST = "Connection to the server lost — reconnecting; missed events will be replayed.";
 const $ = (id) => document.getElementById(id);
 const state = { api: null, level: "ALL", openOnly: false, text: "", orders: [], selected: null, live: null, subscriptions: [], refresh: null };
 
@@ -21,7 +22,7 @@ function say(text, kind = "error") {
   box.hidden = !text;
 }
 
-function setStatus(status) {
+function setStatus(status, reconnected = false) {
   const labels = {
     off: "offline",
     connecting: "connecting…",
@@ -35,9 +36,11 @@ function setStatus(status) {
   pill.textContent = labels[status] || status;
   pill.dataset.state = status;
   pill.className = `status ${status}`;
-  if (status === "lost" || status === "reconnecting") say("Connection to the server lost — reconnecting; missed events will be replayed.", "warning");
+  if (status === "lost" || status === "reconnecting") say(LOST, "warning");
   else if (status === "refused") say("The server refused the token for live updates. Sign in again.");
   else if (status === "live" && $("message").className === "warning") say("");
+  // A stream that had seen no event yet has no cursor to resume from: read the current state again.
+  if (status === "live" && reconnected && state.api) refreshSoon();
 }
 
 function filter() {
@@ -68,6 +71,7 @@ async function loadOrders() {
   const data = await state.api.run("OrderList", { filter: filter(), first: 100 });
   state.orders = data.customerOrders.edges.map((e) => e.node);
   $("orders").tBodies[0].replaceChildren(...state.orders.map((o) => orderRow(o, o.id === state.selected, select)));
+  for (const label of $("feed").querySelectorAll("[data-ref-for]")) label.textContent = refOf(label.dataset.refFor);
   const total = data.customerOrders.totalCount;
   $("orders-total").textContent = `${state.orders.length} of ${total} orders`;
 }
@@ -114,9 +118,11 @@ async function select(id) {
   }
 }
 
+const refs = new Map(); // order id -> sales request ref, for every order seen so far
+
 function refOf(orderId) {
-  const order = state.orders.find((o) => o.id === String(orderId));
-  return order ? order.salesRequestRef : `order ${orderId}`;
+  for (const o of state.orders) refs.set(o.id, o.salesRequestRef);
+  return refs.get(String(orderId)) || `order ${orderId}`;
 }
 
 function startLive(token) {
@@ -151,6 +157,8 @@ function fail(err) {
   if (err instanceof ApiError && err.code === "UNAUTHENTICATED") {
     signOut();
     say(`Sign-in failed: ${err.message}`);
+  } else if (err instanceof ApiError && err.code === "NETWORK") {
+    say(state.live ? LOST : "The server cannot be reached.", state.live ? "warning" : "error");
   } else if (err instanceof ApiError && err.code === "FORBIDDEN") {
     say(`This token may not read the dashboard: ${err.message}`);
   } else {
@@ -163,14 +171,18 @@ async function signIn(token) {
   try {
     const api = new Api(token, await loadOperations());
     const { me } = await api.run("Me");
+    if (me.role === "partner") {
+      say(`This token may not read the dashboard: ${me.name} is a partner token, for its own party orders only.`);
+      return;
+    }
     state.api = api;
     sessionStorage.setItem(TOKEN_KEY, token);
     $("signin").hidden = true;
     $("who").hidden = false;
     $("who-name").textContent = `${me.name} (${me.role})`;
     $("board").hidden = false;
+    startLive(token); // subscribe first, so nothing that happens while the list loads is missed
     await refresh();
-    startLive(token);
   } catch (err) {
     fail(err);
   }

@@ -18,7 +18,7 @@ export function connectLive(token, onStatus) {
     keepAlive: 10000, // ping every 10 s so a silently dead connection is noticed
     on: {
       connecting: (retrying) => onStatus(retrying ? "reconnecting" : "connecting"),
-      connected: () => onStatus("live"),
+      connected: (_socket, _payload, wasRetry) => onStatus("live", wasRetry),
       closed: (event) => onStatus(event && event.code === 4403 ? "refused" : "lost", event),
     },
   });

@@ -125,6 +125,10 @@ export function tree(order) {
   const parts = [el("ul", { class: "tree" }, order.items.map((i) => itemNode(i, byItem)))];
   if (orderLevel.length) parts.push(el("h4", {}, "Order activities"), el("ul", { class: "activities" }, orderLevel.map(activityNode)));
   if (order.partyOrders && order.partyOrders.length) parts.push(el("h4", {}, "Party orders"), el("ul", { class: "party-orders" }, order.partyOrders.map(partyOrderNode)));
+  if (order.escalations && order.escalations.length) {
+    parts.push(el("h4", {}, "Escalations"), el("ul", { class: "escalations" }, order.escalations.map((e) => el("li", {},
+      `${day(e.at)} L${e.fromLevel} → L${e.toLevel} (${words(e.direction)}${e.manual ? ", by hand" : e.rule ? `, rule ${e.rule}` : ""}) ${e.reason || ""}${e.notify.length ? ` · notify ${e.notify.join(", ")}` : ""}`))));
+  }
   if (order.notes.length) parts.push(el("h4", {}, "Notes"), el("ul", {}, order.notes.map((n) => el("li", {}, `${day(n.createdAt)} ${n.author}: ${n.text}`))));
   return parts;
 }
@@ -157,7 +161,7 @@ export function feedEntry(event, refOf) {
     { class: "feed-entry", dataset: { type: event.type, orderId: event.orderId } },
     el("time", {}, day(event.at)),
     " ",
-    el("strong", {}, refOf(event.orderId)),
+    el("strong", { dataset: { refFor: event.orderId } }, refOf(event.orderId)),
     " ",
     event.type,
     " ",

@@ -120,6 +120,10 @@ export type CustomerOrderFilter = {
   text?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type EscalationDirection =
+  | 'DEESCALATE'
+  | 'ESCALATE';
+
 /** Who delivers an item: the enterprise itself, or another party. */
 export type Fulfillment =
   | 'INTERNAL'
@@ -186,6 +190,15 @@ export type OrderState =
   | 'PENDING'
   | 'PENDING_CANCELLATION'
   | 'REJECTED';
+
+/** Which orders a dashboard follows; every field given must match. */
+export type OrderStreamFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  jeopardyLevels?: InputMaybe<Array<JeopardyLevel>>;
+  /** Orders with an item or party order of this party. */
+  partyId?: InputMaybe<Scalars['ID']['input']>;
+  states?: InputMaybe<Array<OrderState>>;
+};
 
 export type PartyKind =
   | 'PARTNER'
@@ -341,6 +354,10 @@ export type CustomerOrderFilter = {
   text?: string | null | undefined;
 };
 
+export type EscalationDirection =
+  | 'DEESCALATE'
+  | 'ESCALATE';
+
 /** Who delivers an item: the enterprise itself, or another party. */
 export type Fulfillment =
   | 'INTERNAL'
@@ -396,6 +413,15 @@ export type OrderState =
   | 'PENDING'
   | 'PENDING_CANCELLATION'
   | 'REJECTED';
+
+/** Which orders a dashboard follows; every field given must match. */
+export type OrderStreamFilter = {
+  customerId?: string | null | undefined;
+  jeopardyLevels?: Array<JeopardyLevel> | null | undefined;
+  /** Orders with an item or party order of this party. */
+  partyId?: string | number | null | undefined;
+  states?: Array<OrderState> | null | undefined;
+};
 
 export type PartyOrderFilter = {
   jeopardyLevels?: Array<JeopardyLevel> | null | undefined;
@@ -474,6 +500,22 @@ export type ResolveChangeRequestMutationVariables = Exact<{
 
 export type ResolveChangeRequestMutation = { resolvePartyChangeRequest: { id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string } };
 
+export type EscalationPolicyQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type EscalationPolicyQuery = { escalationPolicy: { atRiskSlack: number, levels: Array<{ level: number, name: string }>, rules: Array<{ name: string, level: JeopardyLevel, escalateTo: number, afterSeconds: number, notify: Array<string>, priorities: Array<string>, customers: Array<string> }> } };
+
+export type EscalateOrderMutationVariables = Exact<{
+  id: string | number;
+  level: number;
+  reason: string;
+  notify?: Array<string> | string | null | undefined;
+  version?: number | null | undefined;
+}>;
+
+
+export type EscalateOrderMutation = { escalateCustomerOrder: { id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, escalations: Array<{ id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string }> } };
+
 export type OrderSummaryFragment = { id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string };
 
 export type ActivityFieldsFragment = { id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number };
@@ -488,12 +530,47 @@ export type ChangeRequestFieldsFragment = { id: string, partyOrderId: string, na
 
 export type PartyOrderSummaryFragment = { id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, party: { id: string, name: string } };
 
+export type EscalationFieldsFragment = { id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string };
+
 export type JeopardyCountsQueryVariables = Exact<{
   states?: Array<OrderState> | OrderState | null | undefined;
 }>;
 
 
 export type JeopardyCountsQuery = { all: { totalCount: number }, none: { totalCount: number }, atRisk: { totalCount: number }, jeopardy: { totalCount: number }, late: { totalCount: number } };
+
+export type LiveOrderEventsSubscriptionVariables = Exact<{
+  filter?: OrderStreamFilter | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LiveOrderEventsSubscription = { orderEventsMatching: { sequence: number, cursor: string, type: string, at: string, actor: string, actorRole: string, entity: string, entityId: string, orderId: string | null, partyOrderId: string | null, before: unknown, after: unknown, details: unknown } };
+
+export type LiveOrderTimelineSubscriptionVariables = Exact<{
+  orderId: string | number;
+  after?: string | null | undefined;
+}>;
+
+
+export type LiveOrderTimelineSubscription = { orderEvents: { sequence: number, cursor: string, type: string, at: string, actor: string, actorRole: string, entity: string, entityId: string, orderId: string | null, partyOrderId: string | null, before: unknown, after: unknown, details: unknown } };
+
+export type LiveJeopardyAlertsSubscriptionVariables = Exact<{
+  orderId?: string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LiveJeopardyAlertsSubscription = { jeopardyAlerts: { sequence: number, cursor: string, type: string, at: string, actor: string, actorRole: string, entity: string, entityId: string, orderId: string | null, partyOrderId: string | null, before: unknown, after: unknown, details: unknown } };
+
+export type LivePartyOrderEventsSubscriptionVariables = Exact<{
+  partyId?: string | number | null | undefined;
+  partyOrderId?: string | number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type LivePartyOrderEventsSubscription = { partyOrderEvents: { sequence: number, cursor: string, type: string, at: string, actor: string, actorRole: string, entity: string, entityId: string, orderId: string | null, partyOrderId: string | null, before: unknown, after: unknown, details: unknown } };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -525,7 +602,7 @@ export type OrderTreeQueryVariables = Exact<{
 }>;
 
 
-export type OrderTreeQuery = { customerOrder: { stateReason: string | null, description: string | null, requestedAt: string, createdAt: string, completedAt: string | null, id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, contacts: Array<{ name: string, role: string | null, email: string | null, phone: string | null }>, characteristics: Array<{ name: string, value: string }>, items: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState }> }> }>, activities: Array<{ id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number }>, serviceOrderRequests: Array<{ id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string }>, partyOrders: Array<{ id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, party: { id: string, name: string } }>, notes: Array<{ id: string, text: string, author: string, createdAt: string }> } | null };
+export type OrderTreeQuery = { customerOrder: { stateReason: string | null, description: string | null, requestedAt: string, createdAt: string, completedAt: string | null, id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, contacts: Array<{ name: string, role: string | null, email: string | null, phone: string | null }>, characteristics: Array<{ name: string, value: string }>, items: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState }> }> }>, activities: Array<{ id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number }>, serviceOrderRequests: Array<{ id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string }>, partyOrders: Array<{ id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, party: { id: string, name: string } }>, escalations: Array<{ id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string }>, notes: Array<{ id: string, text: string, author: string, createdAt: string }> } | null };
 
 export type AcknowledgePartyOrderMutationVariables = Exact<{
   id: string | number;
