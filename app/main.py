@@ -26,6 +26,7 @@ from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
+from app.graphql.errors import finalize_errors
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.schema import build_schema
 from app.middleware import BodySizeLimit, RequestContext
@@ -51,6 +52,11 @@ class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
         self.state = state
         self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
         self.tokens = TokenCache(state.settings.token_cache_seconds)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        if result.errors:
+            result.errors = finalize_errors(result.errors)
+        return await super().process_result(request, result)
 
     def decode_json(self, data: str | bytes) -> object:
         """Strict JSON (orjson): bad UTF-8, lone surrogates and nesting over 1024 levels are a 400, not a 500."""

@@ -101,3 +101,17 @@ async def test_a_body_that_is_not_json_is_a_client_error(staff: Api) -> None:
         response = await post(staff, body)
         assert response.status_code == 400, body[:20]
         assert_no_internals(response.text)
+
+
+async def test_a_failure_inside_a_schema_extension_is_masked_too(staff: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.graphql import limits
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("/srv/app/limits.py: SELECT secret FROM no_such_table")
+
+    monkeypatch.setattr(limits, "page_sizes", broken)
+    response = await post(staff, {"query": "{ me { name } }"})
+    assert response.status_code == 200
+    assert_no_internals(response.text)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL" and error["extensions"]["requestId"] == response.headers["x-request-id"]

@@ -24,8 +24,8 @@ from app.db import Database
 from tests.factories import CREATE, SCHEDULE, order_input
 from tests.server_process import ServerProcess
 
-EXAMPLES_PER_OPERATION = 12  # bounded: about 20 root fields x (12 + 4) examples, well under a minute
-NEGATIVE_EXAMPLES = 4  # documents that break the schema's rules on purpose
+EXAMPLES_PER_OPERATION = 8  # bounded: about 40 root fields x (8 + 3) examples, well under a minute
+NEGATIVE_EXAMPLES = 3  # documents that break the schema's rules on purpose
 
 # Mostly ids that exist (so mutations reach the domain code), sometimes anything at all.
 schemathesis.graphql.scalar(

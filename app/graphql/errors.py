@@ -48,6 +48,49 @@ def code_for(error: GraphQLError) -> str:
     return ErrorCode.GRAPHQL_VALIDATION_FAILED.value
 
 
+def with_code(error: GraphQLError) -> GraphQLError:
+    """Give an expected error without a code the one that fits it."""
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code_for(error)}
+    return error
+
+
+def anonymise(error: GraphQLError) -> GraphQLError:
+    """'Unexpected error (id …)' with code INTERNAL; the exception is logged under the error and request ids."""
+    error_id = uuid.uuid4().hex[:16]
+    req = request_id()
+    original = error.original_error
+    log.error(
+        "unexpected error %s at %s (request %s)",
+        error_id,
+        error.path,
+        req,
+        exc_info=(type(original), original, original.__traceback__) if original else None,
+        extra={"error_id": error_id, "request_id": req},
+    )
+    extensions = {"code": ErrorCode.INTERNAL.value, "errorId": error_id}
+    if req:
+        extensions["requestId"] = req
+    return GraphQLError(
+        message=f"Unexpected error (id {error_id}).",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def finalize_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """The last word before errors leave over HTTP: mask what is unexpected, give every error a code.
+
+    Needed besides the extension: an exception raised inside an extension hook (a parse error from
+    ParserCache's ``on_parse``) leaves the operation before any extension sees the result.
+    """
+    return [with_code(e) if is_expected(e) else anonymise(e) for e in errors]
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Replaces unexpected errors by 'Unexpected error.' with code INTERNAL and an id that is in the log."""
 
@@ -55,36 +98,10 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda e: not is_expected(e))
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": code_for(error)}
-        return processed
+        return [with_code(e) for e in super()._process_errors(errors)]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:16]
-        req = request_id()
-        original = error.original_error
-        log.error(
-            "unexpected error %s at %s (request %s)",
-            error_id,
-            error.path,
-            req,
-            exc_info=(type(original), original, original.__traceback__) if original else None,
-            extra={"error_id": error_id, "request_id": req},
-        )
-        extensions = {"code": ErrorCode.INTERNAL.value, "errorId": error_id}
-        if req:
-            extensions["requestId"] = req
-        return GraphQLError(
-            message=f"Unexpected error (id {error_id}).",
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions=extensions,
-        )
+        return anonymise(error)
 
 
 class QuietSchema(strawberry.Schema):
