@@ -57,7 +57,8 @@ async def test_a_database_outage_is_unavailable_then_heals_by_itself(
     failure: str, proxied: tuple[TcpProxy, Database], clock: FrozenClock
 ) -> None:
     proxy, db = proxied
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    # token_cache_seconds=0: `me` must need the database here (a cached token answers it without one).
+    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     async with app.router.lifespan_context(app), httpx.AsyncClient(
@@ -96,7 +97,8 @@ async def test_a_connection_lost_in_the_middle_of_a_write_commits_nothing(
     from app.orders import service
 
     proxy, db = proxied
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    # token_cache_seconds=0: `me` must need the database here (a cached token answers it without one).
+    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     real_add_note = service.add_note
