@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.clock import FrozenClock
@@ -140,3 +142,20 @@ async def test_a_held_order_cannot_be_completed_until_it_resumes(staff: Api, db:
     assert await fingerprint(db) == before
     await staff.ok(CHANGE, {"id": order["id"], "state": "IN_PROGRESS"})
     assert (await staff.ok(COMPLETE, {"id": order["id"], "force": False}))["completeCustomerOrder"]["state"] == "COMPLETED"
+
+
+async def test_closing_an_order_in_jeopardy_clears_its_level_at_once(staff: Api, clock: FrozenClock) -> None:
+    now = clock.now()
+    order = await create_order(staff, now, committedDate=(now + timedelta(days=5)).isoformat(), items=[{"productRef": "FIBRE"}])
+    late_work = await schedule(staff, order["id"], now, days=(1, 9), itemId=order["items"][0]["id"])  # ends after the committed date
+    assert (await get_order(staff, order["id"]))["jeopardyLevel"] == "JEOPARDY"
+    await progress(staff, late_work["id"], "IN_PROGRESS")
+    await progress(staff, late_work["id"], "COMPLETED")  # the roll-up completes the order
+    done = await get_order(staff, order["id"])
+    assert (done["state"], done["jeopardyLevel"]) == ("COMPLETED", "NONE")
+
+    other = await create_order(staff, now, committedDate=(now + timedelta(days=5)).isoformat())
+    await schedule(staff, other["id"], now, days=(1, 9))
+    cancelled = (await staff.ok(CANCEL, {"id": other["id"], "reason": "sales request withdrawn"}))["cancelCustomerOrder"]
+    assert cancelled["state"] == "CANCELLED"
+    assert (await get_order(staff, other["id"]))["jeopardyLevel"] == "NONE"

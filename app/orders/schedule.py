@@ -80,11 +80,16 @@ async def refresh_expected_completion(uow: UnitOfWork, order_id: int) -> None:
         before={"expected_completion": before},
         after={"expected_completion": new},
     )
+    await reevaluate(uow, order)
+
+
+async def reevaluate(uow: UnitOfWork, order: CustomerOrder) -> None:
+    """Let the registered hooks (jeopardy) look at the order again in this transaction."""
     for hook in AFTER_REDATE:
         await hook(uow, order)
 
 
-# Called after an order's expected completion moved (the jeopardy domain registers its evaluation here).
+# Called after an order's dates or state moved (the jeopardy domain registers its evaluation here).
 AFTER_REDATE: list[Callable[[UnitOfWork, CustomerOrder], Awaitable[None]]] = []
 
 

@@ -257,8 +257,7 @@ async def update_order(uow: UnitOfWork, order_id: int, expected_version: int, ch
     touch(uow, order)
     uow.record("orderUpdated", entity="order", entity_id=order_id, order_id=order_id, before=old, after=new)
     if "committed_date" in new or "priority" in new:  # jeopardy and escalation depend on them
-        for hook in schedule.AFTER_REDATE:
-            await hook(uow, order)
+        await schedule.reevaluate(uow, order)
     return order
 
 
@@ -321,6 +320,7 @@ async def cancel_order(uow: UnitOfWork, order_id: int, reason: str, expected_ver
         move_order(uow, order, target, reason_text)
     if target == "cancelled":
         await work.close_items(uow, order_id, "cancelled")
+    await schedule.reevaluate(uow, order)  # a closed order is in jeopardy no more
     return order
 
 
@@ -349,4 +349,5 @@ async def complete_order(uow: UnitOfWork, order_id: int, force: bool = False, re
         await work.cancel_open_work(uow, order, f"forced completion: {reason}")
     await work.close_items(uow, order_id, "completed")
     move_order(uow, order, "completed", reason)
+    await schedule.reevaluate(uow, order)  # a closed order is in jeopardy no more
     return order

@@ -137,6 +137,7 @@ async def close_items(uow: UnitOfWork, order_id: int, target: str) -> None:
 
 async def roll_up(uow: UnitOfWork, order_id: int) -> None:
     """After work changed: start or complete items, then start or complete the order."""
+    from app.orders.schedule import reevaluate
     from app.orders.service import move_order
 
     session = uow.session
@@ -179,3 +180,4 @@ async def roll_up(uow: UnitOfWork, order_id: int) -> None:
     all_closed = items and all(not states.ITEM.is_open(i.state) for i in items)
     if order.state == "inProgress" and all_closed and any(i.state == "completed" for i in items):
         move_order(uow, order, "completed", "all items completed")
+        await reevaluate(uow, order)
