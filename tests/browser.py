@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.server_process import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -37,12 +38,6 @@ def require_chromium() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{' and '.join(missing)} missing: CI must run the browser tests.")
     pytest.skip(f"{' and '.join(missing)} missing (this skip is refused when CI is set).")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

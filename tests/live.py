@@ -21,17 +21,13 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
+from tests.server_process import free_port
+
 TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL  # graphql-transport-ws
 LEGACY_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL  # graphql-ws
 ROOT = Path(__file__).resolve().parent.parent
 
 EVENT_FIELDS = "sequence cursor type entity entityId orderId partyOrderId actor actorRole before after details"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def wait_until(check: Any, timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> None:
