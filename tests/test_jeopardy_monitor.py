@@ -96,7 +96,7 @@ async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_
 
 async def test_on_postgres_the_advisory_lock_keeps_a_second_monitor_out(db: Database, clock: FrozenClock) -> None:
     if db.is_sqlite:
-        return
+        pytest.skip("advisory locks are PostgreSQL's; the SQLite lease has its own test")
     await make_orders(db, clock, 2)
     clock.advance(timedelta(days=3))
     mon = monitor(db, clock)
@@ -151,22 +151,78 @@ async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Pa
     assert "0 level changes, 0 escalations" in capsys.readouterr().out  # a repeated sweep finds nothing new
 
 
-async def test_a_sweep_costs_the_same_statements_however_many_orders_are_open(db: Database, clock: FrozenClock) -> None:
+async def test_a_sweep_looks_only_at_orders_that_changed_or_whose_time_came(db: Database, clock: FrozenClock) -> None:
     mon = monitor(db, clock, ESCALATE_LATE)
 
-    async def statements_of_a_sweep() -> int:
+    async def sweep() -> tuple[int, int, int]:
+        """Orders examined, level changes and SQL statements of one sweep."""
         before = db.statements.count
-        await mon.sweep()
-        return db.statements.count - before
+        outcome = (await mon.sweep()).outcome
+        assert outcome is not None
+        return outcome.orders_examined, outcome.level_changes, db.statements.count - before
 
     await make_orders(db, clock, 3, days=30)
-    await mon.sweep()
-    few = await statements_of_a_sweep()
+    assert (await sweep())[0] == 3, "new orders are looked at once, found by their events"
+    idle_few = await sweep()
     await make_orders(db, clock, 60, days=31)
-    many = await statements_of_a_sweep()
-    assert many == few, "nothing changed, so a sweep over 63 open orders costs what one over 3 does"
-    await make_orders(db, clock, 5, days=1)
-    clock.advance(timedelta(days=1, minutes=1))
-    changed = await statements_of_a_sweep()
-    assert changed < few + 15, "five changes are written with a handful of set-wise statements, not per order"
+    settle_many = await sweep()
+    idle_many = await sweep()
+    assert idle_few[:2] == idle_many[:2] == (0, 0), "with nothing changed and no threshold reached, a sweep examines no order"
+    assert idle_many[2] == idle_few[2], "an idle sweep over 63 open orders costs what one over 3 does"
+    assert settle_many[0] == 60
+    late = await make_orders(db, clock, 5, days=1)
+    await sweep()
+    clock.advance(timedelta(days=1, minutes=1))  # only the five cross their committed date
+    examined, changes, statements = await sweep()
+    assert examined == 5, "the sweep reads the five orders whose time came, not the 63 others"
+    assert changes >= 5
+    assert statements < settle_many[2] + 15, "five changes are written with a handful of set-wise statements, not per order"
     assert len(await alerts(db, prefix=("escalated",))) == 5
+    assert sorted({e.order_id for e in await alerts(db)}) == late, "no other order changed level"
+
+
+async def test_an_order_a_mutation_holds_is_left_for_the_next_sweep_not_passed_by(db: Database, clock: FrozenClock) -> None:
+    if db.is_sqlite:
+        pytest.skip("on SQLite a sweep's write transaction excludes every mutation")
+    held, free = await make_orders(db, clock, 2)
+    clock.advance(timedelta(days=3))  # both late now
+    mon = monitor(db, clock, ESCALATE_LATE)
+    holder = twin(db)
+    try:
+        async with holder.engine.connect() as conn:
+            await conn.execute(text("SELECT id FROM customer_order WHERE id = :id FOR UPDATE"), {"id": held})
+            first = (await mon.sweep()).outcome
+            assert first is not None and first.orders_examined == 1
+            assert {e.order_id for e in await alerts(db)} == {free}, "the sweep did not wait for the held order"
+            await conn.rollback()  # the mutation ends without recording anything
+        second = (await mon.sweep()).outcome
+        assert second is not None and second.orders_examined == 2  # the held one, and the other's new events
+        assert {e.order_id for e in await alerts(db)} == {free, held}, "the held order was carried over, not forgotten"
+        third = (await mon.sweep()).outcome
+        assert third is not None and (third.orders_examined, third.level_changes) == (1, 0)  # its own events, once
+        assert ((await mon.sweep()).outcome or third).orders_examined == 0
+    finally:
+        await holder.dispose()
+
+
+async def test_each_order_waits_for_its_next_threshold_the_at_risk_point_then_the_committed_date(db: Database, clock: FrozenClock) -> None:
+    order_id = (await make_orders(db, clock, 1, days=10))[0]
+    mon = monitor(db, clock, ESCALATE_LATE)  # at_risk_slack 0.2: at risk once less than 2 of the 10 days are left
+
+    async def check_at() -> float | None:
+        async with db.read() as session:
+            return (await session.execute(text("SELECT jeopardy_check_at FROM customer_order WHERE id = :id"), {"id": order_id})).scalar()
+
+    start = clock.now()
+    await mon.sweep()
+    assert await check_at() == pytest.approx((start + timedelta(days=8)).timestamp(), abs=0.1)
+    clock.advance(timedelta(days=7, hours=23))
+    assert ((await mon.sweep()).outcome or pytest.fail()).orders_examined == 0, "not yet: nothing to look at"
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert ((await mon.sweep()).outcome or pytest.fail()).orders_examined == 1
+    assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id)] == ["atRisk"]
+    assert await check_at() == pytest.approx((start + timedelta(days=10)).timestamp(), abs=0.1)
+    clock.advance(timedelta(days=2))
+    await mon.sweep()
+    assert [e.data["after"].get("jeopardy_level") for e in await alerts(db, order_id)][:2] == ["atRisk", "late"]
+    assert await check_at() is None, "late is as far as time alone can take it; only a change of the order moves it now"

@@ -1,26 +1,31 @@
-"""Tables of the jeopardy domain: escalation history and the monitor's lease (SQLite leader lock)."""
+"""Tables of the jeopardy domain: escalation history, the sweep's mark and the monitor's lease (SQLite)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from sqlalchemy import Column, ForeignKey, Index, Integer
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
 from app.orders.models import Activity, CustomerOrder
+from app.party_orders.models import PartyOrder
 
 LEVELS = ("none", "atRisk", "jeopardy", "late")
 RANK = {level: rank for rank, level in enumerate(LEVELS)}
 
 
 class Escalation(SQLModel, table=True):
-    """One change of a customer order's escalation level, by the policy or by hand."""
+    """One change of an order's escalation level (a customer order's, or one of its party orders'), by policy or by hand."""
 
     __tablename__ = "escalation"
-    __table_args__ = (Index("ix_escalation_order_id", "order_id", "id"),)
+    __table_args__ = (
+        Index("ix_escalation_order_id", "order_id", "id"),
+        Index("ix_escalation_party_order_id", "party_order_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False))
+    party_order_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("party_order.id"), nullable=True))
     from_level: int = Field(nullable=False)
     to_level: int = Field(nullable=False)
     jeopardy_level: str = Field(max_length=16, nullable=False)
@@ -30,6 +35,16 @@ class Escalation(SQLModel, table=True):
     actor: str = Field(max_length=128, nullable=False)
     manual: bool = Field(default=False, nullable=False)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SweepMark(SQLModel, table=True):
+    """How far the sweeps have read the event log, and orders a sweep could not lock (looked at next time)."""
+
+    __tablename__ = "jeopardy_sweep_mark"
+
+    name: str = Field(max_length=64, primary_key=True)
+    last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    pending: list[int] = Field(default_factory=list, sa_type=JSONType, nullable=False)
 
 
 class MonitorLease(SQLModel, table=True):
@@ -42,7 +57,11 @@ class MonitorLease(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
-# Indexes the sweep relies on, declared here so the orders domain stays untouched: recovery of rows
-# whose stored level is not none, and de-escalation of orders whose escalation level is above zero.
+# Indexes the sweep relies on, declared here so the other domains stay untouched: recovery of rows
+# whose stored level is not none, de-escalation of orders whose escalation level is above zero, and
+# the rows whose next threshold time has come.
 Index("ix_activity_jeopardy", Activity.jeopardy_level, Activity.state)
 Index("ix_customer_order_escalation", CustomerOrder.escalation_level, CustomerOrder.jeopardy_level)
+Index("ix_customer_order_jeopardy_check", CustomerOrder.jeopardy_check_at)
+Index("ix_activity_jeopardy_check", Activity.jeopardy_check_at)
+Index("ix_party_order_jeopardy_check", PartyOrder.jeopardy_check_at)

@@ -14,7 +14,7 @@ TRACKED = sorted(states.ACTIVE)
 
 
 def party_order_rule(ctx: Context) -> Evaluation:
-    t = PartyOrder.__table__
+    t = PartyOrder.__table__.alias("p")
     p = t.c
     m = PartyMilestone.__table__.c
     party = Party.__table__.c
@@ -40,7 +40,20 @@ def party_order_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id)
+    next_milestone = (
+        select(func.min(ctx.epoch(m.planned_date)))
+        .where(m.party_order_id == p.id, m.reached_at.is_(None), m.planned_date > now)
+        .scalar_subquery()
+    )
+    thresholds = [
+        ctx.epoch(p.needed_by),
+        next_milestone,
+        ctx.epoch(p.next_report_due),
+        ctx.epoch(p.created_at) + interval * 3600.0,
+    ]
+    return Evaluation(
+        source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id, thresholds=thresholds
+    )
 
 
 def _keys(po: Any) -> dict[str, Any]:

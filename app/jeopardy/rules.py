@@ -1,9 +1,12 @@
 """The jeopardy rules as set-based SQL: one query per kind of row finds the rows whose level changes.
 
-Each rule builds, for its table, a CASE expression for the level and one for the reason, both
-evaluated by the database over the tracked (open) rows. Only rows whose computed level or reason
-differs from the stored one come back, so the Python side of a sweep grows with the changes, not
-with the number of open orders. Party orders add their own rule (see ``register``).
+Each rule builds, for its table, a CASE expression for the reason (the level follows from it),
+evaluated by the database over the rows of the orders a sweep looks at. Only rows whose computed
+reason differs from the stored one come back. Each rule also names its *thresholds*: the times at
+which its outcome can change while the row's data does not (a committed date, a planned end, a
+report due). A row stores the next of them as ``jeopardy_check_at``, so a sweep finds the rows
+time has reached through an index instead of evaluating every open row (see ``candidates.py``).
+Party orders add their own rule (see ``register``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, null, or_, select
+import json
+
+from sqlalchemy import BigInteger, and_, any_, case, exists, func, literal, literal_column, null, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
@@ -25,6 +31,8 @@ from app.orders.models import Activity, ActivityDependency, CustomerOrder
 OPEN_ORDER = sorted(states.OPEN_ORDER)
 OPEN_ACTIVITY = sorted(s for s in states.ACTIVITY.states if states.ACTIVITY.is_open(s))
 DROPPED = sorted(states.WORK_DROPPED | states.WORK_DONE)
+NEVER = 1e18  # stands for "no threshold ahead" inside LEAST/MIN, which SQLite's MIN cannot skip as NULL
+EARLY = 0.01  # seconds: SQLite's julianday arithmetic is exact only to ~50 µs, so check a little early
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class Evaluation:
     levels: dict[str, str]  # reason -> level (each reason belongs to one level)
     tracked: ColumnElement[bool]
     order_id: ColumnElement[Any]
+    thresholds: list[ColumnElement[Any]]  # epoch seconds at which the outcome may change with time alone
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: Co
 
 
 def customer_order_rule(ctx: Context) -> Evaluation:
-    t = CustomerOrder.__table__
+    t = CustomerOrder.__table__.alias("o")
     o = t.c
     tracked = o.state.in_(OPEN_ORDER)
     finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=literal(ctx.now_epoch))
@@ -109,7 +118,9 @@ def customer_order_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id)
+    committed = ctx.epoch(o.committed_date)
+    thresholds = [committed, committed - window * ctx.at_risk_slack, ctx.epoch(o.expected_completion)]
+    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds)
 
 
 def activity_rule(ctx: Context) -> Evaluation:
@@ -136,7 +147,10 @@ def activity_rule(ctx: Context) -> Evaluation:
         tracked,
     )
     source = a.join(o, o.c.id == a.c.order_id)
-    return Evaluation(source=source, row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id)
+    thresholds = [ctx.epoch(a.c.planned_end), ctx.epoch(a.c.planned_start)]
+    return Evaluation(
+        source=source, row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds
+    )
 
 
 RULES: list[Rule] = [
@@ -149,6 +163,46 @@ def register(rule: Rule) -> None:
     """Another domain (party orders) adds the rule for its rows; it is evaluated before the orders."""
     if all(r.entity != rule.entity for r in RULES):
         RULES.insert(len(RULES) - 1, rule)
+
+
+def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
+    if dialect == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(BigInteger)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))
+
+
+def next_check(ctx: Context, ev: Evaluation) -> ColumnElement[Any]:
+    """Epoch seconds of the rule's first threshold after now; NULL when none is ahead or the row is not tracked."""
+    # A threshold reached just now stays ahead: a rule may hold only strictly after it (``slack < ...``).
+    ahead = [func.coalesce(case((t > ctx.now_epoch - EARLY, t), else_=null()), NEVER) for t in ev.thresholds]
+    least = func.least(*ahead) if ctx.dialect == "postgresql" else func.min(*ahead)
+    return case((ev.tracked, func.nullif(least, NEVER) - EARLY), else_=null())
+
+
+def _base(rule: Rule, ev: Evaluation) -> tuple[Any, Any]:
+    """The rule's table itself (its evaluation reads an alias of it) and that table's order-id column."""
+    table = rule.model.__table__  # type: ignore[attr-defined]
+    return table, table.c[ev.order_id.name]
+
+
+async def due_orders(session: AsyncSession, rule: Rule, ctx: Context) -> set[int]:
+    """Orders having a row of this rule whose next threshold time has come (an index range scan)."""
+    ev = rule.build(ctx)
+    table, order_id = _base(rule, ev)
+    rows = await session.execute(select(order_id).where(table.c.jeopardy_check_at <= ctx.now_epoch).distinct())
+    return set(rows.scalars())
+
+
+async def refresh_checks(session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int]) -> None:
+    """Store, for every row of these orders, when time alone may next change its outcome."""
+    ev = rule.build(ctx)
+    table, order_id = _base(rule, ev)
+    upcoming = select(next_check(ctx, ev)).select_from(ev.source).where(ev.row.c.id == table.c.id).scalar_subquery()
+    await session.execute(
+        update(table).where(in_ids(order_id, order_ids, ctx.dialect)).values(jeopardy_check_at=upcoming),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def changes(
@@ -165,7 +219,7 @@ async def changes(
         .order_by(t.c.id)
     )
     if order_ids is not None:
-        query = query.where(ev.order_id.in_(list(order_ids)))
+        query = query.where(in_ids(ev.order_id, order_ids, ctx.dialect))
     if limit is not None:
         query = query.limit(limit)
     rows = await session.execute(query)

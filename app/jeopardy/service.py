@@ -12,7 +12,7 @@ from app import validation as v
 from app.auth import SYSTEM
 from app.db import Database, UnitOfWork
 from app.errors import InvalidInput, InvalidTransition
-from app.jeopardy import rules
+from app.jeopardy import candidates, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
@@ -27,6 +27,7 @@ LOWERED = "escalationLowered"
 @dataclass
 class SweepOutcome:
     level_changes: int = 0
+    orders_examined: int = 0  # orders whose rows a sweep evaluated: changed since the last one, or due
     escalations: int = 0
     deescalations: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -93,36 +94,15 @@ def change_escalation(
     return entry
 
 
-async def _lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
-    """Lock the orders in id order (the lock order of every writer), skipping those a mutation holds."""
-    if not order_ids or uow.dialect == "sqlite":  # SQLite: the whole write transaction is exclusive
-        return sorted(order_ids)
-    rows = await uow.session.execute(
-        select(CustomerOrder.id)
-        .where(CustomerOrder.id.in_(sorted(order_ids)))
-        .order_by(CustomerOrder.id)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows.scalars())
-
-
-async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int] | None, out: SweepOutcome) -> None:
+async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome) -> None:
+    """Record the level changes of the rows of these (locked) orders."""
     session = uow.session
-    candidates: dict[rules.Rule, list[rules.LevelChange]] = {}
-    for rule in rules.RULES:
-        candidates[rule] = await rules.changes(session, rule, ctx, order_ids)
-    if order_ids is None and uow.dialect != "sqlite":
-        # Found without locks: lock the orders concerned, then evaluate those again under the lock.
-        locked = await _lock_orders(uow, {c.order_id for cs in candidates.values() for c in cs if c.order_id})
-        candidates = {}
-        for rule in rules.RULES:
-            candidates[rule] = await rules.changes(session, rule, ctx, locked) if locked else []
     for rule in rules.RULES:  # activities and party orders first: the order rule may read their rows
-        found = candidates[rule]
+        found = await rules.changes(session, rule, ctx, order_ids) if order_ids else []
         if not found:
             continue
         model: Any = rule.model
-        rows = await session.execute(select(model).where(model.id.in_([c.id for c in found])))
+        rows = await session.execute(select(model).where(rules.in_ids(model.id, [c.id for c in found], uow.dialect)))
         loaded = {r.id: r for r in rows.scalars()}
         for change in found:
             row = loaded[change.id]
@@ -138,7 +118,7 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     due = await escalations_due(uow.session, policy, uow.now, order_ids)
     if not due:
         return
-    locked = set(await _lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
+    locked = set(await candidates.lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
     rows = await uow.session.execute(select(CustomerOrder).where(CustomerOrder.id.in_(sorted(locked & {d.order_id for d in due}))))
     orders = {o.id: o for o in rows.scalars()}
     for item in due:
@@ -153,12 +133,22 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
 
 
 async def evaluate(uow: UnitOfWork, policy: Policy | None = None, order_ids: list[int] | None = None) -> SweepOutcome:
-    """Bring levels and escalations up to date: all open work, or only that of ``order_ids`` (locked by the caller)."""
+    """Bring levels and escalations up to date: a sweep, or only the work of ``order_ids`` (locked by the caller).
+
+    A sweep looks at the orders changed since the last sweep and those a threshold time has reached
+    (``candidates``); a mutation's own re-evaluation leaves the next check times to that sweep.
+    """
     policy = policy or active()
     await uow.session.flush()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
     out = SweepOutcome()
-    await _apply_levels(uow, ctx, order_ids, out)
+    if order_ids is None:
+        scope = await candidates.gather(uow, ctx)
+        out.orders_examined = len(scope.order_ids)
+        await _apply_levels(uow, ctx, scope.order_ids, out)
+        await candidates.finish(uow, ctx, scope)
+    else:
+        await _apply_levels(uow, ctx, order_ids, out)
     await _apply_escalations(uow, policy, order_ids, out)
     out.events = list(uow.pending)
     return out

@@ -30,6 +30,7 @@ class CustomerOrder(SQLModel, table=True):
     expected_completion: datetime | None = Field(default=None, sa_type=UTCDateTime)
     jeopardy_level: str = Field(default="none", max_length=16, nullable=False)
     jeopardy_reason: str | None = Field(default=None, max_length=500)
+    jeopardy_check_at: float | None = Field(default=None)  # epoch seconds; see app/jeopardy/rules.py
     jeopardy_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalation_level: int = Field(default=0, nullable=False)
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType, nullable=False)
@@ -94,6 +95,7 @@ class Activity(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=2000)
     jeopardy_level: str = Field(default="none", max_length=16, nullable=False)
     jeopardy_reason: str | None = Field(default=None, max_length=500)
+    jeopardy_check_at: float | None = Field(default=None)  # epoch seconds; see app/jeopardy/rules.py
     version: int = Field(default=1, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

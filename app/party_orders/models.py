@@ -53,6 +53,7 @@ class PartyOrder(SQLModel, table=True):
     next_report_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     jeopardy_level: str = Field(default="none", max_length=16, nullable=False)
     jeopardy_reason: str | None = Field(default=None, max_length=500)
+    jeopardy_check_at: float | None = Field(default=None)  # epoch seconds; see app/jeopardy/rules.py
     jeopardy_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalation_level: int = Field(default=0, nullable=False)
     version: int = Field(default=1, nullable=False)
