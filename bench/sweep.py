@@ -1,10 +1,12 @@
 """Benchmark 3: one jeopardy sweep over 10k, 100k and 1M open orders when 0.1% of them change level.
 
 One PostgreSQL schema grows through the sizes (the generator adds the difference). At each size:
-a settling sweep brings every stored level up to date, then a sweep with nothing to change is
-timed, then 0.1% of the open orders get a committed date in the past (set directly in SQL: this
-is the benchmark's doing, not an API change) and the sweep that finds and records them is timed.
-A sweep whose cost grows with the changes, not with the total, keeps the last column flat.
+a settling sweep looks once at every generated order (they are new to it: their creation events
+follow its mark), then a sweep with nothing to change is timed, then the benchmark's clock moves
+forward just far enough that 0.1% of the open orders have an activity run past its planned end
+(late; whatever else reaches a threshold in that time is found too), and the sweep that finds
+them and records their new levels is timed. Time only moves forward, as in service. A
+sweep whose cost grows with the changes, not with the total, keeps the last columns flat.
 
     python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3]
 """
@@ -14,30 +16,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text
 
-from app.clock import SystemClock
+from app.clock import Clock, FrozenClock, SystemClock
 from app.datagen import Spec, generate
 from app.db import Database
 from app.orders.models import CustomerOrder
+from app.jeopardy.rules import OPEN_ACTIVITY
+from app.orders.models import Activity
 from app.orders.states import OPEN_ORDER
 from bench.common import NotReady, pg_schema, table
 
 
-async def timed_sweep(db: Database) -> tuple[float, int, int]:
-    """Seconds, level changes and SQL statements of one sweep."""
+async def timed_sweep(db: Database, clock: Clock | None = None) -> tuple[float, int, int, int]:
+    """Seconds, orders examined, level changes and SQL statements of one sweep."""
     from app.jeopardy.monitor import Monitor
 
-    monitor = Monitor(db, SystemClock())
+    monitor = Monitor(db, clock or SystemClock())
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
     took = time.perf_counter() - started
     outcome = result.outcome
-    changes = (outcome.level_changes + outcome.escalations + outcome.deescalations) if outcome else -1
-    return took, changes, db.statements.count - before
+    if outcome is None:
+        raise RuntimeError("another monitor holds the lock")
+    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before
+
+
+async def when_activities_run_late(db: Database, count: int, now: datetime) -> datetime:
+    """Just after the ``count``-th planned end (of an open activity, after ``now``) has passed."""
+    async with db.read() as session:
+        end = (await session.execute(
+            select(Activity.planned_end).where(Activity.state.in_(OPEN_ACTIVITY), Activity.planned_end > now)
+            .order_by(Activity.planned_end).offset(count - 1).limit(1)
+        )).scalar_one()
+    return end + timedelta(seconds=1)
 
 
 async def main(args: argparse.Namespace) -> list[str]:
@@ -47,36 +62,31 @@ async def main(args: argparse.Namespace) -> list[str]:
         raise NotReady("the jeopardy monitor is not in this build") from exc
     sizes = sorted(int(s) for s in str(args.sizes).split(","))
     rows = []
+    clock = FrozenClock(SystemClock().now())  # one clock for the whole run: time never goes back
     async with pg_schema("bench_sweep") as (db, _):
         have = 0
         for size in sizes:
             started = time.perf_counter()
-            await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), SystemClock().now())
+            await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
             generated = time.perf_counter() - started
             have = size
             async with db.write_session() as session:
                 await session.execute(text("ANALYZE"))
                 await session.commit()
-            settle, settled, _ = await timed_sweep(db)
-            idle, idle_changes, idle_statements = await timed_sweep(db)
+            settle, settle_examined, _, _ = await timed_sweep(db, clock)
+            idle, idle_examined, _, idle_statements = await timed_sweep(db, clock)
             changed = max(1, size // 1000)
-            async with db.write_session() as session:
-                # Committed dates in the past: the sweep must mark exactly these orders late.
-                await session.execute(
-                    text("UPDATE customer_order SET committed_date = :past WHERE id IN "
-                         "(SELECT id FROM customer_order WHERE state = ANY(:open) AND jeopardy_level <> 'late' ORDER BY random() LIMIT :n)"),
-                    {"past": SystemClock().now() - timedelta(hours=1), "open": list(OPEN_ORDER), "n": changed},
-                )
-                await session.commit()
-            busy, busy_changes, busy_statements = await timed_sweep(db)
+            clock.set(await when_activities_run_late(db, changed, clock.now()))
+            busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock)
             async with db.read() as session:
                 open_orders = (await session.execute(select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER)))).scalar_one()
-            rows.append([f"{open_orders:,}", f"{generated:.0f}", f"{settle:.2f} ({settled:,})", f"{idle:.2f}", idle_statements,
-                         f"{changed:,}", f"{busy_changes:,}", f"{busy:.2f}", busy_statements])
-            print(f"  {size:,} orders: settle {settle:.2f} s, idle {idle:.2f} s, {changed} changed {busy:.2f} s", flush=True)
-    title = f"Jeopardy sweep (one transaction, PostgreSQL): {args.items} items per order, each with an activity"
-    return [table(title, ["open orders", "generate s", "settling sweep s (changes)", "idle sweep s", "statements",
-                          "orders changed", "level changes found", "sweep s", "statements"], rows)]
+            rows.append([f"{open_orders:,}", f"{generated:.0f}", f"{settle:.2f} ({settle_examined:,})", f"{idle:.3f} ({idle_examined:,})",
+                         idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
+            print(f"  {size:,} orders: settle {settle:.2f} s, idle {idle:.3f} s, {changed} due: {busy:.3f} s", flush=True)
+    title = (f"Jeopardy sweep (one transaction, PostgreSQL): {args.items} items per order, each with an activity; "
+             "time moves until 0.1% of the open orders have an activity past its planned end")
+    return [table(title, ["open orders", "generate s", "settling sweep s (orders)", "idle sweep s (orders examined)", "statements",
+                          "activities late", "orders examined", "level changes", "sweep s", "statements"], rows)]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
