@@ -198,6 +198,8 @@ def test_the_shipped_policy_loads_and_another_file_replaces_it(tmp_path: Path) -
         ({"rules": [{"level": "late", "escalate_to": 1, "priorities": ["urgent"]}]}, "unknown urgent"),
         ({"rules": [{"level": "late", "escalate_to": 1, "notfiy": ["x"]}]}, "unknown keys notfiy"),
         ({"at_risk_slack": 1.5}, "at_risk_slack"),
+        ({"rules": [{"level": "late", "escalate_to": 1, "applies_to": "activity"}]}, "applies_to must be"),
+        ({"rules": [{"level": "late", "escalate_to": 1, "parties": ["Acme"]}]}, "parties only narrows"),
         ([1, 2], "must be a mapping"),
     ],
 )

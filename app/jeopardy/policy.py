@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
@@ -17,11 +17,15 @@ from app.jeopardy.models import LEVELS, RANK
 from app.jeopardy.rules import OPEN_ORDER
 from app.orders.models import CustomerOrder
 from app.orders.service import PRIORITIES
+from app.party_orders import states as party_states
+from app.party_orders.models import Party, PartyOrder
 
 DEFAULT_FILE = Path(__file__).with_name("policy.yaml")
 MAX_ESCALATION_LEVEL = 9
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+CUSTOMER_ORDER, PARTY_ORDER = "customerOrder", "partyOrder"  # what a rule escalates
+ACTIVE_PARTY_ORDER = sorted(party_states.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,10 @@ class EscalationRule:
     escalate_to: int
     after: timedelta = timedelta(0)  # time spent in the current jeopardy level
     notify: tuple[str, ...] = ()
-    priorities: frozenset[str] = frozenset()  # empty: any
+    priorities: frozenset[str] = frozenset()  # empty: any (of the customer order, also for party orders)
     customers: frozenset[str] = frozenset()  # empty: any
+    applies_to: str = CUSTOMER_ORDER
+    parties: frozenset[str] = frozenset()  # party names, for party order rules; empty: any
 
 
 @dataclass(frozen=True)
@@ -48,12 +54,13 @@ class Policy:
 
 @dataclass(frozen=True)
 class Escalate:
-    """What the policy asks for one order now."""
+    """What the policy asks for one customer order or party order now."""
 
-    order_id: int
+    order_id: int  # the customer order (of the party order)
     from_level: int
     to_level: int
     rule: EscalationRule
+    party_order_id: int | None = None
 
 
 def parse_duration(value: Any, where: str) -> timedelta:
@@ -89,8 +96,13 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
         where = f"{source} rule {n + 1}"
         if not isinstance(raw, dict):
             raise InvalidInput(f"{where} must be a mapping.", field="rules")
-        if unknown := set(raw) - {"name", "level", "after", "escalate_to", "notify", "priorities", "customers"}:
+        if unknown := set(raw) - {"name", "level", "after", "escalate_to", "notify", "priorities", "customers", "applies_to", "parties"}:
             raise InvalidInput(f"{where}: unknown keys {', '.join(sorted(unknown))}.", field="rules")
+        applies_to = raw.get("applies_to", CUSTOMER_ORDER)
+        if applies_to not in (CUSTOMER_ORDER, PARTY_ORDER):
+            raise InvalidInput(f"{where}: applies_to must be {CUSTOMER_ORDER} or {PARTY_ORDER}.", field="applies_to")
+        if "parties" in raw and applies_to != PARTY_ORDER:
+            raise InvalidInput(f"{where}: parties only narrows a rule that applies_to {PARTY_ORDER}.", field="parties")
         name = str(raw.get("name") or f"rule-{n + 1}")
         if name in names:
             raise InvalidInput(f"{where}: the name '{name}' is used twice.", field="rules")
@@ -110,6 +122,8 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
                 notify=tuple(sorted(_names(raw.get("notify"), f"{where} notify"))),
                 priorities=_names(raw.get("priorities"), f"{where} priorities", PRIORITIES),
                 customers=_names(raw.get("customers"), f"{where} customers"),
+                applies_to=applies_to,
+                parties=_names(raw.get("parties"), f"{where} parties"),
             )
         )
     return Policy(at_risk_slack=float(slack), rules=tuple(rules), levels={int(k): str(v) for k, v in levels.items()})
@@ -149,24 +163,42 @@ def use(policy: Policy | None) -> None:
 async def escalations_due(
     session: AsyncSession, policy: Policy, now: datetime, order_ids: list[int] | None = None
 ) -> list[Escalate]:
-    """Open orders that a rule escalates above their current level: one indexed query per rule."""
-    o = CustomerOrder
-    best: dict[int, Escalate] = {}
+    """Open customer and party orders that a rule escalates above their current level: one indexed query per rule.
+
+    Only orders already in jeopardy are read, so the work grows with those, not with all open orders.
+    """
+    o, po = CustomerOrder, PartyOrder
+    best: dict[tuple[int, int | None], Escalate] = {}
     for rule in policy.rules:
-        query = select(o.id, o.escalation_level).where(
-            o.jeopardy_level.in_([lvl for lvl in LEVELS if RANK[lvl] >= RANK[rule.level]]),
-            o.state.in_(OPEN_ORDER),
-            o.escalation_level < rule.escalate_to,
-            o.jeopardy_since <= now - rule.after,
-        )
+        levels = [lvl for lvl in LEVELS if RANK[lvl] >= RANK[rule.level]]
+        if rule.applies_to == PARTY_ORDER:
+            query = (
+                select(po.order_id, po.escalation_level, po.id)
+                .join(o, o.id == po.order_id)
+                .where(
+                    po.jeopardy_level.in_(levels),
+                    po.state.in_(ACTIVE_PARTY_ORDER),
+                    po.escalation_level < rule.escalate_to,
+                    po.jeopardy_since <= now - rule.after,
+                )
+            )
+            if rule.parties:
+                query = query.join(Party, Party.id == po.party_id).where(Party.name.in_(sorted(rule.parties)))
+        else:
+            query = select(o.id, o.escalation_level, null()).where(
+                o.jeopardy_level.in_(levels),
+                o.state.in_(OPEN_ORDER),
+                o.escalation_level < rule.escalate_to,
+                o.jeopardy_since <= now - rule.after,
+            )
         if rule.priorities:
             query = query.where(o.priority.in_(sorted(rule.priorities)))
         if rule.customers:
             query = query.where(o.customer_id.in_(sorted(rule.customers)))
         if order_ids is not None:
             query = query.where(o.id.in_(order_ids))
-        for order_id, current in await session.execute(query):
-            found = best.get(order_id)
+        for order_id, current, party_order_id in await session.execute(query):
+            found = best.get((order_id, party_order_id))
             if found is None or rule.escalate_to > found.to_level:
-                best[order_id] = Escalate(order_id, current, rule.escalate_to, rule)
-    return [best[k] for k in sorted(best)]
+                best[(order_id, party_order_id)] = Escalate(order_id, current, rule.escalate_to, rule, party_order_id)
+    return [best[k] for k in sorted(best, key=lambda k: (k[0], k[1] or 0))]

@@ -14,9 +14,11 @@ from app.db import Database, UnitOfWork
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import candidates, rules
 from app.jeopardy.models import Escalation
-from app.jeopardy.policy import EscalationRule, Policy, active, escalations_due
+from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
 from app.orders.service import check_version, get_order_for_update
+from app.party_orders.core import load_party_order
+from app.party_orders.models import PartyOrder
 
 MAX_NOTIFY = 20
 # Event types; both start with "escalat" so the alert streams (app/realtime/streams.py) carry them.
@@ -51,7 +53,7 @@ def change_level(uow: UnitOfWork, rule: rules.Rule, row: Any, level: str, reason
 
 def change_escalation(
     uow: UnitOfWork,
-    order: CustomerOrder,
+    target: CustomerOrder | PartyOrder,
     to_level: int,
     *,
     reason: str | None,
@@ -59,15 +61,17 @@ def change_escalation(
     rule: EscalationRule | None = None,
     manual: bool = False,
 ) -> Escalation:
-    """The one place an order's escalation level changes: a history row and ``escalated``/``escalationLowered``."""
-    assert order.id is not None
-    from_level = order.escalation_level
-    order.escalation_level = to_level
+    """The one place an escalation level changes (of a customer order or a party order): history and event."""
+    assert target.id is not None
+    party_order = isinstance(target, PartyOrder)
+    from_level = target.escalation_level
+    target.escalation_level = to_level
     entry = Escalation(
-        order_id=order.id,
+        order_id=target.order_id if party_order else target.id,
+        party_order_id=target.id if party_order else None,
         from_level=from_level,
         to_level=to_level,
-        jeopardy_level=order.jeopardy_level,
+        jeopardy_level=target.jeopardy_level,
         rule=rule.name if rule else None,
         reason=reason,
         notify=list(notify),
@@ -78,13 +82,15 @@ def change_escalation(
     uow.session.add(entry)
     uow.record(
         ESCALATED if to_level > from_level else LOWERED,
-        entity="order",
-        entity_id=order.id,
-        order_id=order.id,
+        entity="partyOrder" if party_order else "order",
+        entity_id=target.id,
+        order_id=entry.order_id,
+        # No party_id: escalation is the enterprise's own business, so it stays out of the partner's stream.
+        party_order_id=entry.party_order_id,
         before={"escalation_level": from_level},
         after={"escalation_level": to_level},
         data={
-            "jeopardy_level": order.jeopardy_level,
+            "jeopardy_level": target.jeopardy_level,
             "rule": entry.rule,
             "reason": reason,
             "notify": list(notify),
@@ -108,8 +114,8 @@ async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int
             row = loaded[change.id]
             change_level(uow, rule, row, change.level, change.reason)
             out.level_changes += 1
-            if rule.model is CustomerOrder and change.level == "none" and row.escalation_level > 0:
-                change_escalation(uow, row, 0, reason="recovered: the order is no longer in jeopardy")
+            if change.level == "none" and getattr(row, "escalation_level", 0) > 0:
+                change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")
                 out.deescalations += 1
         await session.flush()
 
@@ -119,14 +125,23 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     if not due:
         return
     locked = set(await candidates.lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
-    rows = await uow.session.execute(select(CustomerOrder).where(CustomerOrder.id.in_(sorted(locked & {d.order_id for d in due}))))
-    orders = {o.id: o for o in rows.scalars()}
+    due = [d for d in due if d.order_id in locked]  # the others: a mutation holds them, the next sweep sees them
+    wanted_orders = sorted({d.order_id for d in due if d.party_order_id is None})
+    wanted_party_orders = sorted({d.party_order_id for d in due if d.party_order_id is not None})
+    targets: dict[tuple[str, int], CustomerOrder | PartyOrder] = {}
+    if wanted_orders:
+        for o in (await uow.session.execute(select(CustomerOrder).where(CustomerOrder.id.in_(wanted_orders)))).scalars():
+            targets[("order", o.id)] = o  # type: ignore[index]
+    if wanted_party_orders:
+        for po in (await uow.session.execute(select(PartyOrder).where(PartyOrder.id.in_(wanted_party_orders)))).scalars():
+            targets[("partyOrder", po.id)] = po  # type: ignore[index]
     for item in due:
-        order = orders.get(item.order_id)
-        if order is None or order.escalation_level >= item.to_level:  # changed meanwhile, or a mutation holds it
+        key = ("partyOrder", item.party_order_id) if item.party_order_id is not None else ("order", item.order_id)
+        target = targets.get(key)  # type: ignore[arg-type]
+        if target is None or target.escalation_level >= item.to_level:  # changed meanwhile
             continue
         change_escalation(
-            uow, order, item.to_level, reason=f"policy rule {item.rule.name}", notify=item.rule.notify, rule=item.rule
+            uow, target, item.to_level, reason=f"policy rule {item.rule.name}", notify=item.rule.notify, rule=item.rule
         )
         out.escalations += 1
     await uow.session.flush()
@@ -175,16 +190,44 @@ async def escalate_order(
     check_version(order, expected_version)
     if order.state not in rules.OPEN_ORDER:
         raise InvalidTransition(f"Customer order {order_id} is {order.state}; only open orders are escalated.", current=order.state)
+    why, targets = _checked_escalation(policy, level, order.escalation_level, f"Customer order {order_id}", reason, notify)
+    change_escalation(uow, order, level, reason=why, notify=targets, manual=True)
+    return order
+
+
+def _checked_escalation(
+    policy: Policy, level: int, current: int, what: str, reason: str, notify: Sequence[str]
+) -> tuple[str, list[str]]:
+    """A manual escalation's level, reason and notification targets, checked; returns the cleaned reason and targets."""
     if not 0 <= level <= policy.max_level:
         raise InvalidInput(f"The escalation level must be from 0 to {policy.max_level}.", field="level")
-    if level == order.escalation_level:
-        raise InvalidInput(f"Customer order {order_id} is already at escalation level {level}.", field="level")
+    if level == current:
+        raise InvalidInput(f"{what} is already at escalation level {level}.", field="level")
     why = v.required_text(reason, "reason", max_len=1000)
     if len(notify) > MAX_NOTIFY:
         raise InvalidInput(f"At most {MAX_NOTIFY} notification targets.", field="notify")
-    targets = [v.required_text(n, "notify", max_len=200) for n in notify]
-    change_escalation(uow, order, level, reason=why, notify=targets, manual=True)
-    return order
+    return why, [v.required_text(n, "notify", max_len=200) for n in notify]
+
+
+async def escalate_party_order(
+    uow: UnitOfWork,
+    party_order_id: int,
+    level: int,
+    reason: str,
+    notify: Sequence[str] = (),
+    expected_version: int | None = None,
+    policy: Policy | None = None,
+) -> PartyOrder:
+    """Staff raise (or lower) a party order's escalation level by hand."""
+    policy = policy or active()
+    _, party_order = await load_party_order(uow, party_order_id, expected_version=expected_version)
+    if party_order.state not in ACTIVE_PARTY_ORDER:
+        raise InvalidTransition(
+            f"Party order {party_order_id} is {party_order.state}; only active party orders are escalated.", current=party_order.state
+        )
+    why, targets = _checked_escalation(policy, level, party_order.escalation_level, f"Party order {party_order_id}", reason, notify)
+    change_escalation(uow, party_order, level, reason=why, notify=targets, manual=True)
+    return party_order
 
 
 async def dry_run(db: Database, now: Any, policy: Policy | None = None) -> SweepOutcome:

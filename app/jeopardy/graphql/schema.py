@@ -1,4 +1,4 @@
-"""Jeopardy queries and mutations: the policy, its dry run, and escalating an order by hand."""
+"""Jeopardy queries and mutations: the policy, its dry run, and escalating a customer or party order by hand."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.jeopardy import policy, service
 from app.jeopardy.graphql import types
 
 CustomerOrderType = Annotated["CustomerOrder", strawberry.lazy("app.orders.graphql.types")]
+PartyOrderType = Annotated["PartyOrder", strawberry.lazy("app.party_orders.graphql.types")]
 
 
 @strawberry.type
@@ -49,3 +50,20 @@ class JeopardyMutation:
         oid = parse_id(id)
         async with info.context.write() as uow:
             return await service.escalate_order(uow, oid, level, reason, notify or [], version)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Escalate (or de-escalate) a party order by hand; recorded with who is to be notified.",
+    )
+    async def escalate_party_order(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        level: int,
+        reason: str,
+        notify: list[str] | None = None,
+        version: int | None = None,
+    ) -> PartyOrderType:
+        poid = parse_id(id)
+        async with info.context.write() as uow:
+            return await service.escalate_party_order(uow, poid, level, reason, notify or [], version)  # type: ignore[return-value]

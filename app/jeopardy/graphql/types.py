@@ -19,10 +19,11 @@ class EscalationDirection(Enum):
     DEESCALATE = "escalationLowered"
 
 
-@strawberry.type(description="One change of an order's escalation level, by the policy or by hand.")
+@strawberry.type(description="One change of an escalation level (a customer order's, or one of its party orders'), by the policy or by hand.")
 class Escalation:
     id: strawberry.ID
-    order_id: strawberry.ID
+    order_id: strawberry.ID = strawberry.field(description="The customer order (of the party order, when one was escalated).")
+    party_order_id: strawberry.ID | None = strawberry.field(description="The party order escalated; null when the customer order was.")
     from_level: int
     to_level: int
     jeopardy_level: JeopardyLevel = strawberry.field(description="The order's jeopardy level at the time.")
@@ -45,8 +46,10 @@ class EscalationRule:
     escalate_to: int
     after_seconds: int = strawberry.field(description="Time in the current jeopardy level before the rule applies.")
     notify: list[str]
-    priorities: list[str] = strawberry.field(description="Empty: any priority.")
+    priorities: list[str] = strawberry.field(description="Empty: any priority (of the customer order).")
     customers: list[str] = strawberry.field(description="Empty: any customer.")
+    applies_to: str = strawberry.field(description="customerOrder or partyOrder: what the rule escalates.")
+    parties: list[str] = strawberry.field(description="Party names a partyOrder rule is narrowed to; empty: any.")
 
 
 @strawberry.type(description="An escalation level and whom it reaches.")
@@ -74,6 +77,8 @@ class EscalationPolicy:
                     notify=list(r.notify),
                     priorities=sorted(r.priorities),
                     customers=sorted(r.customers),
+                    applies_to=r.applies_to,
+                    parties=sorted(r.parties),
                 )
                 for r in policy.rules
             ],
@@ -94,6 +99,7 @@ class PlannedLevelChange:
 @strawberry.type(description="An escalation or de-escalation the next sweep would make.")
 class PlannedEscalation:
     order_id: strawberry.ID
+    party_order_id: strawberry.ID | None = strawberry.field(description="Set when a party order would be escalated.")
     direction: EscalationDirection
     from_level: int
     to_level: int
@@ -128,6 +134,7 @@ class JeopardyDryRun:
                 escalations.append(
                     PlannedEscalation(
                         order_id=strawberry.ID(str(e["order_id"])),
+                        party_order_id=strawberry.ID(str(e["party_order_id"])) if e.get("party_order_id") else None,
                         direction=EscalationDirection(e["type"]),
                         from_level=data["before"]["escalation_level"],
                         to_level=data["after"]["escalation_level"],

@@ -231,7 +231,7 @@ class CustomerOrder:
     async def notes(self, info: Info) -> list[OrderNote]:
         return await info.context.loader(loaders.notes_by_order).load(self.id)
 
-    @strawberry.field(description="Escalations and de-escalations of this order, oldest first.")
+    @strawberry.field(description="Escalations and de-escalations of this order and of its party orders (partyOrderId set), oldest first.")
     async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]]:
         from app.jeopardy.loaders import escalations_by_order
 

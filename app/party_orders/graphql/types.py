@@ -138,3 +138,9 @@ class PartyOrder:
     @strawberry.field
     async def change_requests(self, info: Info) -> list[PartyChangeRequest]:
         return await info.context.loader(loaders.change_requests_by_party_order).load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[Reader], description="Escalations and de-escalations of this party order, oldest first (enterprise only).")
+    async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]] | None:
+        from app.jeopardy.loaders import escalations_by_party_order
+
+        return await info.context.loader(escalations_by_party_order).load(int(self.id))  # type: ignore[return-value]
