@@ -121,14 +121,17 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
         order_id = ids.take("order")
         customer_id, customer_name = CUSTOMERS[n % len(CUSTOMERS)]
         stage = rng.randrange(3)  # 0: nothing started, 1: first activity running, 2: first done, second running
-        step = timedelta(days=rng.randint(1, 4))
+        step = timedelta(days=rng.randint(1, 4), minutes=rng.randint(0, 240))
+        # To the second, as real plans are: thousands of rows sharing one instant would all reach
+        # their thresholds at once.
+        jitter = timedelta(minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
         # Started work began a few hours ago, so nothing running is past its planned end yet.
         if stage == 0:
-            base = now + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 23))
+            base = now + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 23)) + jitter
         elif stage == 1:
-            base = now - timedelta(hours=rng.randint(1, 20))
+            base = now - timedelta(hours=rng.randint(1, 20)) - jitter
         else:
-            base = now - step - timedelta(hours=rng.randint(1, 20))
+            base = now - step - timedelta(hours=rng.randint(1, 20)) - jitter
         item_ids: list[int] = []
         activity_ids: list[int] = []
         started_items: set[int] = set()

@@ -3,9 +3,9 @@
 One PostgreSQL schema grows through the sizes (the generator adds the difference). At each size:
 a settling sweep looks once at every generated order (they are new to it: their creation events
 follow its mark), then a sweep with nothing to change is timed, then the benchmark's clock moves
-forward just far enough that 0.1% of the open orders have an activity run past its planned end
-(late; whatever else reaches a threshold in that time is found too), and the sweep that finds
-them and records their new levels is timed. Time only moves forward, as in service. A
+forward just far enough that rows of 0.1% of the open orders pass a date that changes their level
+(an activity's planned end, a party's report due, a committed date; whatever else time reaches in
+that window is found too), and the sweep that finds them and records their new levels is timed. Time only moves forward, as in service. A
 sweep whose cost grows with the changes, not with the total, keeps the last columns flat.
 
     python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3]
@@ -25,8 +25,8 @@ from app.datagen import Spec, generate
 from app.db import Database
 from app.orders.models import CustomerOrder
 from app.jeopardy.rules import OPEN_ACTIVITY
-from app.orders.models import Activity
 from app.orders.states import OPEN_ORDER
+from app.party_orders.states import ACTIVE
 from bench.common import NotReady, pg_schema, table
 
 
@@ -45,14 +45,23 @@ async def timed_sweep(db: Database, clock: Clock | None = None) -> tuple[float, 
     return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before
 
 
-async def when_activities_run_late(db: Database, count: int, now: datetime) -> datetime:
-    """Just after the ``count``-th planned end (of an open activity, after ``now``) has passed."""
+async def when_levels_change(db: Database, count: int, now: datetime) -> datetime:
+    """Just after ``count`` rows reach a date that changes their level: a planned end, a report due, a committed date."""
+    dated = [
+        ("activity", "planned_end", sorted(OPEN_ACTIVITY), "jeopardy_level <> 'late'"),
+        ("party_order", "next_report_due", sorted(ACTIVE), "jeopardy_level = 'none'"),
+        ("customer_order", "committed_date", sorted(OPEN_ORDER), "jeopardy_level <> 'late'"),
+    ]
+    union = " UNION ALL ".join(
+        f"(SELECT {column} AS t FROM {name} WHERE state = ANY(:{name}) AND {column} > :now AND {level} ORDER BY {column} LIMIT :n)"
+        for name, column, _, level in dated
+    )
     async with db.read() as session:
-        end = (await session.execute(
-            select(Activity.planned_end).where(Activity.state.in_(OPEN_ACTIVITY), Activity.planned_end > now)
-            .order_by(Activity.planned_end).offset(count - 1).limit(1)
+        when = (await session.execute(
+            text(f"SELECT t FROM ({union}) d ORDER BY t OFFSET :skip LIMIT 1"),
+            {"now": now, "n": count, "skip": count - 1, **{name: states for name, _, states, _ in dated}},
         )).scalar_one()
-    return end + timedelta(seconds=1)
+    return when.astimezone(timezone.utc) + timedelta(seconds=1)
 
 
 async def main(args: argparse.Namespace) -> list[str]:
@@ -76,7 +85,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             settle, settle_examined, _, _ = await timed_sweep(db, clock)
             idle, idle_examined, _, idle_statements = await timed_sweep(db, clock)
             changed = max(1, size // 1000)
-            clock.set(await when_activities_run_late(db, changed, clock.now()))
+            clock.set(await when_levels_change(db, changed, clock.now()))
             busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock)
             async with db.read() as session:
                 open_orders = (await session.execute(select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER)))).scalar_one()
@@ -84,9 +93,9 @@ async def main(args: argparse.Namespace) -> list[str]:
                          idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
             print(f"  {size:,} orders: settle {settle:.2f} s, idle {idle:.3f} s, {changed} due: {busy:.3f} s", flush=True)
     title = (f"Jeopardy sweep (one transaction, PostgreSQL): {args.items} items per order, each with an activity; "
-             "time moves until 0.1% of the open orders have an activity past its planned end")
+             "time moves until rows of 0.1% of the open orders pass a date that changes their level")
     return [table(title, ["open orders", "generate s", "settling sweep s (orders)", "idle sweep s (orders examined)", "statements",
-                          "activities late", "orders examined", "level changes", "sweep s", "statements"], rows)]
+                          "rows passing a date", "orders examined", "level changes", "sweep s", "statements"], rows)]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, null, or_, select
 
 from app.jeopardy.rules import Context, Evaluation, Rule, levels_of, register
 from app.party_orders import states
@@ -14,18 +14,15 @@ TRACKED = sorted(states.ACTIVE)
 
 
 def party_order_rule(ctx: Context) -> Evaluation:
-    t = PartyOrder.__table__.alias("p")
+    t = PartyOrder.__table__
     p = t.c
     m = PartyMilestone.__table__.c
     party = Party.__table__.c
     now = ctx.at(ctx.now)
     tracked = p.state.in_(TRACKED)
     interval = select(party.reporting_interval_hours).where(party.id == p.party_id).scalar_subquery()
-    never_heard = and_(
-        p.next_report_due.is_(None),
-        p.last_report_at.is_(None),
-        ctx.epoch(p.created_at) + interval * 3600.0 <= ctx.now_epoch,
-    )
+    never_heard_yet = and_(p.next_report_due.is_(None), p.last_report_at.is_(None))
+    never_heard = and_(never_heard_yet, ctx.epoch(p.created_at) + interval * 3600.0 <= ctx.now_epoch)
     milestone_overdue = exists().where(m.party_order_id == p.id, m.reached_at.is_(None), m.planned_date <= now)
     reason, levels = levels_of(
         [
@@ -49,10 +46,10 @@ def party_order_rule(ctx: Context) -> Evaluation:
         ctx.epoch(p.needed_by),
         next_milestone,
         ctx.epoch(p.next_report_due),
-        ctx.epoch(p.created_at) + interval * 3600.0,
+        case((never_heard_yet, ctx.epoch(p.created_at) + interval * 3600.0), else_=null()),
     ]
     return Evaluation(
-        source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id, thresholds=thresholds
+        row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id, thresholds=thresholds
     )
 
 

@@ -32,7 +32,9 @@ OPEN_ORDER = sorted(states.OPEN_ORDER)
 OPEN_ACTIVITY = sorted(s for s in states.ACTIVITY.states if states.ACTIVITY.is_open(s))
 DROPPED = sorted(states.WORK_DROPPED | states.WORK_DONE)
 NEVER = 1e18  # stands for "no threshold ahead" inside LEAST/MIN, which SQLite's MIN cannot skip as NULL
-EARLY = 0.01  # seconds: SQLite's julianday arithmetic is exact only to ~50 µs, so check a little early
+# Check a row this long after its threshold: a rule may hold only strictly after it (``slack < ...``),
+# and SQLite's julianday arithmetic is exact only to ~50 µs.
+AFTER = 0.01
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,7 @@ class Context:
 class Evaluation:
     """The SQL a rule contributes: level and reason expressions, which rows it tracks, and its order."""
 
-    source: Any  # the FROM clause: the rule's table, maybe joined to what it reads
-    row: Any  # the table (or alias) whose rows get the level
+    row: Any  # the rule's table, whose rows get the level (what else it reads, it reads by subquery)
     reason: ColumnElement[Any]  # CASE: the reason of the first rule that holds, NULL for none
     levels: dict[str, str]  # reason -> level (each reason belongs to one level)
     tracked: ColumnElement[bool]
@@ -99,7 +100,7 @@ def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: Co
 
 
 def customer_order_rule(ctx: Context) -> Evaluation:
-    t = CustomerOrder.__table__.alias("o")
+    t = CustomerOrder.__table__
     o = t.c
     tracked = o.state.in_(OPEN_ORDER)
     finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=literal(ctx.now_epoch))
@@ -119,16 +120,20 @@ def customer_order_rule(ctx: Context) -> Evaluation:
         tracked,
     )
     committed = ctx.epoch(o.committed_date)
-    thresholds = [committed, committed - window * ctx.at_risk_slack, ctx.epoch(o.expected_completion)]
-    return Evaluation(source=t, row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds)
+    # Not the expected completion: once now passes it, slack shrinks with time, but it crosses the
+    # at-risk line only at the at-risk point (if it was above it), so that point is the threshold.
+    thresholds = [committed, committed - window * ctx.at_risk_slack]
+    return Evaluation(row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds)
 
 
 def activity_rule(ctx: Context) -> Evaluation:
-    a = Activity.__table__.alias("a")
+    a = Activity.__table__
     p = Activity.__table__.alias("p")
     d = ActivityDependency.__table__
     o = CustomerOrder.__table__
-    tracked = and_(a.c.state.in_(OPEN_ACTIVITY), o.c.state.in_(OPEN_ORDER))
+    # A subquery, not a join: the row's order is one index lookup, and UPDATE can read it the same way.
+    order_state = select(o.c.state).where(o.c.id == a.c.order_id).scalar_subquery()
+    tracked = and_(a.c.state.in_(OPEN_ACTIVITY), order_state.in_(OPEN_ORDER))
     predecessor_slipped = and_(
         a.c.actual_start.is_(None),
         exists().where(
@@ -146,10 +151,14 @@ def activity_rule(ctx: Context) -> Evaluation:
         ],
         tracked,
     )
-    source = a.join(o, o.c.id == a.c.order_id)
-    thresholds = [ctx.epoch(a.c.planned_end), ctx.epoch(a.c.planned_start)]
+    # The planned start matters only to an activity not started yet whose predecessor is not done either.
+    waiting = and_(
+        a.c.actual_start.is_(None),
+        exists().where(d.c.activity_id == a.c.id, p.c.id == d.c.predecessor_id, p.c.state.not_in(DROPPED)),
+    )
+    thresholds = [ctx.epoch(a.c.planned_end), case((waiting, ctx.epoch(a.c.planned_start)), else_=null())]
     return Evaluation(
-        source=source, row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds
+        row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds
     )
 
 
@@ -174,33 +183,23 @@ def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]
 
 def next_check(ctx: Context, ev: Evaluation) -> ColumnElement[Any]:
     """Epoch seconds of the rule's first threshold after now; NULL when none is ahead or the row is not tracked."""
-    # A threshold reached just now stays ahead: a rule may hold only strictly after it (``slack < ...``).
-    ahead = [func.coalesce(case((t > ctx.now_epoch - EARLY, t), else_=null()), NEVER) for t in ev.thresholds]
+    ahead = [func.coalesce(case((t + AFTER > ctx.now_epoch, t), else_=null()), NEVER) for t in ev.thresholds]
     least = func.least(*ahead) if ctx.dialect == "postgresql" else func.min(*ahead)
-    return case((ev.tracked, func.nullif(least, NEVER) - EARLY), else_=null())
-
-
-def _base(rule: Rule, ev: Evaluation) -> tuple[Any, Any]:
-    """The rule's table itself (its evaluation reads an alias of it) and that table's order-id column."""
-    table = rule.model.__table__  # type: ignore[attr-defined]
-    return table, table.c[ev.order_id.name]
+    return case((ev.tracked, func.nullif(least, NEVER) + AFTER), else_=null())
 
 
 async def due_orders(session: AsyncSession, rule: Rule, ctx: Context) -> set[int]:
     """Orders having a row of this rule whose next threshold time has come (an index range scan)."""
     ev = rule.build(ctx)
-    table, order_id = _base(rule, ev)
-    rows = await session.execute(select(order_id).where(table.c.jeopardy_check_at <= ctx.now_epoch).distinct())
+    rows = await session.execute(select(ev.order_id).where(ev.row.c.jeopardy_check_at <= ctx.now_epoch).distinct())
     return set(rows.scalars())
 
 
 async def refresh_checks(session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int]) -> None:
     """Store, for every row of these orders, when time alone may next change its outcome."""
     ev = rule.build(ctx)
-    table, order_id = _base(rule, ev)
-    upcoming = select(next_check(ctx, ev)).select_from(ev.source).where(ev.row.c.id == table.c.id).scalar_subquery()
     await session.execute(
-        update(table).where(in_ids(order_id, order_ids, ctx.dialect)).values(jeopardy_check_at=upcoming),
+        update(ev.row).where(in_ids(ev.order_id, order_ids, ctx.dialect)).values(jeopardy_check_at=next_check(ctx, ev)),
         execution_options={"synchronize_session": False},
     )
 
@@ -213,7 +212,6 @@ async def changes(
     t = ev.row
     query = (
         select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason)
-        .select_from(ev.source)
         .where(or_(ev.tracked, t.c.jeopardy_level != "none"))
         .where(ev.reason.is_distinct_from(t.c.jeopardy_reason))
         .order_by(t.c.id)
