@@ -247,6 +247,10 @@ JEOPARDY_OPERATIONS: dict[str, Op] = {
         'mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: "customer called twice") { escalationLevel } }',
         STAFF, _escalation, ("id",),
     ),
+    "escalatePartyOrder": Op(
+        'mutation($id: ID!) { escalatePartyOrder(id: $id, level: 1, reason: "supplier silent") { escalationLevel } }',
+        STAFF, _party_order, ("id",),
+    ),
 }
 OPERATIONS.update(JEOPARDY_OPERATIONS)
 
