@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
+from app.graphql.execution import lean_resolvers
 from app.graphql.limits import limit_extensions
 from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
@@ -47,7 +48,7 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions = [OperationMetrics, *limit_extensions(settings), MaskUnexpectedErrors]
-    return QuietSchema(
+    built = QuietSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -56,6 +57,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         config=StrawberryConfig(disable_field_suggestions=True),
         execution_context_class=SharedEventExecution,
     )
+    lean_resolvers(built)
+    return built
 
 
 schema = build_schema()
