@@ -49,8 +49,40 @@ def plain_leaves(parent_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
     return plan
 
 
+class _Split(NamedTuple):
+    """A selection set divided once per request: plain leaves, and what graphql-core resolves."""
+
+    fields: Any  # the grouped field set itself (held so that its id() is not reused)
+    fast: tuple[tuple[str, PlainLeaf, Any], ...]  # (response name, how to read it, field details)
+    rest: dict[str, Any]
+    names: tuple[str, ...]  # every response name, in the query's order
+
+
 class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor; plain leaf fields take the short path described above."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._splits: dict[int, _Split] = {}
+
+    def _split(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Split:
+        # graphql-core collects a sub-selection once per (type, field nodes), so every object of a
+        # list shares one grouped field set: it is divided once, not once per object.
+        found = self._splits.get(id(grouped_field_set))
+        if found is not None and found.fields is grouped_field_set:
+            return found
+        plan = plain_leaves(parent_type)
+        fast, rest = [], {}
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            leaf = plan.get(node.name.value)
+            if leaf is not None and not node.arguments and not node.directives:
+                fast.append((response_name, leaf, field_details_list))
+            else:
+                rest[response_name] = field_details_list
+        split = _Split(grouped_field_set, tuple(fast), rest, tuple(grouped_field_set))
+        self._splits[id(grouped_field_set)] = split
+        return split
 
     def execute_fields(
         self,
@@ -63,26 +95,27 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
         middleware = self.middleware_manager
         if middleware is not None and middleware._middleware_resolvers:  # a `resolve` hook must see every field
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        plan = plain_leaves(parent_type)
+        split = self._split(parent_type, grouped_field_set)
+        if not split.fast:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         results: dict[str, Any] = {}
-        rest: dict[str, Any] = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            details = field_details_list[0]
-            leaf = plan.get(details.node.name.value)
-            if leaf is not None and not details.node.arguments and not details.node.directives:
-                try:
-                    value = getattr(source_value, leaf.attribute)
-                    if value is None:
-                        if not leaf.non_null:
-                            results[response_name] = None
-                            continue
-                    else:
-                        coerced = leaf.coerce(value)
-                        if coerced is not None and coerced is not Undefined:
-                            results[response_name] = coerced
-                            continue
-                except Exception:  # noqa: BLE001  graphql-core runs the field again and reports the error
-                    pass
+        rest = split.rest
+        for response_name, leaf, field_details_list in split.fast:
+            try:
+                value = getattr(source_value, leaf.attribute)
+                if value is None:
+                    if not leaf.non_null:
+                        results[response_name] = None
+                        continue
+                else:
+                    coerced = leaf.coerce(value)
+                    if coerced is not None and coerced is not Undefined:
+                        results[response_name] = coerced
+                        continue
+            except Exception:  # noqa: BLE001, S110  graphql-core runs the field again and reports the error
+                pass
+            if rest is split.rest:
+                rest = dict(rest)
             rest[response_name] = field_details_list
         if not rest:
             return results
@@ -90,17 +123,17 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(completed):
 
             async def merge() -> dict[str, Any]:
-                return _in_order(grouped_field_set, results, await completed)
+                return _in_order(split.names, results, await completed)
 
             return merge()
-        return _in_order(grouped_field_set, results, completed)
+        return _in_order(split.names, results, completed)
 
 
-def _in_order(grouped_field_set: Any, fast: dict[str, Any], slow: dict[str, Any]) -> dict[str, Any]:
+def _in_order(names: tuple[str, ...], fast: dict[str, Any], slow: dict[str, Any]) -> dict[str, Any]:
     """Both halves in the order the query asked for them (JSON keys keep the selection's order)."""
     if not fast:
         return slow
-    return {name: fast[name] if name in fast else slow[name] for name in grouped_field_set if name in fast or name in slow}
+    return {name: fast[name] if name in fast else slow[name] for name in names if name in fast or name in slow}
 
 
 def lean_resolvers(schema: Any) -> int:
