@@ -30,6 +30,7 @@ from app.errors import DomainError
 from app.graphql.context import Context
 from app.graphql.errors import finalize_errors
 from app.graphql.persisted import PersistedQueryView, persisted_queries
+from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema
 from app.middleware import BodySizeLimit, RequestContext
 from app.observability import metrics
@@ -48,20 +49,11 @@ class AppState:
     services: dict[str, Any] = field(default_factory=dict)
 
 
-class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
-    def __init__(self, state: AppState, **kwargs: Any) -> None:
-        super().__init__(build_schema(state.settings), **kwargs)
-        self.state = state
-        self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
-        self.tokens = TokenCache(state.settings.token_cache_seconds)
-
-    async def process_result(self, request: Any, result: Any) -> Any:
-        if result.errors:
-            result.errors = finalize_errors(result.errors)
-        return await super().process_result(request, result)
+class JSONView:
+    """orjson both ways."""
 
     def encode_json(self, data: object) -> str:
-        """orjson: ~10× faster than json for a big tree; text, because websocket frames must be text."""
+        """~10× faster than json for a big tree; text, because websocket frames must be text."""
         try:
             return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
         except TypeError:  # an integer beyond 64 bits in a JSON scalar
@@ -70,6 +62,20 @@ class OrderTrackGraphQL(PersistedQueryView, GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """Strict JSON (orjson): bad UTF-8, lone surrogates and nesting over 1024 levels are a 400, not a 500."""
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
+
+
+class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
+    def __init__(self, state: AppState, **kwargs: Any) -> None:
+        super().__init__(build_schema(state.settings), **kwargs)
+        self.state = state
+        self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
+        self.responses = response_cache(state.settings)
+        self.tokens = TokenCache(state.settings.token_cache_seconds)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        if result.errors:
+            result.errors = finalize_errors(result.errors)
+        return await super().process_result(request, result)
 
     async def _actor(self, authorization: str | None) -> Actor | None:
         if authorization and (known := self.tokens.get(authorization)) is not None:
