@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -91,6 +92,15 @@ async def test_a_repeated_dashboard_query_is_answered_from_the_cache_with_one_st
     assert statements == await one_sequence_check(db), "only the event sequence was read"
     await viewer.ok(DASHBOARD, {"first": 2})
     assert page_reads.count == 2, "other variables are another question"
+
+
+async def test_identical_questions_arriving_together_are_answered_by_one_execution(
+    staff: Api, viewer: Api, clock: FrozenClock, page_reads: Calls
+) -> None:
+    await create_order(staff, clock.now())
+    answers = await asyncio.gather(*(viewer.ok(DASHBOARD, {"first": 10}) for _ in range(4)))
+    assert page_reads.count == 1
+    assert all(answer == answers[0] for answer in answers) and answers[0]["customerOrders"]["edges"]
 
 
 async def test_a_committed_mutation_makes_the_next_query_fresh(staff: Api, viewer: Api, clock: FrozenClock, page_reads: Calls) -> None:

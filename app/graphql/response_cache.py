@@ -18,6 +18,7 @@ the cache off).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class ResponseCache:
     _entries: OrderedDict[Key, tuple[int, str]] = field(default_factory=OrderedDict)
     _bytes: int = 0
     _not_queries: OrderedDict[tuple[str, str | None], None] = field(default_factory=OrderedDict)
+    flights: dict[tuple[Key, int], asyncio.Future[str | None]] = field(default_factory=dict)  # answers being computed
 
     def is_query(self, key: Key) -> bool:
         """False once the document's operation ran as a mutation or subscription: no sequence read for it."""
@@ -155,13 +157,37 @@ class ResponseCacheView:
             seq = await committed_sequence(context.db)
         except Exception:  # noqa: BLE001  the operation itself reports the outage
             return await run(request, request_adapter, request_data, context, root_value, sub_response)
+        args = (request, request_adapter, request_data, context, root_value, sub_response)
         text = cache.get(key, seq)
+        if text is None and (flight := cache.flights.get((key, seq))) is not None:
+            # The same question at the same sequence is being answered right now (after a write every
+            # dashboard misses at once): wait for that answer instead of computing it again.
+            text = await asyncio.shield(flight)
+            if text is None:  # that answer was not one to share (errors, the clock): answer this one alone
+                metrics.RESPONSE_CACHE.labels(outcome="miss").inc()
+                return await self._execute_and_keep(cache, key, seq, *args)
         if text is not None:
             _count_hit(request_data.operation_name)
             return CachedResult(data=None, errors=None, text=text)
         metrics.RESPONSE_CACHE.labels(outcome="miss").inc()
+        flight = cache.flights[(key, seq)] = asyncio.get_running_loop().create_future()
+        answer: str | None = None
+        try:
+            result = await self._execute_and_keep(cache, key, seq, *args)
+            if isinstance(result, CachedResult):
+                answer = result.text
+            return result
+        finally:
+            del cache.flights[(key, seq)]
+            flight.set_result(answer)
+
+    async def _execute_and_keep(  # noqa: PLR0913
+        self, cache: ResponseCache, key: Key, seq: int, request: Any, request_adapter: Any, request_data: Any, context: Any,
+        root_value: Any, sub_response: Any,
+    ) -> Any:
+        """Execute; keep an answer that is an error-free query answer from stored data only."""
         context.begin_operation()
-        result = await run(request, request_adapter, request_data, context, root_value, sub_response)
+        result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]
         if context.operation_type in ("mutation", "subscription"):
             cache.not_a_query(key)
         if (
