@@ -62,7 +62,8 @@ class ResponseCache:
     flights: dict[tuple[Key, int], asyncio.Future[str | None]] = field(default_factory=dict)  # answers being computed
 
     def is_query(self, key: Key) -> bool:
-        """False once the document's operation ran as a mutation or subscription: no sequence read for it."""
+        """False once the document's operation ran as a mutation or subscription, or failed to parse or
+        validate: no sequence read for it again."""
         return key[:2] not in self._not_queries
 
     def not_a_query(self, key: Key) -> None:
@@ -188,7 +189,7 @@ class ResponseCacheView:
         """Execute; keep an answer that is an error-free query answer from stored data only."""
         context.begin_operation()
         result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]
-        if context.operation_type in ("mutation", "subscription"):
+        if context.operation_type != "query":  # a mutation, or a document that never ran (parse or validation error)
             cache.not_a_query(key)
         if (
             type(result) is ExecutionResult
