@@ -13,7 +13,12 @@ subscriptions or answers with errors), and only answers that used nothing but st
 answer whose execution read the clock, or a field that depends on who exactly asks or on this
 process's configuration (``Context.varies_with``), is not kept. Answers are kept encoded, in an
 LRU bounded by entries and bytes (``RESPONSE_CACHE_SIZE``, ``RESPONSE_CACHE_BYTES``; size 0 turns
-the cache off).
+the cache off). Identical questions at the same sequence that arrive while one is being answered
+wait for that answer (after a write every open dashboard misses at once).
+
+The sequence is read from the database rather than learnt from the event bus: the bus reaches
+other processes a little after the commit, and in that window a process would hand out an answer
+older than a write its client has already seen acknowledged.
 """
 
 from __future__ import annotations
