@@ -25,15 +25,12 @@ class PlainLeaf(NamedTuple):
     non_null: bool
 
 
-_PLANS: dict[int, tuple[GraphQLObjectType, dict[str, PlainLeaf]]] = {}
-
-
 def plain_leaves(parent_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
     """Field name -> how to read it, for the type's fields that strawberry resolves by attribute access."""
-    found = _PLANS.get(id(parent_type))
-    if found is not None and found[0] is parent_type:
-        return found[1]
-    plan: dict[str, PlainLeaf] = {}
+    plan: dict[str, PlainLeaf] | None = parent_type.__dict__.get("_plain_leaves")
+    if plan is not None:
+        return plan
+    plan = {}
     for name, field_def in parent_type.fields.items():
         definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         leaf = get_nullable_type(field_def.type)
@@ -41,11 +38,12 @@ def plain_leaves(parent_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
             definition is not None
             and getattr(field_def.resolve, "_is_default", False)  # strawberry's resolver for a field with no resolver
             and definition.is_basic_field
+            and definition.default_resolver is getattr  # StrawberryConfig's default: plain attribute access
             and not field_def.args
             and is_leaf_type(leaf)
         ):
             plan[name] = PlainLeaf(definition.python_name, leaf.coerce_output_value, is_non_null_type(field_def.type))  # type: ignore[union-attr]
-    _PLANS[id(parent_type)] = (parent_type, plan)
+    parent_type._plain_leaves = plan  # type: ignore[attr-defined]  # kept with the type: it lives as long as its schema
     return plan
 
 
