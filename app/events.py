@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime
@@ -117,7 +117,7 @@ async def read_after(
     return list(rows.scalars())
 
 
-async def last_sequence(session: AsyncSession) -> int:
+async def last_sequence(session: AsyncSession | AsyncConnection) -> int:
     row = await session.execute(text("SELECT last FROM event_sequence WHERE id = 1"))
     return int(row.scalar() or 0)
 

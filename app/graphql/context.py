@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -18,6 +19,20 @@ from app.errors import DomainError, Unauthenticated
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
 
+class ObservedClock:
+    """The request's clock: reading it notes that the answer depends on the time, not only on stored data."""
+
+    def __init__(self, clock: Clock, notes: set[str]) -> None:
+        self.clock, self.notes = clock, notes
+
+    def now(self) -> datetime:
+        self.notes.add("clock")
+        return self.clock.now()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.clock, name)
+
+
 @dataclass
 class Context:
     db: Database
@@ -28,7 +43,23 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
     request: Any = None
     auth_error: DomainError | None = None  # a bad token: raised by the first field that needs one
+    operation_type: str | None = None  # "query", "mutation" or "subscription" once the operation ran
+    varies: set[str] = field(default_factory=set)  # what besides stored data the answer used ("clock", ...)
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.clock, ObservedClock):
+            self.clock = ObservedClock(self.clock, self.varies)
+
+    def varies_with(self, what: str) -> None:
+        """The answer depends on ``what`` besides stored data (who exactly asks, process settings):
+        a response cache must not hand it to anyone else or keep it."""
+        self.varies.add(what)
+
+    def begin_operation(self) -> None:
+        """A batch runs several operations on one context: each starts with nothing noted."""
+        self.varies.clear()
+        self.operation_type = None
 
     def loader(self, factory: Callable[[Database], L]) -> L:
         """The request's DataLoader made by ``factory`` (one per factory per request)."""

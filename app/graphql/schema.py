@@ -9,7 +9,9 @@ from strawberry.types import Info
 
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
+from app.graphql.execution import lean_resolvers
 from app.graphql.limits import limit_extensions
+from app.graphql.response_cache import NoteOperationType
 from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
 from app.graphql.scalars import SCALAR_OVERRIDES
@@ -32,6 +34,7 @@ class SessionQuery:
     @strawberry.field(permission_classes=[SignedIn], description="The principal behind the token sent.")
     def me(self, info: Info) -> Principal:
         actor = info.context.signed_in
+        info.context.varies_with("identity")  # the name is more than the role and party a cache keys by
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
@@ -46,8 +49,8 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions = [OperationMetrics, *limit_extensions(settings), MaskUnexpectedErrors]
-    return QuietSchema(
+    extensions = [OperationMetrics, *limit_extensions(settings), NoteOperationType, MaskUnexpectedErrors]
+    built = QuietSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -56,6 +59,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         config=StrawberryConfig(disable_field_suggestions=True),
         execution_context_class=SharedEventExecution,
     )
+    lean_resolvers(built)
+    return built
 
 
 schema = build_schema()

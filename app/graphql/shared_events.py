@@ -14,7 +14,8 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.graphql.execution import FastLeafExecution
 
 MAX_SHARED = 4096
 _results: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
@@ -32,7 +33,7 @@ def _variables(values: Any) -> bytes:
         return repr(values).encode()
 
 
-class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecution(FastLeafExecution):
     """The schema's executor: queries run as before; subscription events share their execution."""
 
     def build_per_event_executor(self, payload: Any) -> Any:

@@ -32,6 +32,9 @@ GRAPHQL_LATENCY = Histogram(
     "ordertrack_graphql_request_duration_seconds", "GraphQL operation latency by operation name.", ["operation"],
     buckets=LATENCY_BUCKETS, registry=REGISTRY,
 )
+RESPONSE_CACHE = Counter(
+    "ordertrack_response_cache_total", "Queries answered from the response cache (hit) or executed (miss).", ["outcome"], registry=REGISTRY
+)
 ERRORS = Counter("ordertrack_errors_total", "Errors returned to clients, by extensions.code.", ["code"], registry=REGISTRY)
 SUBSCRIPTIONS_OPEN = Gauge("ordertrack_subscriptions_open", "Subscriptions open in this process.", registry=REGISTRY)
 EVENTS_PUBLISHED = Counter("ordertrack_events_published_total", "Events handed to the publishers after commit.", registry=REGISTRY)

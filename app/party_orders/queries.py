@@ -41,7 +41,8 @@ def scope(actor: Actor, party_id: int | None) -> int | None:
     return party_id
 
 
-def filtered(f: PartyOrderFilter, now: datetime) -> Any:
+def filtered(f: PartyOrderFilter, now: datetime | None) -> Any:
+    """The filter as a query; ``now`` is needed only when it asks for overdue reports (or not)."""
     query = select(PartyOrder)
     if f.party_id is not None:
         query = query.where(PartyOrder.party_id == f.party_id)
@@ -51,6 +52,8 @@ def filtered(f: PartyOrderFilter, now: datetime) -> Any:
         query = query.where(PartyOrder.state.in_(f.states))
     if f.jeopardy_levels:
         query = query.where(PartyOrder.jeopardy_level.in_(f.jeopardy_levels))
+    if f.report_overdue is not None and now is None:
+        raise ValueError("the report_overdue filter needs the current time")
     if f.report_overdue is True:
         query = query.where(PartyOrder.next_report_due < now)
     elif f.report_overdue is False:
@@ -63,7 +66,7 @@ def filtered(f: PartyOrderFilter, now: datetime) -> Any:
 
 
 async def list_party_orders(
-    session: AsyncSession, f: PartyOrderFilter, now: datetime, *, sort: str = "createdAt", descending: bool = True,
+    session: AsyncSession, f: PartyOrderFilter, now: datetime | None, *, sort: str = "createdAt", descending: bool = True,
     first: int = 20, after: str | None = None,
 ) -> Page[PartyOrder]:
     column, kind, value_of = SORTS[sort]

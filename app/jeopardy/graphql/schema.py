@@ -19,7 +19,8 @@ PartyOrderType = Annotated["PartyOrder", strawberry.lazy("app.party_orders.graph
 @strawberry.type
 class JeopardyQuery:
     @strawberry.field(permission_classes=[Reader], description="The local escalation policy in force.")
-    def escalation_policy(self) -> types.EscalationPolicy:
+    def escalation_policy(self, info: Info) -> types.EscalationPolicy:
+        info.context.varies_with("policy")  # this process's configuration, not stored data
         return types.EscalationPolicy.of(policy.active())
 
     @strawberry.field(

@@ -37,8 +37,9 @@ class PartyOrderQuery:
     ) -> Connection[types.PartyOrder]:
         f = filter.to_domain() if filter else queries.PartyOrderFilter()
         f.party_id = queries.scope(info.context.signed_in, f.party_id)
+        now = info.context.clock.now() if f.report_overdue is not None else None  # only that filter depends on the time
         async with info.context.db.read() as session:
-            page = await queries.list_party_orders(session, f, info.context.clock.now(), sort=sort.value,
+            page = await queries.list_party_orders(session, f, now, sort=sort.value,
                                                    descending=direction is SortDirection.DESC, first=first, after=after)
         return Connection.of(page)  # type: ignore[arg-type]
 
