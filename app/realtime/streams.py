@@ -165,16 +165,19 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
             return
 
 
-async def follow(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None) -> AsyncIterator[Any]:
+def follow(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
     subscription starts before the log is read. No duplicate: live events already replayed are skipped.
 
     With a ``renderer`` (and a stream with a key) the live part comes from the stream's fan-out group:
-    each item is the group's rendering of the event, or the event itself when there is none."""
+    each live item is the group's rendering of the event, or the event itself when there is none."""
     if renderer is not None and stream.key is not None:
-        async for item in _follow_shared(bus, db, stream, after, renderer):
-            yield item
-        return
+        return _follow_shared(bus, db, stream, after, renderer)
+    return _follow_own(bus, db, stream, after)
+
+
+async def _follow_own(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
+    """``follow`` with a bus subscription of its own, filtering each event itself."""
     last = after
     while True:
         async with bus.subscribe(stream.accepts) as live:
