@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
-from app.events import Event, last_sequence
+from app.events import last_sequence
 from app.graphql.direct import LINE
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
