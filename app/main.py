@@ -28,6 +28,7 @@ from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
 from app.graphql.context import Context
+from app.graphql.direct import DirectLegacyWSHandler, DirectTransportWSHandler
 from app.graphql.errors import finalize_errors
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
@@ -65,6 +66,9 @@ class JSONView:
 
 
 class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = DirectTransportWSHandler
+    graphql_ws_handler_class = DirectLegacyWSHandler
+
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(build_schema(state.settings), **kwargs)
         self.state = state

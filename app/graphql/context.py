@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -71,6 +71,10 @@ class Context:
     def reset_loaders(self) -> None:
         """Websocket contexts live as long as the socket; each pushed event starts fresh."""
         self._loaders.clear()
+
+    def for_event(self) -> Context:
+        """A copy with DataLoaders of its own, for one event's execution shared between subscribers."""
+        return replace(self, _loaders={})
 
     @property
     def signed_in(self) -> Actor:

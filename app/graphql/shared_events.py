@@ -5,20 +5,31 @@ subscribe with identical documents, so with thousands of them the same few field
 thousands of times per event. Subscribers with the same operation (the parser cache hands out one
 document object per query text), the same variables, principal and database get the result of the
 first execution of that event; only error-free, synchronous results are shared.
+
+Subscribers on a websocket go further (``subscription_renderer``): their stream's fan-out group
+(app/realtime/fanout.py) executes the selection once per event and encodes the ``next`` payload
+once for every subscriber with the same operation, variables, principal and database.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from graphql import Executor
 
+from app.events import Event
 from app.graphql.execution import FastLeafExecution
+from app.realtime.fanout import Renderer
 
 MAX_SHARED = 4096
 _results: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
+# The executor of the subscription whose source stream is being set up in this task (set just before
+# its resolver is called), so that the resolver can have its events rendered by the group.
+_subscription: ContextVar[Executor | None] = ContextVar("subscription_executor", default=None)
 
 
 def _principal(context: Any) -> tuple[Any, ...]:
@@ -36,8 +47,16 @@ def _variables(values: Any) -> bytes:
 class SharedEventExecution(FastLeafExecution):
     """The schema's executor: queries run as before; subscription events share their execution."""
 
+    per_event = False
+
+    def build_resolve_info(self, field_def: Any, field_nodes: Any, parent_type: Any, path: Any) -> Any:
+        if path.prev is None and not self.per_event and parent_type is self.schema.subscription_type:
+            _subscription.set(self)
+        return super().build_resolve_info(field_def, field_nodes, parent_type, path)
+
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
+        executor.per_event = True
         seq = getattr(payload, "seq", None)
         if not isinstance(seq, int):
             return executor
@@ -59,3 +78,31 @@ class SharedEventExecution(FastLeafExecution):
 
         executor.execute_operation = execute_operation  # type: ignore[method-assign]
         return executor
+
+
+def subscription_renderer(context: Any) -> Renderer | None:
+    """For a subscription resolver: the renderer of its events as ``next`` payloads (JSON text), shared
+    with every subscriber of the same operation, variables, principal and database; None outside one."""
+    executor = _subscription.get()
+    if executor is None or executor.context_value is not context:
+        return None
+    key = (id(executor.operation), id(getattr(context, "db", None)), _variables(executor.variable_values), _principal(context))
+
+    async def render(event: Event) -> str | None:
+        """The payload of this event, or None when it is not plain data (errors): then each subscriber executes it itself."""
+        own = super(SharedEventExecution, executor).build_per_event_executor(event)  # type: ignore[arg-type]  # not the shared-result cache
+        own.per_event = True
+        fresh = getattr(context, "for_event", None)
+        if fresh is not None:
+            own.context_value = fresh()
+        result = own.execute_operation(False)
+        if inspect.isawaitable(result):
+            result = await result
+        if result.errors:
+            return None
+        try:
+            return orjson.dumps({"data": result.data}).decode()
+        except TypeError:  # orjson.JSONEncodeError: not plain JSON; the usual path knows what to do
+            return None
+
+    return Renderer(key, render)

@@ -66,6 +66,11 @@ class LocalSubscriber:
     def overflowed(self) -> bool:
         return isinstance(self.error, SlowConsumer)
 
+    @property
+    def weight(self) -> int:
+        """How many subscribers this buffer stands for (a fan-out group's feed stands for its members)."""
+        return 1
+
     def offer(self, event: Event) -> bool:
         """Buffer the event if it is wanted; False when this subscriber has just been cut off."""
         if self.error is not None or not self.accepts(event):
@@ -129,6 +134,7 @@ class EventBus:
         self.reconnects = 0
         self._broadcast: Broadcast | None = None
         self._subscribers: set[LocalSubscriber] = set()
+        self.groups: dict[Any, Any] = {}  # fan-out groups by stream (app/realtime/fanout.py)
         self._inbox: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,6 +161,7 @@ class EventBus:
         for sub in list(self._subscribers):
             sub._close(Unavailable("The server is shutting down; resume from your last cursor."))
         self._subscribers.clear()
+        self.groups.clear()
 
     @staticmethod
     def _task_ended(task: asyncio.Task[None]) -> None:
@@ -201,15 +208,21 @@ class EventBus:
     async def subscribe(self, accepts: Accepts = lambda e: True) -> AsyncIterator[LocalSubscriber]:
         """Events with ``seq`` above the current ``last_seq`` that ``accepts`` wants, in order."""
         sub = LocalSubscriber(accepts, self.buffer_size)
-        self._subscribers.add(sub)
+        self.add_subscriber(sub)
         try:
             yield sub
         finally:
-            self._subscribers.discard(sub)
+            self.remove_subscriber(sub)
+
+    def add_subscriber(self, sub: LocalSubscriber) -> None:
+        self._subscribers.add(sub)
+
+    def remove_subscriber(self, sub: LocalSubscriber) -> None:
+        self._subscribers.discard(sub)
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subscribers)
+        return sum(sub.weight for sub in self._subscribers)
 
     async def memo(self, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
         """Share one lookup among the subscribers that evaluate the same event."""

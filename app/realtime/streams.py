@@ -6,7 +6,7 @@ Knows nothing of GraphQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,9 @@ from app.db import Database
 from app.events import Event, last_sequence
 from app.observability.metrics import EVENTS_REPLAYED
 from app.orders.models import CustomerOrder, OrderItem
+from app.realtime import fanout
 from app.realtime.bus import EventBus
+from app.realtime.fanout import Renderer
 
 PAGE = 200
 # Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, escalationLowered.
@@ -32,11 +34,13 @@ async def _always(bus: EventBus, db: Database, event: Event) -> bool:
 @dataclass
 class Stream:
     """A selection of events: ``where`` narrows the log in SQL, ``accepts`` tests a live event the
-    same way, and ``check`` (optional) looks at the order's current row for dashboard filters."""
+    same way, and ``check`` (optional) looks at the order's current row for dashboard filters.
+    Streams with the same ``key`` select the same events (None: a stream that is never shared)."""
 
     where: list[Any] = field(default_factory=list)
     tests: list[Callable[[Event], bool]] = field(default_factory=list)
     check: Check = _always
+    key: Hashable | None = None
 
     def accepts(self, event: Event) -> bool:
         return all(test(event) for test in self.tests)
@@ -49,7 +53,7 @@ def is_alert(event_type: str) -> bool:
 
 def order_stream(order_id: int) -> Stream:
     """Everything recorded against one customer order: items, activities, party orders, escalations."""
-    return Stream(where=[Event.order_id == order_id], tests=[lambda e: e.order_id == order_id])
+    return Stream(where=[Event.order_id == order_id], tests=[lambda e: e.order_id == order_id], key=("order", order_id))
 
 
 def alert_stream(order_id: int | None = None) -> Stream:
@@ -58,6 +62,7 @@ def alert_stream(order_id: int | None = None) -> Stream:
     stream = Stream(
         where=[or_(*(lowered.like(f"{p}%") for p in ALERT_PREFIXES))],
         tests=[lambda e: is_alert(e.type)],
+        key=("alerts", order_id),
     )
     if order_id is not None:
         stream.where.append(Event.order_id == order_id)
@@ -67,7 +72,11 @@ def alert_stream(order_id: int | None = None) -> Stream:
 
 def party_order_stream(party_id: int | None, party_order_id: int | None = None) -> Stream:
     """Events of party orders: of one party (a partner sees only its own), or of one party order."""
-    stream = Stream(where=[Event.party_order_id.is_not(None)], tests=[lambda e: e.party_order_id is not None])  # type: ignore[union-attr]
+    stream = Stream(
+        where=[Event.party_order_id.is_not(None)],  # type: ignore[union-attr]
+        tests=[lambda e: e.party_order_id is not None],
+        key=("party", party_id, party_order_id),
+    )
     if party_id is not None:
         stream.where.append(Event.party_id == party_id)
         stream.tests.append(lambda e: e.party_id == party_id)
@@ -137,7 +146,8 @@ def dashboard_stream(f: DashboardFilter) -> Stream:
             return False
         return True
 
-    return Stream(where=[Event.order_id.is_not(None)], tests=[lambda e: e.order_id is not None], check=check)  # type: ignore[union-attr]
+    key = ("dashboard", tuple(sorted(set(f.states))), tuple(sorted(set(f.jeopardy_levels))), f.customer_id, f.party_id)
+    return Stream(where=[Event.order_id.is_not(None)], tests=[lambda e: e.order_id is not None], check=check, key=key)  # type: ignore[union-attr]
 
 
 async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Event]:
@@ -155,9 +165,19 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
             return
 
 
-async def follow(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
+def follow(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
-    subscription starts before the log is read. No duplicate: live events already replayed are skipped."""
+    subscription starts before the log is read. No duplicate: live events already replayed are skipped.
+
+    With a ``renderer`` (and a stream with a key) the live part comes from the stream's fan-out group:
+    each live item is the group's rendering of the event, or the event itself when there is none."""
+    if renderer is not None and stream.key is not None:
+        return _follow_shared(bus, db, stream, after, renderer)
+    return _follow_own(bus, db, stream, after)
+
+
+async def _follow_own(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
+    """``follow`` with a bus subscription of its own, filtering each event itself."""
     last = after
     while True:
         async with bus.subscribe(stream.accepts) as live:
@@ -176,3 +196,29 @@ async def follow(bus: EventBus, db: Database, stream: Stream, after: int | None)
                 last = event.seq
                 if await stream.check(bus, db, event):
                     yield event
+
+
+async def _follow_shared(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer) -> AsyncIterator[Any]:
+    """``follow`` through the stream's fan-out group: filtered and rendered once per event for all its members."""
+    last = after
+
+    async def check(event: Event) -> bool:
+        return await stream.check(bus, db, event)
+
+    while True:
+        async with fanout.join(bus, stream.key, stream.accepts, check, renderer) as live:
+            if last is None:
+                async with db.read() as session:
+                    last = await last_sequence(session)
+            async for event in replay(db, stream, last):
+                last = event.seq
+                if await stream.check(bus, db, event):
+                    yield event
+            if live.overflowed:
+                continue  # fell behind while replaying: read on from the log with a fresh buffer
+            while True:
+                seq, item = await live.get()  # raises SlowConsumer when this member overflows its buffer
+                if seq <= last:
+                    continue
+                last = seq
+                yield item

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
-from app.events import Event, last_sequence
+from app.events import last_sequence
+from app.graphql.direct import LINE
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
+from app.graphql.shared_events import subscription_renderer
 from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
@@ -58,14 +61,24 @@ def _bus(info: Info) -> EventBus:
 
 
 async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncGenerator[OrderEvent, None]:
-    """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events)."""
+    """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events).
+
+    On a websocket, live events come from the stream's fan-out group already rendered as the
+    message payload and go straight to the socket; replayed events, and any event the group could
+    not render, go through strawberry as usual."""
     seq = _cursor(after)
-    source: AsyncIterator[Event] = streams.follow(_bus(info), info.context.db, stream, seq)
+    line = LINE.get()
+    renderer = subscription_renderer(info.context) if line is not None else None
+    source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer)
     SUBSCRIPTIONS_OPEN.inc()
     try:
-        async for event in source:
+        async for item in source:
+            if isinstance(item, str):
+                if line is not None and not await line.send(item):
+                    await asyncio.Future()  # the socket is gone; the handler's shutdown cancels this operation
+                continue
             info.context.reset_loaders()
-            yield event  # type: ignore[misc]
+            yield item  # type: ignore[misc]
     finally:
         SUBSCRIPTIONS_OPEN.dec()
         await source.aclose()  # type: ignore[attr-defined]

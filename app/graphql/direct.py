@@ -1,0 +1,64 @@
+"""A direct line from a subscription to its websocket, for events rendered once for many subscribers.
+
+strawberry sends every event of every subscriber through its own pipeline: execution, extension
+hooks, a message dict, JSON encoding. For an event its fan-out group has already executed and
+encoded (app/graphql/shared_events.py), the websocket handlers below give the operation's task a
+``DirectLine``: it splices the operation id into the pre-encoded payload and sends the frame.
+Everything else (errors, queries, SSE, other transports) goes the usual way.
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from typing import Any
+
+from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
+
+
+class DirectLine:
+    """Sends pre-encoded payloads of one operation as complete protocol messages."""
+
+    __slots__ = ("_prefix", "_send_text")
+
+    def __init__(self, send_text: Any, prefix: str) -> None:
+        self._send_text = send_text
+        self._prefix = prefix
+
+    async def send(self, payload: str) -> bool:
+        """False when the socket is gone (its handler then ends the operation)."""
+        try:
+            await self._send_text(self._prefix + payload + "}")
+        except Exception:  # noqa: BLE001  disconnected or closing: nothing more goes out on it
+            return False
+        return True
+
+
+# The line of the websocket operation running in this task; None elsewhere (HTTP, SSE, tests).
+LINE: ContextVar[DirectLine | None] = ContextVar("direct_line", default=None)
+
+
+def _line(handler: Any, prefix: str) -> None:
+    ws = getattr(handler.websocket, "ws", None)  # strawberry's ASGI adapter around the starlette WebSocket
+    if ws is not None:
+        LINE.set(DirectLine(ws.send_text, prefix))
+
+
+def _id(operation_id: Any) -> str:
+    return json.dumps(operation_id)
+
+
+class DirectTransportWSHandler(PersistedTransportWSHandler):
+    """graphql-transport-ws: each operation's task gets a line sending ``next`` messages."""
+
+    async def run_operation(self, operation: Any) -> None:
+        _line(self, '{"id":' + _id(operation.id) + ',"type":"next","payload":')  # set in this operation's task only
+        await super().run_operation(operation)
+
+
+class DirectLegacyWSHandler(PersistedLegacyWSHandler):
+    """Legacy graphql-ws: each operation's task gets a line sending ``data`` messages."""
+
+    async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
+        _line(self, '{"type":"data","id":' + _id(operation_id) + ',"payload":')
+        await super().handle_async_results(operation_id, query, operation_name, variables)
