@@ -71,6 +71,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.statements = StatementCounter()
         self.publishers: list[Publisher] = []
+        self.direct_engine: AsyncEngine | None = None
         if self.is_sqlite:
             connect_args = {"timeout": 30}
             self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
@@ -86,6 +87,10 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
             )
             self.write_engine = self.engine
+            # Single-statement transactions on hot paths (``direct``): no pre-ping round trip per checkout.
+            self.direct_engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
+            )
         for eng in {self.engine, self.write_engine}:
             event.listen(eng.sync_engine, "before_cursor_execute", self.statements)
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
@@ -123,6 +128,8 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+        if self.direct_engine is not None:
+            await self.direct_engine.dispose()
 
     async def ping(self) -> bool:
         try:
@@ -139,6 +146,29 @@ class Database:
             async with self._read() as session:
                 yield session
         except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
+                raise
+            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+
+    @asynccontextmanager
+    async def direct(self) -> AsyncIterator[Any]:
+        """A bare asyncpg connection outside any transaction (PostgreSQL only): each statement commits alone.
+
+        For hot paths whose whole change is one statement. Statements sent here bypass the statement
+        counter; callers count them. A broken connection is dropped and raised as Unavailable.
+        """
+        assert self.direct_engine is not None, "direct() needs PostgreSQL"
+        try:
+            async with self.direct_engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                try:
+                    yield raw.driver_connection
+                except Exception as exc:
+                    if not isinstance(exc, (OSError, ConnectionError)) and not _is_driver_outage(exc):
+                        raise
+                    await conn.invalidate(exc)
+                    raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:  # connecting failed
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
                 raise
             raise Unavailable("The database is not reachable right now; retry shortly.") from exc
@@ -178,6 +208,14 @@ class Database:
 def _is_outage(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower() if exc.orig else ""
     return any(s in text for s in ("connection", "could not connect", "terminat", "closed", "database is locked"))
+
+
+def _is_driver_outage(exc: Exception) -> bool:
+    """asyncpg's own errors for a lost or unusable connection (``direct`` sees them unwrapped)."""
+    import asyncpg
+
+    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                            asyncpg.AdminShutdownError, asyncpg.CrashShutdownError))
 
 
 class UnitOfWork:

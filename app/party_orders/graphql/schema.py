@@ -129,8 +129,8 @@ class PartyOrderMutation:
         self, info: Info, id: strawberry.ID, idempotency_key: str, input: inputs.ProgressReportInput
     ) -> types.PartyOrder:
         pid, data = parse_id(id), input.to_domain()
-        async with info.context.write() as uow:
-            return await partner.report_progress(uow, pid, idempotency_key, data)  # type: ignore[return-value]
+        ctx = info.context
+        return await partner.submit_progress(ctx.db, ctx.signed_in, ctx.clock.now(), pid, idempotency_key, data)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=[Partner], description="Ask for a forced or requested change to the order or its delivery date.")
     async def request_party_order_change(
