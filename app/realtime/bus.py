@@ -32,7 +32,7 @@ from broadcaster._backends.redis import RedisBackend
 
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
-from app.events import Event, event_from_payload, event_payload, last_sequence, read_after
+from app.events import Event, event_from_payload, event_payload, last_sequence, read_log
 
 if TYPE_CHECKING:
     from app.main import AppState
@@ -248,9 +248,7 @@ class EventBus:
 
     async def _backfill(self) -> None:
         while True:
-            async with self.db.read() as session:
-                await session.connection(execution_options={"background": True})  # not counted as a request's SQL
-                rows = await read_after(session, self.last_seq, limit=PAGE)
+            rows = await read_log(self.db, self.last_seq, limit=PAGE)
             for event in rows:
                 if event.seq == self.last_seq + 1:
                     self._deliver(event)
