@@ -182,12 +182,17 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
 
 async def submit_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> Result:
     """A progress report in its own transaction: the usual one by ``quick_report``, any other by ``report_progress``."""
-    sent = fingerprint("reportProgress", party_order_id, asdict(data))
-    done = await quick_report.report_progress(db, actor, now, party_order_id, key, data, sent)
+    done = await quick_progress(db, actor, now, party_order_id, key, data)
     if done is not None:
         return done
     async with db.write(actor, now) as uow:
         return await report_progress(uow, party_order_id, key, data)
+
+
+async def quick_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> PartyOrder | None:
+    """The usual progress report committed at once, or None when ``report_progress`` must decide."""
+    sent = fingerprint("reportProgress", party_order_id, asdict(data))
+    return await quick_report.report_progress(db, actor, now, party_order_id, key, data, sent)
 
 
 async def request_change(uow: UnitOfWork, party_order_id: int, key: str, data: change_requests.NewChangeRequest) -> Result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -155,3 +156,17 @@ class PartyOrderMutation:
         pid = parse_id(id)
         async with info.context.write() as uow:
             return await partner.report_completion(uow, pid, idempotency_key, delivered_at, note)  # type: ignore[return-value]
+
+
+async def quick_report_progress(context: Any, arguments: dict[str, Any]) -> Any:
+    """``reportPartyOrderProgress`` on the direct lane (``app/graphql/direct.py``): the usual report only."""
+    data = arguments["input"]
+    if data.get("expectedDeliveryDate") is not None or data.get("milestoneId") is not None:
+        return None
+    report = partner.ProgressReport(percent_complete=data.get("percentComplete"), note=data.get("note"))
+    return await partner.quick_progress(
+        context.db, context.signed_in, context.clock.now(), parse_id(arguments["id"]), arguments["idempotencyKey"], report
+    )
+
+
+DIRECT_MUTATIONS = {"reportPartyOrderProgress": quick_report_progress}
