@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -48,6 +48,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 Publisher = Callable[[Sequence["Event"]], Awaitable[None]]
+M = TypeVar("M")
+
+
+def as_loaded(model: type[M], values: dict[str, Any]) -> M:
+    """A model instance holding stored values (every column), made the way the ORM makes one for a
+    loaded row: without ``__init__``'s per-field work (~50 µs for an event), and in no session."""
+    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    obj.__dict__.update(values)
+    return obj  # type: ignore[no-any-return]
 
 
 class StatementCounter:

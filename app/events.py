@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Column, Index, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from app.db import Database, JSONType, UTCDateTime
+from app.db import Database, JSONType, UTCDateTime, as_loaded
 
 
 class EventSequence(SQLModel, table=True):
@@ -135,7 +135,16 @@ async def read_log(db: Database, after: int, limit: int = 500) -> list[Event]:
             return await read_after(session, after, limit=limit)
     async with db.direct() as conn:
         rows = await conn.fetch(LOG_PAGE, after, limit)
-    return [Event(**dict(row)) for row in rows]
+    return [as_loaded(Event, dict(row)) for row in rows]
+
+
+async def log_position(db: Database) -> int:
+    """The last sequence number given out, read the way ``read_log`` reads (so the bus opens its connection early)."""
+    if db.direct_engine is None:
+        async with db.read() as session:
+            return await last_sequence(session)
+    async with db.direct() as conn:
+        return int(await conn.fetchval("SELECT last FROM event_sequence WHERE id = 1") or 0)
 
 
 async def last_sequence(session: AsyncSession) -> int:
@@ -161,7 +170,10 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 def event_from_payload(payload: dict[str, Any]) -> Event:
-    return Event(**{**payload, "at": datetime.fromisoformat(payload["at"])})
+    """The event a bus message carries (KeyError when a field is missing)."""
+    values = {name: payload[name] for name in Event.model_fields}
+    values["at"] = datetime.fromisoformat(values["at"])
+    return as_loaded(Event, values)
 
 
 __all__: Sequence[str] = [
@@ -173,6 +185,7 @@ __all__: Sequence[str] = [
     "flush_events",
     "jsonable",
     "last_sequence",
+    "log_position",
     "read_after",
     "read_log",
 ]

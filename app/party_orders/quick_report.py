@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from app import validation as v
 from app.auth import Actor
-from app.db import Database
+from app.db import Database, as_loaded
 from app.errors import DomainError
 from app.events import Event, jsonable
 from app.party_orders.models import PartyOrder
@@ -112,12 +112,12 @@ async def report_progress(
             return None  # the same key committed meanwhile: the full path replays or refuses it
     if row is None:
         return None  # changed meanwhile
-    po = PartyOrder(**{name: row[name] for name in COLUMNS})
-    event = Event(
-        seq=row["seq"], at=now, type="partyProgressReported", entity="partyProgressReport", entity_id=row["report_id"],
-        order_id=po.order_id, party_order_id=po.id, party_id=po.party_id, actor=actor.name, actor_role=actor.role.value,
-        data=event_data,
-    )
+    po = as_loaded(PartyOrder, {name: row[name] for name in COLUMNS})
+    event = as_loaded(Event, {
+        "seq": row["seq"], "at": now, "type": "partyProgressReported", "entity": "partyProgressReport",
+        "entity_id": row["report_id"], "order_id": po.order_id, "party_order_id": po.id, "party_id": po.party_id,
+        "actor": actor.name, "actor_role": actor.role.value, "data": event_data,
+    })
     await db.publish([event])
     return po
 

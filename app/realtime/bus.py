@@ -32,7 +32,7 @@ from broadcaster._backends.redis import RedisBackend
 
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
-from app.events import Event, event_from_payload, event_payload, last_sequence, read_log
+from app.events import Event, event_from_payload, event_payload, log_position, read_log
 
 if TYPE_CHECKING:
     from app.main import AppState
@@ -137,8 +137,7 @@ class EventBus:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        async with self.db.read() as session:
-            self.last_seq = await last_sequence(session)
+        self.last_seq = await log_position(self.db)
         for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("sender", self._sender), ("poller", self._poller)):
             task = asyncio.create_task(work(), name=f"bus-{name}")
             task.add_done_callback(self._task_ended)
@@ -173,9 +172,9 @@ class EventBus:
         self._inbox.put_nowait(list(events))
         if not self.connected.is_set():
             return  # broker down: other processes read these from the log (poll or reconnect backfill)
-        message = json.dumps({"events": [event_payload(e) for e in events]}, separators=(",", ":"))
+        message = json.dumps({"from": self.id, "events": [event_payload(e) for e in events]}, separators=(",", ":"))
         if len(message.encode()) > self.max_message_bytes:
-            message = json.dumps({"upto": events[-1].seq})
+            message = json.dumps({"from": self.id, "upto": events[-1].seq})
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:  # the broker cannot keep up; the log has the events
@@ -315,6 +314,8 @@ class EventBus:
     def _receive(self, text: str) -> None:
         try:
             body = json.loads(text)
+            if body.get("from") == self.id:
+                return  # our own batch, delivered here when it was published
             if "events" in body:
                 self._inbox.put_nowait([event_from_payload(p) for p in body["events"]])
             elif "upto" in body and int(body["upto"]) > self.last_seq:
