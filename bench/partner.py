@@ -17,7 +17,7 @@ import json
 import time
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
@@ -53,6 +53,9 @@ async def main(args: argparse.Namespace) -> list[str]:
     async with pg_schema("bench_partner") as (db, schema):
         spec = Spec(orders=args.orders, party_share=0.5, parties=args.partners, chunk=5000)
         await generate(db, spec, SystemClock().now())
+        async with db.write_session() as session:
+            await session.execute(text("ANALYZE"))  # fresh tables: without statistics the planner may scan by state
+            await session.commit()
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:
