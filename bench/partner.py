@@ -54,7 +54,9 @@ async def main(args: argparse.Namespace) -> list[str]:
         spec = Spec(orders=args.orders, party_share=0.5, parties=args.partners, chunk=5000)
         await generate(db, spec, SystemClock().now())
         async with db.write_session() as session:
-            await session.execute(text("ANALYZE"))  # fresh tables: without statistics the planner may scan by state
+            # Fresh tables: without statistics the planner may scan party orders by state. Only this schema's
+            # tables (search_path): a bare ANALYZE takes every schema's, and deadlocks with others' TRUNCATEs.
+            await session.execute(text("ANALYZE party, party_order, party_request_key, party_progress_report, event, customer_order"))
             await session.commit()
         tokens, orders = [], []
         async with db.write_session() as session:
