@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from sqlalchemy import func, select, text
 from app.auth import Actor, Role
 from app.clock import FrozenClock
 from app.db import Database
-from app.events import Event
+from app.events import Event, jsonable
 from app.orders import service
 from app.party_orders import partner
 from app.party_orders.models import PartyOrder, PartyProgressReport
@@ -46,7 +47,7 @@ async def _count(db: Database, model: Any) -> int:
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_a_usual_report_is_two_statements_and_a_retry_returns_it(
+async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_and_a_retry_returns_it(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
@@ -56,19 +57,28 @@ async def test_a_usual_report_is_two_statements_and_a_retry_returns_it(
         published.extend(events)
 
     db.publishers.append(remember)
+    moved = clock.now() + timedelta(days=9, microseconds=123456)  # the full path (a new date) words the event
+    await partner.submit_progress(db, actor, clock.now(), po_id, "dated", partner.ProgressReport(expected_delivery=moved))
     report = partner.ProgressReport(percent_complete=40, note="cabinet installed")
     before = db.statements.count
     first = await partner.submit_progress(db, actor, clock.now(), po_id, "usual-1", report)
-    assert db.statements.count - before == 2
-    assert (first.percent_complete, first.state) == (40, "inProgress")
+    assert db.statements.count - before == 1
+    assert (first.percent_complete, first.state, first.expected_delivery) == (40, "inProgress", moved)
     again = await partner.submit_progress(db, actor, clock.now(), po_id, "usual-1", report)
     assert (again.id, again.version, again.percent_complete) == (first.id, first.version, 40)
-    assert [(e.type, e.entity, e.data["before"]["percent_complete"], e.data["after"]["percent_complete"], e.data["note"])
-            for e in published] == [("partyProgressReported", "partyProgressReport", 1, 40, "cabinet installed")]
+    dated, usual = [e for e in published if e.type == "partyProgressReported"]
+    assert dated.data["after"]["expected_delivery"] == moved.isoformat()
+    assert (usual.type, usual.entity, usual.data) == ("partyProgressReported", "partyProgressReport", {
+        "before": {"percent_complete": 1, "expected_delivery": moved.isoformat()},
+        "after": {"percent_complete": 40, "expected_delivery": moved.isoformat()},
+        "note": "cabinet installed", "milestone": None,
+    })
     async with db.read() as session:
-        stored = (await session.execute(select(Event).where(Event.seq == published[0].seq))).scalar_one()
-        assert stored.data == published[0].data and stored.order_id == first.order_id and stored.party_id == actor.party_id
+        stored = (await session.execute(select(Event).where(Event.seq == usual.seq))).scalar_one()
+        assert stored.data == usual.data and stored.order_id == first.order_id and stored.party_id == actor.party_id
+        assert stored.seq == published[-1].seq
         assert (await session.execute(select(PartyOrder.version).where(PartyOrder.id == po_id))).scalar_one() == first.version
+        assert jsonable(first.next_report_due) == jsonable(clock.now() + timedelta(hours=48))
 
 
 async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_free_seqs_in_commit_order(
@@ -107,9 +117,11 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
             await asyncio.sleep(0)
 
     async def report(n: int) -> None:
-        po_id = po_ids[n % len(po_ids)]  # several writers per party order: some lose the version race
+        po_id = po_ids[n % len(po_ids)]  # several writers per party order, waiting on its row lock
         key = f"busy-{next(_keys)}"
-        result = await partner.submit_progress(db, actor, clock.now(), po_id, key, partner.ProgressReport(percent_complete=n % 100, note=f"report {n}"))
+        dated = clock.now() + timedelta(days=10 + n) if n % 10 == 0 else None  # a new date takes the full path
+        data = partner.ProgressReport(percent_complete=n % 100, note=f"report {n}", expected_delivery=dated)
+        result = await partner.submit_progress(db, actor, clock.now(), po_id, key, data)
         async with db.read() as session:  # committed before the answer
             assert (await session.execute(text("SELECT result_id FROM party_request_key WHERE key = :k"), {"k": key})).scalar_one() == result.id
 
