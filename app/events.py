@@ -3,6 +3,9 @@
 Events are appended inside the writing transaction (``UnitOfWork.record``) and numbered at commit
 time under a row lock on ``event_sequence``, so sequence order is commit order and a reader that
 has seen ``seq = n`` has seen every event up to ``n``. Subscriptions and the audit trail read here.
+A hot path whose whole change is one autocommit statement (``party_orders/quick_report.py``)
+numbers its event inside that statement, after its row locks, so it too holds the sequence lock
+only until its own commit.
 """
 
 from __future__ import annotations
