@@ -81,6 +81,8 @@ class DirectLane:
         query = request_data.query
         if not isinstance(query, str) or getattr(context, "auth_error", None) is not None or getattr(context, "actor", None) is None:
             return None
+        if not any(name in query for name in self.quick):
+            return None  # most documents: not even parsed or remembered here
         plan = self._plan(query)
         if plan is None or (request_data.operation_name is not None and request_data.operation_name != _name(plan.operation)):
             return None
