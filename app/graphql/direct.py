@@ -47,6 +47,7 @@ from app.observability.logs import current_request
 log = logging.getLogger(__name__)
 
 QuickResolver = Callable[[Any, dict[str, Any]], Awaitable[Any | None]]
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,6 @@ class DirectLane:
         query = request_data.query
         if not isinstance(query, str) or getattr(context, "auth_error", None) is not None or getattr(context, "actor", None) is None:
             return None
-        if not any(name in query for name in self.quick):
-            return None  # most documents: not even parsed or remembered here
         plan = self._plan(query)
         if plan is None or (request_data.operation_name is not None and request_data.operation_name != _name(plan.operation)):
             return None
@@ -118,9 +117,12 @@ class DirectLane:
         return out
 
     def _plan(self, query: str) -> Plan | None:
-        if query in self._plans:
+        plan = self._plans.get(query, _UNKNOWN)
+        if plan is not _UNKNOWN:
             self._plans.move_to_end(query)
-            return self._plans[query]
+            return plan  # type: ignore[return-value]
+        if not any(name in query for name in self.quick):
+            return None  # most documents: not parsed or remembered here
         try:
             plan = self._make_plan(query)
         except GraphQLError:
