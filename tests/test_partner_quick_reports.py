@@ -149,3 +149,30 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
 async def _versions(db: Database, po_ids: list[int]) -> dict[int, int]:
     async with db.read() as session:
         return dict((await session.execute(select(PartyOrder.id, PartyOrder.version).where(PartyOrder.id.in_(po_ids)))).all())  # type: ignore[union-attr, arg-type]
+
+
+async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_does(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    (version,) = (await _versions(db, [po_id])).values()
+    async with db.write_session() as holder:  # e.g. the jeopardy sweep or a cancellation holding the order
+        order_id = (await holder.execute(text(
+            "SELECT o.id FROM customer_order o JOIN party_order po ON po.order_id = o.id WHERE po.id = :id FOR UPDATE OF o"
+        ), {"id": po_id})).scalar_one()
+        holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        report = asyncio.create_task(partner.submit_progress(
+            db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70)))
+        for _ in range(200):  # until the report's statement is seen waiting for that lock
+            async with db.read() as session:
+                waiting = (await session.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
+                ), {"holder": holder_pid})).scalar_one()
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting == 1 and not report.done()
+        assert await _versions(db, [po_id]) == {po_id: version}  # the party order is untouched meanwhile
+        await holder.rollback()
+    done = await report
+    assert (done.percent_complete, done.version, done.order_id) == (70, version + 1, order_id)

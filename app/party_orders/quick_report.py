@@ -2,12 +2,13 @@
 
 Partners send progress reports far more often than anything else. The usual one (percent and/or
 note on a party order already in progress, fresh idempotency key) changes no work state, so it
-needs neither the customer order's lock nor a roll-up. It is written here by one statement in its
-own implicit transaction (PostgreSQL): the party order's update, the report, the idempotency key
-and the event, numbered from ``event_sequence`` inside that statement. The sequence row is locked
-last and released by the statement's own commit, without a round trip to this process in between,
-so reports commit one after another at disk speed instead of one event-loop turn at a time; the
-numbers stay gap-free and in commit order (see ``app/events.py``).
+needs no roll-up. It is written here by one statement in its own implicit transaction (PostgreSQL):
+it locks the customer order and the party order as ``core.load_party_order`` does, updates the party
+order, inserts the report, the idempotency key and the event, numbered from ``event_sequence``
+inside that statement. The sequence row is locked last and released by the statement's own commit,
+without a round trip to this process in between, so reports commit one after another at disk speed
+instead of one event-loop turn at a time; the numbers stay gap-free and in commit order (see
+``app/events.py``).
 
 Anything else (SQLite, an unknown or foreign order, a key seen before, another state, a new expected
 date, a milestone, bad input, the same key racing in) returns None having written nothing, and the
@@ -34,14 +35,19 @@ _ISO = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
     || CASE WHEN to_char({0} AT TIME ZONE 'UTC', 'US') = '000000' THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END
     || '+00:00'"""
 
-# Each step reads the one before, which orders the locks: the party order row first (FOR UPDATE waits
-# for a concurrent writer and then sees its row), then the report and the key, and only then the
-# sequence row, held until this statement commits. No row comes back when the party order is not
-# this party's, not in progress, or the key was seen: nothing was written, the full path decides.
+# Each step reads the one before, which orders the locks as every writer takes them: the customer
+# order, then the party order (FOR UPDATE waits for a concurrent writer and then sees its row), then
+# the report and the key, and only then the sequence row, held until this statement commits. No row
+# comes back when the party order is not this party's, not in progress, or the key was seen: nothing
+# was written, and the full path decides.
 REPORT = f"""
-WITH target AS (
+WITH customer AS MATERIALIZED (
+    SELECT o.id FROM customer_order o
+    WHERE o.id = (SELECT po.order_id FROM party_order po WHERE po.id = $1 AND po.party_id = $2)
+    FOR UPDATE
+), target AS MATERIALIZED (
     SELECT po.id, po.percent_complete, p.reporting_interval_hours
-    FROM party_order po JOIN party p ON p.id = po.party_id
+    FROM customer JOIN party_order po ON po.order_id = customer.id JOIN party p ON p.id = po.party_id
     WHERE po.id = $1 AND po.party_id = $2 AND po.state = 'inProgress' AND po.acknowledged_at IS NOT NULL
       AND NOT EXISTS (SELECT FROM party_request_key k WHERE k.party_id = $2 AND k.key = $6)
     FOR UPDATE OF po
