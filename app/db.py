@@ -164,7 +164,8 @@ class Database:
         """A bare asyncpg connection outside any transaction (PostgreSQL only): each statement commits alone.
 
         For hot paths whose whole change is one statement. Statements sent here bypass the statement
-        counter; callers count them. A broken connection is dropped and raised as Unavailable.
+        counter; callers count them. A broken connection is raised as Unavailable, and the pool starts
+        afresh, since it has no pre-ping.
         """
         assert self.direct_engine is not None, "direct() needs PostgreSQL"
         try:
@@ -176,6 +177,7 @@ class Database:
                     if not isinstance(exc, (OSError, ConnectionError)) and not _is_driver_outage(exc):
                         raise
                     await conn.invalidate(exc)
+                    await self.direct_engine.dispose(close=False)  # the others are likely dead too (a restart)
                     raise Unavailable("The database is not reachable right now; retry shortly.") from exc
         except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:  # connecting failed
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
