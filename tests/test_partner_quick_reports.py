@@ -176,3 +176,18 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
         await holder.rollback()
     done = await report
     assert (done.percent_complete, done.version, done.order_id) == (70, version + 1, order_id)
+
+
+async def test_a_report_on_a_kept_connection_the_server_closed_commits_on_a_new_one(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    await partner.submit_progress(db, actor, clock.now(), po_id, "warm", partner.ProgressReport(percent_complete=20))
+    kept = [driver.get_server_pid() for _, driver in db._direct_idle]
+    assert kept
+    async with db.write_session() as session:  # as a database restart would
+        for pid in kept:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    done = await partner.submit_progress(db, actor, clock.now(), po_id, "after", partner.ProgressReport(percent_complete=30))
+    assert done.percent_complete == 30
+    assert await _count(db, PartyProgressReport) == 3

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from app import validation as v
 from app.auth import Actor
 from app.db import Database, as_loaded
-from app.errors import DomainError
+from app.errors import DomainError, Unavailable
 from app.events import Event
 from app.party_orders.models import PartyOrder
 
@@ -102,12 +102,19 @@ async def report_progress(
     percent = data.percent_complete
     if (percent is not None and not 0 <= percent <= 100) or (note is None and percent is None):
         return None
-    async with db.direct() as conn:
-        db.statements.count += 1
+    for attempt in (1, 2):
         try:
-            row = await conn.fetchrow(REPORT, party_order_id, actor.party_id, percent, now, note, key, sent, actor.name, actor.role.value)
+            async with db.direct() as conn:
+                db.statements.count += 1
+                row = await conn.fetchrow(REPORT, party_order_id, actor.party_id, percent, now, note, key, sent, actor.name, actor.role.value)
+            break
         except _unique_violation():
             return None  # the same key committed meanwhile: the full path replays or refuses it
+        except Unavailable:
+            # A kept connection may have died with a restart: once more on a new one. Should the
+            # first have committed after all, the key is seen now and the full path replays it.
+            if attempt == 2:
+                raise
     if row is None:
         return None
     po = as_loaded(PartyOrder, {name: row[name] for name in COLUMNS})
