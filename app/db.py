@@ -59,6 +59,10 @@ def as_loaded(model: type[M], values: dict[str, Any]) -> M:
     return obj  # type: ignore[no-any-return]
 
 
+class StaleConnection(Unavailable):
+    """A kept direct connection was found closed (a database restart, say); a new one may well work."""
+
+
 class StatementCounter:
     """Counts SQL statements sent (tests and benchmarks read it)."""
 
@@ -170,10 +174,12 @@ class Database:
         For hot paths whose whole change is one statement. Idle connections are kept here, checked
         out of the engine's pool, because a pool checkout costs more than such a statement's own
         work. Statements sent here bypass the statement counter; callers count them. A broken
-        connection (a restart: there is no pre-ping) is raised as Unavailable and every idle one dropped.
+        connection is raised as Unavailable and every idle one dropped; as StaleConnection when it was
+        a kept one (the server may have restarted since: there is no pre-ping), which a new one may fix.
         """
         assert self.direct_engine is not None, "direct() needs PostgreSQL"
-        if self._direct_idle:
+        kept = bool(self._direct_idle)
+        if kept:
             conn, driver = self._direct_idle.pop()
         else:
             try:
@@ -192,7 +198,7 @@ class Database:
             await _drop(conn, exc)
             while self._direct_idle:  # the others are likely dead too
                 await _drop(self._direct_idle.pop()[0], exc)
-            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+            raise (StaleConnection if kept else Unavailable)("The database is not reachable right now; retry shortly.") from exc
         except BaseException:  # cancelled mid-statement: the connection's state is unknown
             await _drop(conn, None)
             raise

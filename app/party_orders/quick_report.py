@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from app import validation as v
 from app.auth import Actor
-from app.db import Database, as_loaded
-from app.errors import DomainError, Unavailable
+from app.db import Database, StaleConnection, as_loaded
+from app.errors import DomainError
 from app.events import Event
 from app.party_orders.models import PartyOrder
 
@@ -110,9 +110,9 @@ async def report_progress(
             break
         except _unique_violation():
             return None  # the same key committed meanwhile: the full path replays or refuses it
-        except Unavailable:
-            # A kept connection may have died with a restart: once more on a new one. Should the
-            # first have committed after all, the key is seen now and the full path replays it.
+        except StaleConnection:
+            # A kept connection died (a restart): once more on a new one. Should the first attempt
+            # have committed after all, the key is seen now and the full path replays it.
             if attempt == 2:
                 raise
     if row is None:
