@@ -254,11 +254,12 @@ async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
 
 
 def _is_driver_outage(exc: Exception) -> bool:
-    """asyncpg's own errors for a lost or unusable connection (``direct`` sees them unwrapped)."""
+    """asyncpg's own errors for a lost or unusable connection (``direct`` sees them unwrapped; a
+    connection the server has just closed may still report a protocol state error first)."""
     import asyncpg
 
-    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-                            asyncpg.AdminShutdownError, asyncpg.CrashShutdownError))
+    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError))
 
 
 class UnitOfWork:
