@@ -126,6 +126,20 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, t
         os.unlink(log.name)
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of every local PostgreSQL process so far (0 when they cannot be read)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split(") ", 1)
+        except OSError:
+            continue
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def app_env(db: Database, schema: str, **extra: str) -> dict[str, str]:
     return {"DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "GRAPHIQL": "false", "LOG_LEVEL": "WARNING", **extra}
 

@@ -17,14 +17,14 @@ import json
 import time
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
 from app.datagen import Spec, generate
 from app.events import Event
 from app.party_orders.models import PartyOrder, PartyProgressReport
-from bench.common import NotReady, app_env, pg_schema, table, uvicorn, wrk
+from bench.common import NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
 
 MUTATION = ("mutation($id: ID!, $key: String!, $input: ProgressReportInput!) { "
             "reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) { id percentComplete version } }")
@@ -53,6 +53,11 @@ async def main(args: argparse.Namespace) -> list[str]:
     async with pg_schema("bench_partner") as (db, schema):
         spec = Spec(orders=args.orders, party_share=0.5, parties=args.partners, chunk=5000)
         await generate(db, spec, SystemClock().now())
+        async with db.write_session() as session:
+            # Fresh tables: without statistics the planner may scan party orders by state. Only this schema's
+            # tables (search_path): a bare ANALYZE takes every schema's, and deadlocks with others' TRUNCATEs.
+            await session.execute(text("ANALYZE party, party_order, party_request_key, party_progress_report, event, customer_order"))
+            await session.commit()
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:
@@ -75,19 +80,22 @@ async def main(args: argparse.Namespace) -> list[str]:
             events_before = (await session.execute(select(func.count()).select_from(Event))).scalar_one()
         with uvicorn("app.main:create_app", env=app_env(db, schema), name="partner", workers=args.workers) as server:
             await asyncio.sleep(2)  # both workers up
-            started = time.perf_counter()
+            started, cpu_before, pg_before = time.perf_counter(), server.cpu_seconds(), postgres_cpu_seconds()
             result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script)
             took = time.perf_counter() - started
+            cpu, pg_cpu = server.cpu_seconds() - cpu_before, postgres_cpu_seconds() - pg_before
         async with db.read() as session:
             reports = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one()
             events = (await session.execute(select(func.count()).select_from(Event))).scalar_one() - events_before
     committed_per_s = reports / args.seconds
     rows = [[args.workers, args.connections, len(tokens), sum(len(o) for o in orders), f"{result.requests_per_s:,.0f}",
              f"{committed_per_s:,.0f}", f"{events / max(reports, 1):.1f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
-             max(0, result.requests - reports)]]
+             max(0, result.requests - reports), f"{cpu * 1000 / max(reports, 1):.2f}",
+             f"{pg_cpu * 1000 / max(reports, 1):.2f}" if pg_cpu else "-"]]
     title = f"Partner progress reports: {args.seconds:.0f} s of wrk against {args.workers} workers ({took:.0f} s wall)"
     return [table(title, ["workers", "connections", "partners", "party orders", "requests/s", "committed reports/s",
-                          "events/report", "p50 ms", "p99 ms", "not committed"], rows)]
+                          "events/report", "p50 ms", "p99 ms", "not committed",
+                          "server CPU ms/report", "PostgreSQL CPU ms/report"], rows)]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:

@@ -6,11 +6,11 @@ zero-argument factories so that no instance (and no ExecutionContext) is shared 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
-    ArgumentNode,
     ExecutionResult,
     FieldNode,
     GraphQLError,
@@ -45,34 +45,57 @@ def refuse(execution_context: Any, message: str, code: ErrorCode, **details: Any
     execution_context.result = ExecutionResult(data=None, errors=[error])
 
 
-def _argument_value(arg: ArgumentNode, variables: dict[str, Any], defaults: dict[str, Any]) -> Any:
-    value = arg.value
-    if isinstance(value, IntValueNode):
-        return int(value.value)
-    if isinstance(value, VariableNode):
-        name = value.name.value
-        return variables[name] if name in variables else defaults.get(name)
-    return None
+# (argument name, literal value or None, variable name or None) per page-size argument
+PageArguments = tuple[tuple[str, Any, str | None], ...]
+# Keyed by the document's identity: AST nodes are frozen dataclasses whose hash walks the whole tree.
+_page_arguments: dict[int, tuple[weakref.ref[Any], PageArguments, dict[str, Any]]] = {}
 
 
-def page_sizes(document: Any, variables: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
-    """Every (argument name, value) of a page-size argument anywhere in the document, fragments too."""
+def _page_arguments_of(document: Any) -> tuple[PageArguments, dict[str, Any]]:
+    """The document's page-size arguments and variable defaults, found once per parsed document (the
+    parser cache hands the same document object to every request that sends the same text)."""
+    known = _page_arguments.get(id(document))
+    if known is not None and known[0]() is document:
+        return known[1], known[2]
     defaults: dict[str, Any] = {}
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             for var in definition.variable_definitions or ():
                 if isinstance(var.default_value, IntValueNode):
                     defaults[var.variable.name.value] = int(var.default_value.value)
-    found: list[tuple[str, Any]] = []
+    found: list[tuple[str, Any, str | None]] = []
 
     class Collect(Visitor):
         def enter_field(self, node: FieldNode, *_: Any) -> None:
             for arg in node.arguments or ():
                 if arg.name.value in PAGE_ARGUMENTS:
-                    found.append((f"{node.name.value}.{arg.name.value}", _argument_value(arg, variables or {}, defaults)))
+                    value = arg.value
+                    found.append((
+                        f"{node.name.value}.{arg.name.value}",
+                        int(value.value) if isinstance(value, IntValueNode) else None,
+                        value.name.value if isinstance(value, VariableNode) else None,
+                    ))
 
     visit(document, Collect())
-    return iter(found)
+    key = id(document)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if (entry := _page_arguments.get(key)) is not None and entry[0] is ref:
+            del _page_arguments[key]
+
+    _page_arguments[key] = (weakref.ref(document, forget), tuple(found), defaults)
+    return tuple(found), defaults
+
+
+def page_sizes(document: Any, variables: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
+    """Every (argument name, value) of a page-size argument anywhere in the document, fragments too."""
+    arguments, defaults = _page_arguments_of(document)
+    variables = variables or {}
+    for name, literal, variable in arguments:
+        if variable is None:
+            yield name, literal
+        else:
+            yield name, variables[variable] if variable in variables else defaults.get(variable)
 
 
 class CachedParse(ParserCache):

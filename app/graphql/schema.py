@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -61,6 +63,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
     lean_resolvers(built)
     return built
+
+
+def direct_mutations(settings: Settings) -> dict[str, Any]:
+    """Mutations the direct lane may answer (``app/graphql/direct_lane.py``); none while a mutation rate limit is on."""
+    from app.party_orders.graphql.schema import DIRECT_MUTATIONS
+
+    return {} if settings.mutation_rate_per_minute > 0 else {**DIRECT_MUTATIONS}
 
 
 schema = build_schema()

@@ -32,7 +32,7 @@ from broadcaster._backends.redis import RedisBackend
 
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
-from app.events import Event, event_from_payload, event_payload, last_sequence, read_after
+from app.events import Event, event_from_payload, event_payload, log_position, read_log
 
 if TYPE_CHECKING:
     from app.main import AppState
@@ -143,8 +143,7 @@ class EventBus:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        async with self.db.read() as session:
-            self.last_seq = await last_sequence(session)
+        self.last_seq = await log_position(self.db)
         for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("sender", self._sender), ("poller", self._poller)):
             task = asyncio.create_task(work(), name=f"bus-{name}")
             task.add_done_callback(self._task_ended)
@@ -180,9 +179,9 @@ class EventBus:
         self._inbox.put_nowait(list(events))
         if not self.connected.is_set():
             return  # broker down: other processes read these from the log (poll or reconnect backfill)
-        message = json.dumps({"events": [event_payload(e) for e in events]}, separators=(",", ":"))
+        message = json.dumps({"from": self.id, "events": [event_payload(e) for e in events]}, separators=(",", ":"))
         if len(message.encode()) > self.max_message_bytes:
-            message = json.dumps({"upto": events[-1].seq})
+            message = json.dumps({"from": self.id, "upto": events[-1].seq})
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:  # the broker cannot keep up; the log has the events
@@ -261,9 +260,7 @@ class EventBus:
 
     async def _backfill(self) -> None:
         while True:
-            async with self.db.read() as session:
-                await session.connection(execution_options={"background": True})  # not counted as a request's SQL
-                rows = await read_after(session, self.last_seq, limit=PAGE)
+            rows = await read_log(self.db, self.last_seq, limit=PAGE)
             for event in rows:
                 if event.seq == self.last_seq + 1:
                     self._deliver(event)
@@ -330,6 +327,8 @@ class EventBus:
     def _receive(self, text: str) -> None:
         try:
             body = json.loads(text)
+            if body.get("from") == self.id:
+                return  # our own batch, delivered here when it was published
             if "events" in body:
                 self._inbox.put_nowait([event_from_payload(p) for p in body["events"]])
             elif "upto" in body and int(body["upto"]) > self.last_seq:

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from app.events import last_sequence
-from app.graphql.direct import LINE
+from app.graphql.ws_handlers import LINE
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
 from app.graphql.shared_events import subscription_renderer
