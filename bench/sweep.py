@@ -80,7 +80,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             generated = time.perf_counter() - started
             have = size
             async with db.write_session() as session:
-                await session.execute(text("ANALYZE"))
+                await session.execute(text("ANALYZE customer_order, activity, activity_dependency, party_order, party_milestone, party, event"))
                 await session.commit()
             settle, settle_examined, _, _ = await timed_sweep(db, clock)
             idle, idle_examined, _, idle_statements = await timed_sweep(db, clock)
