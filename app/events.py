@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, select, text, update
+from sqlalchemy import BigInteger, Column, Index, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -90,13 +90,10 @@ async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> 
     )
     last = result.scalar_one()
     first = last - len(pending) + 1
-    events = []
-    for offset, fields in enumerate(pending):
-        fields = {**fields, "data": jsonable(fields["data"])}
-        events.append(Event(seq=first + offset, **fields))
-    session.add_all(events)
-    await session.flush()
-    return events
+    rows = [{**fields, "seq": first + offset, "data": jsonable(fields["data"])} for offset, fields in enumerate(pending)]
+    # Append-only rows: one Core executemany, no ORM unit of work (a sweep may append thousands).
+    await session.execute(insert(Event.__table__), rows)
+    return [as_loaded(Event, row) for row in rows]
 
 
 async def read_after(

@@ -53,8 +53,8 @@ def party_order_rule(ctx: Context) -> Evaluation:
     )
 
 
-def _keys(po: Any) -> dict[str, Any]:
-    return {"order_id": po.order_id, "party_order_id": po.id, "party_id": po.party_id}
+def _keys(po: dict[str, Any]) -> dict[str, Any]:
+    return {"order_id": po["order_id"], "party_order_id": po["id"], "party_id": po["party_id"]}
 
 
 register(Rule("partyOrder", PartyOrder, party_order_rule, _keys))

@@ -76,7 +76,7 @@ class Rule:
     entity: str  # the event's entity: order, activity, partyOrder
     model: type[SQLModel]
     build: Callable[[Context], Evaluation]
-    event_keys: Callable[[Any], dict[str, Any]]  # order_id / party_order_id / party_id of a row
+    event_keys: Callable[[dict[str, Any]], dict[str, Any]]  # order_id / party_order_id / party_id, from a row's columns
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ class LevelChange:
     before_reason: str | None
     level: str
     reason: str | None
+    columns: dict[str, Any]  # the row's columns a change needs besides these (EXTRA_COLUMNS it has)
+
+
+# Read with each change, where the table has them: event keys, the level's start, the escalation level.
+EXTRA_COLUMNS = ("id", "order_id", "party_id", "jeopardy_since", "escalation_level")
 
 
 def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
@@ -163,8 +168,8 @@ def activity_rule(ctx: Context) -> Evaluation:
 
 
 RULES: list[Rule] = [
-    Rule("activity", Activity, activity_rule, lambda a: {"order_id": a.order_id}),
-    Rule("order", CustomerOrder, customer_order_rule, lambda o: {"order_id": o.id}),
+    Rule("activity", Activity, activity_rule, lambda a: {"order_id": a["order_id"]}),
+    Rule("order", CustomerOrder, customer_order_rule, lambda o: {"order_id": o["id"]}),
 ]
 
 
@@ -210,8 +215,9 @@ async def changes(
     """Rows of one rule whose computed level or reason differs from the stored one."""
     ev = rule.build(ctx)
     t = ev.row
+    extra = [name for name in EXTRA_COLUMNS if name in t.c]
     query = (
-        select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason)
+        select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
         .where(or_(ev.tracked, t.c.jeopardy_level != "none"))
         .where(ev.reason.is_distinct_from(t.c.jeopardy_reason))
         .order_by(t.c.id)
@@ -222,6 +228,6 @@ async def changes(
         query = query.limit(limit)
     rows = await session.execute(query)
     return [
-        LevelChange(rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason)
-        for i, oid, before, before_reason, reason in rows
+        LevelChange(rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason, dict(zip(extra, rest)))
+        for i, oid, before, before_reason, reason, *rest in rows
     ]

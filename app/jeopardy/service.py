@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import validation as v
 from app.auth import SYSTEM
-from app.db import Database, UnitOfWork
+from app.db import Database, UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import candidates, rules
 from app.jeopardy.models import Escalation
@@ -35,20 +37,39 @@ class SweepOutcome:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def change_level(uow: UnitOfWork, rule: rules.Rule, row: Any, level: str, reason: str | None) -> None:
-    """Set a row's jeopardy level and reason and record ``jeopardyChanged``."""
-    before = {"jeopardy_level": row.jeopardy_level, "jeopardy_reason": row.jeopardy_reason}
-    row.jeopardy_level, row.jeopardy_reason = level, reason
-    if hasattr(row, "jeopardy_since") and level != before["jeopardy_level"]:
-        row.jeopardy_since = uow.now if level != "none" else None
-    uow.record(
-        "jeopardyChanged",
-        entity=rule.entity,
-        entity_id=row.id,
-        **rule.event_keys(row),
-        before=before,
-        after={"jeopardy_level": level, "jeopardy_reason": reason},
-    )
+async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules.LevelChange]) -> None:
+    """Store rows' new jeopardy levels and reasons (one executemany) and record a ``jeopardyChanged`` each."""
+    table: Any = rule.model.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {"jeopardy_level": bindparam("b_level"), "jeopardy_reason": bindparam("b_reason")}
+    tracks_since = "jeopardy_since" in table.c
+    if tracks_since:
+        values["jeopardy_since"] = bindparam("b_since", type_=UTCDateTime)
+    params = []
+    for change in found:
+        since = change.columns.get("jeopardy_since")
+        if change.level != change.before:
+            since = uow.now if change.level != "none" else None
+        params.append({"b_id": change.id, "b_level": change.level, "b_reason": change.reason, "b_since": since})
+        uow.record(
+            "jeopardyChanged",
+            entity=rule.entity,
+            entity_id=change.id,
+            **rule.event_keys(change.columns),
+            before={"jeopardy_level": change.before, "jeopardy_reason": change.before_reason},
+            after={"jeopardy_level": change.level, "jeopardy_reason": change.reason},
+        )
+    # Core, not the ORM: a sweep may change thousands of rows. Rows this session already holds (a
+    # mutation's own order, say) are given the stored values, so its answer shows the new level.
+    await uow.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
+    mapper = sa_inspect(rule.model)
+    held = uow.session.sync_session.identity_map
+    for change, p in zip(found, params):
+        row = held.get(mapper.identity_key_from_primary_key((change.id,)))
+        if row is not None:
+            set_committed_value(row, "jeopardy_level", change.level)
+            set_committed_value(row, "jeopardy_reason", change.reason)
+            if tracks_since:
+                set_committed_value(row, "jeopardy_since", p["b_since"])
 
 
 def change_escalation(
@@ -107,15 +128,12 @@ async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int
         found = await rules.changes(session, rule, ctx, order_ids) if order_ids else []
         if not found:
             continue
-        model: Any = rule.model
-        rows = await session.execute(select(model).where(rules.in_ids(model.id, [c.id for c in found], uow.dialect)))
-        loaded = {r.id: r for r in rows.scalars()}
+        await change_levels(uow, rule, found)
+        out.level_changes += len(found)
         for change in found:
-            row = loaded[change.id]
-            change_level(uow, rule, row, change.level, change.reason)
-            out.level_changes += 1
-            if change.level == "none" and getattr(row, "escalation_level", 0) > 0:
-                change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")
+            if change.level == "none" and (change.columns.get("escalation_level") or 0) > 0:
+                row = await session.get(rule.model, change.id)
+                change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")  # type: ignore[arg-type]
                 out.deescalations += 1
         await session.flush()
 
