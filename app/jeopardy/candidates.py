@@ -63,11 +63,8 @@ async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
     return list(rows.scalars())
 
 
-async def finish(uow: UnitOfWork, ctx: rules.Context, scope: Scope) -> None:
-    """Store each evaluated row's next check time and move the mark past the events this sweep read."""
-    if scope.order_ids:
-        for rule in rules.RULES:
-            await rules.refresh_checks(uow.session, rule, ctx, scope.order_ids)
+async def finish(uow: UnitOfWork, scope: Scope) -> None:
+    """Move the mark past the events this sweep read; keep the orders it could not lock for the next one."""
     mark = await uow.session.get(SweepMark, MARK)
     if mark is None:
         uow.session.add(SweepMark(name=MARK, last_seq=scope.last_seq, pending=scope.skipped))

@@ -200,34 +200,33 @@ async def due_orders(session: AsyncSession, rule: Rule, ctx: Context) -> set[int
     return set(rows.scalars())
 
 
-async def refresh_checks(session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int]) -> None:
-    """Store, for every row of these orders, when time alone may next change its outcome."""
-    ev = rule.build(ctx)
-    await session.execute(
-        update(ev.row).where(in_ids(ev.order_id, order_ids, ctx.dialect)).values(jeopardy_check_at=next_check(ctx, ev)),
-        execution_options={"synchronize_session": False},
-    )
-
-
 async def changes(
-    session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int] | None = None, limit: int | None = None
+    session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int], *, store_checks: bool = False
 ) -> list[LevelChange]:
-    """Rows of one rule whose computed level or reason differs from the stored one."""
+    """Rows of these orders whose computed level or reason differs from the stored one.
+
+    With ``store_checks`` (a sweep) the same statement stores every row's next check time: an
+    ``UPDATE ... RETURNING`` evaluates the rule for each row once, for both.
+    """
     ev = rule.build(ctx)
     t = ev.row
     extra = [name for name in EXTRA_COLUMNS if name in t.c]
-    query = (
-        select(t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
-        .where(or_(ev.tracked, t.c.jeopardy_level != "none"))
-        .where(ev.reason.is_distinct_from(t.c.jeopardy_reason))
-        .order_by(t.c.id)
-    )
-    if order_ids is not None:
-        query = query.where(in_ids(ev.order_id, order_ids, ctx.dialect))
-    if limit is not None:
-        query = query.limit(limit)
-    rows = await session.execute(query)
-    return [
+    columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
+    scope = in_ids(ev.order_id, order_ids, ctx.dialect)
+    store = update(t).where(scope).values(jeopardy_check_at=next_check(ctx, ev))
+    if store_checks and ctx.dialect == "postgresql":
+        # The check time does not enter the reason, so RETURNING sees the stored level and reason.
+        # (SQLite's RETURNING, as SQLAlchemy writes it, leaves columns unqualified, which breaks the
+        # rules' correlated subqueries: there a SELECT and an UPDATE.)
+        rows = await session.execute(store.returning(*columns), execution_options={"synchronize_session": False})
+    else:
+        rows = await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason)))
+        if store_checks:
+            rows = list(rows)
+            await session.execute(store, execution_options={"synchronize_session": False})
+    found = [
         LevelChange(rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason, dict(zip(extra, rest)))
         for i, oid, before, before_reason, reason, *rest in rows
+        if reason != before_reason
     ]
+    return sorted(found, key=lambda c: c.id)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -58,9 +58,26 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
             before={"jeopardy_level": change.before, "jeopardy_reason": change.before_reason},
             after={"jeopardy_level": change.level, "jeopardy_reason": change.reason},
         )
-    # Core, not the ORM: a sweep may change thousands of rows. Rows this session already holds (a
+    # Not the ORM: a sweep may change thousands of rows. Rows this session already holds (a
     # mutation's own order, say) are given the stored values, so its answer shows the new level.
-    await uow.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
+    if uow.dialect == "postgresql":  # one statement over arrays rather than one execution per row
+        since = ", jeopardy_since = v.since" if tracks_since else ""
+        await uow.session.execute(
+            text(
+                f"UPDATE {table.name} SET jeopardy_level = v.level, jeopardy_reason = v.reason{since} "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:levels AS text[]), CAST(:reasons AS text[]), "
+                "CAST(:since AS timestamptz[])) AS v(id, level, reason, since) "
+                f"WHERE {table.name}.id = v.id"
+            ),
+            {
+                "ids": [p["b_id"] for p in params],
+                "levels": [p["b_level"] for p in params],
+                "reasons": [p["b_reason"] for p in params],
+                "since": [p["b_since"] for p in params],
+            },
+        )
+    else:
+        await uow.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
     mapper = sa_inspect(rule.model)
     held = uow.session.sync_session.identity_map
     for change, p in zip(found, params):
@@ -121,11 +138,13 @@ def change_escalation(
     return entry
 
 
-async def _apply_levels(uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome) -> None:
-    """Record the level changes of the rows of these (locked) orders."""
+async def _apply_levels(
+    uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome, *, store_checks: bool = False
+) -> None:
+    """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check times)."""
     session = uow.session
     for rule in rules.RULES:  # activities and party orders first: the order rule may read their rows
-        found = await rules.changes(session, rule, ctx, order_ids) if order_ids else []
+        found = await rules.changes(session, rule, ctx, order_ids, store_checks=store_checks) if order_ids else []
         if not found:
             continue
         await change_levels(uow, rule, found)
@@ -178,8 +197,8 @@ async def evaluate(uow: UnitOfWork, policy: Policy | None = None, order_ids: lis
     if order_ids is None:
         scope = await candidates.gather(uow, ctx)
         out.orders_examined = len(scope.order_ids)
-        await _apply_levels(uow, ctx, scope.order_ids, out)
-        await candidates.finish(uow, ctx, scope)
+        await _apply_levels(uow, ctx, scope.order_ids, out, store_checks=True)
+        await candidates.finish(uow, scope)
     else:
         await _apply_levels(uow, ctx, order_ids, out)
     await _apply_escalations(uow, policy, order_ids, out)
