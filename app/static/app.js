@@ -13,7 +13,7 @@ const LIVE_ALERTS = "LiveJeopardyAlerts";
 
 const LOST = "Connection to the server lost — reconnecting; missed events will be replayed.";
 const $ = (id) => document.getElementById(id);
-const state = { api: null, level: "ALL", openOnly: false, text: "", orders: [], selected: null, live: null, subscriptions: [], refresh: null };
+const state = { api: null, level: "ALL", openOnly: false, text: "", orders: [], selected: null, live: null, subscriptions: [], refresh: null, generation: 0 };
 
 function say(text, kind = "error") {
   const box = $("message");
@@ -51,8 +51,11 @@ function filter() {
   return f;
 }
 
-async function loadCounts() {
-  const counts = await state.api.run("JeopardyCounts", { states: state.openOnly ? OPEN_STATES : null });
+function loadCounts() {
+  return state.api.run("JeopardyCounts", { states: state.openOnly ? OPEN_STATES : null });
+}
+
+function showCounts(counts) {
   const byLevel = { ALL: counts.all, NONE: counts.none, AT_RISK: counts.atRisk, JEOPARDY: counts.jeopardy, LATE: counts.late };
   $("levels").replaceChildren(
     ...LEVELS.map(([level, name]) =>
@@ -67,8 +70,11 @@ async function loadCounts() {
   );
 }
 
-async function loadOrders() {
-  const data = await state.api.run("OrderList", { filter: filter(), first: 100 });
+function loadOrders() {
+  return state.api.run("OrderList", { filter: filter(), first: 100 });
+}
+
+function showOrders(data) {
   state.orders = data.customerOrders.edges.map((e) => e.node);
   $("orders").tBodies[0].replaceChildren(...state.orders.map((o) => orderRow(o, o.id === state.selected, select)));
   for (const label of $("feed").querySelectorAll("[data-ref-for]")) label.textContent = refOf(label.dataset.refFor);
@@ -77,8 +83,13 @@ async function loadOrders() {
 }
 
 async function refresh() {
+  const generation = ++state.generation;
   try {
-    await Promise.all([loadCounts(), loadOrders()]);
+    const [counts, orders] = await Promise.all([loadCounts(), loadOrders()]);
+    // Answers can arrive out of order: only the latest refresh's (the current filters') are shown.
+    if (generation !== state.generation) return;
+    showCounts(counts);
+    showOrders(orders);
     if (state.selected) await loadDetail(state.selected);
   } catch (err) {
     fail(err);
