@@ -94,9 +94,8 @@ async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_
         await db.dispose()
 
 
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # SQLite's lease has its own test
 async def test_on_postgres_the_advisory_lock_keeps_a_second_monitor_out(db: Database, clock: FrozenClock) -> None:
-    if db.is_sqlite:
-        pytest.skip("advisory locks are PostgreSQL's; the SQLite lease has its own test")
     await make_orders(db, clock, 2)
     clock.advance(timedelta(days=3))
     mon = monitor(db, clock)
@@ -181,9 +180,8 @@ async def test_a_sweep_looks_only_at_orders_that_changed_or_whose_time_came(db: 
     assert sorted({e.order_id for e in await alerts(db)}) == late, "no other order changed level"
 
 
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # on SQLite a sweep's write transaction excludes every mutation
 async def test_an_order_a_mutation_holds_is_left_for_the_next_sweep_not_passed_by(db: Database, clock: FrozenClock) -> None:
-    if db.is_sqlite:
-        pytest.skip("on SQLite a sweep's write transaction excludes every mutation")
     held, free = await make_orders(db, clock, 2)
     clock.advance(timedelta(days=3))  # both late now
     mon = monitor(db, clock, ESCALATE_LATE)
