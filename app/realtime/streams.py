@@ -165,60 +165,44 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
             return
 
 
-def follow(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None) -> AsyncIterator[Any]:
+async def follow(
+    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None
+) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
     subscription starts before the log is read. No duplicate: live events already replayed are skipped.
 
     With a ``renderer`` (and a stream with a key) the live part comes from the stream's fan-out group:
-    each live item is the group's rendering of the event, or the event itself when there is none."""
-    if renderer is not None and stream.key is not None:
-        return _follow_shared(bus, db, stream, after, renderer)
-    return _follow_own(bus, db, stream, after)
-
-
-async def _follow_own(bus: EventBus, db: Database, stream: Stream, after: int | None) -> AsyncIterator[Event]:
-    """``follow`` with a bus subscription of its own, filtering each event itself."""
-    last = after
-    while True:
-        async with bus.subscribe(stream.accepts) as live:
-            if last is None:
-                async with db.read() as session:
-                    last = await last_sequence(session)
-            async for event in replay(db, stream, last):
-                last = event.seq
-                if await stream.check(bus, db, event):
-                    yield event
-            if live.overflowed:
-                continue  # fell behind while replaying: read on from the log with a fresh buffer
-            async for event in live:  # raises SlowConsumer when this consumer overflows its buffer
-                if event.seq <= last:
-                    continue
-                last = event.seq
-                if await stream.check(bus, db, event):
-                    yield event
-
-
-async def _follow_shared(bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer) -> AsyncIterator[Any]:
-    """``follow`` through the stream's fan-out group: filtered and rendered once per event for all its members."""
+    each live item is the group's rendering of the event, or the event itself when there is none
+    (the group has filtered it already); otherwise this follower has a bus subscription of its own."""
+    shared = renderer is not None and stream.key is not None
     last = after
 
     async def check(event: Event) -> bool:
         return await stream.check(bus, db, event)
 
     while True:
-        async with fanout.join(bus, stream.key, stream.accepts, check, renderer) as live:
+        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]
+        async with joined as live:
             if last is None:
                 async with db.read() as session:
                     last = await last_sequence(session)
             async for event in replay(db, stream, last):
                 last = event.seq
-                if await stream.check(bus, db, event):
+                if await check(event):
                     yield event
             if live.overflowed:
                 continue  # fell behind while replaying: read on from the log with a fresh buffer
-            while True:
-                seq, item = await live.get()  # raises SlowConsumer when this member overflows its buffer
+            # Either raises SlowConsumer when this follower overflows its buffer.
+            items = _group_items(live) if shared else ((event.seq, event) async for event in live)
+            async for seq, item in items:
                 if seq <= last:
                     continue
                 last = seq
-                yield item
+                if shared or await check(item):
+                    yield item
+
+
+async def _group_items(member: Any) -> AsyncIterator[tuple[int, Any]]:
+    """A fan-out member's items with their sequence numbers, as they come."""
+    while True:
+        yield await member.get()
