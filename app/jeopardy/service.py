@@ -38,18 +38,15 @@ class SweepOutcome:
 
 
 async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules.LevelChange]) -> None:
-    """Store rows' new jeopardy levels and reasons (one executemany) and record a ``jeopardyChanged`` each."""
+    """Store rows' new jeopardy levels and reasons (one statement) and record a ``jeopardyChanged`` each."""
     table: Any = rule.model.__table__  # type: ignore[attr-defined]
-    values: dict[str, Any] = {"jeopardy_level": bindparam("b_level"), "jeopardy_reason": bindparam("b_reason")}
     tracks_since = "jeopardy_since" in table.c
-    if tracks_since:
-        values["jeopardy_since"] = bindparam("b_since", type_=UTCDateTime)
-    params = []
+    rows = []
     for change in found:
         since = change.columns.get("jeopardy_since")
         if change.level != change.before:
             since = uow.now if change.level != "none" else None
-        params.append({"b_id": change.id, "b_level": change.level, "b_reason": change.reason, "b_since": since})
+        rows.append({"id": change.id, "level": change.level, "reason": change.reason, "since": since})
         uow.record(
             "jeopardyChanged",
             entity=rule.entity,
@@ -58,35 +55,46 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
             before={"jeopardy_level": change.before, "jeopardy_reason": change.before_reason},
             after={"jeopardy_level": change.level, "jeopardy_reason": change.reason},
         )
-    # Not the ORM: a sweep may change thousands of rows. Rows this session already holds (a
-    # mutation's own order, say) are given the stored values, so its answer shows the new level.
+    await _store_levels(uow, table, rows, tracks_since)
+    # Rows this session already holds (a mutation's own order, say) get the stored values, so the
+    # mutation's answer shows the new level.
+    mapper = sa_inspect(rule.model)
+    held = uow.session.sync_session.identity_map
+    for row in rows:
+        loaded = held.get(mapper.identity_key_from_primary_key((row["id"],)))
+        if loaded is not None:
+            set_committed_value(loaded, "jeopardy_level", row["level"])
+            set_committed_value(loaded, "jeopardy_reason", row["reason"])
+            if tracks_since:
+                set_committed_value(loaded, "jeopardy_since", row["since"])
+
+
+async def _store_levels(uow: UnitOfWork, table: Any, rows: list[dict[str, Any]], tracks_since: bool) -> None:
+    """Not through the ORM: a sweep may change thousands of rows."""
     if uow.dialect == "postgresql":  # one statement over arrays rather than one execution per row
-        since = ", jeopardy_since = v.since" if tracks_since else ""
+        set_since = ", jeopardy_since = v.since" if tracks_since else ""
         await uow.session.execute(
             text(
-                f"UPDATE {table.name} SET jeopardy_level = v.level, jeopardy_reason = v.reason{since} "
+                f"UPDATE {table.name} SET jeopardy_level = v.level, jeopardy_reason = v.reason{set_since} "
                 "FROM unnest(CAST(:ids AS integer[]), CAST(:levels AS text[]), CAST(:reasons AS text[]), "
                 "CAST(:since AS timestamptz[])) AS v(id, level, reason, since) "
                 f"WHERE {table.name}.id = v.id"
             ),
             {
-                "ids": [p["b_id"] for p in params],
-                "levels": [p["b_level"] for p in params],
-                "reasons": [p["b_reason"] for p in params],
-                "since": [p["b_since"] for p in params],
+                "ids": [r["id"] for r in rows],
+                "levels": [r["level"] for r in rows],
+                "reasons": [r["reason"] for r in rows],
+                "since": [r["since"] for r in rows],
             },
         )
-    else:
-        await uow.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
-    mapper = sa_inspect(rule.model)
-    held = uow.session.sync_session.identity_map
-    for change, p in zip(found, params):
-        row = held.get(mapper.identity_key_from_primary_key((change.id,)))
-        if row is not None:
-            set_committed_value(row, "jeopardy_level", change.level)
-            set_committed_value(row, "jeopardy_reason", change.reason)
-            if tracks_since:
-                set_committed_value(row, "jeopardy_since", p["b_since"])
+        return
+    values: dict[str, Any] = {"jeopardy_level": bindparam("b_level"), "jeopardy_reason": bindparam("b_reason")}
+    if tracks_since:
+        values["jeopardy_since"] = bindparam("b_since", type_=UTCDateTime)
+    await uow.session.execute(
+        update(table).where(table.c.id == bindparam("b_id")).values(values),
+        [{"b_" + name: value for name, value in r.items()} for r in rows],
+    )
 
 
 def change_escalation(
