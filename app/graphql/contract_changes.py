@@ -20,7 +20,6 @@ from graphql import (
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
     FieldNode,
-    GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLNamedType,

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Actor
-from app.party_orders import states
 from app.party_orders.models import Party, PartyChangeRequest, PartyOrder
 from app.pagination import Page, keyset_page
 
