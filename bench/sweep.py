@@ -5,8 +5,9 @@ a settling sweep looks once at every generated order (they are new to it: their 
 follow its mark), then a sweep with nothing to change is timed, then the benchmark's clock moves
 forward just far enough that rows of 0.1% of the open orders pass a date that changes their level
 (an activity's planned end, a party's report due, a committed date; whatever else time reaches in
-that window is found too), and the sweep that finds them and records their new levels is timed. Time only moves forward, as in service. A
-sweep whose cost grows with the changes, not with the total, keeps the last columns flat.
+that window is found too), and the sweep that finds them and records their new levels is timed.
+Time only moves forward, as in service. A sweep whose cost grows with the changes, not with the
+total, keeps the last columns flat.
 
     python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3]
 """
@@ -23,8 +24,8 @@ from sqlalchemy import func, select, text
 from app.clock import Clock, FrozenClock, SystemClock
 from app.datagen import Spec, generate
 from app.db import Database
-from app.orders.models import CustomerOrder
 from app.jeopardy.rules import OPEN_ACTIVITY
+from app.orders.models import CustomerOrder
 from app.orders.states import OPEN_ORDER
 from app.party_orders.states import ACTIVE
 from bench.common import NotReady, pg_schema, table
