@@ -88,11 +88,11 @@ class LevelChange:
     before_reason: str | None
     level: str
     reason: str | None
-    columns: dict[str, Any]  # the row's columns a change needs besides these (EXTRA_COLUMNS it has)
+    columns: dict[str, Any]  # id, order_id and the EXTRA_COLUMNS the row's table has
 
 
-# Read with each change, where the table has them: event keys, the level's start, the escalation level.
-EXTRA_COLUMNS = ("id", "order_id", "party_id", "jeopardy_since", "escalation_level")
+# Read with each change, where the table has them: an event key, the level's start, the escalation level.
+EXTRA_COLUMNS = ("party_id", "jeopardy_since", "escalation_level")
 
 
 def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
@@ -225,7 +225,10 @@ async def changes(
             rows = list(rows)
             await session.execute(store, execution_options={"synchronize_session": False})
     found = [
-        LevelChange(rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason, dict(zip(extra, rest)))
+        LevelChange(
+            rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason,
+            {"id": i, "order_id": oid, **dict(zip(extra, rest))},
+        )
         for i, oid, before, before_reason, reason, *rest in rows
         if reason != before_reason
     ]
