@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.db import UnitOfWork
-from app.events import Event, EventSequence
+from app.events import Event, last_sequence
 from app.jeopardy import rules
 from app.jeopardy.models import SweepMark
 from app.orders.models import CustomerOrder
@@ -38,7 +38,7 @@ async def gather(uow: UnitOfWork, ctx: rules.Context) -> Scope:
     mark = await session.get(SweepMark, MARK)
     last = mark.last_seq if mark else 0
     # Read before the events: every event up to ``top`` is committed with the data it describes.
-    top = (await session.execute(select(EventSequence.last).where(EventSequence.id == 1))).scalar() or 0
+    top = await last_sequence(session)
     wanted = set(mark.pending) if mark else set()
     changed = await session.execute(
         select(Event.order_id).where(Event.seq > last, Event.seq <= top, Event.order_id.is_not(None)).distinct()
