@@ -76,12 +76,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, args.port or settings.port
     print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
     from app.observability.logs import logging_config
+    from app.realtime.ws_protocol import WS_PROTOCOL
 
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
         log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
         ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws=WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
     )
 
 

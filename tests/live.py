@@ -21,6 +21,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
+from app.realtime.ws_protocol import WS_PROTOCOL
 from tests.server_process import free_port
 
 TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL  # graphql-transport-ws
@@ -54,7 +55,7 @@ async def serve(app: Any, send_buffer: int | None = None) -> AsyncIterator[str]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=None)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=None, ws=WS_PROTOCOL)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -83,7 +84,7 @@ class ServerProcess:
 
     async def start(self) -> None:
         cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(self.port), "--log-level", "warning"]
+               "--port", str(self.port), "--log-level", "warning", "--ws", WS_PROTOCOL]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)
 
         async def ready() -> bool:

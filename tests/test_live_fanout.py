@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from app.auth import Role
 from app.orders import queries
+from app.realtime.fanout import Member, Renderer
+from app.realtime.ws_protocol import WebSocketProtocol
 from tests.factories import create_order
 from tests.live import LEGACY_WS, TRANSPORT_WS, Subscriber, subscribe, wait_until
 from tests.test_live_subscriptions import MATCHING, ORDER_EVENTS, Live, live  # noqa: F401  the fixture
@@ -66,3 +69,101 @@ async def test_a_follower_that_leaves_does_not_disturb_the_others_and_the_last_o
         await staying.close()
     await wait_until(lambda: not bus.groups, timeout=5, what="the group to end with its last follower")
     assert bus.subscriber_count == 0
+
+
+async def _parked(member: Member) -> asyncio.Task[tuple[int, Any]]:
+    """A task waiting in ``member.get()`` (a subscriber with nothing to do)."""
+    task = asyncio.ensure_future(member.get())
+    await asyncio.sleep(0)
+    return task
+
+
+async def test_a_member_waiting_with_nothing_buffered_takes_events_direct_and_skips_what_it_replayed() -> None:
+    taken: list[tuple[int, Any]] = []
+    member = Member(Renderer("r", lambda e: None), size=10, direct=lambda seq, item: taken.append((seq, item)) or True)  # type: ignore[arg-type, func-returns-value]
+    assert member.offer(1, "replaying") and taken == [], "nothing goes direct before the replay says where it ended"
+    assert await member.get() == (1, "replaying")
+
+    member.after = 5  # the replay read the log up to 5
+    waiting = await _parked(member)
+    assert member.offer(5, "replayed already") and member.offer(6, "live")
+    assert taken == [(6, "live")], "5 came from the log, 6 went straight out"
+    assert not waiting.done(), "the member's own task was not woken"
+    waiting.cancel()
+
+
+async def test_an_event_the_socket_cannot_take_at_once_waits_in_the_buffer_and_later_ones_queue_behind_it() -> None:
+    full = True
+    taken: list[int] = []
+
+    def direct(seq: int, item: Any) -> bool:
+        if full:
+            return False
+        taken.append(seq)
+        return True
+
+    member = Member(Renderer("r", lambda e: None), size=10, direct=direct)  # type: ignore[arg-type]
+    member.after = 0
+    waiting = await _parked(member)
+    assert member.offer(1, "a")  # refused direct: buffered, the member's task woken
+    full = False
+    assert member.offer(2, "b"), "accepted"
+    assert taken == [], "2 does not overtake 1 while 1 is still buffered"
+    assert await waiting == (1, "a") and await member.get() == (2, "b")
+    waiting = await _parked(member)
+    assert member.offer(3, "c") and taken == [3], "caught up: direct again"
+    waiting.cancel()
+
+
+async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_by_its_own_task(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    token = await live.token(Role.VIEWER, "wall")
+    written_now: list[bytes] = []
+    send_now = WebSocketProtocol.send_now
+
+    def counting(self: WebSocketProtocol, text: bytes) -> bool:
+        sent = send_now(self, text)
+        if sent:
+            written_now.append(text)
+        return sent
+
+    monkeypatch.setattr(WebSocketProtocol, "send_now", counting)
+    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2]) for n in range(4)]
+    try:
+        for n in range(3):
+            await live.note(staff, order["id"], f"note {n}")
+        for wall in walls:
+            assert [e["after"]["text"] for e in await wall.wait_for(3)] == ["note 0", "note 1", "note 2"]
+        assert len(written_now) == 12, "every delivery went out from the group's task"
+        assert all(b'"type":"next"' in t or b'"type":"data"' in t for t in written_now)
+    finally:
+        for wall in walls:
+            await wall.close()
+
+
+async def test_a_dashboard_whose_socket_is_often_full_still_gets_every_event_once_and_in_order(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    staff = await live.api()
+    order = await create_order(staff, live.clock.now())
+    token = await live.token(Role.VIEWER, "slow wall")
+    calls = [0]
+    send_now = WebSocketProtocol.send_now
+
+    def every_other_time_full(self: WebSocketProtocol, text: bytes) -> bool:
+        calls[0] += 1
+        return calls[0] % 2 == 0 and send_now(self, text)
+
+    monkeypatch.setattr(WebSocketProtocol, "send_now", every_other_time_full)
+    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}) for _ in range(3)]
+    try:
+        for n in range(8):
+            await live.note(staff, order["id"], f"note {n}")
+        for wall in walls:
+            events = await wall.wait_for(8)
+            assert [e["after"]["text"] for e in events] == [f"note {n}" for n in range(8)]
+        await asyncio.sleep(0.3)
+        assert all(len(wall.events) == 8 for wall in walls), "no event twice"
+        assert calls[0] > 0
+    finally:
+        for wall in walls:
+            await wall.close()

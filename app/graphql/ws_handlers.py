@@ -3,27 +3,37 @@
 strawberry sends every event of every subscriber through its own pipeline: execution, extension
 hooks, a message dict, JSON encoding. For an event its fan-out group has already executed and
 encoded (app/graphql/shared_events.py), the websocket handlers below give the operation's task a
-``DirectLine``: it splices the operation id into the pre-encoded payload and sends the frame.
-Everything else (errors, queries, SSE, other transports) goes the usual way.
+``DirectLine``: it splices the operation id into the pre-encoded payload and sends the frame, from
+the operation's task (``send``) or, while the operation waits for its next event, from the fan-out
+group's task (``send_now``, where the server offers it). Everything else (errors, queries, SSE,
+other transports) goes the usual way.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
+from app.realtime.ws_protocol import SEND_NOW
 
 
 class DirectLine:
     """Sends pre-encoded payloads of one operation as complete protocol messages."""
 
-    __slots__ = ("_prefix", "_send_text")
+    __slots__ = ("_prefix", "_send_now", "_send_text")
 
-    def __init__(self, send_text: Any, prefix: str) -> None:
+    def __init__(self, send_text: Any, prefix: str, send_now: Callable[[bytes], bool] | None = None) -> None:
         self._send_text = send_text
         self._prefix = prefix
+        self._send_now = send_now
+
+    @property
+    def sends_now(self) -> bool:
+        """Whether ``send_now`` can ever succeed on this server."""
+        return self._send_now is not None
 
     async def send(self, payload: str) -> bool:
         """False when the socket is gone (its handler then ends the operation)."""
@@ -33,6 +43,13 @@ class DirectLine:
             return False
         return True
 
+    def send_now(self, seq: int, item: Any) -> bool:
+        """Send a rendered payload without waiting, where the server can (app/realtime/ws_protocol.py):
+        False when it is not a payload or cannot go out at once; the operation's task then sends it."""
+        if self._send_now is None or not isinstance(item, str):
+            return False
+        return self._send_now((self._prefix + item + "}").encode())
+
 
 # The line of the websocket operation running in this task; None elsewhere (HTTP, SSE, tests).
 LINE: ContextVar[DirectLine | None] = ContextVar("direct_line", default=None)
@@ -41,7 +58,7 @@ LINE: ContextVar[DirectLine | None] = ContextVar("direct_line", default=None)
 def _line(handler: Any, prefix: str) -> None:
     ws = getattr(handler.websocket, "ws", None)  # strawberry's ASGI adapter around the starlette WebSocket
     if ws is not None:
-        LINE.set(DirectLine(ws.send_text, prefix))
+        LINE.set(DirectLine(ws.send_text, prefix, (ws.scope.get("extensions") or {}).get(SEND_NOW)))
 
 
 def _id(operation_id: Any) -> str:

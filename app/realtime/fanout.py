@@ -3,9 +3,13 @@ rendering per event; each keeps its own bounded buffer.
 
 With thousands of dashboards on one stream, the per-event work (the filter with its database look-up,
 executing and encoding the selection) done once per subscriber is most of the server's time. A group
-does it once per event and hands every member the result, so what is left per subscriber is queueing
-an item and sending it. Knows nothing of GraphQL: a member brings a ``Renderer``, and members whose
-renderers have the same ``key`` share one rendering of each event.
+does it once per event and hands every member the result, so what is left per subscriber is sending
+it. Knows nothing of GraphQL: a member brings a ``Renderer``, and members whose renderers have the
+same ``key`` share one rendering of each event.
+
+A member waiting for its next item with nothing buffered may take it ``direct``: the group's task
+hands it straight to the member's socket instead of waking the member's own task for it (that
+wake-up, and the layers of generators it resumes, cost more than the write itself).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ordertrack.fanout")
 
 Check = Callable[[Event], Awaitable[bool]]
+# Delivers (seq, item) at once from the caller's task: True when it is taken, False when the
+# member's own task must deliver it (the item is then buffered as usual).
+Direct = Callable[[int, Any], bool]
 
 
 @dataclass(frozen=True)
@@ -42,11 +49,15 @@ class Renderer:
 class Member:
     """One subscriber of a group: a bounded buffer of ``(seq, rendering or event)``."""
 
-    __slots__ = ("error", "renderer", "size", "_items", "_waiter")
+    __slots__ = ("after", "direct", "error", "renderer", "size", "_items", "_waiter")
 
-    def __init__(self, renderer: Renderer, size: int) -> None:
+    def __init__(self, renderer: Renderer, size: int, direct: Direct | None = None) -> None:
         self.renderer = renderer
         self.size = size
+        self.direct = direct
+        # The subscriber has every item up to this sequence number from elsewhere (the log); until it
+        # says so (None) nothing goes direct, since only it knows what it has replayed.
+        self.after: int | None = None
         self.error: BaseException | None = None
         self._items: deque[tuple[int, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
@@ -56,9 +67,17 @@ class Member:
         return isinstance(self.error, SlowConsumer)
 
     def offer(self, seq: int, item: Any) -> bool:
-        """Buffer the item; False when this member has just been cut off."""
+        """Hand the item over, direct or through the buffer; False when this member has just been cut off."""
         if self.error is not None:
             return False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and self.direct is not None and self.after is not None:
+            # Parked in get() with nothing buffered, so nothing can be overtaken.
+            if seq <= self.after:
+                return True  # replayed from the log already
+            if self.direct(seq, item):
+                self.after = seq
+                return True
         if len(self._items) >= self.size:
             self.close(SlowConsumer(
                 f"This subscription fell more than {self.size} events behind and was stopped; "
@@ -160,13 +179,16 @@ class Group:
 
 
 @asynccontextmanager
-async def join(bus: EventBus, key: Hashable, accepts: Accepts, check: Check, renderer: Renderer) -> AsyncIterator[Member]:
+async def join(
+    bus: EventBus, key: Hashable, accepts: Accepts, check: Check, renderer: Renderer, direct: Direct | None = None
+) -> AsyncIterator[Member]:
     """Membership of the group following stream ``key``: every event that ``accepts`` and ``check``
-    pass, with ``seq`` above the bus's ``last_seq`` now, arrives in order as rendered by ``renderer``."""
+    pass, with ``seq`` above the bus's ``last_seq`` now, arrives in order as rendered by ``renderer``,
+    through ``direct`` while the member waits with nothing buffered and has set ``after``."""
     group = bus.groups.get(key)
     if group is None or group.closed:
         group = bus.groups[key] = Group(bus, key, accepts, check)
-    member = Member(renderer, bus.buffer_size)
+    member = Member(renderer, bus.buffer_size, direct)
     group.members[member] = None
     try:
         yield member

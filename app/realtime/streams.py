@@ -18,7 +18,7 @@ from app.observability.metrics import EVENTS_REPLAYED
 from app.orders.models import CustomerOrder, OrderItem
 from app.realtime import fanout
 from app.realtime.bus import EventBus
-from app.realtime.fanout import Renderer
+from app.realtime.fanout import Direct, Renderer
 
 PAGE = 200
 # Event types the jeopardy monitor emits, matched by prefix: jeopardyChanged, escalated, escalationLowered.
@@ -166,14 +166,15 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
 
 
 async def follow(
-    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None
+    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None, direct: Direct | None = None
 ) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
     subscription starts before the log is read. No duplicate: live events already replayed are skipped.
 
     With a ``renderer`` (and a stream with a key) the live part comes from the stream's fan-out group:
     each live item is the group's rendering of the event, or the event itself when there is none
-    (the group has filtered it already); otherwise this follower has a bus subscription of its own."""
+    (the group has filtered it already); otherwise this follower has a bus subscription of its own.
+    Once the replay is done, live items may bypass this generator through ``direct`` (see fanout)."""
     shared = renderer is not None and stream.key is not None
     last = after
 
@@ -181,7 +182,7 @@ async def follow(
         return await stream.check(bus, db, event)
 
     while True:
-        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]
+        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer, direct) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]
         async with joined as live:
             if last is None:
                 async with db.read() as session:
@@ -192,6 +193,8 @@ async def follow(
                     yield event
             if live.overflowed:
                 continue  # fell behind while replaying: read on from the log with a fresh buffer
+            if shared:
+                live.after = last
             # Either raises SlowConsumer when this follower overflows its buffer.
             items = _group_items(live) if shared else ((event.seq, event) async for event in live)
             async for seq, item in items:

@@ -64,12 +64,13 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
     """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events).
 
     On a websocket, live events come from the stream's fan-out group already rendered as the
-    message payload and go straight to the socket; replayed events, and any event the group could
-    not render, go through strawberry as usual."""
+    message payload and go straight to the socket (sent by the group itself while this operation
+    waits); replayed events, and any event the group could not render, go through strawberry as usual."""
     seq = _cursor(after)
     line = LINE.get()
     renderer = subscription_renderer(info.context) if line is not None else None
-    source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer)
+    direct = line.send_now if line is not None and renderer is not None and line.sends_now else None
+    source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer, direct)
     SUBSCRIPTIONS_OPEN.inc()
     try:
         async for item in source:
