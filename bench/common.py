@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from sqlalchemy import text
 
 from app.db import Database
+from app.realtime.ws_protocol import WS_PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
@@ -92,7 +93,7 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, t
     """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", os.environ.get("BENCH_WS", WS_PROTOCOL),
             "--ws-per-message-deflate", os.environ.get("BENCH_WS_DEFLATE", "false")]
     if factory:
         args.append("--factory")
