@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, text
 
 from app.clock import Clock, FrozenClock, SystemClock
-from app.datagen import Spec, generate
+from app.datagen import Spec, generate, settle_tables
 from app.db import Database
 from app.jeopardy.rules import OPEN_ACTIVITY
 from app.orders.models import CustomerOrder
@@ -70,6 +70,9 @@ async def main(args: argparse.Namespace) -> list[str]:
         import app.jeopardy.monitor  # noqa: F401
     except ImportError as exc:
         raise NotReady("the jeopardy monitor is not in this build") from exc
+    from app.main import tune_gc
+
+    tune_gc()  # the monitor sweeps inside the service process, whose collector is tuned at start-up
     sizes = sorted(int(s) for s in str(args.sizes).split(","))
     rows = []
     clock = FrozenClock(SystemClock().now())  # one clock for the whole run: time never goes back
@@ -78,11 +81,9 @@ async def main(args: argparse.Namespace) -> list[str]:
         for size in sizes:
             started = time.perf_counter()
             await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
+            await settle_tables(db)  # as `ordertrack generate` does, and autovacuum would soon after any bulk load
             generated = time.perf_counter() - started
             have = size
-            async with db.write_session() as session:
-                await session.execute(text("ANALYZE customer_order, activity, activity_dependency, party_order, party_milestone, party, event"))
-                await session.commit()
             settle, settle_examined, _, _ = await timed_sweep(db, clock)
             idle, idle_examined, _, idle_statements = await timed_sweep(db, clock)
             changed = max(1, size // 1000)

@@ -224,3 +224,34 @@ async def test_each_order_waits_for_its_next_threshold_the_at_risk_point_then_th
     await mon.sweep()
     assert [e.data["after"].get("jeopardy_level") for e in await alerts(db, order_id)][:2] == ["atRisk", "late"]
     assert await check_at() is None, "late is as far as time alone can take it; only a change of the order moves it now"
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # xmin: PostgreSQL's row version
+async def test_a_sweep_rewrites_no_row_whose_level_and_next_check_stay_and_starts_the_since_of_a_new_level(
+    db: Database, clock: FrozenClock
+) -> None:
+    order_id = (await make_orders(db, clock, 1, days=10))[0]
+    mon = monitor(db, clock, ESCALATE_LATE)
+
+    async def versions() -> dict[str, object]:
+        async with db.read() as session:
+            rows = await session.execute(text(
+                "SELECT 'order', xmin::text, jeopardy_since FROM customer_order WHERE id = :id "
+                "UNION ALL SELECT 'activity ' || id, xmin::text, NULL FROM activity WHERE order_id = :id"
+            ), {"id": order_id})
+            return {name: (xmin, since) for name, xmin, since in rows}
+
+    await mon.sweep()  # the new order: its check times are stored
+    stored = await versions()
+    async with db.write(STAFF, clock.now()) as uow:
+        await service.add_note(uow, order_id, "a note changes nothing the rules read")
+    outcome = (await mon.sweep()).outcome
+    assert outcome is not None and outcome.orders_examined == 1, "the note's event has the order looked at again"
+    assert await versions() == stored, "same level, same next check: not one row rewritten"
+
+    clock.advance(timedelta(days=8, minutes=1))  # past the at-risk point
+    outcome = (await mon.sweep()).outcome
+    assert outcome is not None and outcome.level_changes >= 1
+    after = await versions()
+    assert after["order"][1] == clock.now(), "the new level starts now"
+    assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id)] == ["atRisk"]

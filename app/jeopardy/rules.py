@@ -88,7 +88,8 @@ class LevelChange:
     before_reason: str | None
     level: str
     reason: str | None
-    columns: dict[str, Any]  # id, order_id and the EXTRA_COLUMNS the row's table has
+    columns: dict[str, Any]  # id, order_id and the EXTRA_COLUMNS the row's table has, as they were
+    stored: bool = False  # the row holds the new level already (a sweep's one UPDATE on PostgreSQL)
 
 
 # Read with each change, where the table has them: an event key, the level's start, the escalation level.
@@ -205,29 +206,60 @@ async def changes(
 ) -> list[LevelChange]:
     """Rows of these orders whose computed level or reason differs from the stored one.
 
-    With ``store_checks`` (a sweep) the same statement stores every row's next check time: an
-    ``UPDATE ... RETURNING`` evaluates the rule for each row once, for both.
+    With ``store_checks`` (a sweep) every row's next check time is stored as well; on PostgreSQL one
+    ``UPDATE ... FROM (evaluation) ... RETURNING`` evaluates the rule once per row and writes only
+    the rows whose check time or level changes, both at once (see ``_store_all``).
     """
+    if store_checks and ctx.dialect == "postgresql":
+        return await _store_all(session, rule, ctx, order_ids)
     ev = rule.build(ctx)
     t = ev.row
     extra = [name for name in EXTRA_COLUMNS if name in t.c]
     columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
     scope = in_ids(ev.order_id, order_ids, ctx.dialect)
-    store = update(t).where(scope).values(jeopardy_check_at=next_check(ctx, ev))
-    if store_checks and ctx.dialect == "postgresql":
-        # The check time does not enter the reason, so RETURNING sees the stored level and reason.
-        # (SQLite's RETURNING, as SQLAlchemy writes it, leaves columns unqualified, which breaks the
-        # rules' correlated subqueries: there a SELECT and an UPDATE.)
-        rows = await session.execute(store.returning(*columns), execution_options={"synchronize_session": False})
-    else:
-        rows = await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason)))
-        if store_checks:
-            rows = list(rows)
-            await session.execute(store, execution_options={"synchronize_session": False})
+    rows = list(await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason))))
+    if store_checks:
+        store = update(t).where(scope).values(jeopardy_check_at=next_check(ctx, ev))
+        await session.execute(store, execution_options={"synchronize_session": False})
+    return _level_changes(rule, ev, extra, rows, stored=False)
+
+
+async def _store_all(session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int]) -> list[LevelChange]:
+    """A sweep's statement on PostgreSQL: evaluate, then store check time, level, reason and the
+    level's start where any of them changes. A row is written at most once per sweep (an indexed
+    column changes, so every write touches every index of the table) and not at all when nothing
+    changes; RETURNING hands back the values from before."""
+    ev = rule.build(ctx)
+    t = ev.row
+    extra = [name for name in EXTRA_COLUMNS if name in t.c]
+    c = (
+        select(
+            t.c.id, ev.order_id.label("order_id"), t.c.jeopardy_level.label("before"), t.c.jeopardy_reason.label("before_reason"),
+            ev.reason.label("reason"), next_check(ctx, ev).label("check_at"), t.c.jeopardy_check_at.label("old_check"),
+            *[t.c[name] for name in extra],
+        )
+        .where(in_ids(ev.order_id, order_ids, ctx.dialect))
+        .subquery("evaluated")
+    )
+    level = case(ev.levels, value=c.c.reason, else_=literal("none"))  # from the evaluated reason, not evaluated again
+    values: dict[str, Any] = {"jeopardy_check_at": c.c.check_at, "jeopardy_level": level, "jeopardy_reason": c.c.reason}
+    if "jeopardy_since" in t.c:  # as change_levels computes it: a new level starts now, "none" has no start
+        values["jeopardy_since"] = case((level == c.c.before, t.c.jeopardy_since), (level != "none", ctx.at(ctx.now)), else_=null())
+    store = (
+        update(t)
+        .where(t.c.id == c.c.id, or_(c.c.check_at.is_distinct_from(c.c.old_check), c.c.reason.is_distinct_from(c.c.before_reason)))
+        .values(values)
+        .returning(c.c.id, c.c.order_id, c.c.before, c.c.before_reason, c.c.reason, *[c.c[name] for name in extra])
+    )
+    rows = await session.execute(store, execution_options={"synchronize_session": False})
+    return _level_changes(rule, ev, extra, rows, stored=True)
+
+
+def _level_changes(rule: Rule, ev: Evaluation, extra: list[str], rows: Any, *, stored: bool) -> list[LevelChange]:
     found = [
         LevelChange(
             rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason,
-            {"id": i, "order_id": oid, **dict(zip(extra, rest))},
+            {"id": i, "order_id": oid, **dict(zip(extra, rest))}, stored,
         )
         for i, oid, before, before_reason, reason, *rest in rows
         if reason != before_reason
