@@ -120,22 +120,27 @@ async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_
     order = await create_order(staff, live.clock.now())
     token = await live.token(Role.VIEWER, "wall")
     written_now: list[bytes] = []
+    compressed: set[bool] = set()
     send_now = WebSocketProtocol.send_now
 
     def counting(self: WebSocketProtocol, text: bytes) -> bool:
         sent = send_now(self, text)
         if sent:
             written_now.append(text)
+            compressed.add(bool(self.conn.extensions))
         return sent
 
     monkeypatch.setattr(WebSocketProtocol, "send_now", counting)
-    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2]) for n in range(4)]
+    # Both protocols, with and without permessage-deflate (a compressed frame is per connection).
+    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2],
+                             connect_args={} if n < 2 else {"compression": None}) for n in range(4)]
     try:
         for n in range(3):
             await live.note(staff, order["id"], f"note {n}")
         for wall in walls:
             assert [e["after"]["text"] for e in await wall.wait_for(3)] == ["note 0", "note 1", "note 2"]
         assert len(written_now) == 12, "every delivery went out from the group's task"
+        assert compressed == {True, False}, "deflated and plain frames both went out this way"
         assert all(b'"type":"next"' in t or b'"type":"data"' in t for t in written_now)
     finally:
         for wall in walls:

@@ -12,7 +12,10 @@ and every message goes the usual way.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -22,6 +25,10 @@ WS_PROTOCOL = "app.realtime.ws_protocol:WebSocketProtocol"  # for uvicorn's ``ws
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """The sans-I/O websockets protocol uvicorn picks by default, plus ``send_now``."""
+
+    # (message, frame) of the last uncompressed send_now: fan-out sends one message to thousands of
+    # sockets in a row, and without extensions a server's frame is the same bytes on every one.
+    _last_frame: ClassVar[tuple[bytes, bytes]] = (b"", b"")
 
     async def run_asgi(self) -> None:
         self.scope["extensions"][SEND_NOW] = self.send_now  # type: ignore[index]
@@ -35,9 +42,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             or not self.writable.is_set() or self.transport.is_closing() or self.conn.state is not State.OPEN
         ):
             return False
-        try:
-            self.conn.send_text(text)
-        except InvalidState:
-            return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        if self.conn.extensions:  # compressed: each connection has its own deflate state
+            try:
+                self.conn.send_text(text)
+            except InvalidState:
+                return False
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            return True
+        message, frame = WebSocketProtocol._last_frame
+        if text != message:
+            frame = Frame(Opcode.TEXT, text).serialize(mask=False)
+            WebSocketProtocol._last_frame = (text, frame)
+        self.transport.write(frame)
         return True
