@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
-from app.datagen import Spec, generate
+from app.datagen import Spec, generate, settle_tables
 from app.events import Event
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from bench.common import NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
@@ -53,6 +53,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     async with pg_schema("bench_partner") as (db, schema):
         spec = Spec(orders=args.orders, party_share=0.5, parties=args.partners, chunk=5000)
         await generate(db, spec, SystemClock().now())
+        await settle_tables(db)
         async with db.write_session() as session:
             # Fresh tables: without statistics the planner may scan party orders by state. Only this schema's
             # tables (search_path): a bare ANALYZE takes every schema's, and deadlocks with others' TRUNCATEs.
