@@ -221,6 +221,8 @@ class Database:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
                 yield uow
                 uow.events = await flush_events(session, uow.pending)
+                for hook in uow.before_commit:
+                    await hook(uow.events)
                 await session.commit()
         except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
@@ -272,6 +274,8 @@ class UnitOfWork:
         self.db = db
         self.pending: list[dict[str, Any]] = []
         self.events: list[Event] = []
+        # Called with this transaction's numbered events, after they are written, before the commit.
+        self.before_commit: list[Callable[[list[Event]], Awaitable[None]]] = []
 
     @property
     def dialect(self) -> str:

@@ -17,6 +17,7 @@ from app.auth import Actor, Role
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
+from app.jeopardy import candidates
 from app.jeopardy.monitor import Monitor, run_cli
 from app.main import create_app
 from app.orders import service
@@ -194,11 +195,9 @@ async def test_an_order_a_mutation_holds_is_left_for_the_next_sweep_not_passed_b
             assert {e.order_id for e in await alerts(db)} == {free}, "the sweep did not wait for the held order"
             await conn.rollback()  # the mutation ends without recording anything
         second = (await mon.sweep()).outcome
-        assert second is not None and second.orders_examined == 2  # the held one, and the other's new events
+        assert second is not None and second.orders_examined == 1, "the held one (the other's events are the sweep's own)"
         assert {e.order_id for e in await alerts(db)} == {free, held}, "the held order was carried over, not forgotten"
-        third = (await mon.sweep()).outcome
-        assert third is not None and (third.orders_examined, third.level_changes) == (1, 0)  # its own events, once
-        assert ((await mon.sweep()).outcome or third).orders_examined == 0
+        assert ((await mon.sweep()).outcome or second).orders_examined == 0
     finally:
         await holder.dispose()
 
@@ -255,3 +254,39 @@ async def test_a_sweep_rewrites_no_row_whose_level_and_next_check_stay_and_start
     after = await versions()
     assert after["order"][1] == clock.now(), "the new level starts now"
     assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id)] == ["atRisk"]
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # on SQLite a sweep's write transaction excludes every mutation
+async def test_a_sweep_skips_its_own_events_next_time_but_never_a_change_committed_while_it_ran(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    going_late = await make_orders(db, clock, 2, days=1)
+    (quiet,) = await make_orders(db, clock, 1, days=30)
+    mon = monitor(db, clock, ESCALATE_LATE)
+    await mon.sweep()
+    clock.advance(timedelta(days=1, minutes=1))  # the first two are late now
+    other = twin(db)
+    gather = candidates.gather
+
+    async def gather_then_a_mutation_commits(uow: object, ctx: object) -> candidates.Scope:
+        scope = await gather(uow, ctx)  # type: ignore[arg-type]
+        assert scope.order_ids == going_late
+        async with other.write(STAFF, clock.now()) as w:  # commits while the sweep runs, before it numbers its events
+            await service.add_note(w, quiet, "committed in the middle of a sweep")
+        return scope
+
+    try:
+        monkeypatch.setattr(candidates, "gather", gather_then_a_mutation_commits)
+        busy = (await mon.sweep()).outcome
+        monkeypatch.undo()
+        assert busy is not None and busy.level_changes >= 2
+        after = (await mon.sweep()).outcome
+        assert after is not None and after.orders_examined == 3, "the note's order, and the two swept ones: the mark could not pass"
+        assert after.level_changes == 0
+        assert ((await mon.sweep()).outcome or after).orders_examined == 0
+
+        clock.advance(timedelta(days=30))  # the quiet one goes late too; nothing commits in between now
+        assert ((await mon.sweep()).outcome or after).level_changes >= 1
+        assert ((await mon.sweep()).outcome or after).orders_examined == 0, "its own events alone: nothing to look at again"
+    finally:
+        await other.dispose()

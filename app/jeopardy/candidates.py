@@ -64,10 +64,22 @@ async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
 
 
 async def finish(uow: UnitOfWork, scope: Scope) -> None:
-    """Move the mark past the events this sweep read; keep the orders it could not lock for the next one."""
+    """Move the mark past the events this sweep read, and past its own when it can; keep the orders
+    it could not lock for the next one."""
     mark = await uow.session.get(SweepMark, MARK)
     if mark is None:
-        uow.session.add(SweepMark(name=MARK, last_seq=scope.last_seq, pending=scope.skipped))
+        mark = SweepMark(name=MARK, last_seq=scope.last_seq, pending=scope.skipped)
+        uow.session.add(mark)
     else:
         mark.last_seq, mark.pending = scope.last_seq, scope.skipped
     await uow.session.flush()
+
+    async def past_own_events(events: list[Event]) -> None:
+        # The sweep's own events describe what it has just evaluated; looking at those orders again
+        # would find nothing. Numbered right after the mark, no other transaction's event lies in
+        # between (numbers are given out under one row lock, which this transaction holds now).
+        if events and events[0].seq == scope.last_seq + 1:
+            mark.last_seq = events[-1].seq
+            await uow.session.flush()
+
+    uow.before_commit.append(past_own_events)
