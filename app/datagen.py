@@ -317,7 +317,6 @@ async def settle_tables(db: Database) -> None:
     so planner statistics, hint bits and the visibility map are in place before the first
     queries (otherwise the first statement to touch each page pays for setting its hint bits and
     writing it back); ANALYZE on SQLite."""
-    names = [name for name, _, _ in TABLES]
     if db.is_sqlite:
         async with db.write_session() as session:
             await session.execute(text("ANALYZE"))
@@ -325,7 +324,7 @@ async def settle_tables(db: Database) -> None:
         return
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
-        await conn.execute(text("VACUUM (ANALYZE) " + ", ".join(f'"{name}"' for name in names)))
+        await conn.execute(text("VACUUM (ANALYZE) " + ", ".join(f'"{name}"' for name, _, _ in TABLES)))
 
 
 async def run_generate(db: Database, args: Any) -> None:

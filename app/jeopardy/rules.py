@@ -210,11 +210,11 @@ async def changes(
     ``UPDATE ... FROM (evaluation) ... RETURNING`` evaluates the rule once per row and writes only
     the rows whose check time or level changes, both at once (see ``_store_all``).
     """
-    if store_checks and ctx.dialect == "postgresql":
-        return await _store_all(session, rule, ctx, order_ids)
     ev = rule.build(ctx)
     t = ev.row
     extra = [name for name in EXTRA_COLUMNS if name in t.c]
+    if store_checks and ctx.dialect == "postgresql":
+        return await _store_all(session, rule, ctx, ev, extra, order_ids)
     columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
     scope = in_ids(ev.order_id, order_ids, ctx.dialect)
     rows = list(await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason))))
@@ -224,14 +224,14 @@ async def changes(
     return _level_changes(rule, ev, extra, rows, stored=False)
 
 
-async def _store_all(session: AsyncSession, rule: Rule, ctx: Context, order_ids: Sequence[int]) -> list[LevelChange]:
+async def _store_all(
+    session: AsyncSession, rule: Rule, ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence[int]
+) -> list[LevelChange]:
     """A sweep's statement on PostgreSQL: evaluate, then store check time, level, reason and the
     level's start where any of them changes. A row is written at most once per sweep (an indexed
     column changes, so every write touches every index of the table) and not at all when nothing
     changes; RETURNING hands back the values from before."""
-    ev = rule.build(ctx)
     t = ev.row
-    extra = [name for name in EXTRA_COLUMNS if name in t.c]
     c = (
         select(
             t.c.id, ev.order_id.label("order_id"), t.c.jeopardy_level.label("before"), t.c.jeopardy_reason.label("before_reason"),
