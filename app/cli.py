@@ -1,16 +1,20 @@
-"""The ``ordertrack`` command: serve, migrate, demo, create-token, monitor, export-schema."""
+"""The ``ordertrack`` command: serve, migrate, demo, create-token, revoke-token, monitor, export-schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
-from app.auth import Role, create_token
+from app.access import tokens
+from app.auth import Role
 from app.clock import SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
+from app.errors import DomainError
 
 
 def _db(settings: Settings) -> Database:
@@ -28,20 +32,47 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
     print("database is up to date")
 
 
-async def _token(settings: Settings, name: str, role: Role, party_id: int | None) -> str:
+async def _token(settings: Settings, name: str, role: Role, party_id: int | None, lifetime: timedelta | None = None) -> str:
     db = _db(settings)
     try:
-        async with db.write_session() as session:
-            plain, _ = await create_token(session, name=name, role=role, now=SystemClock().now(), party_id=party_id)
-            await session.commit()
+        async with db.write(tokens.OPERATOR, SystemClock().now()) as uow:
+            plain, _ = await tokens.issue(uow, name=name, role=role, party_id=party_id, lifetime=lifetime)
         return plain
     finally:
         await db.dispose()
 
 
+def _fail(exc: DomainError) -> NoReturn:
+    print(f"ordertrack: {exc.message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> None:
-    token = asyncio.run(_token(settings, args.name, Role(args.role), args.party_id))
+    try:
+        lifetime = tokens.parse_lifetime(args.expires_in, "--expires-in") if args.expires_in else None
+        token = asyncio.run(_token(settings, args.name, Role(args.role), args.party_id, lifetime))
+    except DomainError as exc:
+        _fail(exc)
     print(token)
+
+
+async def _revoke(settings: Settings, name: str) -> int:
+    db = _db(settings)
+    try:
+        async with db.write(tokens.OPERATOR, SystemClock().now()) as uow:
+            rows = await tokens.revoke_named(uow, name)
+        return len(rows)
+    finally:
+        await db.dispose()
+
+
+def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        count = asyncio.run(_revoke(settings, args.name))
+    except DomainError as exc:
+        _fail(exc)
+    print(f"revoked {count} token{'s' if count != 1 else ''} named {args.name.strip()!r} "
+          f"(open sessions end within TOKEN_CACHE_SECONDS={settings.token_cache_seconds:g})")
 
 
 async def _demo(settings: Settings) -> None:
@@ -155,7 +186,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--name", required=True)
     t.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM])
     t.add_argument("--party-id", type=int)
+    t.add_argument("--expires-in", help="lifetime, e.g. 30d, 12h, 90m, 2w (default: until revoked)")
     t.set_defaults(run=cmd_create_token)
+    r = sub.add_parser("revoke-token", help="revoke every live token with this name (open sessions end too)")
+    r.add_argument("--name", required=True)
+    r.set_defaults(run=cmd_revoke_token)
     sub.add_parser("audit", help="check that the event log and the orders agree").set_defaults(run=cmd_audit)
     m = sub.add_parser("monitor", help="run the jeopardy monitor on its own (one leader across processes)")
     m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")

@@ -21,7 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from app.auth import Actor, TokenCache, authenticate
+from app.auth import Actor, TokenCache, authenticate, note_use
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
@@ -94,14 +94,27 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             result.errors = finalize_errors(result.errors)
         return await super().process_result(request, result)
 
-    async def _actor(self, authorization: str | None) -> Actor | None:
-        if authorization and (known := self.tokens.get(authorization)) is not None:
+    async def principal(self, authorization: str | None) -> Actor | None:
+        """The actor behind an ``Authorization`` value: from the token cache, else looked up (and its use noted)."""
+        now = self.state.clock.now()
+        if authorization and (known := self.tokens.get(authorization, now)) is not None:
             return known
         async with self.state.db.read() as session:
-            actor = await authenticate(session, authorization)
-        if authorization and actor is not None:
-            self.tokens.put(authorization, actor)
-        return actor
+            verified = await authenticate(session, authorization, now)
+        if verified is None:
+            return None
+        if verified.stale_use and verified.actor.token_id is not None:
+            await self._note_use(verified.actor.token_id, now)
+        self.tokens.put(str(authorization), verified.actor)
+        return verified.actor
+
+    async def _note_use(self, token_id: int, now: Any) -> None:
+        try:
+            async with self.state.db.write_session() as session:
+                await note_use(session, token_id, now)
+                await session.commit()
+        except Exception:  # noqa: BLE001  the last-use date is a hint; it never fails a request
+            log.debug("storing a token's last use failed", exc_info=True)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
@@ -109,7 +122,8 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             services=self.state.services, request=request,
         )
         try:
-            ctx.actor = await self._actor(request.headers.get("authorization"))
+            ctx.authorization = request.headers.get("authorization")
+            ctx.actor = await self.principal(ctx.authorization)
         except DomainError as exc:
             ctx.auth_error = exc
         return ctx
@@ -123,12 +137,12 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
         if context.actor is not None and not header:
             return {"role": context.actor.role.value}
         try:
-            actor = await self._actor(str(header) if header else None)
+            actor = await self.principal(str(header) if header else None)
         except DomainError as exc:
             raise ConnectionRejectionError({"code": exc.code.value, "message": exc.message}) from exc
         if actor is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "Send the token in connection_init."})
-        context.actor, context.auth_error = actor, None
+        context.actor, context.auth_error, context.authorization = actor, None, str(header)
         return {"role": actor.role.value}
 
 

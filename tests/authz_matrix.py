@@ -254,6 +254,20 @@ JEOPARDY_OPERATIONS: dict[str, Op] = {
 }
 OPERATIONS.update(JEOPARDY_OPERATIONS)
 
+async def _spare_token(w: World) -> dict[str, Any]:
+    """A viewer token nobody uses, issued by staff, to be revoked."""
+    made = await w.staff.ok('mutation { createApiToken(input: {name: "spare", role: VIEWER}) { token { id } } }')
+    return {"id": made["createApiToken"]["token"]["id"]}
+
+
+ACCESS_OPERATIONS: dict[str, Op] = {
+    "apiTokens": Op("{ apiTokens { id name role partyId createdAt lastUsedAt expiresAt revokedAt } }", STAFF, _nothing),
+    "createApiToken": Op('mutation { createApiToken(input: {name: "dash-2", role: VIEWER, expiresIn: "30d"}) { secret token { id } } }',
+                         STAFF, _nothing),
+    "revokeToken": Op("mutation($id: ID!) { revokeToken(id: $id) { revokedAt } }", STAFF, _spare_token, ("id",)),
+}
+OPERATIONS.update(ACCESS_OPERATIONS)
+
 # Subscriptions: run through the schema directly (tests/test_authorization.py), replaying from the log.
 EVENT = "{ sequence type orderId partyOrderId }"
 SUBSCRIPTIONS: dict[str, Op] = {

@@ -42,6 +42,7 @@ class Context:
     services: dict[str, Any] = field(default_factory=dict)  # bus, monitor, ... set by the app
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
     request: Any = None
+    authorization: str | None = None  # what the principal was resolved from: an open socket re-checks it
     auth_error: DomainError | None = None  # a bad token: raised by the first field that needs one
     operation_type: str | None = None  # "query", "mutation" or "subscription" once the operation ran
     varies: set[str] = field(default_factory=set)  # what besides stored data the answer used ("clock", ...)

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from app.access.graphql import AccessMutation, AccessQuery
 from app.config import Settings
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
 from app.graphql.execution import lean_resolvers
@@ -40,8 +41,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery)
-MUTATIONS: tuple[type, ...] = (CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
+QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery)
+MUTATIONS: tuple[type, ...] = (AccessMutation, CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)
