@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +24,26 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from app.auth import Actor, TokenCache, authenticate, note_use
+from app.auth import Actor, TokenCache, authenticate, hash_token, note_use
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
-from app.errors import DomainError
+from app.errors import DomainError, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema, direct_mutations
+from app.graphql.session_recheck import PrincipalCheck
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
 from app.middleware import BodySizeLimit, RequestContext
 from app.observability import metrics
 
 log = logging.getLogger("ordertrack")
+# A session's re-check waits this much past its cached check's end, so that it looks the token up afresh.
+RECHECK_SLACK = 0.02
 
 # A background part of the app (bus, monitor): started in the lifespan, stopped in reverse order.
 Component = Callable[["AppState"], Any]
@@ -76,6 +82,7 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
         self.persisted = persisted_queries(state.settings)  # the contract's operations pre-registered
         self.responses = response_cache(state.settings)
         self.tokens = TokenCache(state.settings.token_cache_seconds)
+        self._lookups: dict[str, asyncio.Future[Actor | None]] = {}
         settings = state.settings
         self.direct = DirectLane(
             self.schema, direct_mutations(settings), max_tokens=settings.max_tokens, max_aliases=settings.max_aliases,
@@ -95,20 +102,48 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
         return await super().process_result(request, result)
 
     async def principal(self, authorization: str | None) -> Actor | None:
-        """The actor behind an ``Authorization`` value: from the token cache, else looked up (and its use noted)."""
+        """The actor behind an ``Authorization`` value: from the token cache, else looked up (and its use noted).
+
+        Concurrent look-ups of one token share one query: every socket of a token re-checks it when
+        the cached check runs out, all at the same moment."""
         now = self.state.clock.now()
-        if authorization and (known := self.tokens.get(authorization, now)) is not None:
+        if not authorization:
+            return None
+        if (known := self.tokens.get(authorization, now)) is not None:
             return known
+        key = hash_token(authorization)
+        pending = self._lookups.get(key)
+        if pending is None:
+            pending = self._lookups[key] = asyncio.ensure_future(self._look_up(authorization, now))
+            pending.add_done_callback(lambda _: self._lookups.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _look_up(self, authorization: str, now: datetime) -> Actor | None:
         async with self.state.db.read() as session:
             verified = await authenticate(session, authorization, now)
         if verified is None:
             return None
         if verified.stale_use and verified.actor.token_id is not None:
             await self._note_use(verified.actor.token_id, now)
-        self.tokens.put(str(authorization), verified.actor)
+        self.tokens.put(authorization, verified.actor)
         return verified.actor
 
-    async def _note_use(self, token_id: int, now: Any) -> None:
+    async def recheck(self, context: Context) -> None:
+        """UNAUTHENTICATED when the token an open session was opened with was revoked or has expired."""
+        actor = await self.principal(context.authorization)
+        if actor is None or context.actor is None or actor.token_id != context.actor.token_id:
+            raise Unauthenticated("The token is unknown or revoked.")
+
+    def recheck_due_in(self, context: Context) -> float:
+        """When the session's next re-check can tell something new: its cached check runs out, or its token expires."""
+        ttl = self.tokens.ttl
+        wait = self.tokens.fresh_for(context.authorization) if ttl > 0 and context.authorization else max(ttl, 1.0)
+        expires = context.actor.expires_at if context.actor is not None else None
+        if expires is not None:
+            wait = min(wait, (expires - self.state.clock.now()).total_seconds())
+        return max(wait, 0.0) + RECHECK_SLACK
+
+    async def _note_use(self, token_id: int, now: datetime) -> None:
         try:
             async with self.state.db.write_session() as session:
                 await note_use(session, token_id, now)
@@ -121,6 +156,7 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             db=self.state.db, clock=self.state.clock, settings=self.state.settings,
             services=self.state.services, request=request,
         )
+        ctx.principal_check = PrincipalCheck(recheck=partial(self.recheck, ctx), due_in=partial(self.recheck_due_in, ctx))
         try:
             ctx.authorization = request.headers.get("authorization")
             ctx.actor = await self.principal(ctx.authorization)

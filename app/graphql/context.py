@@ -15,6 +15,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database, UnitOfWork
 from app.errors import DomainError, Unauthenticated
+from app.graphql.session_recheck import PrincipalCheck
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -43,6 +44,7 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
     request: Any = None
     authorization: str | None = None  # what the principal was resolved from: an open socket re-checks it
+    principal_check: PrincipalCheck | None = None  # how an open session re-checks it (set by the app)
     auth_error: DomainError | None = None  # a bad token: raised by the first field that needs one
     operation_type: str | None = None  # "query", "mutation" or "subscription" once the operation ran
     varies: set[str] = field(default_factory=set)  # what besides stored data the answer used ("clock", ...)

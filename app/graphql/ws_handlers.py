@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
+from app.graphql.session_recheck import RecheckingLegacyWS, RecheckingTransportWS
 from app.realtime.ws_protocol import SEND_NOW
 
 
@@ -65,16 +66,16 @@ def _id(operation_id: Any) -> str:
     return json.dumps(operation_id)
 
 
-class DirectTransportWSHandler(PersistedTransportWSHandler):
-    """graphql-transport-ws: each operation's task gets a line sending ``next`` messages."""
+class DirectTransportWSHandler(RecheckingTransportWS, PersistedTransportWSHandler):
+    """graphql-transport-ws: each operation's task gets a line sending ``next`` messages (and the principal is re-checked)."""
 
     async def run_operation(self, operation: Any) -> None:
         _line(self, '{"id":' + _id(operation.id) + ',"type":"next","payload":')  # set in this operation's task only
         await super().run_operation(operation)
 
 
-class DirectLegacyWSHandler(PersistedLegacyWSHandler):
-    """Legacy graphql-ws: each operation's task gets a line sending ``data`` messages."""
+class DirectLegacyWSHandler(RecheckingLegacyWS, PersistedLegacyWSHandler):
+    """Legacy graphql-ws: each operation's task gets a line sending ``data`` messages (and the principal is re-checked)."""
 
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
         _line(self, '{"type":"data","id":' + _id(operation_id) + ',"payload":')

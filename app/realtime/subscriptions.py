@@ -15,6 +15,7 @@ from app.events import last_sequence
 from app.graphql.ws_handlers import LINE
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
+from app.graphql.session_recheck import until_revoked
 from app.graphql.shared_events import subscription_renderer
 from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
@@ -71,6 +72,9 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
     renderer = subscription_renderer(info.context) if line is not None else None
     direct = line.send_now if line is not None and renderer is not None and line.sends_now else None
     source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer, direct)
+    check = info.context.principal_check
+    if line is None and check is not None and getattr(info.context.request, "scope", {}).get("type") == "http":
+        source = until_revoked(source, check)  # SSE: a websocket's handler watches the whole socket instead
     SUBSCRIPTIONS_OPEN.inc()
     try:
         async for item in source:
