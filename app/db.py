@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from app.errors import Unavailable
+from app.event_visibility import require_declared
 
 if TYPE_CHECKING:
     from app.auth import Actor
@@ -294,7 +295,9 @@ class UnitOfWork:
         after: dict[str, Any] | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """Append an event to this transaction; it gets its sequence number at commit."""
+        """Append an event to this transaction; it gets its sequence number at commit. Its type must be
+        declared in app/event_visibility.py (who may see which of its fields), or nothing is recorded."""
+        require_declared(type)
         self.pending.append(
             {
                 "type": type,

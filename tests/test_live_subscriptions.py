@@ -227,7 +227,7 @@ async def test_a_partner_follows_its_own_party_orders_only(live: Live) -> None:
         await live.note(staff, order["id"], "internal note, not for partners")
         await live.record("partyOrderCreated", entity="partyOrder", entity_id=1, order_id=oid, party_order_id=1, party_id=7)
         await live.record("partyOrderCreated", entity="partyOrder", entity_id=2, order_id=oid, party_order_id=2, party_id=8)
-        await live.record("partyOrderProgressReported", entity="partyOrder", entity_id=1, order_id=oid, party_order_id=1, party_id=7)
+        await live.record("partyProgressReported", entity="partyOrder", entity_id=1, order_id=oid, party_order_id=1, party_id=7)
         await staff_sub.wait_for(3)
         await partner.wait_for(2)
         await one_party.wait_for(1)

@@ -8,7 +8,9 @@ first execution of that event; only error-free, synchronous results are shared.
 
 Subscribers on a websocket go further (``subscription_renderer``): their stream's fan-out group
 (app/realtime/fanout.py) executes the selection once per event and encodes the ``next`` payload
-once for every subscriber with the same operation, variables, principal and database.
+once for every subscriber with the same operation, variables, principal and database. A rendering
+is of what the principal may see of the event (app/event_visibility.py), so it is never shared
+across visibility classes: the key starts with the principal's class.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import orjson
 from graphql import Executor
 
+from app.event_visibility import Viewer, visible_event
 from app.events import Event
 from app.graphql.execution import FastLeafExecution
 from app.realtime.fanout import Renderer
@@ -33,8 +36,11 @@ _subscription: ContextVar[Executor | None] = ContextVar("subscription_executor",
 
 
 def _principal(context: Any) -> tuple[Any, ...]:
+    """Who the result is for: their visibility class first (what they may see of events), then who exactly."""
     actor = getattr(context, "actor", None)
-    return (actor.role.value, actor.party_id, actor.name) if actor is not None else (None, None, None)
+    if actor is None:
+        return (None, None, None, None)
+    return (Viewer.of(actor).visibility_class, actor.role.value, actor.party_id, actor.name)
 
 
 def _variables(values: Any) -> bytes:
@@ -87,10 +93,18 @@ def subscription_renderer(context: Any) -> Renderer | None:
     if executor is None or executor.context_value is not context:
         return None
     key = (id(executor.operation), id(getattr(context, "db", None)), _variables(executor.variable_values), _principal(context))
+    actor = getattr(context, "actor", None)
+    if actor is None:
+        return None
+    viewer = Viewer.of(actor)
 
     async def render(event: Event) -> str | None:
-        """The payload of this event, or None when it is not plain data (errors): then each subscriber executes it itself."""
-        own = super(SharedEventExecution, executor).build_per_event_executor(event)  # type: ignore[arg-type]  # not the shared-result cache
+        """The payload of what the viewer may see of this event, or None when that is nothing or not plain
+        data (errors): then each subscriber gets the event and filters or executes it itself."""
+        shown = visible_event(event, viewer)
+        if shown is None:
+            return None
+        own = super(SharedEventExecution, executor).build_per_event_executor(shown)  # type: ignore[arg-type]  # not the shared-result cache
         own.per_event = True
         fresh = getattr(context, "for_event", None)
         if fresh is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from app.db import Database
+from app.event_visibility import Viewer, visible_event
 from app.events import Event, last_sequence
 from app.observability.metrics import EVENTS_REPLAYED
 from app.orders.models import CustomerOrder, OrderItem
@@ -166,15 +167,18 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
 
 
 async def follow(
-    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None, direct: Direct | None = None
+    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None, direct: Direct | None = None,
+    *, viewer: Viewer,
 ) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
     subscription starts before the log is read. No duplicate: live events already replayed are skipped.
+    Every event passes ``viewer``'s filter (app/event_visibility.py): what it may not see is skipped.
 
     With a ``renderer`` (and a stream with a key) the live part comes from the stream's fan-out group:
-    each live item is the group's rendering of the event, or the event itself when there is none
-    (the group has filtered it already); otherwise this follower has a bus subscription of its own.
-    Once the replay is done, live items may bypass this generator through ``direct`` (see fanout)."""
+    each live item is the group's rendering of the event (the renderer renders what ``viewer`` may
+    see, and nothing when that is nothing), or the event itself when there is none (filtered here);
+    otherwise this follower has a bus subscription of its own. Once the replay is done, live items
+    may bypass this generator through ``direct`` (see fanout)."""
     shared = renderer is not None and stream.key is not None
     last = after
 
@@ -189,8 +193,9 @@ async def follow(
                     last = await last_sequence(session)
             async for event in replay(db, stream, last):
                 last = event.seq
-                if await check(event):
-                    yield event
+                shown = visible_event(event, viewer)
+                if shown is not None and await check(event):
+                    yield shown
             if live.overflowed:
                 continue  # fell behind while replaying: read on from the log with a fresh buffer
             if shared:
@@ -201,8 +206,12 @@ async def follow(
                 if seq <= last:
                     continue
                 last = seq
-                if shared or await check(item):
-                    yield item
+                if isinstance(item, str):
+                    yield item  # rendered by the group from this viewer's view of the event
+                    continue
+                shown = visible_event(item, viewer)
+                if shown is not None and (shared or await check(item)):
+                    yield shown
 
 
 async def _group_items(member: Any) -> AsyncIterator[tuple[int, Any]]:

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from app.auth import Role
 from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from app.event_visibility import Viewer
 from app.events import last_sequence
 from app.graphql.ws_handlers import LINE
 from app.graphql.ids import parse_id
@@ -71,7 +72,8 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
     line = LINE.get()
     renderer = subscription_renderer(info.context) if line is not None else None
     direct = line.send_now if line is not None and renderer is not None and line.sends_now else None
-    source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer, direct)
+    viewer = Viewer.of(info.context.signed_in)
+    source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer, direct, viewer=viewer)
     check = info.context.principal_check
     if line is None and check is not None and getattr(info.context.request, "scope", {}).get("type") == "http":
         source = until_revoked(source, check)  # SSE: a websocket's handler watches the whole socket instead

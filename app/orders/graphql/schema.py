@@ -45,7 +45,7 @@ class CustomerOrderQuery:
     ) -> Connection[types.OrderEvent]:
         async with info.context.db.read() as session:
             page = await queries.timeline(session, parse_id(order_id, "orderId"), first=first, after=after)
-        return Connection.of(page)
+        return types.visible_timeline(info, page)
 
 
 @strawberry.type

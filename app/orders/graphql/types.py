@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,9 +11,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.event_visibility import Viewer, visible_event
 from app.graphql.connection import Connection
 from app.orders import loaders, queries
 from app.orders.graphql import prefetch
+from app.pagination import Page
 from app.orders.graphql.enums import (
     ActivityState,
     Fulfillment,
@@ -85,6 +88,13 @@ class OrderEvent:
     @strawberry.field(description="Anything else the event carries (reason, ...).")
     def details(self) -> JSON:
         return {k: v for k, v in self.data.items() if k not in ("before", "after")}  # type: ignore[attr-defined]
+
+
+def visible_timeline(info: Info, page: Page[Any]) -> Connection[OrderEvent]:
+    """A page of events as the caller may see them (app/event_visibility.py decides)."""
+    viewer = Viewer.of(info.context.signed_in)
+    kept = [(c, shown) for c, e in zip(page.cursors, page.items) if (shown := visible_event(e, viewer)) is not None]
+    return Connection.of(replace(page, cursors=[c for c, _ in kept], items=[e for _, e in kept]))
 
 
 @strawberry.type
@@ -243,4 +253,4 @@ class CustomerOrder:
     ) -> Connection[OrderEvent]:
         async with info.context.db.read() as session:
             page = await queries.timeline(session, int(self.id), first=first, after=after)
-        return Connection.of(page)
+        return visible_timeline(info, page)
