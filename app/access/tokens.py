@@ -32,7 +32,7 @@ def parse_lifetime(text: str, field: str = "expiresIn") -> timedelta:
     return lifetime
 
 
-def _recorded(uow: UnitOfWork, type: str, row: ApiToken) -> None:
+def _record(uow: UnitOfWork, type: str, row: ApiToken) -> None:
     uow.record(type, entity="apiToken", entity_id=row.id or 0, after={
         "name": row.name, "role": row.role, "party_id": row.party_id, "expires_at": row.expires_at, "revoked_at": row.revoked_at,
     })
@@ -46,7 +46,7 @@ async def issue(
         raise NotFound(f"Party {party_id} does not exist.", field="partyId")
     plain, row = await create_token(uow.session, name=name, role=role, now=uow.now, party_id=party_id,
                                     expires_at=uow.now + lifetime if lifetime is not None else None)
-    _recorded(uow, "apiTokenIssued", row)
+    _record(uow, "apiTokenIssued", row)
     return plain, row
 
 
@@ -63,7 +63,7 @@ async def revoke(uow: UnitOfWork, token_id: int) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = uow.now
         await uow.session.flush()
-        _recorded(uow, "apiTokenRevoked", row)
+        _record(uow, "apiTokenRevoked", row)
     return row
 
 
