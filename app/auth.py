@@ -12,7 +12,7 @@ from enum import Enum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
 from app.errors import Forbidden, InvalidInput, Unauthenticated
@@ -123,7 +123,7 @@ async def authenticate(session: AsyncSession, authorization: str | None, now: da
 
 async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Verified:
     row = (
-        await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        await session.execute(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token)))
     ).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("The token is unknown or revoked.")
@@ -135,7 +135,7 @@ async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> V
 
 async def note_use(session: AsyncSession, token_id: int, now: datetime) -> None:
     """Store when the token was last seen (the caller commits)."""
-    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    await session.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now))
 
 
 class TokenCache:

@@ -28,3 +28,23 @@ def test_the_cache_stays_bounded() -> None:
     for n in range(10):
         cache.put(f"Bearer otk_{n}", Actor(name=f"t{n}", role=Role.VIEWER))
     assert len(cache._entries) <= 3
+
+
+def test_a_cached_token_past_its_expiry_is_not_trusted() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    noon = datetime(2027, 3, 1, 12, tzinfo=timezone.utc)
+    cache = TokenCache(ttl=60)
+    actor = Actor(name="visitor", role=Role.VIEWER, expires_at=noon)
+    cache.put("Bearer otk_v", actor)
+    assert cache.get("Bearer otk_v", noon - timedelta(seconds=1)) == actor
+    assert cache.get("Bearer otk_v", noon) is None  # expired: looked up again, and refused there
+
+
+def test_an_open_session_knows_when_its_cached_check_runs_out() -> None:
+    now = [100.0]
+    cache = TokenCache(ttl=5, clock=lambda: now[0])
+    assert cache.fresh_for("Bearer otk_a") == 0.0
+    cache.put("Bearer otk_a", Actor(name="dash", role=Role.VIEWER))
+    now[0] += 2
+    assert cache.fresh_for("Bearer otk_a") == 3.0

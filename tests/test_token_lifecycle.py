@@ -34,9 +34,9 @@ async def http(db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncCli
     """The app with a short token cache (0.2 s), so that the tests see revocations apply."""
     settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0.2, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test") as client:  # type: ignore[arg-type]
-            yield client
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client:
+        yield client
 
 
 async def test_staff_issue_a_token_whose_secret_is_shown_once_and_listed_without_it(staff: Api, http: httpx.AsyncClient) -> None:

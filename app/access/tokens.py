@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Actor, ApiToken, Role, create_token
 from app.db import UnitOfWork
@@ -52,7 +53,7 @@ async def issue(
 
 async def list_tokens(session: AsyncSession) -> Sequence[ApiToken]:
     """Every token ever issued, newest first (callers show names and dates, never the hashes)."""
-    return list((await session.execute(select(ApiToken).order_by(ApiToken.id.desc()))).scalars())  # type: ignore[union-attr]
+    return list((await session.execute(select(ApiToken).order_by(col(ApiToken.id).desc()))).scalars())
 
 
 async def revoke(uow: UnitOfWork, token_id: int) -> ApiToken:
@@ -70,7 +71,7 @@ async def revoke(uow: UnitOfWork, token_id: int) -> ApiToken:
 async def revoke_named(uow: UnitOfWork, name: str) -> list[ApiToken]:
     """Revoke every live token with this name (names are not unique); NOT_FOUND when there is none."""
     rows = list((await uow.session.execute(
-        select(ApiToken).where(ApiToken.name == name.strip(), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        select(ApiToken).where(col(ApiToken.name) == name.strip(), col(ApiToken.revoked_at).is_(None))
     )).scalars())
     if not rows:
         raise NotFound(f"No live token is named {name.strip()!r}.", field="name")
