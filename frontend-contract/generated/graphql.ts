@@ -84,6 +84,15 @@ export type ContactInput = {
   role?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A new token; a partner token names its party. */
+export type CreateApiTokenInput = {
+  /** Lifetime such as 30d, 12h, 90m, 2w; null: until revoked. */
+  expiresIn?: InputMaybe<Scalars['String']['input']>;
+  name: Scalars['String']['input'];
+  partyId?: InputMaybe<Scalars['ID']['input']>;
+  role: TokenRole;
+};
+
 export type CreateCustomerOrderInput = {
   characteristics?: InputMaybe<Array<CharacteristicInput>>;
   /** The agreed committed availability date (future). */
@@ -281,6 +290,12 @@ export type ServiceOrderRequestState =
 export type SortDirection =
   | 'ASC'
   | 'DESC';
+
+/** What a token may do: STAFF everything, VIEWER read, PARTNER its own party's orders. */
+export type TokenRole =
+  | 'PARTNER'
+  | 'STAFF'
+  | 'VIEWER';
 
 /** Only the fields given change. Characteristics are merged by name. */
 export type UpdateCustomerOrderInput = {
