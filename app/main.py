@@ -115,8 +115,13 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
         pending = self._lookups.get(key)
         if pending is None:
             pending = self._lookups[key] = asyncio.ensure_future(self._look_up(authorization, now))
-            pending.add_done_callback(lambda _: self._lookups.pop(key, None))
+            pending.add_done_callback(partial(self._looked_up, key))
         return await asyncio.shield(pending)
+
+    def _looked_up(self, key: str, done: asyncio.Future[Actor | None]) -> None:
+        self._lookups.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every waiter was cancelled meanwhile
 
     async def _look_up(self, authorization: str, now: datetime) -> Actor | None:
         async with self.state.db.read() as session:
@@ -137,7 +142,8 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
     def recheck_due_in(self, context: Context) -> float:
         """When the session's next re-check can tell something new: its cached check runs out, or its token expires."""
         ttl = self.tokens.ttl
-        wait = self.tokens.fresh_for(context.authorization) if ttl > 0 and context.authorization else max(ttl, 1.0)
+        fresh = self.tokens.fresh_for(context.authorization) if ttl > 0 and context.authorization else 0.0
+        wait = fresh if fresh > 0 else max(ttl, 1.0)  # nothing cached (the last look-up failed): wait a whole period
         expires = context.actor.expires_at if context.actor is not None else None
         if expires is not None:
             wait = min(wait, (expires - self.state.clock.now()).total_seconds())
