@@ -105,7 +105,26 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 class QuietSchema(strawberry.Schema):
-    """Refusals are answers, not server errors: only MaskUnexpectedErrors logs (unexpected ones, with ids)."""
+    """Refusals are answers, not server errors: only MaskUnexpectedErrors logs (unexpected ones, with ids).
+
+    ``subscribe`` runs queries and mutations too (each answers once, then completes), as ``stream``
+    does: strawberry's legacy graphql-ws handler calls it for every ``start``, and that protocol
+    carries all three operation types.
+    """
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         return None
+
+    async def subscribe(  # noqa: PLR0913
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> Any:
+        return await self.stream(
+            query, variable_values=variable_values, context_value=context_value, root_value=root_value,
+            operation_name=operation_name, operation_extensions=operation_extensions,
+        )
