@@ -29,9 +29,10 @@ class Settings(BaseSettings):
     monitor_interval_seconds: float = 30.0
     jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
     metrics_token: str | None = Field(default=None, description="Bearer token /metrics asks for (required in production).")
-    # Slow clients: uvicorn bounds the time to the end of the headers (``ordertrack serve``), the app each body read.
+    metrics_refresh_seconds: float = Field(default=15.0, description="How often the open-order gauges are counted (not per scrape).")
+    # Slow clients: ``ordertrack serve`` bounds the time to the end of the headers, the app the time for the body.
     header_read_timeout_seconds: float = Field(default=10.0, description="Longest wait for a request's complete headers.")
-    body_read_timeout_seconds: float = Field(default=30.0, description="Longest wait for each part of a request body.")
+    body_read_timeout_seconds: float = Field(default=30.0, description="Longest time for a request's whole body to arrive.")
     # GraphQL limits
     graphiql: bool = True
     introspection: bool = Field(default=True, description="Off: introspection refused and no 'Did you mean' suggestions.")

@@ -76,6 +76,9 @@ class StatementCounter:
 
 
 class Database:
+    """Engines and sessions. Statements' bound values never appear in errors or logs (``hide_parameters``):
+    they hold customers' data and token hashes."""
+
     def __init__(
         self, url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None, connect_timeout: float = 5.0
     ) -> None:
@@ -89,22 +92,22 @@ class Database:
         self._direct_keep = pool_size
         if self.is_sqlite:
             connect_args = {"timeout": 30}
-            self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            self.engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args=connect_args)
             # SQLite allows one writer: writes take the lock up front (BEGIN IMMEDIATE) so that a
             # read-then-write never fails half way, and version checks see the latest commit.
-            self.write_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            self.write_engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args=connect_args)
             self._sqlite_pragmas(self.engine, "BEGIN")
             self._sqlite_pragmas(self.write_engine, "BEGIN IMMEDIATE")
         else:
             pg_args: dict[str, Any] = {"server_settings": {"search_path": schema}} if schema else {}
             pg_args["timeout"] = connect_timeout  # an unreachable server fails fast (UNAVAILABLE), not after 60 s
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
+                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
             )
             self.write_engine = self.engine
             # Single-statement transactions on hot paths (``direct``): no pre-ping round trip per checkout.
             self.direct_engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
+                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
             )
         for eng in {self.engine, self.write_engine}:
             event.listen(eng.sync_engine, "before_cursor_execute", self.statements)
