@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from app.errors import Unavailable
+from app.errors import DomainError, Unavailable
+from app.outages import MESSAGE as OUTAGE_MESSAGE
+from app.outages import is_outage
 
 if TYPE_CHECKING:
     from app.auth import Actor
@@ -165,10 +166,9 @@ class Database:
         try:
             async with self._read() as session:
                 yield session
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                raise
-            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
     @asynccontextmanager
     async def direct(self) -> AsyncIterator[Any]:
@@ -188,20 +188,19 @@ class Database:
             try:
                 conn = await self.direct_engine.connect()
                 driver = (await conn.get_raw_connection()).driver_connection
-            except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                    raise
-                raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+            except Exception as exc:
+                raise_if_outage(exc)
+                raise
         try:
             yield driver
         except Exception as exc:
-            if not isinstance(exc, (OSError, ConnectionError)) and not _is_driver_outage(exc):
+            if not is_outage(exc):
                 self._direct_idle.append((conn, driver))  # a refused statement; the connection is fine
                 raise
             await _drop(conn, exc)
             while self._direct_idle:  # the others are likely dead too
                 await _drop(self._direct_idle.pop()[0], exc)
-            raise (StaleConnection if kept else Unavailable)("The database is not reachable right now; retry shortly.") from exc
+            raise (StaleConnection if kept else Unavailable)(OUTAGE_MESSAGE) from exc
         except BaseException:  # cancelled mid-statement: the connection's state is unknown
             await _drop(conn, None)
             raise
@@ -227,10 +226,9 @@ class Database:
                 for hook in uow.before_commit:
                     await hook(uow.events)
                 await session.commit()
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                raise
-            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
         if uow.events:
             await self.publish(uow.events)
 
@@ -244,9 +242,13 @@ class Database:
                 log.exception("publishing %d events failed", len(events))
 
 
-def _is_outage(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower() if exc.orig else ""
-    return any(s in text for s in ("connection", "could not connect", "terminat", "closed", "database is locked"))
+def raise_if_outage(exc: Exception) -> None:
+    """Raise Unavailable from ``exc`` when it means the database is unreachable (app/outages.py);
+    a refusal (DomainError) stays what it is."""
+    if isinstance(exc, DomainError):
+        return
+    if is_outage(exc):
+        raise Unavailable(OUTAGE_MESSAGE) from exc
 
 
 async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
@@ -256,15 +258,6 @@ async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
         await conn.close()
     except Exception:  # noqa: BLE001  it is being thrown away
         log.debug("dropping a direct connection failed", exc_info=True)
-
-
-def _is_driver_outage(exc: Exception) -> bool:
-    """asyncpg's own errors for a lost or unusable connection (``direct`` sees them unwrapped; a
-    connection the server has just closed may still report a protocol state error first)."""
-    import asyncpg
-
-    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
-                            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError))
 
 
 class UnitOfWork:

@@ -11,12 +11,12 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ErrorCode
+from app.graphql.errors import refusal_for, report_unexpected
 from app.observability import metrics
 from app.observability.logs import RequestInfo, current_request, new_request_id
 
@@ -85,14 +85,18 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
-        except Exception:
+        except Exception as exc:
             if scope["type"] != "http" or status["code"]:
                 raise
-            error_id = uuid.uuid4().hex[:16]
-            log.exception("unhandled error %s", error_id, extra={"error_id": error_id, "request_id": info.request_id})
-            status["code"] = 500
-            body = error_body(f"Unexpected error (id {error_id}).", ErrorCode.INTERNAL, errorId=error_id, requestId=info.request_id)
-            await send_json(send, 500, body, info.request_id, self.headers)
+            refusal = refusal_for(exc, scope.get("path"))  # an outage before GraphQL ran (the token lookup, /readyz)
+            if refusal is not None:
+                status["code"] = 503 if refusal.code is ErrorCode.UNAVAILABLE else 400
+                body = error_body(refusal.message, refusal.code, **refusal.details)
+            else:
+                status["code"] = 500
+                extensions = report_unexpected(exc, scope.get("path"))
+                body = error_body(f"Unexpected error (id {extensions['errorId']}).", ErrorCode.INTERNAL, **{k: v for k, v in extensions.items() if k != "code"})
+            await send_json(send, status["code"], body, info.request_id, self.headers)
         finally:
             if scope["type"] == "http":
                 path = scope.get("path", "")
