@@ -27,7 +27,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
-from app.errors import DomainError, ErrorCode
+from app.errors import DomainError, ErrorCode, Unavailable
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
@@ -125,6 +125,8 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             return {"role": context.actor.role.value}
         try:
             actor = await self._actor(str(header) if header else None)
+        except Unavailable:
+            raise  # not a rejection: the handler closes with "try again later" (app/graphql/ws_handlers.py)
         except DomainError as exc:
             raise ConnectionRejectionError({"code": exc.code.value, "message": exc.message}) from exc
         if actor is None:

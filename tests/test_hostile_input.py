@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.clock import FrozenClock
 from app.db import Database
+from app.errors import Unavailable
 from tests.api import Api
 from tests.factories import create_order
 from tests.live import LEGACY_WS, TRANSPORT_WS, serve
@@ -149,3 +150,25 @@ async def test_queries_and_mutations_over_legacy_graphql_ws_answer_with_codes(
         assert invalid["type"] == "error" and invalid["payload"]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert_nothing_logged_as_error(errors_logged)
 
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["graphql-transport-ws", "graphql-ws"])
+async def test_an_outage_at_connection_init_says_try_again_later_not_forbidden(
+    protocol: str, app: object, staff: Api, monkeypatch: pytest.MonkeyPatch, errors_logged: list[logging.LogRecord]
+) -> None:
+    import app.main as main
+
+    async def unreachable(*_: object) -> None:
+        raise Unavailable("The database is not reachable right now; retry shortly.")
+
+    monkeypatch.setattr(main, "authenticate", unreachable)
+    async with serve(app) as address, connect(f"ws://{address}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer not-yet-cached"}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(10):
+                while True:
+                    message = json.loads(await ws.recv())
+                    assert message["type"] != "connection_ack"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    assert "retry" in closed.value.rcvd.reason
+    assert_nothing_logged_as_error(errors_logged)

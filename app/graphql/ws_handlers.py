@@ -19,6 +19,7 @@ from typing import Any
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived
 
+from app.errors import Unavailable
 from app.graphql import ws_messages
 from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
 from app.realtime.ws_protocol import SEND_NOW
@@ -98,6 +99,12 @@ class DirectTransportWSHandler(PersistedTransportWSHandler):
             return
         await super().handle_message(message)
 
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Unavailable as exc:  # the token lookup met an outage: not Forbidden, but "try again later"
+            await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
+
     async def run_operation(self, operation: Any) -> None:
         _line(self, '{"id":' + _id(operation.id) + ',"type":"next","payload":')  # set in this operation's task only
         await super().run_operation(operation)
@@ -121,6 +128,13 @@ class DirectLegacyWSHandler(PersistedLegacyWSHandler):
             await self.websocket.close(code=ws_messages.INVALID, reason=reason)
             return
         await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Unavailable as exc:
+            await self.send_message({"type": "connection_error", "payload": {"code": exc.code.value, "message": exc.message}})  # type: ignore[typeddict-item]
+            await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
 
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
         _line(self, '{"type":"data","id":' + _id(operation_id) + ',"payload":')

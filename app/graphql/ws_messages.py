@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 INVALID = 4400  # the close code for an invalid message (graphql-transport-ws; used for legacy graphql-ws too)
+TRY_AGAIN_LATER = 1013  # RFC 6455's code for a server that cannot serve now (an outage at connection_init)
 
 TRANSPORT_WS_TYPES = frozenset({"connection_init", "ping", "pong", "subscribe", "complete"})
 LEGACY_WS_TYPES = frozenset({"connection_init", "connection_terminate", "start", "stop"})
