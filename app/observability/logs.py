@@ -88,7 +88,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"level": level.upper(), "handlers": [], "propagate": True},
             "uvicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
             "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
-            # Drivers log statements with their values at DEBUG: never, whatever LOG_LEVEL says.
-            **{name: {"level": "INFO", "handlers": [], "propagate": True} for name in QUIET_DRIVERS},
+            # The drivers and SQLAlchemy log statements (with their values, at DEBUG): never, whatever LOG_LEVEL says.
+            **{name: {"level": "WARNING", "handlers": [], "propagate": True} for name in QUIET_DRIVERS},
         },
     }
