@@ -65,7 +65,7 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if isinstance(e, OSError) and not isinstance(e, _FILE_ERRORS):
             return True  # socket-level failures (no route, several addresses all refused); not files the code opens
-        if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) is not None:
-            if e.sqlite_errorcode & 0xFF in _SQLITE_OUTAGES:  # extended codes keep the primary one in the low byte
-                return True
+        code = getattr(e, "sqlite_errorcode", None) if isinstance(e, sqlite3.Error) else None
+        if code is not None and code & 0xFF in _SQLITE_OUTAGES:  # extended codes keep the primary one in the low byte
+            return True
     return False

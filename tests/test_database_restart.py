@@ -43,9 +43,9 @@ def cluster() -> Iterator[PrivatePostgres]:
 @pytest.fixture
 async def db(cluster: PrivatePostgres) -> AsyncIterator[Database]:
     database = Database(cluster.url, pool_size=4, connect_timeout=2.0)
-    import app.models  # noqa: F401  every table
-
     from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  every table
 
     async with database.engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.drop_all)

@@ -19,9 +19,9 @@ from app.config import Settings
 from app.db import Database
 from app.observability.logs import QUIET_DRIVERS, JsonFormatter, RequestIdFilter, logging_config
 from app.orders import service
+from tests.api import Api
 from tests.conftest import issue_token
 from tests.factories import create_order
-from tests.api import Api
 from tests.security_helpers import client_for
 
 BOUND = "bound-value-4711"  # a bound SQL value that must not reach the logs

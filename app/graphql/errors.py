@@ -149,7 +149,7 @@ class QuietSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         return None
 
-    async def subscribe(  # noqa: PLR0913
+    async def subscribe(
         self,
         query: str | None,
         variable_values: dict[str, Any] | None = None,

@@ -48,7 +48,7 @@ class CachedValidation(SchemaExtension):
 def without_suggestions(execution_class: type[Any]) -> type[Any]:
     """``execution_class`` building every execution with ``hide_suggestions`` (variable coercion errors)."""
 
-    class WithoutSuggestions(execution_class):  # type: ignore[misc, valid-type]
+    class WithoutSuggestions(execution_class):
         @classmethod
         def build(cls, *args: Any, **kwargs: Any) -> Any:
             kwargs["hide_suggestions"] = True

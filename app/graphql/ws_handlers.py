@@ -133,7 +133,7 @@ class DirectLegacyWSHandler(PersistedLegacyWSHandler):
         try:
             await super().handle_connection_init(message)
         except Unavailable as exc:
-            await self.send_message({"type": "connection_error", "payload": {"code": exc.code.value, "message": exc.message}})  # type: ignore[typeddict-item]
+            await self.send_message({"type": "connection_error", "payload": {"code": exc.code.value, "message": exc.message}})
             await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
 
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
