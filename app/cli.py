@@ -105,7 +105,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     elif args.migrate:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
+    note = " (GraphiQL in a browser)" if settings.graphiql else " (production profile)" if settings.production else ""
+    print(f"ordertrack on http://{host}:{port}/graphql{note}")
+    from app.http_protocol import HTTP_PROTOCOL
     from app.observability.logs import logging_config
     from app.realtime.ws_protocol import WS_PROTOCOL
 
@@ -115,6 +117,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws=WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
+        http=HTTP_PROTOCOL,  # uvicorn's own, plus HEADER_READ_TIMEOUT_SECONDS for the request headers
     )
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
 
+    ordertrack_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: no GraphiQL, no introspection, no suggestions in errors; /metrics needs METRICS_TOKEN.",
+    )
     database_url: str = Field(
         default="sqlite+aiosqlite:///./data/ordertrack.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or postgresql+asyncpg://...",
@@ -23,9 +28,14 @@ class Settings(BaseSettings):
     monitor_enabled: bool = True
     monitor_interval_seconds: float = 30.0
     jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
+    metrics_token: str | None = Field(default=None, description="Bearer token /metrics asks for (required in production).")
+    metrics_refresh_seconds: float = Field(default=15.0, description="How often the open-order gauges are counted (not per scrape).")
+    # Slow clients: ``ordertrack serve`` bounds the time to the end of the headers, the app the time for the body.
+    header_read_timeout_seconds: float = Field(default=10.0, description="Longest wait for a request's complete headers.")
+    body_read_timeout_seconds: float = Field(default=30.0, description="Longest time for a request's whole body to arrive.")
     # GraphQL limits
     graphiql: bool = True
-    introspection: bool = True
+    introspection: bool = Field(default=True, description="Off: introspection refused and no 'Did you mean' suggestions.")
     max_page_size: int = 100
     max_query_depth: int = 12
     max_aliases: int = 30
@@ -54,6 +64,22 @@ class Settings(BaseSettings):
     persisted_query_store_bytes: int = 8 * 1024 * 1024
     contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_profile(self) -> Settings:
+        if self.production:
+            self.graphiql = False
+            self.introspection = False
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.ordertrack_env == "production"
+
+    @property
+    def suggestions(self) -> bool:
+        """Whether errors may say "Did you mean …": only where the schema is not hidden anyway."""
+        return self.introspection
 
 
 @lru_cache

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from app.errors import Unavailable
+from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
+from app.outages import MESSAGE as OUTAGE_MESSAGE
+from app.outages import is_outage
 
 if TYPE_CHECKING:
     from app.auth import Actor
@@ -77,6 +78,9 @@ class StatementCounter:
 
 
 class Database:
+    """Engines and sessions. Statements' bound values never appear in errors or logs (``hide_parameters``):
+    they hold customers' data and token hashes."""
+
     def __init__(
         self, url: str, *, pool_size: int = 10, echo: bool = False, schema: str | None = None, connect_timeout: float = 5.0
     ) -> None:
@@ -90,22 +94,22 @@ class Database:
         self._direct_keep = pool_size
         if self.is_sqlite:
             connect_args = {"timeout": 30}
-            self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            self.engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args=connect_args)
             # SQLite allows one writer: writes take the lock up front (BEGIN IMMEDIATE) so that a
             # read-then-write never fails half way, and version checks see the latest commit.
-            self.write_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+            self.write_engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args=connect_args)
             self._sqlite_pragmas(self.engine, "BEGIN")
             self._sqlite_pragmas(self.write_engine, "BEGIN IMMEDIATE")
         else:
             pg_args: dict[str, Any] = {"server_settings": {"search_path": schema}} if schema else {}
             pg_args["timeout"] = connect_timeout  # an unreachable server fails fast (UNAVAILABLE), not after 60 s
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
+                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
             )
             self.write_engine = self.engine
             # Single-statement transactions on hot paths (``direct``): no pre-ping round trip per checkout.
             self.direct_engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
+                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
             )
         for eng in {self.engine, self.write_engine}:
             event.listen(eng.sync_engine, "before_cursor_execute", self.statements)
@@ -163,10 +167,9 @@ class Database:
         try:
             async with self._read() as session:
                 yield session
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                raise
-            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
     @asynccontextmanager
     async def direct(self) -> AsyncIterator[Any]:
@@ -186,20 +189,19 @@ class Database:
             try:
                 conn = await self.direct_engine.connect()
                 driver = (await conn.get_raw_connection()).driver_connection
-            except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                    raise
-                raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+            except Exception as exc:
+                raise_if_outage(exc)
+                raise
         try:
             yield driver
         except Exception as exc:
-            if not isinstance(exc, (OSError, ConnectionError)) and not _is_driver_outage(exc):
+            if not is_outage(exc):
                 self._direct_idle.append((conn, driver))  # a refused statement; the connection is fine
                 raise
             await _drop(conn, exc)
             while self._direct_idle:  # the others are likely dead too
                 await _drop(self._direct_idle.pop()[0], exc)
-            raise (StaleConnection if kept else Unavailable)("The database is not reachable right now; retry shortly.") from exc
+            raise (StaleConnection if kept else Unavailable)(OUTAGE_MESSAGE) from exc
         except BaseException:  # cancelled mid-statement: the connection's state is unknown
             await _drop(conn, None)
             raise
@@ -225,10 +227,9 @@ class Database:
                 for hook in uow.before_commit:
                     await hook(uow.events)
                 await session.commit()
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_outage(exc):
-                raise
-            raise Unavailable("The database is not reachable right now; retry shortly.") from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
         if uow.events:
             await self.publish(uow.events)
 
@@ -242,9 +243,13 @@ class Database:
                 log.exception("publishing %d events failed", len(events))
 
 
-def _is_outage(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower() if exc.orig else ""
-    return any(s in text for s in ("connection", "could not connect", "terminat", "closed", "database is locked"))
+def raise_if_outage(exc: Exception) -> None:
+    """Raise Unavailable from ``exc`` when it means the database is unreachable (app/outages.py);
+    a refusal (DomainError) stays what it is."""
+    if isinstance(exc, DomainError):
+        return
+    if is_outage(exc):
+        raise Unavailable(OUTAGE_MESSAGE) from exc
 
 
 async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
@@ -254,15 +259,6 @@ async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
         await conn.close()
     except Exception:  # noqa: BLE001  it is being thrown away
         log.debug("dropping a direct connection failed", exc_info=True)
-
-
-def _is_driver_outage(exc: Exception) -> bool:
-    """asyncpg's own errors for a lost or unusable connection (``direct`` sees them unwrapped; a
-    connection the server has just closed may still report a protocol state error first)."""
-    import asyncpg
-
-    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
-                            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError))
 
 
 class UnitOfWork:

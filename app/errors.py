@@ -22,6 +22,7 @@ class ErrorCode(str, Enum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"  # the request body arrived too slowly
     SLOW_CONSUMER = "SLOW_CONSUMER"  # a subscription fell behind its buffer; resume from the last cursor
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,7 +30,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
-from app.errors import DomainError, Unauthenticated
+from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
@@ -38,7 +39,7 @@ from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema, direct_mutations
 from app.graphql.session_recheck import PrincipalCheck
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
-from app.middleware import BodySizeLimit, RequestContext
+from app.middleware import BodySizeLimit, RequestContext, error_body
 from app.observability import metrics
 
 log = logging.getLogger("ordertrack")
@@ -180,12 +181,29 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             return {"role": context.actor.role.value}
         try:
             actor = await self.principal(str(header) if header else None)
+        except Unavailable:
+            raise  # not a rejection: the handler closes with "try again later" (app/graphql/ws_handlers.py)
         except DomainError as exc:
             raise ConnectionRejectionError({"code": exc.code.value, "message": exc.message}) from exc
         if actor is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "Send the token in connection_init."})
         context.actor, context.auth_error, context.authorization = actor, None, str(header)
         return {"role": actor.role.value}
+
+
+def metrics_refusal(settings: Settings, authorization: str | None) -> Response | None:
+    """None when the caller may read /metrics: anyone without METRICS_TOKEN (outside production), else
+    only ``Bearer <METRICS_TOKEN>``; production without a token set refuses everyone."""
+    expected = settings.metrics_token
+    if expected is None and not settings.production:
+        return None
+    if expected is not None and authorization is not None and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode()):
+        return None
+    message = "Send Authorization: Bearer <METRICS_TOKEN>." if expected else "Set METRICS_TOKEN to read /metrics in production."
+    return Response(
+        error_body(message, ErrorCode.UNAUTHENTICATED), status_code=401, media_type="application/json",
+        headers={"www-authenticate": "Bearer"},
+    )
 
 
 _gc_tuned = False
@@ -248,10 +266,14 @@ def create_app(
         ok = await state.db.ping()
         return JSONResponse({"status": "ready" if ok else "database unreachable"}, status_code=200 if ok else 503)
 
-    async def metrics_endpoint(_: Request) -> Response:
-        await metrics.refresh_order_gauges(state.db)
+    async def metrics_endpoint(request: Request) -> Response:
+        refused = metrics_refusal(settings, request.headers.get("authorization"))
+        if refused is not None:
+            return refused
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
+
+    gauges = metrics.OrderGauges(state.db, settings.metrics_refresh_seconds)
 
     if metrics.count_published not in state.db.publishers:
         state.db.publishers.append(metrics.count_published)
@@ -262,6 +284,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             if db is None:
                 stack.push_async_callback(state.db.dispose)
+            gauges.start()
+            stack.push_async_callback(gauges.stop)
             for start in default_components(settings) if components is None else components:
                 stop = await start(state)
                 if stop is not None:
@@ -278,7 +302,10 @@ def create_app(
             *dashboard_routes(graphql_app.persisted),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(RequestContext, production=settings.production),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, read_timeout=settings.body_read_timeout_seconds),
+        ],
     )
     app.state.ordertrack = state
     return app

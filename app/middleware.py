@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and access logs, HTTP metrics, the body size cap, a last-resort 500.
+"""ASGI middleware: request ids, security headers and access logs, HTTP metrics, the body size cap
+and read timeout, a last-resort 500.
 
 Plain ASGI (no BaseHTTPMiddleware), so the request runs in one task and the request id set here is
 seen by everything that logs while serving it.
@@ -6,15 +7,16 @@ seen by everything that logs while serving it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ErrorCode
+from app.graphql.errors import refusal_for, report_unexpected
 from app.observability import metrics
 from app.observability.logs import RequestInfo, current_request, new_request_id
 
@@ -22,14 +24,27 @@ log = logging.getLogger("ordertrack.http")
 
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 
+# On every HTTP response. No script policy: GraphiQL and the dashboard pages load their own scripts.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+# Production only: the service is then expected behind TLS.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
 
 def error_body(message: str, code: ErrorCode, **extensions: Any) -> bytes:
     """A GraphQL-shaped error document, for refusals made before GraphQL sees the request."""
     return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code.value, **extensions}}]}).encode()
 
 
-async def send_json(send: Send, status: int, body: bytes, request_id: str | None = None) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def send_json(
+    send: Send, status: int, body: bytes, request_id: str | None = None, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])]
     if request_id:
         headers.append((b"x-request-id", request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -40,11 +55,16 @@ class BodyTooLarge(Exception):
     """Raised from ``receive`` when the body grows past the cap."""
 
 
-class RequestContext:
-    """Request id (X-Request-ID in and out), one JSON access log line, HTTP metrics, masked 500s."""
+class BodyTooSlow(Exception):
+    """Raised from ``receive`` when the next part of the body does not arrive in time."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestContext:
+    """Request id (X-Request-ID in and out), security headers, one JSON access log line, HTTP metrics, masked 500s."""
+
+    def __init__(self, app: ASGIApp, production: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, *((HSTS,) if production else ())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -60,19 +80,23 @@ class RequestContext:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", info.request_id.encode())]}
+                message = {**message, "headers": [*message.get("headers", []), *self.headers, (b"x-request-id", info.request_id.encode())]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
-        except Exception:
+        except Exception as exc:
             if scope["type"] != "http" or status["code"]:
                 raise
-            error_id = uuid.uuid4().hex[:16]
-            log.exception("unhandled error %s", error_id, extra={"error_id": error_id, "request_id": info.request_id})
-            status["code"] = 500
-            body = error_body(f"Unexpected error (id {error_id}).", ErrorCode.INTERNAL, errorId=error_id, requestId=info.request_id)
-            await send_json(send, 500, body, info.request_id)
+            refusal = refusal_for(exc, scope.get("path"))  # an outage before GraphQL ran (the token lookup, /readyz)
+            if refusal is not None:
+                status["code"] = 503 if refusal.code is ErrorCode.UNAVAILABLE else 400
+                body = error_body(refusal.message, refusal.code, **refusal.details)
+            else:
+                status["code"] = 500
+                extensions = report_unexpected(exc, scope.get("path"))
+                body = error_body(f"Unexpected error (id {extensions['errorId']}).", ErrorCode.INTERNAL, **{k: v for k, v in extensions.items() if k != "code"})
+            await send_json(send, status["code"], body, info.request_id, self.headers)
         finally:
             if scope["type"] == "http":
                 path = scope.get("path", "")
@@ -89,11 +113,14 @@ class RequestContext:
 
 
 class BodySizeLimit:
-    """Refuse HTTP request bodies over ``max_bytes`` with 413 and a JSON error (code PAYLOAD_TOO_LARGE)."""
+    """Refuse HTTP request bodies over ``max_bytes`` with 413 and a JSON error (code PAYLOAD_TOO_LARGE),
+    and bodies that take longer than ``read_timeout`` seconds to arrive, whole, with 408: a client
+    trickling its body would otherwise hold a connection and a task for as long as it likes."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,12 +137,24 @@ class BodySizeLimit:
                 return
         received = 0
         started = False
+        body_done = False
+        deadline: float | None = None
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done, deadline
+            if body_done or self.read_timeout is None:
+                message = await receive()  # after the body only http.disconnect comes: no deadline on that wait
+            else:
+                if deadline is None:
+                    deadline = asyncio.get_running_loop().time() + self.read_timeout
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise BodyTooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise BodyTooLarge
             return message
@@ -132,6 +171,15 @@ class BodySizeLimit:
             if started:
                 raise
             await self._refuse(send)
+        except BodyTooSlow:
+            if started:
+                raise
+            metrics.ERRORS.labels(code=ErrorCode.REQUEST_TIMEOUT.value).inc()
+            body = error_body(
+                f"The request body did not arrive within {self.read_timeout:g} s.", ErrorCode.REQUEST_TIMEOUT,
+                timeoutSeconds=self.read_timeout,
+            )
+            await send_json(send, 408, body, extra=[(b"connection", b"close")])
 
     async def _refuse(self, send: Send) -> None:
         metrics.ERRORS.labels(code=ErrorCode.PAYLOAD_TOO_LARGE.value).inc()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.errors import InvalidInput
+from app.validation import MAX_ID, MAX_SEQ
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -41,21 +43,46 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
 
 
+class Seq(int):
+    """Cursor value kind: an event sequence number (64-bit); a plain ``int`` is a 32-bit id or rank."""
+
+
+MAX_CURSOR_TEXT = 1000
+
+
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    """The values inside a cursor, each checked to be one a column can hold (INVALID_INPUT otherwise):
+    aware datetimes in range, ints within the column's width, text PostgreSQL can store."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > 4 * MAX_CURSOR_TEXT:
+            raise ValueError
         raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError
-        values = []
-        for value, kind in zip(raw, kinds):
-            if kind is datetime:
-                value = datetime.fromisoformat(value)
-            elif not isinstance(value, kind) or isinstance(value, bool):
-                raise ValueError
-            values.append(value)
-        return values
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return [_cursor_value(value, kind) for value, kind in zip(raw, kinds)]
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:  # JSON and Unicode errors are ValueErrors
         raise InvalidInput("The cursor is not one this API gave out.", field="after") from exc
+
+
+def _cursor_value(value: Any, kind: type) -> Any:
+    if kind is datetime:
+        if not isinstance(value, str):
+            raise TypeError
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise ValueError("naive datetime")
+        parsed.astimezone(timezone.utc)  # OverflowError past either end of the calendar
+        return parsed
+    if kind is str:
+        if not isinstance(value, str) or len(value) > MAX_CURSOR_TEXT or "\x00" in value:
+            raise ValueError
+        value.encode("utf-8")  # lone surrogates raise
+        return value
+    if kind in (int, Seq):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= (MAX_SEQ if kind is Seq else MAX_ID):
+            raise ValueError
+        return value
+    raise TypeError(f"no cursor kind {kind!r}")
 
 
 def check_page_size(first: int, limit: int = MAX_PAGE_SIZE) -> None:

@@ -8,6 +8,8 @@ from app.errors import InvalidInput
 
 MAX_TEXT = 2000
 MAX_NAME = 200
+MAX_ID = 2**31 - 1  # row ids are 32-bit INTEGER columns on PostgreSQL
+MAX_SEQ = 2**63 - 1  # event sequence numbers are BIGINT
 
 
 def text(value: str | None, field: str, *, max_len: int = MAX_TEXT, required: bool = False) -> str | None:

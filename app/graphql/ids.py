@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from app.errors import InvalidInput
-
-MAX_ID = 2**63 - 1
+from app.validation import MAX_ID
 
 
 def parse_id(value: object, field: str = "id") -> int:
-    """IDs are decimal integers sent as strings; anything else is INVALID_INPUT."""
+    """IDs are decimal integers from 1 to 2^31-1 sent as strings; anything else is INVALID_INPUT,
+    refused here so that no value a column cannot hold ever reaches SQL."""
     text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > MAX_ID or int(text) < 1:
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         raise InvalidInput(f"'{str(value)[:40]}' is not a valid id.", field=field)
     return int(text)
 

@@ -29,12 +29,12 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 
 from app.config import Settings
 from app.errors import ErrorCode
 from app.graphql.ratelimit import MutationRateLimiter
+from app.graphql.suggestions import CachedValidation, cached_validator
 
 PAGE_ARGUMENTS = frozenset({"first", "last", "limit"})
 
@@ -181,12 +181,13 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] |
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
+    validator = cached_validator(settings.graphql_cache_size, hide_suggestions=not settings.suggestions)
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: PageSizeLimit(settings.max_page_size),
         lambda: CachedParse(maxsize=settings.graphql_cache_size),
-        lambda: ValidationCache(maxsize=settings.graphql_cache_size),
+        lambda: CachedValidation(validator),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

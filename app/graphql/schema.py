@@ -18,6 +18,7 @@ from app.graphql.response_cache import NoteOperationType
 from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
 from app.graphql.scalars import SCALAR_OVERRIDES
+from app.graphql.suggestions import without_suggestions
 from app.observability.graphql import OperationMetrics
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
@@ -60,7 +61,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
-        execution_context_class=SharedEventExecution,
+        execution_context_class=SharedEventExecution if settings.suggestions else without_suggestions(SharedEventExecution),
     )
     lean_resolvers(built)
     return built

@@ -12,10 +12,15 @@ other transports) goes the usual way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived
+
+from app.errors import Unavailable
+from app.graphql import ws_messages
 from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
 from app.graphql.session_recheck import RecheckingLegacyWS, RecheckingTransportWS
 from app.realtime.ws_protocol import SEND_NOW
@@ -66,8 +71,40 @@ def _id(operation_id: Any) -> str:
     return json.dumps(operation_id)
 
 
+class StrictJSONWebSocket(AsyncWebSocketAdapter):
+    """A websocket adapter that reports text that is not JSON (strawberry's legacy handler asks to skip it)."""
+
+    def __init__(self, inner: AsyncWebSocketAdapter) -> None:
+        super().__init__(inner.view)
+        self.inner = inner
+        self.ws = getattr(inner, "ws", None)  # the starlette WebSocket, for the direct line
+
+    def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        return self.inner.iter_json()
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        await self.inner.send_json(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.inner.close(code, reason)
+
+
 class DirectTransportWSHandler(RecheckingTransportWS, PersistedTransportWSHandler):
-    """graphql-transport-ws: each operation's task gets a line sending ``next`` messages (and the principal is re-checked)."""
+    """graphql-transport-ws: each operation's task gets a line sending ``next`` messages (the principal
+    re-checked); an invalid message closes the socket with 4400."""
+
+    async def handle_message(self, message: Any) -> None:
+        reason = ws_messages.problem(message, legacy=False)
+        if reason is not None:
+            await self.handle_invalid_message(reason)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Unavailable as exc:  # the token lookup met an outage: not Forbidden, but "try again later"
+            await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
 
     async def run_operation(self, operation: Any) -> None:
         _line(self, '{"id":' + _id(operation.id) + ',"type":"next","payload":')  # set in this operation's task only
@@ -75,7 +112,31 @@ class DirectTransportWSHandler(RecheckingTransportWS, PersistedTransportWSHandle
 
 
 class DirectLegacyWSHandler(RecheckingLegacyWS, PersistedLegacyWSHandler):
-    """Legacy graphql-ws: each operation's task gets a line sending ``data`` messages (and the principal is re-checked)."""
+    """Legacy graphql-ws: each operation's task gets a line sending ``data`` messages (the principal
+    re-checked); a message that
+    is not JSON or not one of the protocol's closes the socket with 4400 (strawberry would skip the
+    first and fail on the second)."""
+
+    async def handle(self) -> None:
+        self.websocket = StrictJSONWebSocket(self.websocket)
+        try:
+            await super().handle()
+        except NonJsonMessageReceived:
+            await self.websocket.close(code=ws_messages.INVALID, reason="WebSocket message must be valid JSON")
+
+    async def handle_message(self, message: Any) -> None:
+        reason = ws_messages.problem(message, legacy=True)
+        if reason is not None:
+            await self.websocket.close(code=ws_messages.INVALID, reason=reason)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Unavailable as exc:
+            await self.send_message({"type": "connection_error", "payload": {"code": exc.code.value, "message": exc.message}})
+            await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
 
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
         _line(self, '{"type":"data","id":' + _id(operation_id) + ',"payload":')

@@ -25,6 +25,7 @@ from app.auth import SYSTEM
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import Database, UnitOfWork
+from app.errors import Unavailable
 from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome, evaluate
@@ -101,6 +102,8 @@ class Monitor:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
+            except Unavailable as exc:  # an outage, not a fault: one line, no stack trace
+                log.warning("jeopardy sweep skipped, the database is unreachable (%s); retrying in %.0fs", _cause(exc), self.interval)
             except Exception:
                 log.exception("jeopardy sweep failed; retrying in %.0fs", self.interval)
             await asyncio.sleep(self.interval)
@@ -125,6 +128,10 @@ class Monitor:
                     await session.commit()
             except Exception:  # the lease runs out by itself
                 log.warning("could not release the monitor lease", exc_info=True)
+
+
+def _cause(exc: BaseException) -> str:
+    return type(exc.__cause__ or exc).__name__
 
 
 async def start_monitor(state: AppState) -> Callable[[], Awaitable[None]]:

@@ -70,6 +70,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+QUIET_DRIVERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
+
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` (also given to uvicorn) writing JSON lines to stderr."""
     return {
@@ -85,5 +88,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"level": level.upper(), "handlers": [], "propagate": True},
             "uvicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
             "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            # The drivers and SQLAlchemy log statements (with their values, at DEBUG): never, whatever LOG_LEVEL says.
+            **{name: {"level": "WARNING", "handlers": [], "propagate": True} for name in QUIET_DRIVERS},
         },
     }

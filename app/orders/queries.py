@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import InvalidInput
 from app.events import Event
 from app.orders.models import CustomerOrder
-from app.pagination import Page, decode_cursor, check_page_size, encode_cursor, keyset_page
+from app.pagination import Page, Seq, check_page_size, decode_cursor, encode_cursor, keyset_page
 
 PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "critical": 4}
 
@@ -82,7 +82,7 @@ async def list_orders(
 async def timeline(session: AsyncSession, order_id: int, *, first: int = 50, after: str | None = None) -> Page[Event]:
     """The order's events in sequence order, each with its log cursor."""
     check_page_size(first)
-    since = decode_cursor(after, [int])[0] if after else 0
+    since = decode_cursor(after, [Seq])[0] if after else 0
     rows = list(
         (
             await session.execute(

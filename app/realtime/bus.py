@@ -132,6 +132,7 @@ class EventBus:
         self.last_seq = 0  # every event up to here has been delivered locally, none after
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self._lost_at: float | None = None  # when the broker was lost (None: connected, or never lost)
         self._broadcast: Broadcast | None = None
         self._subscribers: set[LocalSubscriber] = set()
         self.groups: dict[Any, Any] = {}  # fan-out groups by stream (app/realtime/fanout.py)
@@ -199,7 +200,7 @@ class EventBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001  the log has the events; nothing is lost
-                log.warning("publishing to the broker failed (%s); other processes will read the log", exc)
+                self._report_lost(exc)
 
     # --- subscribing ---------------------------------------------------------------------
 
@@ -293,12 +294,14 @@ class EventBus:
                     self._broadcast = broadcast
                     self.connected.set()
                     backoff = 0.2
+                    self._report_back()
                     self._inbox.put_nowait(None)  # whatever went past while we were away
                     await self._listen(broadcast, subscriber)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                log.warning("broker %s lost (%s: %s); reconnecting in %.1fs", _safe(self.url), type(exc).__name__, exc, backoff)
+                self._report_lost(exc)
+                log.debug("broker %s: %s: %s; reconnecting in %.1fs", _safe(self.url), type(exc).__name__, exc, backoff)
             finally:
                 self._broadcast = None
                 self.connected.clear()
@@ -308,6 +311,21 @@ class EventBus:
             self.reconnects += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.reconnect_max)
+
+    def _report_lost(self, exc: BaseException) -> None:
+        """One warning per outage, however many attempts fail while it lasts."""
+        if self._lost_at is not None:
+            return
+        self._lost_at = asyncio.get_running_loop().time()
+        log.warning(
+            "broker %s lost (%s); other processes' events now come from the event log (every %.1fs) until it is back; reconnecting",
+            _safe(self.url), type(exc).__name__, self.poll_interval,
+        )
+
+    def _report_back(self) -> None:
+        if self._lost_at is not None:
+            log.info("broker %s back after %.1fs", _safe(self.url), asyncio.get_running_loop().time() - self._lost_at)
+            self._lost_at = None
 
     async def _listen(self, broadcast: Broadcast, subscriber: Any) -> None:
         pinger = asyncio.create_task(self._ping(broadcast))
@@ -323,6 +341,7 @@ class EventBus:
                 self._receive(message.message)
         finally:
             pinger.cancel()
+            pinger.add_done_callback(_retrieve)  # its failure is the broker's loss, reported once above
 
     def _receive(self, text: str) -> None:
         try:
@@ -346,11 +365,35 @@ class EventBus:
 class _RedisBackend(RedisBackend):
     """broadcaster 0.3's redis backend wakes its reader before SUBSCRIBE has completed; with redis-py 8
     the reader then finds no subscription, stops, and waits forever: nothing is ever received. Here
-    the reader is woken only once the subscription exists."""
+    the reader is woken only once the subscription exists.
+
+    It also starts its reader before connecting, so a failed connect left a task pending that nothing
+    would ever cancel ("Task was destroyed but it is pending" when it was collected): here the reader
+    starts once connected, and a disconnect waits for it to end."""
+
+    async def connect(self) -> None:
+        await self._pubsub.connect()
+        self._listener = asyncio.create_task(self._pubsub_listener())
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        await self._conn.aclose()
 
     async def subscribe(self, channel: str) -> None:
         await self._pubsub.subscribe(channel)
         self._ready.set()
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Take a finished task's exception, so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def make_broadcast(url: str) -> Broadcast:

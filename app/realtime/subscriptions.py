@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.auth import Role
-from app.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from app.errors import Forbidden, NotFound, Unavailable
 from app.event_visibility import Viewer
 from app.events import last_sequence
 from app.graphql.ws_handlers import LINE
@@ -23,7 +23,7 @@ from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
 from app.orders.models import CustomerOrder
 from app.orders.queries import event_cursor
-from app.pagination import decode_cursor
+from app.pagination import Seq, decode_cursor
 from app.realtime import streams
 from app.realtime.bus import EventBus
 
@@ -49,10 +49,7 @@ class OrderStreamFilter:
 def _cursor(after: str | None) -> int | None:
     if after is None:
         return None
-    seq = decode_cursor(after, [int])[0]
-    if seq < 0:
-        raise InvalidInput("The cursor is not one this API gave out.", field="after")
-    return seq
+    return int(decode_cursor(after, [Seq])[0])
 
 
 def _bus(info: Info) -> EventBus:
