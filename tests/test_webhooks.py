@@ -211,3 +211,33 @@ async def test_a_viewer_may_not_manage_webhooks(viewer: Api, receiver: Receiver)
 async def test_unknown_event_types_are_refused(staff: Api, receiver: Receiver) -> None:
     error = await staff.error(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["orderExploded"], "payloadFormat": "TMF"}})
     assert error["extensions"]["code"] == "INVALID_INPUT" and error["extensions"]["unknown"] == ["orderExploded"]
+
+
+async def test_only_the_webhooks_owner_or_staff_may_retry_its_delivery(
+    staff: Api, viewer: Api, anonymous: Api, http: Any, db: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    party_a, party_b = (await create_party(staff))["id"], (await create_party(staff))["id"]
+    partner_a, partner_b = await partner_api(http, db, clock, party_a), await partner_api(http, db, clock, party_b)
+    receiver.script = [500] * 3
+    hook, _ = await create_webhook(partner_a, receiver.url, ["partyOrderCreated"])
+    order = await order_with_party_items(staff, clock.now(), party_a)
+    await requisition(staff, order["id"])
+    (failed,) = await settled_deliveries(partner_a, hook["id"], lambda log: log and log[0]["state"] == "FAILED")
+    assert await anonymous.code(RETRY, {"id": failed["id"]}) == "UNAUTHENTICATED"
+    assert await viewer.code(RETRY, {"id": failed["id"]}) == "FORBIDDEN"
+    theirs, missing = await partner_b.error(RETRY, {"id": failed["id"]}), await partner_b.error(RETRY, {"id": "987654"})
+    assert theirs["extensions"]["code"] == missing["extensions"]["code"] == "NOT_FOUND"
+    assert theirs["message"].replace(failed["id"], "<id>") == missing["message"].replace("987654", "<id>")
+    assert (await webhook(partner_a, hook["id"]))["state"] == "FAILING", "the refusals changed nothing"
+    assert (await partner_a.ok(RETRY, {"id": failed["id"]}))["retryWebhookDelivery"]["state"] == "PENDING"
+    assert len(await receiver.wait_delivered(1)) == 1
+    assert await staff.code(RETRY, {"id": failed["id"]}) == "CONFLICT"
+
+
+async def test_a_partner_deletes_its_own_webhook_and_its_log(staff: Api, http: Any, db: Database, clock: FrozenClock, receiver: Receiver) -> None:
+    party = (await create_party(staff))["id"]
+    partner = await partner_api(http, db, clock, party)
+    hook, _ = await create_webhook(partner, receiver.url, ["partyOrderCreated"])
+    assert await partner.ok(DELETE_WEBHOOK, {"id": hook["id"]}) == {"deleteWebhook": hook["id"]}
+    assert await partner.ok("{ webhooks { id } }") == {"webhooks": []}
+    assert await staff.code(DELETE_WEBHOOK, {"id": hook["id"]}) == "NOT_FOUND"
