@@ -1,111 +1,210 @@
-"""Who may see what of each event type: the one place that turns a logged event into a viewer's view.
+"""Who may see what of each event: declared once, per event type, for every outbound channel.
 
-Staff and viewers (the enterprise) see every field. A partner sees events of its own party only,
-and of those only the fields listed for partners; an event type with no partner fields listed is
-the enterprise's own business and never reaches a partner.
+Staff, viewers and the service itself see every event whole. A partner sees only events of its own
+party, of the types declared visible to partners, with the fields declared partner-visible and
+nothing else (an allowlist: a field added to an event later stays enterprise-only until declared
+here). The actor of an event is shown to a partner as a role ("staff", "system"), or by name when
+the partner's own token acted; the customer order's id is enterprise-only.
+
+Every event type the service records is declared in ``EVENT_TYPES``; ``UnitOfWork.record`` refuses
+an undeclared one, so a new type cannot reach any channel without a decision about partners.
+Subscriptions, replays, timelines and webhooks call ``visible_event`` (or ``visible_payload``).
+Knows nothing of GraphQL, HTTP or the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from app.auth import Actor, Role
-from app.events import Event
+STAFF, VIEWER, PARTNER, SYSTEM = "staff", "viewer", "partner", "system"  # app.auth.Role values (a str enum)
+ENTERPRISE_ROLES = frozenset({STAFF, VIEWER, SYSTEM})
+# The parts of ``Event.data`` that hold changed fields; every other key of ``data`` is a field itself.
+CHANGE_SETS = ("before", "after")
+
+
+class EventLike(Protocol):
+    """What an event offers: an ``app.events.Event`` row, or the view of one made here."""
+
+    seq: int
+    at: datetime
+    type: str
+    entity: str
+    entity_id: int
+    order_id: int | None
+    party_order_id: int | None
+    party_id: int | None
+    actor: str
+    actor_role: str
+    data: dict[str, Any]
+
+
+E = TypeVar("E", bound=EventLike)
 
 
 @dataclass(frozen=True)
-class EventVisibility:
-    """One event type: its fields (keys of before/after and the rest of ``data``) and the partner's share."""
+class EventType:
+    """One event type: the data fields it carries, and which of them a partner may see (None: none, the
+    event itself stays out of partners' sight)."""
 
+    fields: frozenset[str]
+    partner: frozenset[str] | None = None
+
+
+def _type(fields: str, partner: str | None = None) -> EventType:
+    names = frozenset(fields.split())
+    shown = frozenset(partner.split()) if partner is not None else None
+    assert shown is None or shown <= names, f"partner fields {shown - names} are not fields of the type"  # noqa: S101
+    return EventType(names, shown)
+
+
+PARTY_ORDER_FIELDS = "state needed_by party_ref committed_delivery expected_delivery percent_complete note version"
+JEOPARDY_FIELDS = "jeopardy_level jeopardy_reason"
+
+EVENT_TYPES: Mapping[str, EventType] = {
+    # Customer orders: the enterprise's own (no party sees them).
+    "orderCreated": _type("state priority customer_id committed_date requested_at items activities serviceOrderRequests partyOrders generated"),
+    "orderUpdated": _type("committed_date priority contacts characteristics customer_name description expected_completion version"),
+    "noteAdded": _type("text"),
+    "orderStateChanged": _type("state reason"),
+    "itemStateChanged": _type("state reason"),
+    "expectedCompletionChanged": _type("expected_completion"),
+    "serviceOrderRequested": _type("state item_id"),
+    "serviceOrderStateChanged": _type("state reason"),
+    "serviceOrderReferenced": _type("external_ref"),
+    "serviceOrderNoted": _type("note"),
+    "activityScheduled": _type("kind planned_start planned_end work_group assignee predecessors"),
+    "activityRescheduled": _type("planned_start planned_end"),
+    "activityAssigned": _type("work_group assignee"),
+    "activityStateChanged": _type("state reason"),
+    "activityProgressed": _type("state percent_complete expected_end note"),
+    # Parties and their party orders: what PartyOrder shows a partner, it may see in events too.
+    "partyCreated": _type("name kind reporting_interval_hours", "name kind reporting_interval_hours"),
+    "partyOrderCreated": _type(f"{PARTY_ORDER_FIELDS} items", f"{PARTY_ORDER_FIELDS} items"),
+    "partyOrderUpdated": _type(PARTY_ORDER_FIELDS, PARTY_ORDER_FIELDS),
+    "partyOrderStateChanged": _type("state reason", "state reason"),
+    "partyOrderAcknowledged": _type("party_ref committed_delivery", "party_ref committed_delivery"),
+    "partyMilestonePlanned": _type("name planned_date", "name planned_date"),
+    "partyProgressReported": _type("percent_complete expected_delivery note milestone", "percent_complete expected_delivery note milestone"),
+    "partyChangeRequested": _type("nature kind proposed_delivery reason state", "nature kind proposed_delivery reason state"),
+    "partyChangeResolved": _type("state expected_delivery committed_delivery note", "state expected_delivery committed_delivery note"),
+    "partyOrderCancellationRequested": _type("reason", "reason"),
+    "partyOrderCompleted": _type("delivered_at party_ref item_ids", "delivered_at party_ref item_ids"),
+    # Enterprise check-ins (who was contacted, what they said) are FORBIDDEN on PartyOrder.checkIns to partners.
+    "partyCheckInRecorded": _type("at with_whom outcome expected_delivery"),
+    # Jeopardy: a party order's level and reason are on PartyOrder for its party; escalations are the enterprise's.
+    "jeopardyChanged": _type(JEOPARDY_FIELDS, JEOPARDY_FIELDS),
+    "escalated": _type("escalation_level jeopardy_level rule reason notify manual"),
+    "escalationLowered": _type("escalation_level jeopardy_level rule reason notify manual"),
+    # Access: tokens issued and revoked (never their secrets).
+    "apiTokenIssued": _type("name role party_id expires_at revoked_at"),
+    "apiTokenRevoked": _type("name role party_id expires_at revoked_at"),
+}
+
+
+class UndeclaredEventType(LookupError):
+    """An event type with no visibility declaration: a programming error, caught before anything is stored."""
+
+
+def require_declared(event_type: str) -> EventType:
+    """The declaration of ``event_type``; UndeclaredEventType when it has none."""
+    found = EVENT_TYPES.get(event_type)
+    if found is None:
+        raise UndeclaredEventType(f"event type {event_type!r} is not declared in app/event_visibility.py")
+    return found
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks: a role (an ``app.auth.Role`` or its value) and, for a partner, its party."""
+
+    role: str
+    party_id: int | None = None
+
+    @classmethod
+    def of(cls, principal: Any) -> Viewer:
+        """The viewer an ``app.auth.Actor`` (anything with ``role`` and ``party_id``) is."""
+        return cls(role=_role(principal.role), party_id=principal.party_id)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ENTERPRISE_ROLES
+
+    @property
+    def visibility_class(self) -> Hashable:
+        """Viewers of one class see the same of every event: renderings may be shared within a class, never across."""
+        return ("enterprise",) if self.sees_everything else (self.role, self.party_id)
+
+
+def _role(role: Any) -> str:
+    return str(getattr(role, "value", role))
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """An event as one viewer may see it: the same attributes as ``app.events.Event``."""
+
+    seq: int
+    at: datetime
     type: str
     entity: str
-    description: str
-    fields: tuple[str, ...]
-    partner_fields: frozenset[str] | None = None  # None: partners never see this event type
-
-    def seen_by(self, role: Role) -> tuple[str, ...]:
-        """The fields a role sees of this event type (none for a partner when it is enterprise-only)."""
-        if role is Role.PARTNER:
-            return tuple(f for f in self.fields if self.partner_fields is not None and f in self.partner_fields)
-        return self.fields
+    entity_id: int
+    order_id: int | None
+    party_order_id: int | None
+    party_id: int | None
+    actor: str
+    actor_role: str
+    data: dict[str, Any]
 
 
-ORDER_FIELDS = ("state", "priority", "committed_date", "customer_name", "description", "contacts", "characteristics", "version")
-ACTIVITY_FIELDS = ("kind", "state", "planned_start", "planned_end", "actual_start", "actual_end", "expected_end", "percent_complete",
-                   "work_group", "assignee", "note")
-PARTY_ORDER_FIELDS = ("state", "needed_by", "party_ref", "committed_delivery", "expected_delivery", "percent_complete", "version")
-PARTNER_PARTY_ORDER = frozenset(PARTY_ORDER_FIELDS) | {"items", "delivered_at", "item_ids", "reason", "nature", "kind", "proposed_delivery", "name", "planned_date", "milestone"}
+def _shown_data(data: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in CHANGE_SETS:
+            changes = value if isinstance(value, Mapping) else {}
+            shown[key] = {k: v for k, v in changes.items() if k in allowed}
+        elif key in allowed:
+            shown[key] = value
+    for key in CHANGE_SETS:
+        shown.setdefault(key, {})
+    return shown
 
 
-def _v(type: str, entity: str, description: str, fields: tuple[str, ...], partner: frozenset[str] | None = None) -> EventVisibility:
-    return EventVisibility(type=type, entity=entity, description=description, fields=fields, partner_fields=partner)
+def _shown_actor(event: EventLike) -> str:
+    return event.actor if _role(event.actor_role) == PARTNER else _role(event.actor_role)
 
 
-CATALOGUE: dict[str, EventVisibility] = {v.type: v for v in (
-    # Customer orders (the enterprise's own)
-    _v("orderCreated", "order", "A customer order was taken.", (*ORDER_FIELDS, "sales_request_ref", "customer_id", "items")),
-    _v("orderUpdated", "order", "Attributes of a customer order changed (committed date, priority, ...).", ORDER_FIELDS),
-    _v("orderStateChanged", "order", "A customer order moved to another state.", ("state", "reason")),
-    _v("expectedCompletionChanged", "order", "The date the order is now expected to complete changed.", ("expected_completion",)),
-    _v("noteAdded", "note", "A note was added to a customer order.", ("text",)),
-    _v("itemStateChanged", "item", "An order item moved to another state.", ("state", "reason")),
-    _v("activityScheduled", "activity", "A provisioning activity was scheduled.", (*ACTIVITY_FIELDS, "predecessor_ids", "item_id")),
-    _v("activityRescheduled", "activity", "A provisioning activity's planned window moved.", ACTIVITY_FIELDS),
-    _v("activityAssigned", "activity", "A provisioning activity was assigned.", ACTIVITY_FIELDS),
-    _v("activityStateChanged", "activity", "A provisioning activity moved to another state.", (*ACTIVITY_FIELDS, "reason")),
-    _v("activityProgressed", "activity", "Progress was recorded on a provisioning activity.", ACTIVITY_FIELDS),
-    # Service order requests
-    _v("serviceOrderRequested", "serviceOrderRequest", "A service order request was generated for an item.", ("item_id", "product_ref", "action", "state")),
-    _v("serviceOrderStateChanged", "serviceOrderRequest", "A service order request moved to another state.", ("state",)),
-    _v("serviceOrderReferenced", "serviceOrderRequest", "A service order request got the fulfilment system's reference.", ("external_ref",)),
-    _v("serviceOrderNoted", "serviceOrderRequest", "A note was put on a service order request.", ("note",)),
-    # Parties and party orders (shared with the party, field by field)
-    _v("partyCreated", "party", "A supplier or partner was registered.", ("name", "kind", "reporting_interval_hours")),
-    _v("partyOrderCreated", "partyOrder", "A party order was placed with a party.", (*PARTY_ORDER_FIELDS, "note", "items"), PARTNER_PARTY_ORDER),
-    _v("partyOrderUpdated", "partyOrder", "Staff changed a party order (dates, internal note).", (*PARTY_ORDER_FIELDS, "note"), PARTNER_PARTY_ORDER),
-    _v("partyOrderStateChanged", "partyOrder", "A party order moved to another state.", ("state", "reason"), PARTNER_PARTY_ORDER),
-    _v("partyOrderAcknowledged", "partyOrder", "The party acknowledged the order with its reference and committed date.", ("party_ref", "committed_delivery"), PARTNER_PARTY_ORDER),
-    _v("partyOrderCompleted", "partyOrder", "The party reported the order delivered.", ("delivered_at", "party_ref", "item_ids"), PARTNER_PARTY_ORDER),
-    _v("partyOrderCancellationRequested", "partyOrder", "The enterprise asked the party to cancel.", ("reason",), PARTNER_PARTY_ORDER),
-    _v("partyCheckInRecorded", "partyCheckIn", "Staff recorded a check-in call with the party.", ("expected_delivery", "at", "with_whom", "outcome"), frozenset({"expected_delivery"})),
-    _v("partyMilestonePlanned", "partyMilestone", "A milestone of a party order was planned.", ("name", "planned_date"), PARTNER_PARTY_ORDER),
-    _v("partyProgressReported", "partyProgressReport", "The party reported progress.", ("percent_complete", "expected_delivery", "note", "milestone"), PARTNER_PARTY_ORDER | {"note"}),
-    _v("partyChangeRequested", "partyChangeRequest", "The party asked for a change (date, other).", ("nature", "kind", "proposed_delivery", "reason", "state"), PARTNER_PARTY_ORDER),
-    _v("partyChangeResolved", "partyChangeRequest", "Staff accepted or declined a party's change request.", ("state", "expected_delivery", "committed_delivery", "note"), PARTNER_PARTY_ORDER | {"note"}),
-    # Jeopardy and escalation (the enterprise's own)
-    _v("jeopardyChanged", "order", "The jeopardy level of an order, activity or party order changed.", ("jeopardy_level", "jeopardy_reason")),
-    _v("escalated", "order", "An order or party order was escalated.", ("escalation_level", "jeopardy_level", "rule", "reason", "notify", "manual")),
-    _v("escalationLowered", "order", "An order's or party order's escalation was lowered.", ("escalation_level", "jeopardy_level", "rule", "reason", "notify", "manual")),
-)}
-
-
-def visibility(event_type: str) -> EventVisibility | None:
-    return CATALOGUE.get(event_type)
-
-
-def _only(values: dict[str, Any], keep: frozenset[str]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k in keep}
-
-
-def view_event(event: Event, viewer: Actor) -> dict[str, Any] | None:
-    """What ``viewer`` may see of ``event`` (a dict of the event's fields), or None when nothing.
-
-    Unknown event types reach the enterprise only (a new type is not shared until declared here).
-    """
-    data = event.data or {}
-    base: dict[str, Any] = {
-        "seq": event.seq, "at": event.at, "type": event.type, "entity": event.entity, "entity_id": event.entity_id,
-        "order_id": event.order_id, "party_order_id": event.party_order_id, "party_id": event.party_id,
-        "actor": event.actor, "actor_role": event.actor_role,
-    }
-    rest = {k: v for k, v in data.items() if k not in ("before", "after")}
-    if viewer.role is not Role.PARTNER:
-        return {**base, "before": dict(data.get("before") or {}), "after": dict(data.get("after") or {}), "details": rest}
-    declared = CATALOGUE.get(event.type)
-    if declared is None or declared.partner_fields is None or event.party_id is None or event.party_id != viewer.party_id:
+def visible_event(event: E, viewer: Viewer) -> E | EventView | None:
+    """What ``viewer`` may see of ``event``: the event itself (enterprise viewers), a reduced copy
+    (a partner, its own party's events of partner-visible types), or None (nothing)."""
+    if viewer.sees_everything:
+        return event
+    declared = EVENT_TYPES.get(event.type)
+    if viewer.role != PARTNER or declared is None or declared.partner is None:
         return None
-    keep = declared.partner_fields
-    base.update(order_id=None, actor="enterprise" if event.actor_role != Role.PARTNER.value else event.actor)
-    return {**base, "before": _only(dict(data.get("before") or {}), keep), "after": _only(dict(data.get("after") or {}), keep),
-            "details": _only(rest, keep)}
+    if viewer.party_id is None or event.party_id != viewer.party_id:
+        return None
+    return EventView(
+        seq=event.seq, at=event.at, type=event.type, entity=event.entity, entity_id=event.entity_id,
+        order_id=None, party_order_id=event.party_order_id, party_id=event.party_id,
+        actor=_shown_actor(event), actor_role=_role(event.actor_role), data=_shown_data(event.data or {}, declared.partner),
+    )
+
+
+def visible_payload(event: EventLike, viewer: Viewer) -> dict[str, Any] | None:
+    """``visible_event`` as the JSON-ready dict ``app.events.event_payload`` makes of a whole event (for webhooks)."""
+    shown = visible_event(event, viewer)
+    if shown is None:
+        return None
+    return {
+        "seq": shown.seq, "at": shown.at.isoformat(), "type": shown.type, "entity": shown.entity,
+        "entity_id": shown.entity_id, "order_id": shown.order_id, "party_order_id": shown.party_order_id,
+        "party_id": shown.party_id, "actor": shown.actor, "actor_role": _role(shown.actor_role), "data": shown.data,
+    }
+
+
+def partner_fields(event_type: str) -> frozenset[str]:
+    """The data fields of ``event_type`` a partner may see (empty when partners never see the type)."""
+    return require_declared(event_type).partner or frozenset()

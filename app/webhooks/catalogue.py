@@ -1,7 +1,8 @@
 """The event catalogue: every event type, its fields, who sees them, and its TMF or MEF name.
 
-Generated from the declarations in ``app/event_visibility.py`` and the standard names below; the
-README's section and ``GET /events/catalogue`` are both made from it.
+Generated from the declarations in ``app/event_visibility.py`` (fields, what partners see) and the
+descriptions and standard names below; the README's section, ``GET /events/catalogue`` and the
+``eventCatalogue`` query are all made from it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.auth import Role
-from app.event_visibility import CATALOGUE, EventVisibility
+from app.event_visibility import EVENT_TYPES
 
 TMF622 = "TMF622 productOrdering"
 TMF641 = "TMF641 serviceOrdering"
@@ -66,6 +66,40 @@ STANDARD_NAMES: dict[str, StandardName] = {
     "partyMilestonePlanned": _mef("productSpecificProductOrderItemMilestoneEvent"),
     "partyProgressReported": _mef("productSpecificProductOrderItemMilestoneEvent"),
 }
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "orderCreated": ("order", "A customer order was taken."),
+    "orderUpdated": ("order", "Attributes of a customer order changed (committed date, priority, ...)."),
+    "orderStateChanged": ("order", "A customer order moved to another state."),
+    "expectedCompletionChanged": ("order", "The date the order is now expected to complete changed."),
+    "noteAdded": ("note", "A note was added to a customer order."),
+    "itemStateChanged": ("item", "An order item moved to another state."),
+    "activityScheduled": ("activity", "A provisioning activity was scheduled."),
+    "activityRescheduled": ("activity", "A provisioning activity's planned window moved."),
+    "activityAssigned": ("activity", "A provisioning activity was assigned."),
+    "activityStateChanged": ("activity", "A provisioning activity moved to another state."),
+    "activityProgressed": ("activity", "Progress was recorded on a provisioning activity."),
+    "serviceOrderRequested": ("serviceOrderRequest", "A service order request was generated for an item."),
+    "serviceOrderStateChanged": ("serviceOrderRequest", "A service order request moved to another state."),
+    "serviceOrderReferenced": ("serviceOrderRequest", "A service order request got the fulfilment system's reference."),
+    "serviceOrderNoted": ("serviceOrderRequest", "A note was put on a service order request."),
+    "partyCreated": ("party", "A supplier or partner was registered."),
+    "partyOrderCreated": ("partyOrder", "A party order was placed with a party."),
+    "partyOrderUpdated": ("partyOrder", "Staff changed a party order (dates, note)."),
+    "partyOrderStateChanged": ("partyOrder", "A party order moved to another state."),
+    "partyOrderAcknowledged": ("partyOrder", "The party acknowledged the order with its reference and committed date."),
+    "partyOrderCompleted": ("partyOrder", "The party reported the order delivered."),
+    "partyOrderCancellationRequested": ("partyOrder", "The enterprise asked the party to cancel."),
+    "partyCheckInRecorded": ("partyCheckIn", "Staff recorded a check-in call with the party."),
+    "partyMilestonePlanned": ("partyMilestone", "A milestone of a party order was planned."),
+    "partyProgressReported": ("partyProgressReport", "The party reported progress."),
+    "partyChangeRequested": ("partyChangeRequest", "The party asked for a change (date, other)."),
+    "partyChangeResolved": ("partyChangeRequest", "Staff accepted or declined a party's change request."),
+    "jeopardyChanged": ("order, activity or partyOrder", "The jeopardy level of an order, activity or party order changed."),
+    "escalated": ("order or partyOrder", "An order or party order was escalated."),
+    "escalationLowered": ("order or partyOrder", "An order's or party order's escalation was lowered."),
+    "apiTokenIssued": ("apiToken", "An API token was issued (never its secret)."),
+    "apiTokenRevoked": ("apiToken", "An API token was revoked."),
+}
 # A customer order entering "pending" waits for information: TMF622 has an event of its own for that.
 INFORMATION_REQUIRED = _tmf("productOrderInformationRequiredEvent")
 
@@ -86,26 +120,27 @@ def standard_names_of(event_type: str) -> list[str]:
 
 
 def event_types() -> list[str]:
-    return sorted(CATALOGUE)
+    return sorted(EVENT_TYPES)
 
 
-def entry(v: EventVisibility) -> dict[str, Any]:
-    std = STANDARD_NAMES.get(v.type)
+def entry(event_type: str) -> dict[str, Any]:
+    declared = EVENT_TYPES[event_type]
+    std = STANDARD_NAMES.get(event_type)
+    entity, description = DESCRIPTIONS.get(event_type, ("", ""))
     return {
-        "type": v.type,
-        "entity": v.entity,
-        "description": v.description,
-        "standard": {"domain": std.domain, "names": standard_names_of(v.type)} if std else None,
-        "fields": list(v.fields),
-        "staff": list(v.seen_by(Role.STAFF)),
-        "viewer": list(v.seen_by(Role.VIEWER)),
-        "partner": list(v.seen_by(Role.PARTNER)) if v.partner_fields is not None else None,
+        "type": event_type,
+        "entity": entity,
+        "description": description,
+        "standard": {"domain": std.domain, "names": standard_names_of(event_type)} if std else None,
+        "fields": sorted(declared.fields),
+        "enterprise": sorted(declared.fields),  # staff and viewers see every field
+        "partner": sorted(declared.partner) if declared.partner is not None else None,  # of its own party's events only
     }
 
 
 def catalogue() -> list[dict[str, Any]]:
     """Every event type, as data (served at ``GET /events/catalogue``)."""
-    return [entry(CATALOGUE[t]) for t in event_types()]
+    return [entry(t) for t in event_types()]
 
 
 BEGIN, END = "<!-- event-catalogue:begin (generated by app/webhooks/catalogue.py; do not edit) -->", "<!-- event-catalogue:end -->"

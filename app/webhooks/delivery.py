@@ -33,13 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.event_visibility import view_event
 from app.events import Event, read_after
 from app.realtime.bus import LocalSubscriber
 from app.webhooks import documents, signing, urls
 from app.webhooks.models import ACTIVE, DELIVERED, FAILED, FAILING, PAUSED, PENDING, Webhook, WebhookAttempt, WebhookDelivery, WebhookLease
 from app.webhooks.payloads import PayloadFormat, encode, message_id, thin, tmf
-from app.webhooks.service import matches, owner
+from app.webhooks.service import matches, view_for
 
 if TYPE_CHECKING:
     from app.main import AppState
@@ -202,9 +201,8 @@ class Deliverer:
             return Turn(wait=(webhook.next_attempt_at - now()).total_seconds())
         events = await read_after(session, webhook.cursor, limit=PAGE)
         plan = Plan(webhook=webhook, cursor=webhook.cursor, more=len(events) == PAGE)
-        viewer = owner(webhook)
         for event in events:
-            view = view_event(event, viewer) if matches(webhook, event) else None
+            view = view_for(webhook, event) if matches(webhook, event) else None
             if view is not None:
                 plan.event, plan.view = event, view
                 return plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Actor, Role
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, not_found
-from app.event_visibility import CATALOGUE
+from app.event_visibility import CHANGE_SETS, EVENT_TYPES, Viewer, visible_event
 from app.events import Event, last_sequence
 from app.webhooks import documents, urls
 from app.webhooks.catalogue import standard_name, standard_names_of
@@ -40,12 +41,27 @@ def owner(webhook: Webhook) -> Actor:
 def names_for(actor: Actor) -> dict[str, set[str]]:
     """Every name an actor's webhook may subscribe by (event types and their standard names) -> the event types."""
     names: dict[str, set[str]] = {}
-    for event_type, declared in CATALOGUE.items():
-        if actor.is_partner and declared.partner_fields is None:
+    for event_type, declared in EVENT_TYPES.items():
+        if actor.is_partner and declared.partner is None:
             continue
         for name in (event_type, *standard_names_of(event_type)):
             names.setdefault(name, set()).add(event_type)
     return names
+
+
+def view_for(webhook: Webhook, event: Event) -> dict[str, Any] | None:
+    """What the webhook's owner may see of the event (app/event_visibility.py decides), as the payloads want it."""
+    shown = visible_event(event, Viewer.of(owner(webhook)))
+    if shown is None:
+        return None
+    data = shown.data or {}
+    return {
+        "seq": shown.seq, "at": shown.at, "type": shown.type, "entity": shown.entity, "entity_id": shown.entity_id,
+        "order_id": shown.order_id, "party_order_id": shown.party_order_id, "party_id": shown.party_id,
+        "actor": shown.actor, "actor_role": shown.actor_role,
+        "before": dict(data.get("before") or {}), "after": dict(data.get("after") or {}),
+        "details": {k: v for k, v in data.items() if k not in CHANGE_SETS},
+    }
 
 
 def check_event_types(actor: Actor, given: Sequence[str]) -> list[str]:
