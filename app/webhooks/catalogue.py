@@ -150,13 +150,13 @@ def markdown() -> str:
     """The catalogue as the README's table (kept equal to the README by a test)."""
     lines = [
         BEGIN,
-        "| Event type | Entity | Standard name | Fields | Partner of the party sees |",
-        "|---|---|---|---|---|",
+        "| Event type | What happened | Entity | Standard name | Fields (staff, viewers) | A partner of the event's party sees |",
+        "|---|---|---|---|---|---|",
     ]
     for item in catalogue():
         std = item["standard"]
         name = " / ".join(f"`{n}`" for n in std["names"]) + f" ({std['domain']})" if std else "—"
         partner = "never (enterprise only)" if item["partner"] is None else ", ".join(item["partner"]) or "the event, no fields"
-        lines.append(f"| `{item['type']}` | {item['entity']} | {name} | {', '.join(item['fields'])} | {partner} |")
+        lines.append(f"| `{item['type']}` | {item['description']} | {item['entity']} | {name} | {', '.join(item['fields'])} | {partner} |")
     lines.append(END)
     return "\n".join(lines)
