@@ -27,7 +27,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import delete, select, text
+from sqlalchemy import case, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -128,6 +130,7 @@ class Deliverer:
         self._own_client = client is None
         self._slots = asyncio.Semaphore(config.concurrency)
         self._bells: dict[int, asyncio.Event] = {}
+        self._pages: dict[int, tuple[int, list[Event], bool]] = {}  # webhook -> (read after, events, page was full)
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._refresh = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -151,6 +154,9 @@ class Deliverer:
             got = (await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key(webhook_id)})).scalar()
             if not got:
                 return Turn(wait=self.config.poll_interval)  # another process delivers for it
+            # A commit lost with the server (not the process: that rolls back) means one repeat, with the same
+            # webhook-id, which at-least-once allows; waiting for the disk cost more than the rest of the turn.
+            await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             plan = await self._plan(session, webhook_id)
             if isinstance(plan, Turn):
                 return plan
@@ -199,8 +205,8 @@ class Deliverer:
             return Turn(wait=None)
         if webhook.next_attempt_at is not None and webhook.next_attempt_at > now():
             return Turn(wait=(webhook.next_attempt_at - now()).total_seconds())
-        events = await read_after(session, webhook.cursor, limit=PAGE)
-        plan = Plan(webhook=webhook, cursor=webhook.cursor, more=len(events) == PAGE)
+        events, more = await self._events_after(session, webhook_id, webhook.cursor)
+        plan = Plan(webhook=webhook, cursor=webhook.cursor, more=more)
         for event in events:
             view = view_for(webhook, event) if matches(webhook, event) else None
             if view is not None:
@@ -208,6 +214,19 @@ class Deliverer:
                 return plan
             plan.skip_to = event.seq
         return plan
+
+    async def _events_after(self, session: AsyncSession, webhook_id: int, cursor: int) -> tuple[list[Event], bool]:
+        """The log after ``cursor``, a page at a time: the rest of the last page read is kept, since the
+        log is append-only and gap-free (a page read up to seq n held every event up to n)."""
+        kept = self._pages.get(webhook_id)
+        if kept is not None and kept[0] <= cursor:
+            rest = [e for e in kept[1] if e.seq > cursor]
+            if rest:
+                return rest, kept[2]
+        events = await read_after(session, cursor, limit=PAGE)
+        more = len(events) == PAGE
+        self._pages[webhook_id] = (cursor, events, more)
+        return events, more
 
     async def _body(self, plan: Plan, msg_id: str) -> bytes:
         assert plan.view is not None
@@ -265,56 +284,56 @@ class Deliverer:
                           error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
 
     async def _store(self, session: AsyncSession, plan: Plan, answer: Answer | None) -> Turn:
-        """The attempt's outcome, the cursor and the webhook's state, in one transaction."""
-        query = select(Webhook).where(Webhook.id == plan.webhook.id).execution_options(populate_existing=True)
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
-        webhook = (await session.execute(query)).scalar_one_or_none()
-        if webhook is None:
-            return Turn(gone=True)
-        if webhook.cursor != plan.cursor:  # cannot happen while leading; never move a cursor backwards
-            log.warning("webhook %d's cursor moved under this deliverer; attempt not stored", webhook.id)
-            return Turn(wait=0)
-        at = now()
+        """The attempt's outcome, the cursor and the webhook's state, in one transaction (three statements).
+
+        Every change to the webhook is guarded by the cursor the plan started from: a cursor is never
+        moved by a deliverer that did not read it, and a staff change made meanwhile (pause) is kept."""
+        webhook_id = plan.webhook.id or 0
+        guard = (Webhook.id == webhook_id) & (Webhook.cursor == plan.cursor)
         if plan.event is None or answer is None:
-            if plan.skip_to is not None:
-                webhook.cursor = plan.skip_to
+            if plan.skip_to is not None and not await self._move(session, webhook_id, guard, {"cursor": plan.skip_to}):
+                return Turn(wait=0)
             return Turn(wait=0 if plan.more else None)
-        seq = plan.event.seq
-        delivery = (await session.execute(
-            select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id, WebhookDelivery.event_seq == seq)
-        )).scalar_one_or_none()
-        if delivery is None:
-            delivery = WebhookDelivery(webhook_id=webhook.id or 0, event_seq=seq, event_type=plan.event.type,
-                                       message_id=message_id(webhook.id or 0, seq), created_at=at)
-            session.add(delivery)
-        delivery.attempts += 1
-        delivery.last_attempt_at = at
-        await session.flush()
-        session.add(WebhookAttempt(delivery_id=delivery.id or 0, at=at, status_code=answer.status_code,
-                                   duration_ms=round(answer.duration_ms, 3), error=answer.error))
+        at, seq, msg_id = now(), plan.event.seq, message_id(webhook_id, plan.event.seq)
+        failures = 0 if answer.ok else plan.webhook.failures + 1
+        delay = 0.0 if answer.ok else self.config.backoff(failures)
+        next_at = None if answer.ok else at + timedelta(seconds=delay)
+        giving_up = failures >= self.config.max_attempts
+        values: dict[str, Any] = {"failures": failures, "next_attempt_at": next_at}
         if answer.ok:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = DELIVERED, at, None
-            webhook.cursor, webhook.failures, webhook.next_attempt_at = seq, 0, None
-            if webhook.state == FAILING:
-                webhook.state, webhook.failure_reason = ACTIVE, None
-            return Turn(wait=0, sent=answer)
-        if plan.skip_to is not None:
-            webhook.cursor = plan.skip_to
-        webhook.failures += 1
-        delay = self.config.backoff(webhook.failures)
-        webhook.next_attempt_at = delivery.next_attempt_at = at + timedelta(seconds=delay)
-        if webhook.failures >= self.config.max_attempts:
-            delivery.state = FAILED
-            if webhook.state == ACTIVE:
-                webhook.state = FAILING
-            webhook.failure_reason = (
-                f"Event {seq} ({plan.event.type}, {delivery.message_id}) failed {webhook.failures} times in a row; "
-                f"last: {answer.error}. Later events wait; retried every {self.config.backoff_cap:g}s or by retryWebhookDelivery."
-            )[:MAX_ERROR]
+            values.update(cursor=seq, state=case((Webhook.state == FAILING, ACTIVE), else_=Webhook.state),
+                          failure_reason=case((Webhook.state == FAILING, None), else_=Webhook.failure_reason))
         else:
-            delivery.state = PENDING
+            if plan.skip_to is not None:
+                values["cursor"] = plan.skip_to
+            if giving_up:
+                values.update(state=case((Webhook.state == ACTIVE, FAILING), else_=Webhook.state), failure_reason=(
+                    f"Event {seq} ({plan.event.type}, {msg_id}) failed {failures} times in a row; last: {answer.error}. "
+                    f"Later events wait; retried every {self.config.backoff_cap:g}s or by retryWebhookDelivery."
+                )[:MAX_ERROR])
+        if not await self._move(session, webhook_id, guard, values):
+            return Turn(wait=0)
+        state = DELIVERED if answer.ok else FAILED if giving_up else PENDING
+        table = WebhookDelivery.__table__
+        row = {"state": state, "last_attempt_at": at, "delivered_at": at if answer.ok else None, "next_attempt_at": next_at}
+        upsert = (sqlite_insert if self.db.is_sqlite else pg_insert)(table).values(
+            webhook_id=webhook_id, event_seq=seq, event_type=plan.event.type, message_id=msg_id, attempts=1, created_at=at, **row,
+        )
+        upsert = upsert.on_conflict_do_update(index_elements=["webhook_id", "event_seq"], set_={**row, "attempts": table.c.attempts + 1})
+        delivery_id = (await session.execute(upsert.returning(table.c.id))).scalar_one()
+        await session.execute(insert(WebhookAttempt.__table__).values(
+            delivery_id=delivery_id, at=at, status_code=answer.status_code, duration_ms=round(answer.duration_ms, 3), error=answer.error,
+        ))
         return Turn(wait=delay, sent=answer)
+
+    async def _move(self, session: AsyncSession, webhook_id: int, guard: Any, values: dict[str, Any]) -> bool:
+        """Update the webhook if its cursor is still the plan's; False (logged) when it is not, or it is gone."""
+        moved = await session.execute(update(Webhook).where(guard).values(**values).execution_options(synchronize_session=False))
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        log.warning("webhook %d changed under this deliverer (deleted, or its cursor moved); attempt not stored", webhook_id)
+        self._pages.clear()
+        return False
 
     # --- running --------------------------------------------------------------------------------
 
@@ -341,6 +360,7 @@ class Deliverer:
                 log.exception("webhook %d: a delivery turn failed; trying again", webhook_id)
                 result = Turn(wait=self.config.poll_interval)
             if result.gone:
+                self._pages.pop(webhook_id, None)
                 return
             if result.wait == 0:
                 continue

@@ -80,6 +80,10 @@ def address_allowed(address: str, policy: UrlPolicy) -> bool:
 
 async def resolve(host: str, port: int) -> list[str]:
     try:
+        return [str(ipaddress.ip_address(host))]  # an address already: nothing to look up
+    except ValueError:
+        pass
+    try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise refuse("HOST_UNRESOLVABLE", f"The host {host} does not resolve.") from exc
