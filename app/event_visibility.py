@@ -60,26 +60,28 @@ def _type(fields: str, partner: str | None = None) -> EventType:
     return EventType(names, shown)
 
 
+ORDER_FIELDS = "state priority committed_date customer_name description contacts characteristics version"
+ACTIVITY_FIELDS = "kind state planned_start planned_end actual_start actual_end expected_end percent_complete work_group assignee note"
 PARTY_ORDER_FIELDS = "state needed_by party_ref committed_delivery expected_delivery percent_complete note version"
 JEOPARDY_FIELDS = "jeopardy_level jeopardy_reason"
 
 EVENT_TYPES: Mapping[str, EventType] = {
     # Customer orders: the enterprise's own (no party sees them).
-    "orderCreated": _type("state priority customer_id committed_date requested_at items activities serviceOrderRequests partyOrders generated"),
-    "orderUpdated": _type("committed_date priority contacts characteristics customer_name description expected_completion version"),
+    "orderCreated": _type(f"{ORDER_FIELDS} sales_request_ref customer_id items activities serviceOrderRequests partyOrders generated"),
+    "orderUpdated": _type(ORDER_FIELDS),
     "noteAdded": _type("text"),
     "orderStateChanged": _type("state reason"),
     "itemStateChanged": _type("state reason"),
     "expectedCompletionChanged": _type("expected_completion"),
-    "serviceOrderRequested": _type("state item_id"),
+    "serviceOrderRequested": _type("item_id product_ref action state"),
     "serviceOrderStateChanged": _type("state reason"),
     "serviceOrderReferenced": _type("external_ref"),
     "serviceOrderNoted": _type("note"),
-    "activityScheduled": _type("kind planned_start planned_end work_group assignee predecessors"),
-    "activityRescheduled": _type("planned_start planned_end"),
-    "activityAssigned": _type("work_group assignee"),
-    "activityStateChanged": _type("state reason"),
-    "activityProgressed": _type("state percent_complete expected_end note"),
+    "activityScheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids item_id"),
+    "activityRescheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids"),
+    "activityAssigned": _type(ACTIVITY_FIELDS),
+    "activityStateChanged": _type(f"{ACTIVITY_FIELDS} reason"),
+    "activityProgressed": _type(ACTIVITY_FIELDS),
     # Parties and their party orders: what PartyOrder shows a partner, it may see in events too.
     "partyCreated": _type("name kind reporting_interval_hours", "name kind reporting_interval_hours"),
     "partyOrderCreated": _type(f"{PARTY_ORDER_FIELDS} items", f"{PARTY_ORDER_FIELDS} items"),

@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
-from bench.common import NotReady, ROOT, app_env, free_port, pg_schema, table, uvicorn
+from bench.common import ROOT, NotReady, app_env, free_port, pg_schema, table, uvicorn
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
 ORDER = """mutation($input: CreateCustomerOrderInput!) { createCustomerOrder(input: $input) { id } }"""
@@ -67,7 +67,7 @@ class Receipts:
                 raise RuntimeError(f"only {self.count} of {n} deliveries arrived in {timeout:.0f} s")
             try:
                 await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -176,19 +176,19 @@ async def main(args: argparse.Namespace) -> list[str]:
             base: float | None = None
             for where in ("app", "ordertrack deliver"):
                 in_app = where == "app"
-                with uvicorn("app.main:create_app", env={**env, "WEBHOOK_DELIVERY_ENABLED": "true" if in_app else "false"}, name="hooks") as server:
-                    with deliver_process(env) if not in_app else nullcontext():
-                        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
-                            for webhooks in (1, args.webhooks):
-                                rate = await backlog(http, receipts, url, webhooks=webhooks, events=args.events)
-                                base = base or rate
-                                rows.append([where, webhooks, f"{args.events * webhooks:,}", f"{rate:,.0f}", f"{rate / base:.2f}×", "", ""])
-                                print(f"  {where}, {webhooks} webhooks: {rate:,.0f} deliveries/s", flush=True)
-                            answer, send = await steady(http, receipts, url, rate=args.rate, seconds=args.seconds)
-                            rows.append([where, 1, f"{len(answer):,} at {args.rate:g}/s", "", "",
-                                         f"{statistics.median(answer):.1f} / {percentile(answer, 0.99):.1f}",
-                                         f"{statistics.median(send):.1f} / {percentile(send, 0.99):.1f}"])
-                            print(f"  {where}, steady {args.rate:g}/s: p99 {percentile(answer, 0.99):.1f} ms after the answer", flush=True)
+                app_env_here = {**env, "WEBHOOK_DELIVERY_ENABLED": "true" if in_app else "false"}
+                with uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server, (nullcontext() if in_app else deliver_process(env)):
+                    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+                        for webhooks in (1, args.webhooks):
+                            rate = await backlog(http, receipts, url, webhooks=webhooks, events=args.events)
+                            base = base or rate
+                            rows.append([where, webhooks, f"{args.events * webhooks:,}", f"{rate:,.0f}", f"{rate / base:.2f}×", "", ""])
+                            print(f"  {where}, {webhooks} webhooks: {rate:,.0f} deliveries/s", flush=True)
+                        answer, send = await steady(http, receipts, url, rate=args.rate, seconds=args.seconds)
+                        rows.append([where, 1, f"{len(answer):,} at {args.rate:g}/s", "", "",
+                                     f"{statistics.median(answer):.1f} / {percentile(answer, 0.99):.1f}",
+                                     f"{statistics.median(send):.1f} / {percentile(send, 0.99):.1f}"])
+                        print(f"  {where}, steady {args.rate:g}/s: p99 {percentile(answer, 0.99):.1f} ms after the answer", flush=True)
     finally:
         receiver.should_exit = True
         await serving

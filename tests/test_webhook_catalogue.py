@@ -13,7 +13,7 @@ from app.webhooks.catalogue import DESCRIPTIONS, STANDARD_NAMES, catalogue, mark
 
 ROOT = Path(__file__).resolve().parent.parent
 # uow.record("type", ...), record(uow, po, "type", ...), _record(uow, activity, "type", ...) and the jeopardy constants.
-RECORDED = re.compile(r'(?:\brecord\(\s*(?:uow, \w+, )?|_record\(uow, \w+, |^(?:ESCALATED|LOWERED) = )"([a-zA-Z]+)"', re.M)
+RECORDED = re.compile(r'(?:\brecord\(\s*(?:uow, \w+, )?|_record\(uow, \w+, |^(?:ESCALATED|LOWERED) = )"([a-zA-Z]+)"', re.MULTILINE)
 
 
 def recorded_types() -> set[str]:

@@ -46,7 +46,7 @@ async def post(http: httpx.AsyncClient, query: str, variables: dict[str, object]
     return body["data"]  # type: ignore[no-any-return]
 
 
-async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webhook_id(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:
+async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webhook_id(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
     db, schema = fresh_pg
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()
@@ -84,7 +84,7 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     assert hook is not None and hook.cursor == wanted[-1] and states == ["delivered"] * 5
 
 
-async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:
+async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
     db, schema = fresh_pg
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()

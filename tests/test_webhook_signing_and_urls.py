@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings, strategies as st
-from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from standardwebhooks.webhooks import Webhook as Verifier
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.errors import InvalidInput
 from app.webhooks import signing, urls
 
-NOW = int(datetime.now(timezone.utc).timestamp())
+NOW = int(datetime.now(UTC).timestamp())
 message_ids = st.text(alphabet=st.characters(codec="ascii", exclude_characters=" ,\r\n"), min_size=1, max_size=40)
 bodies = st.text(max_size=500).map(lambda t: t.encode())
 

@@ -4,7 +4,6 @@ partner fields only; URLs to hosts the operator did not allow are refused."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,10 +16,25 @@ from app.config import Settings
 from app.db import Database
 from tests.api import Api
 from tests.factories import create_order
-from tests.party import CHECK_IN, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.party import (
+    CHECK_IN,
+    acknowledge,
+    create_party,
+    order_with_party_items,
+    partner_api,
+    requisition,
+)
 from tests.webhook_receiver import Receiver
 from tests.webhooks import (
-    CREATE_WEBHOOK, DELETE_WEBHOOK, RETRY, UPDATE_WEBHOOK, create_webhook, deliveries, delivery_settings, settled_deliveries, webhook,
+    CREATE_WEBHOOK,
+    DELETE_WEBHOOK,
+    RETRY,
+    UPDATE_WEBHOOK,
+    create_webhook,
+    deliveries,
+    delivery_settings,
+    settled_deliveries,
+    webhook,
 )
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
@@ -127,7 +141,7 @@ async def test_after_repeated_failures_the_webhook_is_failing_later_events_wait_
 
 
 async def test_a_paused_webhook_keeps_its_events_until_resumed(staff: Api, clock: FrozenClock, receiver: Receiver) -> None:
-    hook, secret = await create_webhook(staff, receiver.url, ["noteAdded"])
+    hook, _ = await create_webhook(staff, receiver.url, ["noteAdded"])
     paused = (await staff.ok(UPDATE_WEBHOOK, {"id": hook["id"], "input": {"paused": True}}))["updateWebhook"]
     assert paused["webhook"]["state"] == "PAUSED" and paused["secret"] is None
     order = await create_order(staff, clock.now())
@@ -151,7 +165,7 @@ async def test_during_a_secret_rotation_both_secrets_sign(staff: Api, clock: Fro
 
 async def test_the_graphql_format_sends_what_the_webhooks_document_selects(staff: Api, clock: FrozenClock, receiver: Receiver) -> None:
     document = "subscription { event { id type standardType sequence orderId after } }"
-    hook, secret = await create_webhook(staff, receiver.url, ["orderStateChanged"], fmt="GRAPHQL", document=document)
+    _, secret = await create_webhook(staff, receiver.url, ["orderStateChanged"], fmt="GRAPHQL", document=document)
     order = await create_order(staff, clock.now())
     await staff.ok(STATE, {"id": order["id"], "s": "PENDING"})
     (got,) = await receiver.wait_delivered(1)

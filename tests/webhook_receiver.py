@@ -106,7 +106,7 @@ class Receiver:
 
         try:
             await asyncio.wait_for(until(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; got {[(r.message_id, r.status) for r in self.requests]}") from None
 
     async def wait_delivered(self, n: int, timeout: float = 20.0) -> list[Received]:

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,7 +38,18 @@ from app.errors import DomainError
 from app.events import Event, read_after
 from app.realtime.bus import LocalSubscriber
 from app.webhooks import documents, signing, urls
-from app.webhooks.models import ACTIVE, DELIVERED, FAILED, FAILING, PAUSED, PENDING, Webhook, WebhookAttempt, WebhookDelivery, WebhookLease
+from app.webhooks.models import (
+    ACTIVE,
+    DELIVERED,
+    FAILED,
+    FAILING,
+    PAUSED,
+    PENDING,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookLease,
+)
 from app.webhooks.payloads import PayloadFormat, encode, message_id, thin, tmf
 from app.webhooks.service import matches, view_for
 
@@ -116,7 +127,7 @@ class Turn:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Deliverer:
@@ -367,7 +378,7 @@ class Deliverer:
             wait = self.config.poll_interval if result.wait is None else min(result.wait, self.config.poll_interval)
             try:
                 await asyncio.wait_for(bell.wait(), timeout=max(wait, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _webhook_ids(self) -> set[int]:
@@ -394,7 +405,7 @@ class Deliverer:
                     self._bells.pop(webhook_id, None)
             try:
                 await asyncio.wait_for(self._refresh.wait(), timeout=self.config.poll_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def start(self) -> None:
@@ -410,7 +421,7 @@ class Deliverer:
                 await task
             except asyncio.CancelledError:
                 pass
-            except Exception:  # noqa: BLE001  stopping anyway
+            except Exception:
                 log.warning("a webhook worker ended with an error", exc_info=True)
         self._task, self._workers = None, {}
         if self._own_client:
@@ -420,7 +431,7 @@ class Deliverer:
                 async with self.db.write_session() as session:
                     await session.execute(delete(WebhookLease).where(WebhookLease.holder == self.name))
                     await session.commit()
-            except Exception:  # noqa: BLE001  the leases run out by themselves
+            except Exception:
                 log.warning("could not release the webhook leases", exc_info=True)
 
 

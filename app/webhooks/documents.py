@@ -12,7 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import OperationDefinitionNode, OperationType, build_schema, parse, validate
+from graphql import (
+    OperationDefinitionNode,
+    OperationType,
+    build_schema,
+    parse,
+    validate,
+)
 from graphql.error import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -97,12 +103,12 @@ def check_document(document: str | None) -> str:
 async def render(document: str, view: dict[str, Any], msg_id: str) -> dict[str, Any]:
     """Run the document for one event: the GraphQL result (``data``, and ``errors`` if any)."""
     stream = await PAYLOAD_SCHEMA.subscribe(document, context_value={"event": _event_of(view, msg_id)})
-    if not hasattr(stream, "__anext__"):
-        return {"errors": [e.formatted for e in stream.errors or []]}  # type: ignore[union-attr]
+    if not isinstance(stream, AsyncGenerator):  # refused before it ran
+        return {"errors": [e.formatted for e in getattr(stream, "errors", None) or []]}
     try:
-        result = await stream.__anext__()  # type: ignore[union-attr]
+        result = await stream.__anext__()
     finally:
-        await stream.aclose()  # type: ignore[union-attr]
+        await stream.aclose()
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [e.formatted for e in result.errors]

@@ -17,7 +17,16 @@ from app.event_visibility import CHANGE_SETS, EVENT_TYPES, Viewer, visible_event
 from app.events import Event, last_sequence
 from app.webhooks import documents, urls
 from app.webhooks.catalogue import standard_name, standard_names_of
-from app.webhooks.models import ACTIVE, DELIVERED, FAILING, PAUSED, PENDING, Webhook, WebhookAttempt, WebhookDelivery
+from app.webhooks.models import (
+    ACTIVE,
+    DELIVERED,
+    FAILING,
+    PAUSED,
+    PENDING,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from app.webhooks.payloads import PayloadFormat
 from app.webhooks.signing import new_secret
 
