@@ -114,3 +114,38 @@ async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: 
     assert len(ids) == len(set(ids)) == total, "one delivery per event and webhook, none twice"
     sequences = [r.verified(secret)["sequence"] for r in receiver.requests]
     assert sequences == sorted(sequences), "in log order across both processes"
+
+
+async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
+    """The command (no app process): it finds the webhook and the events in the database, and stops cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.auth import SYSTEM
+    from app.webhooks.signing import new_secret
+    from tests.server_process import ROOT
+
+    db, schema = fresh_pg
+    receiver = await Receiver().start()
+    now = SystemClock().now()
+    async with db.write_session() as session:
+        session.add(Webhook(url=receiver.url, event_types=["noteAdded"], payload_format="THIN", owner_role="staff", created_by="test",
+                            secret=new_secret(), cursor=0, created_at=now, updated_at=now))
+        await session.commit()
+    for n in range(3):
+        async with db.write(SYSTEM, now) as uow:
+            uow.record("noteAdded", entity="note", entity_id=n + 1, order_id=1, after={"text": f"t{n}"})
+    log = open(tmp_path / "deliver.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "deliver"], cwd=ROOT, stdout=log, stderr=log,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), **delivering(schema)})
+    try:
+        got = await receiver.wait_delivered(3, timeout=30)
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.to_thread(process.wait, 15)
+        log.close()
+        await receiver.stop()
+    assert [r.json["event"]["id"] for r in got] == ["1", "2", "3"]
+    assert code == 0, (tmp_path / "deliver.log").read_text()

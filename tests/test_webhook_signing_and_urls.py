@@ -121,3 +121,14 @@ async def test_an_address_refused_at_delivery_time_is_never_called(staff: object
     finally:
         await deliverer.stop()
         await receiver.stop()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.floats(0.01, 10), st.floats(0.01, 1000))
+def test_backoff_doubles_up_to_the_cap_with_the_upper_half_jittered(failures: int, base: float, cap: float) -> None:
+    from app.webhooks.delivery import DeliveryConfig
+
+    config = DeliveryConfig(policy=STRICT, backoff_base=base, backoff_cap=cap)
+    full = min(cap, base * 2 ** (failures - 1))
+    delay = config.backoff(failures)
+    assert full / 2 <= delay <= full
