@@ -178,7 +178,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 in_app = where == "app"
                 app_env_here = {**env, "WEBHOOK_DELIVERY_ENABLED": "true" if in_app else "false"}
                 with uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server, (nullcontext() if in_app else deliver_process(env)):
-                    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+                    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as http:
                         for webhooks in (1, args.webhooks):
                             rate = await backlog(http, receipts, url, webhooks=webhooks, events=args.events)
                             base = base or rate

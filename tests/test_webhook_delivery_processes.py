@@ -137,15 +137,16 @@ async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, 
     for n in range(3):
         async with db.write(SYSTEM, now) as uow:
             uow.record("noteAdded", entity="note", entity_id=n + 1, order_id=1, after={"text": f"t{n}"})
-    log = open(tmp_path / "deliver.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "deliver"], cwd=ROOT, stdout=log, stderr=log,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), **delivering(schema)})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "deliver", cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **delivering(schema)},
+    )
     try:
         got = await receiver.wait_delivered(3, timeout=30)
     finally:
         process.send_signal(signal.SIGINT)
-        code = await asyncio.to_thread(process.wait, 15)
-        log.close()
+        code = await asyncio.wait_for(process.wait(), 15)
+        errors = (await process.stderr.read()).decode() if process.stderr else ""
         await receiver.stop()
     assert [r.json["event"]["id"] for r in got] == ["1", "2", "3"]
-    assert code == 0, (tmp_path / "deliver.log").read_text()
+    assert code == 0, errors
