@@ -26,6 +26,7 @@ from app.webhooks.models import (
     Webhook,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookLease,
 )
 from app.webhooks.payloads import PayloadFormat
 from app.webhooks.signing import new_secret
@@ -159,9 +160,10 @@ async def update_webhook(
     paused: bool | None = None, rotate_secret: bool = False, rotation_overlap: timedelta = timedelta(hours=24),
 ) -> tuple[Webhook, str | None]:
     """Change, pause, resume or re-key a webhook. A rotation keeps signing with the old secret too for a while."""
+    url = (await urls.check(data.url, policy)).url if data.url is not None else None  # before any lock: it may resolve a name
     webhook = await get_webhook(uow.session, uow.actor, webhook_id, for_update=True)
-    if data.url is not None:
-        webhook.url = (await urls.check(data.url, policy)).url
+    if url is not None:
+        webhook.url = url
     if data.event_types is not None:
         webhook.event_types = check_event_types(uow.actor, data.event_types)
     fmt = data.payload_format or PayloadFormat(webhook.payload_format)
@@ -195,6 +197,7 @@ async def delete_webhook(uow: UnitOfWork, webhook_id: int) -> int:
     deliveries = select(WebhookDelivery.id).where(WebhookDelivery.webhook_id == webhook_id)
     await uow.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))  # type: ignore[attr-defined]
     await uow.session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
+    await uow.session.execute(delete(WebhookLease).where(WebhookLease.webhook_id == webhook_id))
     await uow.session.delete(webhook)
     await uow.session.flush()
     return webhook_id
