@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,12 +85,17 @@ async def gql(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) ->
     return body["data"]  # type: ignore[no-any-return]
 
 
+def process_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def deliver_process(env: dict[str, str]) -> Iterator[None]:
+def deliver_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "deliver"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield
+        yield process
     finally:
         process.terminate()
         try:
@@ -103,8 +109,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def backlog(http: httpx.AsyncClient, receipts: Receipts, url: str, *, webhooks: int, events: int) -> float:
-    """Deliveries per second draining ``events`` notes spread over ``webhooks`` webhooks (each its own order)."""
+async def backlog(http: httpx.AsyncClient, receipts: Receipts, url: str, *, webhooks: int, events: int, cpu: Any) -> tuple[float, float]:
+    """Deliveries per second draining ``events`` notes to each of ``webhooks`` webhooks, and the deliverer's CPU ms per delivery."""
     hooks = []
     for _ in range(webhooks):  # every webhook asks for every note: events × webhooks deliveries
         hook = (await gql(http, HOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}))["createWebhook"]["webhook"]["id"]
@@ -119,14 +125,14 @@ async def backlog(http: httpx.AsyncClient, receipts: Receipts, url: str, *, webh
 
     await asyncio.gather(*(note(i) for i in range(events)))
     start_count = receipts.count
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu()
     for hook in hooks:
         await gql(http, PAUSE, {"id": hook, "p": False})
-    await receipts.wait(start_count + events * webhooks, timeout=600)
-    took = time.perf_counter() - started
+    await receipts.wait(start_count + events * webhooks, timeout=1200)
+    took, cpu_used = time.perf_counter() - started, cpu() - cpu_before
     for hook in hooks:
         await gql(http, "mutation($id: ID!) { deleteWebhook(id: $id) }", {"id": hook})
-    return events * webhooks / took
+    return events * webhooks / took, cpu_used * 1000 / (events * webhooks)
 
 
 async def steady(http: httpx.AsyncClient, receipts: Receipts, url: str, *, rate: float, seconds: float) -> tuple[list[float], list[float]]:
@@ -177,15 +183,16 @@ async def main(args: argparse.Namespace) -> list[str]:
             for where in ("app", "ordertrack deliver"):
                 in_app = where == "app"
                 app_env_here = {**env, "WEBHOOK_DELIVERY_ENABLED": "true" if in_app else "false"}
-                with uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server, (nullcontext() if in_app else deliver_process(env)):
+                with uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server, (nullcontext() if in_app else deliver_process(env)) as deliverer:
                     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as http:
+                        cpu = (lambda: server.cpu_seconds()) if in_app else (lambda: process_cpu_seconds(deliverer))
                         for webhooks in (1, args.webhooks):
-                            rate = await backlog(http, receipts, url, webhooks=webhooks, events=args.events)
+                            rate, cpu_ms = await backlog(http, receipts, url, webhooks=webhooks, events=args.events, cpu=cpu)
                             base = base or rate
-                            rows.append([where, webhooks, f"{args.events * webhooks:,}", f"{rate:,.0f}", f"{rate / base:.2f}×", "", ""])
+                            rows.append([where, webhooks, f"{args.events * webhooks:,}", f"{rate:,.0f}", f"{rate / base:.2f}×", f"{cpu_ms:.1f}", "", ""])
                             print(f"  {where}, {webhooks} webhooks: {rate:,.0f} deliveries/s", flush=True)
                         answer, send = await steady(http, receipts, url, rate=args.rate, seconds=args.seconds)
-                        rows.append([where, 1, f"{len(answer):,} at {args.rate:g}/s", "", "",
+                        rows.append([where, 1, f"{len(answer):,} at {args.rate:g}/s", "", "", "",
                                      f"{statistics.median(answer):.1f} / {percentile(answer, 0.99):.1f}",
                                      f"{statistics.median(send):.1f} / {percentile(send, 0.99):.1f}"])
                         print(f"  {where}, steady {args.rate:g}/s: p99 {percentile(answer, 0.99):.1f} ms after the answer", flush=True)
@@ -195,7 +202,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     title = ("Webhooks (PostgreSQL, TMF payloads, a local receiver answering 204): backlog drained after resuming paused webhooks, "
              "then a steady stream of notes through the API; delay from the mutation's answer (lower bound of commit→receipt) "
              "and from its sending (upper bound)")
-    return [table(title, ["deliverer", "webhooks", "deliveries", "deliveries/s", "vs 1 in app", "delay p50 / p99 ms (from answer)",
+    return [table(title, ["deliverer", "webhooks", "deliveries", "deliveries/s", "vs 1 in app", "deliverer CPU ms/delivery", "delay p50 / p99 ms (from answer)",
                           "p50 / p99 ms (from send)"], rows)]
 
 
