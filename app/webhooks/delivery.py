@@ -274,10 +274,11 @@ class Deliverer:
             response = await self.client.send(request, stream=True)
             try:
                 read = 0
-                async for chunk in response.aiter_raw():
-                    read += len(chunk)
-                    if read >= self.config.max_response_bytes:
-                        break  # the answer's status is all we need; the rest is not read
+                if not response.is_stream_consumed:  # a transport may hand over an answer already read
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read >= self.config.max_response_bytes:
+                            break  # the answer's status is all we need; the rest is not read
             finally:
                 await response.aclose()
             elapsed = (time.perf_counter() - started) * 1000
