@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.auth import SYSTEM
 from app.db import Database
@@ -25,7 +26,7 @@ async def run(event_types: list[str], answers: list[object]) -> tuple[list[tuple
     with tempfile.TemporaryDirectory() as folder:
         db = Database(f"sqlite+aiosqlite:///{folder}/order.db")
         await db.create_all()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with db.write_session() as session:
             session.add(Webhook(url="http://127.0.0.1:9/hook", event_types=["noteAdded", "itemStateChanged"], payload_format="THIN",
                                 owner_role="staff", created_by="test", secret=new_secret(), cursor=0, created_at=now, updated_at=now))
