@@ -1,4 +1,4 @@
-"""The ``ordertrack`` command: serve, migrate, demo, create-token, revoke-token, monitor, export-schema."""
+"""The ``ordertrack`` command: serve, migrate, demo, create-token, revoke-token, monitor, deliver, export-schema."""
 
 from __future__ import annotations
 
@@ -157,6 +157,15 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
 
 
+def cmd_deliver(settings: Settings, _: argparse.Namespace) -> None:
+    from app.webhooks.delivery import run_cli
+
+    try:
+        asyncio.run(run_cli(settings, _db(settings)))
+    except KeyboardInterrupt:
+        pass
+
+
 def cmd_contract(_: Settings, args: argparse.Namespace) -> None:
     from app.graphql.contract import CONTRACT_DIR, MANIFEST_NAME, load_operations, manifest
 
@@ -199,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")
     m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
     m.set_defaults(run=cmd_monitor)
+    sub.add_parser("deliver", help="deliver webhooks on their own (one process per webhook at a time)").set_defaults(run=cmd_deliver)
     g = sub.add_parser("generate", help="bulk-load a consistent set of open orders (demo, load test)")
     g.add_argument("--orders", type=int, required=True, help="how many customer orders")
     g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")

@@ -63,6 +63,20 @@ class Settings(BaseSettings):
     partner_persisted_only: bool = Field(default=False, description="Partner tokens may run only the contract's persisted operations.")
     persisted_query_store_bytes: int = 8 * 1024 * 1024
     contract_dir: str | None = Field(default=None, description="The frontend-contract folder (default: the one beside app/).")
+    # Webhooks (app/webhooks)
+    webhook_delivery_enabled: bool = Field(default=False, description="Deliver webhooks in this app process (or run `ordertrack deliver`).")
+    webhook_allowed_hosts: str = Field(default="", description="Comma-separated hosts webhooks may call: names, '*.example.com', or '*' for any public host.")
+    webhook_allow_private_networks: bool = Field(default=False, description="Allow loopback, private and link-local addresses (tests, an operator's own network).")
+    webhook_connect_timeout_seconds: float = 5.0
+    webhook_read_timeout_seconds: float = 10.0
+    webhook_max_response_bytes: int = Field(default=64 * 1024, description="At most this much of a receiver's answer is read.")
+    webhook_backoff_base_seconds: float = Field(default=1.0, description="The first retry's delay; it doubles per failure (half of it jittered).")
+    webhook_backoff_cap_seconds: float = Field(default=600.0, description="The longest delay between attempts.")
+    webhook_max_attempts: int = Field(default=10, description="Failures in a row before a webhook is marked failing.")
+    webhook_poll_interval_seconds: float = Field(default=5.0, description="How often the log is read without a doorbell from the bus.")
+    webhook_lease_seconds: float = Field(default=60.0, description="SQLite: how long a deliverer's claim on a webhook lasts without renewal.")
+    webhook_concurrency: int = Field(default=4, description="Webhooks attempted at once per process (each holds a database connection on PostgreSQL).")
+    webhook_secret_overlap_hours: float = Field(default=24.0, description="After a rotation, how long the old secret still signs too.")
     log_level: str = "INFO"
 
     @model_validator(mode="after")

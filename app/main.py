@@ -41,6 +41,7 @@ from app.graphql.session_recheck import PrincipalCheck
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
 from app.middleware import BodySizeLimit, RequestContext, error_body
 from app.observability import metrics
+from app.webhooks.catalogue import catalogue
 
 log = logging.getLogger("ordertrack")
 # A session's re-check waits this much past its cached check's end, so that it looks the token up afresh.
@@ -222,7 +223,7 @@ def tune_gc() -> None:
 
 
 def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
-    """The background parts a plain ``create_app(settings)`` starts: the event bus, then the monitor."""
+    """The background parts a plain ``create_app(settings)`` starts: the event bus, the monitor, the webhook deliverer."""
     from app.realtime.bus import start_bus
 
     found: list[Callable[[AppState], Awaitable[Any]]] = [start_bus]
@@ -230,6 +231,10 @@ def default_components(settings: Settings) -> list[Callable[[AppState], Awaitabl
         from app.jeopardy.monitor import start_monitor
 
         found.append(start_monitor)
+    if settings.webhook_delivery_enabled:
+        from app.webhooks.delivery import start_deliverer
+
+        found.append(start_deliverer)
     return found
 
 
@@ -266,6 +271,9 @@ def create_app(
         ok = await state.db.ping()
         return JSONResponse({"status": "ready" if ok else "database unreachable"}, status_code=200 if ok else 503)
 
+    async def event_catalogue(_: Request) -> JSONResponse:
+        return JSONResponse({"eventTypes": catalogue()})
+
     async def metrics_endpoint(request: Request) -> Response:
         refused = metrics_refusal(settings, request.headers.get("authorization"))
         if refused is not None:
@@ -297,6 +305,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/events/catalogue", event_catalogue),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             *dashboard_routes(graphql_app.persisted),

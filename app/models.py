@@ -14,6 +14,7 @@ from app.party_orders.models import (
     PartyProgressReport,
     PartyRequestKey,
 )
+from app.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookLease
 
 __all__ = [
     "Activity",
@@ -35,4 +36,8 @@ __all__ = [
     "PartyProgressReport",
     "PartyRequestKey",
     "ServiceOrderRequest",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookLease",
 ]

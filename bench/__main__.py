@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["tree", "fanout", "sweep", "partner"]
+BENCHMARKS = ["tree", "fanout", "sweep", "partner", "webhooks"]
 
 
 def machine() -> str:

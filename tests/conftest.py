@@ -110,7 +110,10 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None,  # type: ignore[call-arg]
+        webhook_allowed_hosts="127.0.0.1", webhook_allow_private_networks=True,  # webhooks to local test receivers
+    )
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
 from app.realtime.subscriptions import LiveQuery, LiveSubscription
+from app.webhooks.graphql.schema import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Who the token belongs to.")
@@ -42,8 +43,8 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery)
-MUTATIONS: tuple[type, ...] = (AccessMutation, CustomerOrderMutation, PartyOrderMutation, JeopardyMutation)
+QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery, WebhookQuery)
+MUTATIONS: tuple[type, ...] = (AccessMutation, CustomerOrderMutation, PartyOrderMutation, JeopardyMutation, WebhookMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 
 Query = merge_types("Query", QUERIES)

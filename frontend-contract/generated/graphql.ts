@@ -116,6 +116,15 @@ export type CreatePartyInput = {
   reportingIntervalHours: Scalars['Int']['input'];
 };
 
+/** A webhook: where, which events (types or their TMF/MEF names), and in which shape. */
+export type CreateWebhookInput = {
+  /** GRAPHQL format: a subscription such as 'subscription { event { type sequence after } }'. */
+  document?: InputMaybe<Scalars['String']['input']>;
+  eventTypes: Array<Scalars['String']['input']>;
+  payloadFormat: WebhookPayloadFormat;
+  url: Scalars['String']['input'];
+};
+
 export type CustomerOrderFilter = {
   /** Committed date on or after. */
   committedFrom?: InputMaybe<Scalars['DateTime']['input']>;
@@ -316,6 +325,34 @@ export type UpdatePartyOrderInput = {
   note?: InputMaybe<Scalars['String']['input']>;
   partyReference?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** What to change; paused pauses or resumes (a failing webhook resumes at once); rotateSecret issues a new secret. */
+export type UpdateWebhookInput = {
+  document?: InputMaybe<Scalars['String']['input']>;
+  eventTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  paused?: InputMaybe<Scalars['Boolean']['input']>;
+  payloadFormat?: InputMaybe<WebhookPayloadFormat>;
+  rotateSecret?: Scalars['Boolean']['input'];
+  url?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** pending: waiting for its next attempt; delivered; failed: gave up for now (the webhook is failing). */
+export type WebhookDeliveryState =
+  | 'DELIVERED'
+  | 'FAILED'
+  | 'PENDING';
+
+/** TMF: TMF622/TMF641/MEF envelope; THIN: ids only; GRAPHQL: shaped by the webhook's subscription document. */
+export type WebhookPayloadFormat =
+  | 'GRAPHQL'
+  | 'THIN'
+  | 'TMF';
+
+/** active: delivering; paused: by hand; failing: the next event keeps failing (see failureReason). */
+export type WebhookState =
+  | 'ACTIVE'
+  | 'FAILING'
+  | 'PAUSED';
 
 export type AcknowledgePartyOrderInput = {
   committedDeliveryDate: string;
