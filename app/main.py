@@ -30,6 +30,7 @@ from app.errors import DomainError
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
+from app.graphql.media_type import MediaTypeView
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema, direct_mutations
@@ -66,7 +67,7 @@ class JSONView:
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
 
-class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
+class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = DirectTransportWSHandler
     graphql_ws_handler_class = DirectLegacyWSHandler
 
