@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
@@ -66,6 +67,19 @@ def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
     asyncio.run(_demo(settings))
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings the service runs with (``ordertrack serve``; tests that serve an app in
+    their own event loop use them too)."""
+    from app.realtime.ws_protocol import WS_PROTOCOL
+
+    return {
+        "access_log": False,  # RequestContext logs each request as JSON
+        "ws_max_size": settings.max_body_bytes,  # the body cap holds for websocket messages too
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        "ws": WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
+    }
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -74,16 +88,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     elif args.migrate:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)")
+    print(f"ordertrack on http://{host}:{port}/graphql (GraphiQL in a browser)", flush=True)
     from app.observability.logs import logging_config
-    from app.realtime.ws_protocol import WS_PROTOCOL
 
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
-        log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
-        ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        ws=WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
+        log_config=logging_config(settings.log_level), **uvicorn_options(settings),
     )
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, free_port, require_chromium, screenshot, serve
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    require_chromium,
+    screenshot,
+    serve,
+)
+from tests.launcher import ServiceProcess
 
 
 @pytest.fixture(scope="module")
@@ -201,13 +209,14 @@ def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_misse
     assert page.locator("#live-status").get_attribute("data-state") in ("lost", "reconnecting")
     screenshot(page, "connection-lost.png")
     # while this server is down another one, on the same database, takes a change
-    other = Server(url=server.url.rsplit(":", 1)[0] + f":{free_port()}", staff=server.staff, viewer=server.viewer,
-                   env={**server.env, "MONITOR_ENABLED": "false"}, process=None)  # type: ignore[arg-type]
+    env = {**server.env, "MONITOR_ENABLED": "false"}
+    other = Server(url="", staff=server.staff, viewer=server.viewer, env=env, process=ServiceProcess(env, inherit_env=False))
+    other.url = other.process.url
     other.start()
     try:
         other.graphql(server.staff, ESCALATE, {"id": missed["id"], "level": 2})
     finally:
-        other.stop()
+        other.process.close()
     server.start()
     # the escalation reaches the feed only through the alert stream: replayed after the cursor
     page.wait_for_selector(f"#feed li[data-type=escalated][data-order-id='{missed['id']}'] .badge[data-escalation='2']", timeout=15_000)

@@ -18,7 +18,7 @@ import pytest
 
 from app.db import Database
 from app.graphql.media_type import GRAPHQL_RESPONSE_JSON, JSON, preferred_media_type
-from tests.server_process import ServerProcess
+from tests.launcher import ServiceProcess
 
 AUDIT_DIR = Path(__file__).resolve().parent / "graphql_http"
 BROKEN = {"query": "{ me { name "}
@@ -47,7 +47,7 @@ def test_the_client_accept_header_chooses_the_media_type(accept: str | None, cho
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     folder = tmp_path_factory.mktemp("graphql-http")
     url = f"sqlite+aiosqlite:///{folder}/audit.db"
 
@@ -59,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             await db.dispose()
 
     asyncio.run(prepare())
-    proc = ServerProcess({"DATABASE_URL": url}, log_path=folder / "server.log")
+    proc = ServiceProcess({"DATABASE_URL": url, "MONITOR_ENABLED": "false"}, log_path=folder / "server.log")
     proc.start()
     try:
         yield proc
@@ -67,12 +67,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         proc.stop()
 
 
-def _post(server: ServerProcess, body: dict[str, object], accept: str) -> httpx.Response:
+def _post(server: ServiceProcess, body: dict[str, object], accept: str) -> httpx.Response:
     return httpx.post(f"{server.url}/graphql", json=body, headers={"Accept": accept}, timeout=10)
 
 
 @pytest.mark.parametrize("body", [BROKEN, UNKNOWN_FIELD, BAD_VARIABLE], ids=["parse", "validation", "variable"])
-def test_a_request_error_is_a_400_without_data_for_graphql_response_json(server: ServerProcess, body: dict[str, object]) -> None:
+def test_a_request_error_is_a_400_without_data_for_graphql_response_json(server: ServiceProcess, body: dict[str, object]) -> None:
     response = _post(server, body, GRAPHQL_RESPONSE_JSON)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE_JSON)
@@ -82,7 +82,7 @@ def test_a_request_error_is_a_400_without_data_for_graphql_response_json(server:
 
 
 @pytest.mark.parametrize("body", [BROKEN, UNKNOWN_FIELD, BAD_VARIABLE], ids=["parse", "validation", "variable"])
-def test_an_application_json_client_keeps_its_200_with_data_null(server: ServerProcess, body: dict[str, object]) -> None:
+def test_an_application_json_client_keeps_its_200_with_data_null(server: ServiceProcess, body: dict[str, object]) -> None:
     response = _post(server, body, "application/json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
@@ -90,7 +90,7 @@ def test_an_application_json_client_keeps_its_200_with_data_null(server: ServerP
     assert answer["data"] is None and answer["errors"][0]["extensions"]["code"]
 
 
-def test_a_field_error_once_execution_began_is_a_200_with_data_in_either_media_type(server: ServerProcess) -> None:
+def test_a_field_error_once_execution_began_is_a_200_with_data_in_either_media_type(server: ServiceProcess) -> None:
     for accept in (GRAPHQL_RESPONSE_JSON, "application/json"):
         response = _post(server, FIELD_ERROR, accept)
         assert response.status_code == 200
@@ -119,7 +119,7 @@ def audit_install() -> Path:
     return folder
 
 
-def test_the_graphql_http_audit_passes_every_check_with_no_warning(server: ServerProcess, audit_install: Path) -> None:
+def test_the_graphql_http_audit_passes_every_check_with_no_warning(server: ServiceProcess, audit_install: Path) -> None:
     run = subprocess.run(["node", "audit.mjs", f"{server.url}/graphql"], cwd=audit_install, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     results = json.loads(run.stdout)

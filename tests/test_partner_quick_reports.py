@@ -20,7 +20,15 @@ from app.orders import service
 from app.party_orders import partner
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from tests.api import Api
-from tests.party import REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.live import wait_until
+from tests.party import (
+    REPORT,
+    acknowledge,
+    create_party,
+    order_with_party_items,
+    partner_api,
+    requisition,
+)
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)
 
@@ -163,15 +171,14 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
         holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         report = asyncio.create_task(partner.submit_progress(
             db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70)))
-        for _ in range(200):  # until the report's statement is seen waiting for that lock
+        async def blocked() -> int:
             async with db.read() as session:
-                waiting = (await session.execute(text(
+                return int((await session.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
-                ), {"holder": holder_pid})).scalar_one()
-            if waiting:
-                break
-            await asyncio.sleep(0.05)
-        assert waiting == 1 and not report.done()
+                ), {"holder": holder_pid})).scalar_one())
+
+        await wait_until(blocked, timeout=10, what="the report's statement to wait for that lock")
+        assert await blocked() == 1 and not report.done()
         assert await _versions(db, [po_id]) == {po_id: version}  # the party order is untouched meanwhile
         await holder.rollback()
     done = await report
