@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.columns import UTCDateTime
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 
 TOKEN_PREFIX = "otk_"

@@ -6,57 +6,25 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+# Re-exported for code that still imports them from here; models import app.columns (no cycle).
+from app.columns import JSONType as JSONType, UTCDateTime as UTCDateTime, as_loaded as as_loaded
 from app.errors import Unavailable
+from app.events import Event, ensure_sequence_row, flush_events
 
 if TYPE_CHECKING:
     from app.auth import Actor
-    from app.events import Event
 
 log = logging.getLogger(__name__)
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes on every backend; SQLite keeps them as naive UTC."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-Publisher = Callable[[Sequence["Event"]], Awaitable[None]]
-M = TypeVar("M")
-
-
-def as_loaded(model: type[M], values: dict[str, Any]) -> M:
-    """A model instance holding stored values (every column), made the way the ORM makes one for a
-    loaded row: without ``__init__``'s per-field work (~50 µs for an event), and in no session."""
-    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    obj.__dict__.update(values)
-    return obj  # type: ignore[no-any-return]
+Publisher = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 class StaleConnection(Unavailable):
@@ -133,8 +101,6 @@ class Database:
 
         async with self.write_engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
-        from app.events import ensure_sequence_row
-
         async with self._write() as session:
             await ensure_sequence_row(session)
             await session.commit()
@@ -214,8 +180,6 @@ class Database:
     @asynccontextmanager
     async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
         """One transaction: changes plus their events commit together, then the events are published."""
-        from app.events import flush_events
-
         try:
             async with self._write() as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self)

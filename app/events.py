@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Column, Index, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import Field, SQLModel
 
-from app.db import Database, JSONType, UTCDateTime, as_loaded
+from app.columns import JSONType, UTCDateTime, as_loaded
 
 
 class EventSequence(SQLModel, table=True):
@@ -117,36 +117,6 @@ async def read_after(
     return list(rows.scalars())
 
 
-LOG_PAGE = (
-    "SELECT seq, at, type, entity, entity_id, order_id, party_order_id, party_id, actor, actor_role, data "
-    "FROM event WHERE seq > $1 ORDER BY seq LIMIT $2"
-)
-
-
-async def read_log(db: Database, after: int, limit: int = 500) -> list[Event]:
-    """Every event with ``seq > after``, oldest first: the bus's catch-up read, kept off the request path's books.
-
-    On PostgreSQL one statement on a direct connection (no transaction, no pre-ping): the bus runs it
-    for nearly every batch another process committed.
-    """
-    if db.direct_engine is None:
-        async with db.read() as session:
-            await session.connection(execution_options={"background": True})  # not counted as a request's SQL
-            return await read_after(session, after, limit=limit)
-    async with db.direct() as conn:
-        rows = await conn.fetch(LOG_PAGE, after, limit)
-    return [as_loaded(Event, dict(row)) for row in rows]
-
-
-async def log_position(db: Database) -> int:
-    """The last sequence number given out, read the way ``read_log`` reads (so the bus opens its connection early)."""
-    if db.direct_engine is None:
-        async with db.read() as session:
-            return await last_sequence(session)
-    async with db.direct() as conn:
-        return int(await conn.fetchval("SELECT last FROM event_sequence WHERE id = 1") or 0)
-
-
 async def last_sequence(session: AsyncSession | AsyncConnection) -> int:
     row = await session.execute(text("SELECT last FROM event_sequence WHERE id = 1"))
     return int(row.scalar() or 0)
@@ -185,7 +155,5 @@ __all__: Sequence[str] = [
     "flush_events",
     "jsonable",
     "last_sequence",
-    "log_position",
     "read_after",
-    "read_log",
 ]

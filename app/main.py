@@ -5,9 +5,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
+from app.components import Component, default_components
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
@@ -37,20 +37,9 @@ from app.graphql.schema import build_schema, direct_mutations
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
 from app.middleware import BodySizeLimit, RequestContext
 from app.observability import metrics
+from app.state import AppState
 
 log = logging.getLogger("ordertrack")
-
-# A background part of the app (bus, monitor): started in the lifespan, stopped in reverse order.
-Component = Callable[["AppState"], Any]
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    clock: Clock
-    services: dict[str, Any] = field(default_factory=dict)
-
 
 class JSONView:
     """orjson both ways."""
@@ -148,24 +137,12 @@ def tune_gc() -> None:
         gc.set_threshold(10_000, 10, 10)
 
 
-def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
-    """The background parts a plain ``create_app(settings)`` starts: the event bus, then the monitor."""
-    from app.realtime.bus import start_bus
-
-    found: list[Callable[[AppState], Awaitable[Any]]] = [start_bus]
-    if settings.monitor_enabled:
-        from app.jeopardy.monitor import start_monitor
-
-        found.append(start_monitor)
-    return found
-
-
 def create_app(
     settings: Settings | None = None,
     *,
     db: Database | None = None,
     clock: Clock | None = None,
-    components: list[Callable[[AppState], Awaitable[Any]]] | None = None,
+    components: list[Component] | None = None,
 ) -> Starlette:
     """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
     settings = settings or get_settings()

@@ -37,7 +37,7 @@ async def deflating_live(db: Database, clock: FrozenClock) -> AsyncIterator[Live
 
 
 def bus_of(live: Live) -> Any:
-    return live.app.state.ordertrack.services["bus"]
+    return live.app.state.ordertrack.services.bus
 
 
 async def test_dashboards_on_one_stream_get_every_event_from_one_execution(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:

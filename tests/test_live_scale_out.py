@@ -60,7 +60,9 @@ class Instance:
 
     @property
     def bus(self) -> EventBus:
-        return self.app.state.ordertrack.services["bus"]  # type: ignore[no-any-return]
+        bus: EventBus | None = self.app.state.ordertrack.services.bus
+        assert bus is not None, "the app's bus runs while the app does"
+        return bus
 
 
 async def start_instances(stack: AsyncExitStack, settings: Settings, clock: FrozenClock, count: int = 2, send_buffer: int | None = None) -> list[Instance]:

@@ -318,7 +318,7 @@ async def test_a_connection_holds_a_limited_number_of_subscriptions(live: Live) 
     try:
         await wait_until(lambda: len(results) >= 1, timeout=5, what="the refusal of the 4th")
         assert "Subscription limit reached" in repr(results[0])
-        bus = live.app.state.ordertrack.services["bus"]
+        bus = live.app.state.ordertrack.services.bus
         await wait_until(lambda: bus.subscriber_count == 3, timeout=5, what="the three to start")
         await live.note(staff, order["id"], "reaches the three")
         await wait_until(lambda: len(results) >= 4, timeout=5, what=f"the three events {results}")

@@ -186,7 +186,7 @@ async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_o
         timeline = CONTRACT["LiveOrderTimeline"]
         ws = await ws_subscribe(address, staff.token or "", {  # the hash alone, no query text
             "operationName": timeline.name, "variables": {"orderId": order["id"]}, "extensions": persisted(timeline.sha256)})
-        bus = app.state.ordertrack.services["bus"]
+        bus = app.state.ordertrack.services.bus
         try:
             await wait_until(lambda: bus.subscriber_count == 1, timeout=5, what="the subscription to be registered")
             await staff.ok("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"called\") { id } }", {"id": order["id"]})

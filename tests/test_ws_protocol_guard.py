@@ -50,7 +50,7 @@ async def test_a_missing_internal_in_send_now_falls_back_to_the_ordinary_send_fo
         assert WebSocketProtocol.incompatible is not None and "AttributeError" in WebSocketProtocol.incompatible
         assert [r.message for r in caplog.records if "send_now is off" in r.message], "the fallback is logged"
         assert all(not wall.ended.is_set() and wall.failure is None and not wall.errors for wall in walls), "no member closed"
-        assert live.app.state.ordertrack.services["bus"].subscriber_count == 4
+        assert live.app.state.ordertrack.services.bus.subscriber_count == 4
     finally:
         for wall in walls:
             await wall.close()

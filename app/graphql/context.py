@@ -15,6 +15,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database, UnitOfWork
 from app.errors import DomainError, Unauthenticated
+from app.state import Services
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -39,7 +40,7 @@ class Context:
     clock: Clock
     settings: Settings
     actor: Actor | None = None
-    services: dict[str, Any] = field(default_factory=dict)  # bus, monitor, ... set by the app
+    services: Services = field(default_factory=Services)  # the app's bus and monitor
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
     request: Any = None
     auth_error: DomainError | None = None  # a bad token: raised by the first field that needs one

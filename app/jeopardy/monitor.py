@@ -14,10 +14,8 @@ import socket
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, text
 
@@ -29,9 +27,6 @@ from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome, evaluate
 from app.observability.metrics import MONITOR_SWEEP_SECONDS
-
-if TYPE_CHECKING:
-    from app.main import AppState
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "jeopardy-monitor"
@@ -125,15 +120,6 @@ class Monitor:
                     await session.commit()
             except Exception:  # the lease runs out by itself
                 log.warning("could not release the monitor lease", exc_info=True)
-
-
-async def start_monitor(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component: load the policy, register the mutation hook, and sweep in the background."""
-    install(state.settings.jeopardy_policy_file)
-    monitor = Monitor(state.db, state.clock, interval=state.settings.monitor_interval_seconds)
-    state.services["monitor"] = monitor
-    monitor.start()
-    return monitor.stop
 
 
 def install(policy_file: str | None = None) -> policies.Policy:

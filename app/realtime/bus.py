@@ -25,17 +25,16 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend
 
+from app.config import Settings
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
-from app.events import Event, event_from_payload, event_payload, log_position, read_log
-
-if TYPE_CHECKING:
-    from app.main import AppState
+from app.events import Event, event_from_payload, event_payload
+from app.realtime.catch_up import log_position, read_log
 
 log = logging.getLogger("ordertrack.bus")
 
@@ -376,10 +375,9 @@ def _safe(url: str) -> str:
     return url
 
 
-def bus_from_settings(state: AppState) -> EventBus:
-    s = state.settings
+def bus_from_settings(s: Settings, db: Database) -> EventBus:
     return EventBus(
-        state.db,
+        db,
         s.broadcast_url,
         channel=s.broadcast_channel,
         buffer_size=s.bus_buffer_size,
@@ -388,19 +386,3 @@ def bus_from_settings(state: AppState) -> EventBus:
         reconnect_max=s.bus_reconnect_max_seconds,
         max_message_bytes=s.bus_max_message_bytes,
     )
-
-
-async def start_bus(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component: start the bus, hand it every committed batch, stop it with the app."""
-    bus = bus_from_settings(state)
-    await bus.start()
-    state.services["bus"] = bus
-    state.db.publishers.append(bus.publish)
-
-    async def stop() -> None:
-        if bus.publish in state.db.publishers:
-            state.db.publishers.remove(bus.publish)
-        state.services.pop("bus", None)
-        await bus.stop()
-
-    return stop

@@ -54,10 +54,10 @@ def _cursor(after: str | None) -> int | None:
 
 
 def _bus(info: Info) -> EventBus:
-    bus = info.context.services.get("bus")
+    bus = info.context.services.bus
     if bus is None:
         raise Unavailable("Live events are not running on this server.")
-    return bus  # type: ignore[no-any-return]
+    return bus
 
 
 async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncGenerator[OrderEvent, None]:
