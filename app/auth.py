@@ -12,7 +12,7 @@ from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.columns import UTCDateTime
 from app.errors import Forbidden, InvalidInput, Unauthenticated
@@ -101,7 +101,7 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Acto
 
 async def actor_for_token(session: AsyncSession, token: str) -> Actor:
     row = (
-        await session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        await session.execute(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token)))
     ).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("The token is unknown or revoked.")

@@ -37,6 +37,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 def as_loaded(model: type[M], values: dict[str, Any]) -> M:
     """A model instance holding stored values (every column), made the way the ORM makes one for a
     loaded row: without ``__init__``'s per-field work (~50 µs for an event), and in no session."""
-    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]  # SQLAlchemy's class manager, on every mapped class
     obj.__dict__.update(values)
-    return obj  # type: ignore[no-any-return]
+    return obj

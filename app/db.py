@@ -119,7 +119,7 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
             return True
-        except Exception:  # any failure means not ready
+        except Exception:  # noqa: BLE001  any failure means not ready
             return False
 
     @asynccontextmanager
@@ -213,9 +213,9 @@ def _is_outage(exc: DBAPIError) -> bool:
 async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
     """Invalidate a direct connection (it goes back to the engine's pool as closed)."""
     try:
-        await conn.invalidate(exc)  # type: ignore[arg-type]
+        await conn.invalidate(exc)
         await conn.close()
-    except Exception:  # noqa: BLE001  it is being thrown away
+    except Exception:
         log.debug("dropping a direct connection failed", exc_info=True)
 
 

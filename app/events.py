@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.columns import JSONType, UTCDateTime, as_loaded
 
@@ -77,6 +77,9 @@ async def ensure_sequence_row(session: AsyncSession) -> None:
         await session.flush()
 
 
+EVENT_TABLE = SQLModel.metadata.tables["event"]  # the Core table: events are appended without the ORM
+
+
 async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> list[Event]:
     """Number and insert this transaction's events. Called last, just before commit."""
     if not pending:
@@ -84,15 +87,15 @@ async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> 
     await session.flush()  # row changes first, so the sequence lock is held as briefly as possible
     result = await session.execute(
         update(EventSequence)
-        .where(EventSequence.id == 1)
-        .values(last=EventSequence.last + len(pending))
-        .returning(EventSequence.last)
+        .where(col(EventSequence.id) == 1)
+        .values(last=col(EventSequence.last) + len(pending))
+        .returning(col(EventSequence.last))
     )
     last = result.scalar_one()
     first = last - len(pending) + 1
     rows = [{**fields, "seq": first + offset, "data": jsonable(fields["data"])} for offset, fields in enumerate(pending)]
     # Append-only rows: one Core executemany, no ORM unit of work (a sweep may append thousands).
-    await session.execute(insert(Event.__table__), rows)
+    await session.execute(insert(EVENT_TABLE), rows)
     return [as_loaded(Event, row) for row in rows]
 
 
@@ -106,14 +109,14 @@ async def read_after(
     limit: int = 500,
 ) -> list[Event]:
     """Events with ``seq > after``, oldest first, optionally for one order, party order or party."""
-    query = select(Event).where(Event.seq > after)
+    query = select(Event).where(col(Event.seq) > after)
     if order_id is not None:
-        query = query.where(Event.order_id == order_id)
+        query = query.where(col(Event.order_id) == order_id)
     if party_order_id is not None:
-        query = query.where(Event.party_order_id == party_order_id)
+        query = query.where(col(Event.party_order_id) == party_order_id)
     if party_id is not None:
-        query = query.where(Event.party_id == party_id)
-    rows = await session.execute(query.order_by(Event.seq).limit(limit))
+        query = query.where(col(Event.party_id) == party_id)
+    rows = await session.execute(query.order_by(col(Event.seq)).limit(limit))
     return list(rows.scalars())
 
 

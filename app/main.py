@@ -72,7 +72,7 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
             max_depth=settings.max_query_depth, cache_size=settings.graphql_cache_size,
         )
 
-    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:  # noqa: PLR0913
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:
         """One operation (after the persisted-query policy): on the direct lane when it qualifies, else strawberry."""
         answer = await self.direct.execute(request_adapter.method, request_data, context)
         if answer is not None:

@@ -29,7 +29,7 @@ def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         missing.append(CHROMIUM)
     try:
-        import playwright  # noqa: F401
+        import playwright  # noqa: F401  only whether it is installed
     except ImportError:
         missing.append("the playwright package")
     if not missing:

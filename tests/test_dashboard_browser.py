@@ -118,7 +118,7 @@ def party_order_with_open_change(server: Server) -> str:
     """A customer order whose party order was acknowledged with a milestone and has an open change request."""
     from datetime import datetime, timedelta, timezone
 
-    soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731
+    soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
     party = server.graphql(server.staff, "mutation($i: CreatePartyInput!) { createParty(input: $i) { id } }",
                            {"i": {"name": "Northwind Civils", "kind": "PARTNER", "reportingIntervalHours": 24}})["createParty"]
     order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
@@ -179,7 +179,7 @@ def test_a_jeopardy_raised_by_the_monitor_shows_its_badge_and_alert(page: Any, s
     from datetime import datetime, timedelta, timezone
 
     signed_in_live(page, server)
-    at = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731
+    at = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
     created = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
         "salesRequestRef": "SR-LIVE-JEOPARDY", "customerId": "C-100", "customerName": "Acme Ltd", "committedDate": at(5),
         "items": [{"productRef": "FIBRE-1G"}]}})["createCustomerOrder"]

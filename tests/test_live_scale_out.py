@@ -46,8 +46,8 @@ async def pg(pg_schema: str) -> AsyncIterator[Database]:
 
 
 def settings_for(schema: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(database_url=PG_URL, database_schema=schema, monitor_enabled=False,
-                                  broadcast_channel=f"ot-test-{uuid.uuid4().hex[:8]}")
+    values: dict[str, Any] = {"database_url": PG_URL, "database_schema": schema, "monitor_enabled": False,
+                                  "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

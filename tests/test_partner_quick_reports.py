@@ -58,7 +58,7 @@ async def _count(db: Database, model: Any) -> int:
 async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_and_a_retry_returns_it(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     published: list[Event] = []
 
     async def remember(events: list[Event]) -> None:
@@ -92,7 +92,7 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
 async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_free_seqs_in_commit_order(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
+    _, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
     order_ids = []
     async with db.read() as session:
         order_ids = list((await session.execute(select(PartyOrder.order_id).where(PartyOrder.id.in_(po_ids)))).scalars())  # type: ignore[union-attr]
@@ -162,7 +162,7 @@ async def _versions(db: Database, po_ids: list[int]) -> dict[int, int]:
 async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_does(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     (version,) = (await _versions(db, [po_id])).values()
     async with db.write_session() as holder:  # e.g. the jeopardy sweep or a cancellation holding the order
         order_id = (await holder.execute(text(
@@ -188,7 +188,7 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
 async def test_a_report_on_a_kept_connection_the_server_closed_commits_on_a_new_one(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     await partner.submit_progress(db, actor, clock.now(), po_id, "warm", partner.ProgressReport(percent_complete=20))
     kept = [driver.get_server_pid() for _, driver in db._direct_idle]
     assert kept

@@ -67,7 +67,7 @@ class Context:
         found = self._loaders.get(factory)
         if found is None:
             found = self._loaders[factory] = factory(self.db)
-        return found  # type: ignore[return-value]
+        return found  # type: ignore[return-value]  # each factory's loader is stored under that factory, so it is an L
 
     def reset_loaders(self) -> None:
         """Websocket contexts live as long as the socket; each pushed event starts fresh."""

@@ -90,7 +90,7 @@ def subscription_renderer(context: Any) -> Renderer | None:
 
     async def render(event: Event) -> str | None:
         """The payload of this event, or None when it is not plain data (errors): then each subscriber executes it itself."""
-        own = super(SharedEventExecution, executor).build_per_event_executor(event)  # type: ignore[arg-type]  # not the shared-result cache
+        own = super(SharedEventExecution, executor).build_per_event_executor(event)  # not the shared-result cache
         own.per_event = True
         fresh = getattr(context, "for_event", None)
         if fresh is not None:

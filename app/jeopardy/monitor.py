@@ -8,6 +8,7 @@ a lease row, read and renewed under the write lock SQLite's ``BEGIN IMMEDIATE`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -108,10 +109,8 @@ class Monitor:
         """Stop sweeping and give up the lease so another monitor takes over at once."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         if self.db.is_sqlite:
             try:

@@ -296,7 +296,7 @@ class EventBus:
                     await self._listen(broadcast, subscriber)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001  any failure of the broker is handled the same way: reconnect
                 log.warning("broker %s lost (%s: %s); reconnecting in %.1fs", _safe(self.url), type(exc).__name__, exc, backoff)
             finally:
                 self._broadcast = None
@@ -315,7 +315,7 @@ class EventBus:
                 try:
                     async with asyncio.timeout(self.heartbeat * 3):
                         message = await subscriber.get()
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise BrokerLost(f"nothing heard for {self.heartbeat * 3:.1f}s") from None
                 if pinger.done():
                     raise BrokerLost("the heartbeat could not be published")

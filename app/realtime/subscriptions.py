@@ -79,10 +79,10 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
                     await asyncio.Future()  # the socket is gone; the handler's shutdown cancels this operation
                 continue
             info.context.reset_loaders()
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         SUBSCRIPTIONS_OPEN.dec()
-        await source.aclose()  # type: ignore[attr-defined]
+        await source.aclose()  # type: ignore[attr-defined]  # typed as an AsyncIterator; it is an async generator
 
 
 @strawberry.type

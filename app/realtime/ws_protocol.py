@@ -13,7 +13,7 @@ and every message goes the usual way.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
@@ -45,7 +45,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             if missing:
                 self._give_up(f"uvicorn's websocket protocol has no {', '.join(missing)}")
         if WebSocketProtocol.incompatible is None:
-            self.scope["extensions"][SEND_NOW] = self.send_now  # type: ignore[index]  # uvicorn always sets "extensions"
+            # uvicorn always sets "extensions"; ASGI types each extension as a dict, this one is a callable
+            cast("dict[str, object]", self.scope["extensions"])[SEND_NOW] = self.send_now
         await super().run_asgi()
 
     @staticmethod
