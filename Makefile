@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test schema bench clean screenshots contract
+.PHONY: install run test lint schema bench clean screenshots contract
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+lint: install  # ruff and mypy as configured in pyproject.toml (`ruff format` is not checked yet)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/ordertrack export-schema --output schema.graphql

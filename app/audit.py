@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from app.db import Database
 from app.events import Event, last_sequence
@@ -49,14 +50,14 @@ async def audit(db: Database, *, batch: int = 5000) -> AuditReport:
     report = AuditReport()
     async with db.read() as session:
         report.last_seq = await last_sequence(session)
-        orders = {o.id: o for o in (await session.execute(select(CustomerOrder))).scalars()}
+        orders = {o.id: o for o in (await session.execute(select(CustomerOrder))).scalars() if o.id is not None}  # stored rows: ids are set
         report.orders = len(orders)
         replay: dict[int, dict[str, Any]] = {}
         created: dict[int, int] = {}
         first_seq: dict[int, int] = {}
         expected, after = 1, 0
         while True:
-            rows = list((await session.execute(select(Event).where(Event.seq > after).order_by(Event.seq).limit(batch))).scalars())
+            rows = list((await session.execute(select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(batch))).scalars())
             if not rows:
                 break
             for event in rows:
@@ -84,7 +85,7 @@ async def audit(db: Database, *, batch: int = 5000) -> AuditReport:
 
 def _apply(
     event: Event,
-    orders: dict[int | None, CustomerOrder],
+    orders: dict[int, CustomerOrder],
     replay: dict[int, dict[str, Any]],
     created: dict[int, int],
     first_seq: dict[int, int],

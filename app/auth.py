@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
-from app.db import UTCDateTime
+from app.columns import UTCDateTime
 from app.errors import Forbidden, InvalidInput, Unauthenticated
 
 TOKEN_PREFIX = "otk_"

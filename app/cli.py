@@ -7,7 +7,7 @@ import asyncio
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app.access import tokens
 from app.auth import Role
@@ -97,6 +97,21 @@ def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
     asyncio.run(_demo(settings))
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings the service runs with (``ordertrack serve``; tests that serve an app in
+    their own event loop use them too)."""
+    from app.http_protocol import HTTP_PROTOCOL
+    from app.realtime.ws_protocol import WS_PROTOCOL
+
+    return {
+        "access_log": False,  # RequestContext logs each request as JSON
+        "ws_max_size": settings.max_body_bytes,  # the body cap holds for websocket messages too
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        "ws": WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
+        "http": HTTP_PROTOCOL,  # uvicorn's own, plus HEADER_READ_TIMEOUT_SECONDS for the request headers
+    }
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -106,18 +121,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         cmd_migrate(settings, args)
     host, port = args.host or settings.host, args.port or settings.port
     note = " (GraphiQL in a browser)" if settings.graphiql else " (production profile)" if settings.production else ""
-    print(f"ordertrack on http://{host}:{port}/graphql{note}")
-    from app.http_protocol import HTTP_PROTOCOL
+    print(f"ordertrack on http://{host}:{port}/graphql{note}", flush=True)
     from app.observability.logs import logging_config
-    from app.realtime.ws_protocol import WS_PROTOCOL
 
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
-        log_config=logging_config(settings.log_level), access_log=False,  # RequestContext logs each request as JSON
-        ws_max_size=settings.max_body_bytes,  # the body cap holds for websocket messages too
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        ws=WS_PROTOCOL,  # uvicorn's own, plus a send that fan-out can use without waiting
-        http=HTTP_PROTOCOL,  # uvicorn's own, plus HEADER_READ_TIMEOUT_SECONDS for the request headers
+        log_config=logging_config(settings.log_level), **uvicorn_options(settings),
     )
 
 

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlmodel import col
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -67,7 +68,7 @@ class Chunk:
     """Rows for one batch of orders, by table, plus the ids handed out."""
 
     orders: list[tuple[Any, ...]] = field(default_factory=list)
-    items: list[tuple[Any, ...]] = field(default_factory=list)
+    items: list[Any] = field(default_factory=list)  # lists while a chunk is built (a bundle's state is set late), then tuples
     activities: list[tuple[Any, ...]] = field(default_factory=list)
     dependencies: list[tuple[Any, ...]] = field(default_factory=list)
     requests: list[tuple[Any, ...]] = field(default_factory=list)
@@ -92,14 +93,14 @@ PARTY_LINK_COLS = ("party_order_id", "item_id", "order_id")
 EVENT_COLS = ("seq", "at", "type", "entity", "entity_id", "order_id", "actor", "actor_role", "data")
 
 TABLES: list[tuple[str, str, Sequence[str]]] = [
-    (CustomerOrder.__tablename__, "orders", ORDER_COLS),  # type: ignore[list-item]
-    (OrderItem.__tablename__, "items", ITEM_COLS),  # type: ignore[list-item]
-    (Activity.__tablename__, "activities", ACTIVITY_COLS),  # type: ignore[list-item]
-    (ActivityDependency.__tablename__, "dependencies", DEP_COLS),  # type: ignore[list-item]
-    (ServiceOrderRequest.__tablename__, "requests", REQUEST_COLS),  # type: ignore[list-item]
-    (PartyOrder.__tablename__, "party_orders", PARTY_ORDER_COLS),  # type: ignore[list-item]
-    (PartyOrderItem.__tablename__, "party_links", PARTY_LINK_COLS),  # type: ignore[list-item]
-    (Event.__tablename__, "events", EVENT_COLS),  # type: ignore[list-item]
+    (CustomerOrder.__tablename__, "orders", ORDER_COLS),
+    (OrderItem.__tablename__, "items", ITEM_COLS),
+    (Activity.__tablename__, "activities", ACTIVITY_COLS),
+    (ActivityDependency.__tablename__, "dependencies", DEP_COLS),
+    (ServiceOrderRequest.__tablename__, "requests", REQUEST_COLS),
+    (PartyOrder.__tablename__, "party_orders", PARTY_ORDER_COLS),
+    (PartyOrderItem.__tablename__, "party_links", PARTY_LINK_COLS),
+    (Event.__tablename__, "events", EVENT_COLS),
 ]
 
 
@@ -234,7 +235,7 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
         tables = {"order": CustomerOrder.__tablename__, "item": OrderItem.__tablename__, "activity": Activity.__tablename__,
                   "request": ServiceOrderRequest.__tablename__, "party_order": PartyOrder.__tablename__}
         per_order = {"order": 1, "item": spec.items, "activity": spec.items, "request": spec.items, "party_order": 1}
-        first = {k: await reserve(session, t, count * per_order[k]) for k, t in tables.items()}  # type: ignore[arg-type]
+        first = {k: await reserve(session, t, count * per_order[k]) for k, t in tables.items()}
         chunk = build_chunk(rng, spec, start, count, Ids(first), now)
         written = 0
         for table, attr, cols in TABLES[:-1]:
@@ -257,15 +258,15 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
 
 async def _store(session: AsyncSession, db: Database, table: str, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     if db.is_sqlite:
-        model = {t.__tablename__: t for t in (CustomerOrder, OrderItem, Activity, ActivityDependency, ServiceOrderRequest,  # type: ignore[misc]
+        model = {t.__tablename__: t for t in (CustomerOrder, OrderItem, Activity, ActivityDependency, ServiceOrderRequest,
                                               PartyOrder, PartyOrderItem, Event)}[table]
         json_cols = {"contacts", "characteristics", "data"}
         dicts = [{c: (json.loads(v) if c in json_cols and isinstance(v, str) else v) for c, v in zip(cols, row)} for row in rows]
-        await session.execute(insert(model), dicts)  # type: ignore[arg-type]
+        await session.execute(insert(model), dicts)
         return
     conn = await session.connection()
     raw = await conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table, records=rows, columns=list(cols))  # type: ignore[union-attr]
+    await raw.driver_connection.copy_records_to_table(table, records=rows, columns=list(cols))  # type: ignore[union-attr]  # PostgreSQL only here: asyncpg's connection
 
 
 async def ensure_parties(db: Database, count: int, now: datetime) -> list[int]:
@@ -277,12 +278,12 @@ async def ensure_parties(db: Database, count: int, now: datetime) -> list[int]:
 
     names = [f"Generated partner {i + 1:02d}" for i in range(count)]
     async with db.read() as session:
-        found = dict((await session.execute(select(Party.name, Party.id).where(Party.name.in_(names)))).all())  # type: ignore[attr-defined]
+        found = dict((await session.execute(select(col(Party.name), col(Party.id)).where(col(Party.name).in_(names)))).all())
     for name in names:
         if name not in found:
             async with db.write(Actor(name=GENERATOR, role=Role.STAFF), now) as uow:
                 found[name] = (await create_party(uow, NewParty(name=name, kind="partner", reporting_interval_hours=24))).id
-    return [found[name] for name in names]
+    return [pid for name in names if (pid := found[name]) is not None]  # stored: every id is set
 
 
 def chunks(total: int, size: int) -> Iterator[tuple[int, int]]:

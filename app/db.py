@@ -6,59 +6,28 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+# Re-exported for code that still imports them from here; models import app.columns (no cycle).
+from app.columns import JSONType as JSONType, UTCDateTime as UTCDateTime, as_loaded as as_loaded
 from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
+from app.events import Event, ensure_sequence_row, flush_events
 from app.outages import MESSAGE as OUTAGE_MESSAGE
 from app.outages import is_outage
 
 if TYPE_CHECKING:
     from app.auth import Actor
-    from app.events import Event
 
 log = logging.getLogger(__name__)
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes on every backend; SQLite keeps them as naive UTC."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-Publisher = Callable[[Sequence["Event"]], Awaitable[None]]
-M = TypeVar("M")
-
-
-def as_loaded(model: type[M], values: dict[str, Any]) -> M:
-    """A model instance holding stored values (every column), made the way the ORM makes one for a
-    loaded row: without ``__init__``'s per-field work (~50 µs for an event), and in no session."""
-    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    obj.__dict__.update(values)
-    return obj  # type: ignore[no-any-return]
+Publisher = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 class StaleConnection(Unavailable):
@@ -138,8 +107,6 @@ class Database:
 
         async with self.write_engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
-        from app.events import ensure_sequence_row
-
         async with self._write() as session:
             await ensure_sequence_row(session)
             await session.commit()
@@ -158,7 +125,7 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
             return True
-        except Exception:  # any failure means not ready
+        except Exception:  # noqa: BLE001  any failure means not ready
             return False
 
     @asynccontextmanager
@@ -217,8 +184,6 @@ class Database:
     @asynccontextmanager
     async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
         """One transaction: changes plus their events commit together, then the events are published."""
-        from app.events import flush_events
-
         try:
             async with self._write() as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
@@ -255,9 +220,9 @@ def raise_if_outage(exc: Exception) -> None:
 async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
     """Invalidate a direct connection (it goes back to the engine's pool as closed)."""
     try:
-        await conn.invalidate(exc)  # type: ignore[arg-type]
+        await conn.invalidate(exc)
         await conn.close()
-    except Exception:  # noqa: BLE001  it is being thrown away
+    except Exception:
         log.debug("dropping a direct connection failed", exc_info=True)
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
-from app.db import Database, JSONType, UTCDateTime, as_loaded
+from app.columns import JSONType, UTCDateTime, as_loaded
 
 
 class EventSequence(SQLModel, table=True):
@@ -77,6 +77,9 @@ async def ensure_sequence_row(session: AsyncSession) -> None:
         await session.flush()
 
 
+EVENT_TABLE = SQLModel.metadata.tables["event"]  # the Core table: events are appended without the ORM
+
+
 async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> list[Event]:
     """Number and insert this transaction's events. Called last, just before commit."""
     if not pending:
@@ -84,15 +87,15 @@ async def flush_events(session: AsyncSession, pending: list[dict[str, Any]]) -> 
     await session.flush()  # row changes first, so the sequence lock is held as briefly as possible
     result = await session.execute(
         update(EventSequence)
-        .where(EventSequence.id == 1)
-        .values(last=EventSequence.last + len(pending))
-        .returning(EventSequence.last)
+        .where(col(EventSequence.id) == 1)
+        .values(last=col(EventSequence.last) + len(pending))
+        .returning(col(EventSequence.last))
     )
     last = result.scalar_one()
     first = last - len(pending) + 1
     rows = [{**fields, "seq": first + offset, "data": jsonable(fields["data"])} for offset, fields in enumerate(pending)]
     # Append-only rows: one Core executemany, no ORM unit of work (a sweep may append thousands).
-    await session.execute(insert(Event.__table__), rows)
+    await session.execute(insert(EVENT_TABLE), rows)
     return [as_loaded(Event, row) for row in rows]
 
 
@@ -106,45 +109,15 @@ async def read_after(
     limit: int = 500,
 ) -> list[Event]:
     """Events with ``seq > after``, oldest first, optionally for one order, party order or party."""
-    query = select(Event).where(Event.seq > after)
+    query = select(Event).where(col(Event.seq) > after)
     if order_id is not None:
-        query = query.where(Event.order_id == order_id)
+        query = query.where(col(Event.order_id) == order_id)
     if party_order_id is not None:
-        query = query.where(Event.party_order_id == party_order_id)
+        query = query.where(col(Event.party_order_id) == party_order_id)
     if party_id is not None:
-        query = query.where(Event.party_id == party_id)
-    rows = await session.execute(query.order_by(Event.seq).limit(limit))
+        query = query.where(col(Event.party_id) == party_id)
+    rows = await session.execute(query.order_by(col(Event.seq)).limit(limit))
     return list(rows.scalars())
-
-
-LOG_PAGE = (
-    "SELECT seq, at, type, entity, entity_id, order_id, party_order_id, party_id, actor, actor_role, data "
-    "FROM event WHERE seq > $1 ORDER BY seq LIMIT $2"
-)
-
-
-async def read_log(db: Database, after: int, limit: int = 500) -> list[Event]:
-    """Every event with ``seq > after``, oldest first: the bus's catch-up read, kept off the request path's books.
-
-    On PostgreSQL one statement on a direct connection (no transaction, no pre-ping): the bus runs it
-    for nearly every batch another process committed.
-    """
-    if db.direct_engine is None:
-        async with db.read() as session:
-            await session.connection(execution_options={"background": True})  # not counted as a request's SQL
-            return await read_after(session, after, limit=limit)
-    async with db.direct() as conn:
-        rows = await conn.fetch(LOG_PAGE, after, limit)
-    return [as_loaded(Event, dict(row)) for row in rows]
-
-
-async def log_position(db: Database) -> int:
-    """The last sequence number given out, read the way ``read_log`` reads (so the bus opens its connection early)."""
-    if db.direct_engine is None:
-        async with db.read() as session:
-            return await last_sequence(session)
-    async with db.direct() as conn:
-        return int(await conn.fetchval("SELECT last FROM event_sequence WHERE id = 1") or 0)
 
 
 async def last_sequence(session: AsyncSession | AsyncConnection) -> int:
@@ -185,7 +158,5 @@ __all__: Sequence[str] = [
     "flush_events",
     "jsonable",
     "last_sequence",
-    "log_position",
     "read_after",
-    "read_log",
 ]

@@ -19,8 +19,8 @@ def by_id(db: Database, model: type[M]) -> DataLoader[int, M | None]:
 
     async def load(keys: Sequence[int]) -> list[M | None]:
         async with db.read() as session:
-            rows = await session.execute(select(model).where(model.id.in_(keys)))  # type: ignore[attr-defined]
-            found = {row.id: row for row in rows.scalars()}  # type: ignore[attr-defined]
+            rows = await session.execute(select(model).where(model.id.in_(keys)))  # type: ignore[attr-defined]  # M: a table with an id
+            found = {row.id: row for row in rows.scalars()}  # type: ignore[attr-defined]  # M: a table with an id
         return [found.get(k) for k in keys]
 
     return DataLoader(load)

@@ -7,9 +7,8 @@ import gc
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -28,12 +27,14 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from app.auth import Actor, TokenCache, authenticate, hash_token, note_use
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
+from app.components import Component, default_components
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
+from app.graphql.media_type import MediaTypeView
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema, direct_mutations
@@ -42,22 +43,11 @@ from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHand
 from app.middleware import BodySizeLimit, RequestContext, error_body
 from app.observability import metrics
 from app.webhooks.catalogue import catalogue
+from app.state import AppState
 
 log = logging.getLogger("ordertrack")
 # A session's re-check waits this much past its cached check's end, so that it looks the token up afresh.
 RECHECK_SLACK = 0.02
-
-# A background part of the app (bus, monitor): started in the lifespan, stopped in reverse order.
-Component = Callable[["AppState"], Any]
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    clock: Clock
-    services: dict[str, Any] = field(default_factory=dict)
-
 
 class JSONView:
     """orjson both ways."""
@@ -74,7 +64,7 @@ class JSONView:
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
 
 
-class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
+class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JSONView, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = DirectTransportWSHandler
     graphql_ws_handler_class = DirectLegacyWSHandler
 
@@ -91,7 +81,7 @@ class OrderTrackGraphQL(PersistedQueryView, ResponseCacheView, JSONView, GraphQL
             max_depth=settings.max_query_depth, cache_size=settings.graphql_cache_size,
         )
 
-    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:  # noqa: PLR0913
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:
         """One operation (after the persisted-query policy): on the direct lane when it qualifies, else strawberry."""
         answer = await self.direct.execute(request_adapter.method, request_data, context)
         if answer is not None:
@@ -222,28 +212,12 @@ def tune_gc() -> None:
         gc.set_threshold(10_000, 10, 10)
 
 
-def default_components(settings: Settings) -> list[Callable[[AppState], Awaitable[Any]]]:
-    """The background parts a plain ``create_app(settings)`` starts: the event bus, the monitor, the webhook deliverer."""
-    from app.realtime.bus import start_bus
-
-    found: list[Callable[[AppState], Awaitable[Any]]] = [start_bus]
-    if settings.monitor_enabled:
-        from app.jeopardy.monitor import start_monitor
-
-        found.append(start_monitor)
-    if settings.webhook_delivery_enabled:
-        from app.webhooks.delivery import start_deliverer
-
-        found.append(start_deliverer)
-    return found
-
-
 def create_app(
     settings: Settings | None = None,
     *,
     db: Database | None = None,
     clock: Clock | None = None,
-    components: list[Callable[[AppState], Awaitable[Any]]] | None = None,
+    components: list[Component] | None = None,
 ) -> Starlette:
     """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
     settings = settings or get_settings()

@@ -5,23 +5,20 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from sqlalchemy import text
 
 from app.db import Database
-from app.realtime.ws_protocol import WS_PROTOCOL
+from tests.launcher import ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
@@ -52,79 +49,21 @@ async def pg_schema(prefix: str = "bench", keep: bool = False) -> AsyncIterator[
         await admin.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    name: str
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process (and its workers) so far."""
-        total = 0.0
-        pids = [self.process.pid] + [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
-
-    def rss_kib(self) -> int:
-        """Resident memory of the server process."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+SERVICE = "app.main:create_app"
 
 
 @contextmanager
-def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, timeout: float = 60.0, workers: int = 1) -> Iterator[Server]:
-    """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
-    port = free_port()
-    args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools", "--ws", os.environ.get("BENCH_WS", WS_PROTOCOL),
-            "--ws-per-message-deflate", os.environ.get("BENCH_WS_DEFLATE", "false")]
-    if factory:
-        args.append("--factory")
-    if workers > 1:
-        args += ["--workers", str(workers)]
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "MONITOR_ENABLED": "false", **env}
-    process = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    server = Server(process, port, name)
+def uvicorn(app: str, *, env: dict[str, str], name: str, timeout: float = 60.0, workers: int = 1) -> Iterator[ServiceProcess]:
+    """The service as ``ordertrack serve`` runs it (``app`` is ``SERVICE``), or another app factory (a
+    baseline) with the same uvicorn settings, in its own process (one worker: one core, unless
+    ``workers``); stopped afterwards. Uncompressed websockets unless ``BENCH_WS_DEFLATE=true``."""
+    settings = {"MONITOR_ENABLED": "false", "WS_PER_MESSAGE_DEFLATE": os.environ.get("BENCH_WS_DEFLATE", "false"), **env}
+    server = ServiceProcess(settings, workers=workers, app=None if app == SERVICE else app, name=name)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} server exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} server did not start in {timeout} s") from None
-                time.sleep(0.1)
+        server.start(timeout)
         yield server
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        os.unlink(log.name)
+        server.close()
 
 
 def postgres_cpu_seconds() -> float:
@@ -194,7 +133,7 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     """A Markdown table (it goes straight into the README)."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
+    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731  a one-line helper next to its use
     out = [f"**{title}**", "", line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in cells]
     text_ = "\n".join(out)

@@ -25,6 +25,7 @@ import socket
 import struct
 import sys
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -187,9 +188,9 @@ class Subscriber:
 async def main() -> None:
     url, token, count, query_file, out_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
     variables = json.loads(sys.argv[7]) if len(sys.argv) > 7 and sys.argv[6] == "--variables" else {}
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    run = Run(url, token, open(query_file).read(), variables, count)
+    run = Run(url, token, Path(query_file).read_text(), variables, count)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -67,7 +67,7 @@ async def when_levels_change(db: Database, count: int, now: datetime) -> datetim
 
 async def main(args: argparse.Namespace) -> list[str]:
     try:
-        import app.jeopardy.monitor  # noqa: F401
+        import app.jeopardy.monitor  # noqa: F401  only whether this build has the monitor
     except ImportError as exc:
         raise NotReady("the jeopardy monitor is not in this build") from exc
     from app.main import tune_gc

@@ -28,7 +28,8 @@ from app.datagen import Spec, generate
 from app.db import Database
 from app.main import create_app
 from bench import handwritten
-from bench.common import LoadResult, NotReady, Server, app_env, pg_schema, table, uvicorn, wrk
+from bench.common import LoadResult, NotReady, app_env, pg_schema, table, uvicorn, wrk
+from tests.launcher import ServiceProcess
 
 DASHBOARD = """query Dashboard($first: Int!) {
   customerOrders(first: $first, filter: {states: [ACKNOWLEDGED, IN_PROGRESS]}, sort: COMMITTED_DATE, direction: ASC) {
@@ -143,7 +144,7 @@ async def cache_counts(client: httpx.AsyncClient, url: str) -> dict[str, float]:
     return counts
 
 
-async def load(server: Server, args: argparse.Namespace, token: str, *, writer: Writer | None = None) -> Run:
+async def load(server: ServiceProcess, args: argparse.Namespace, token: str, *, writer: Writer | None = None) -> Run:
     """wrk against ``server`` (optionally while ``writer`` commits), with the server's CPU per request and hit rate."""
     async with httpx.AsyncClient(timeout=30) as client:
         metered = server.name.startswith("graphql")

@@ -93,8 +93,7 @@ async def _service_order_request(w: World) -> dict[str, Any]:
 
 
 async def _new_order_input(w: World) -> dict[str, Any]:
-    staff, now = w.staff, w.now
-    return {"input": order_input(now)}
+    return {"input": order_input(w.now)}
 
 
 async def _schedule_input(w: World) -> dict[str, Any]:

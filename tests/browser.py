@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server_process import free_port
+from tests.launcher import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +29,7 @@ def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         missing.append(CHROMIUM)
     try:
-        import playwright  # noqa: F401
+        import playwright  # noqa: F401  only whether it is installed
     except ImportError:
         missing.append("the playwright package")
     if not missing:
@@ -46,7 +45,7 @@ class Server:
     staff: str
     viewer: str
     env: dict[str, str]
-    process: subprocess.Popen[bytes]
+    process: ServiceProcess
 
     def cli(self, *args: str) -> str:
         run = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
@@ -57,34 +56,15 @@ class Server:
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
         body = response.json()
         assert not body.get("errors"), body["errors"]
-        return body["data"]  # type: ignore[no-any-return]
+        data: dict[str, object] = body["data"]
+        return data
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        self.process.stop()
 
     def start(self) -> None:
-        """(Re)start uvicorn on the same port and database."""
-        port = self.url.rsplit(":", 1)[1]
-        log = open(Path(self.env["ORDERTRACK_TEST_DIR"]) / "server.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", port, "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {(Path(self.env['ORDERTRACK_TEST_DIR']) / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("uvicorn did not answer /healthz within 30 s")
+        """(Re)start the service on the same port and database."""
+        self.process.start(timeout=30)
 
 
 def serve(folder: Path, **settings: str) -> Iterator[Server]:
@@ -102,12 +82,13 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
     staff = re.search(r"staff token:\s+(\S+)", demo.stdout)
     viewer = re.search(r"viewer token:\s+(\S+)", demo.stdout)
     assert staff and viewer, demo.stdout
-    server = Server(url=f"http://127.0.0.1:{free_port()}", staff=staff.group(1), viewer=viewer.group(1), env=env, process=None)  # type: ignore[arg-type]
+    process = ServiceProcess(env, log_path=folder / "server.log", inherit_env=False)  # env: DATABASE_/BROADCAST_ left out
+    server = Server(url=process.url, staff=staff.group(1), viewer=viewer.group(1), env=env, process=process)
     server.start()
     try:
         yield server
     finally:
-        server.stop()
+        process.close()
 
 
 def screenshot(page: object, name: str) -> Path:

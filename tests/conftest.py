@@ -59,7 +59,7 @@ def pg_schema() -> Iterator[str]:
     schema = f"ot_test_{uuid.uuid4().hex[:10]}"
 
     async def setup() -> None:
-        import app.models  # noqa: F401
+        import app.models  # noqa: F401  registers every table
 
         db = Database(PG_URL, schema=schema)
         async with db.engine.begin() as conn:

@@ -12,7 +12,7 @@ from app.db import Database
 
 async def fingerprint(db: Database) -> dict[str, Any]:
     """Row count of every table plus the full content of the event sequence and order versions."""
-    import app.models  # noqa: F401
+    import app.models  # noqa: F401  registers every table
 
     out: dict[str, Any] = {}
     async with db.read() as session:

@@ -1,4 +1,4 @@
-"""Helpers for live tests: a real uvicorn server on a free port, a private redis-server, gql subscribers."""
+"""Helpers for live tests: the service (``tests.launcher``), a private redis-server, gql subscribers."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
-from app.realtime.ws_protocol import WS_PROTOCOL
-from tests.server_process import free_port
+from tests.launcher import free_port
 
 TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL  # graphql-transport-ws
 LEGACY_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL  # graphql-ws
@@ -41,72 +37,6 @@ async def wait_until(check: Any, timeout: float = 10.0, interval: float = 0.05, 
             return
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, send_buffer: int | None = None) -> AsyncIterator[str]:
-    """Run ``app`` on a real uvicorn server in this event loop; yields its address.
-
-    ``send_buffer`` fixes the kernel send buffer of its connections (no autotuning), so that a
-    client that stops reading makes the server's writes wait after a few kilobytes, not megabytes."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if send_buffer:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=None, ws=WS_PROTOCOL)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await wait_until(lambda: server.started or task.done(), timeout=15, what="uvicorn to start")
-        if task.done():
-            task.result()
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
-        sock.close()
-
-
-class ServerProcess:
-    """``uvicorn app.main:create_app --factory`` in a child process (the default app, bus included)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(self.port), "--log-level", "warning", "--ws", WS_PROTOCOL]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT)
-
-        async def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}")
-            try:
-                async with httpx.AsyncClient() as client:
-                    return (await client.get(f"http://{self.address}/readyz", timeout=1)).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_until(ready, timeout=90, interval=0.2, what="the server process")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class RedisServer:
@@ -144,6 +74,15 @@ class RedisServer:
         self.proc = None
 
 
+async def log_cursor(address: str, token: str | None) -> str | None:
+    """The cursor of the newest event in the log (``eventLogCursor``): subscribe after it to miss
+    nothing. None for a caller who may not read it (the subscription is then refused anyway)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=f"http://{address}", headers=headers, timeout=10) as http:
+        body = (await http.post("/graphql", json={"query": "{ eventLogCursor }"})).json()
+    return None if body.get("errors") else str(body["data"]["eventLogCursor"])
+
+
 class Subscriber:
     """A gql websocket client following one subscription in the background, keeping what arrives."""
 
@@ -158,7 +97,8 @@ class Subscriber:
             **transport_args,
         )
         self.client = Client(transport=self.transport, fetch_schema_from_transport=False)
-        self.request = GraphQLRequest(query, variable_values=variables or {})
+        self.address, self.token, self.query = address, token, query
+        self.variables = dict(variables or {})
         self.events: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.failure: BaseException | None = None
@@ -167,14 +107,19 @@ class Subscriber:
         self._session: Any = None
 
     async def start(self) -> Subscriber:
+        """Subscribe from the log's newest cursor (unless the test gives ``after``): what the test does
+        next is replayed even if the server registers the subscription later, so nothing waits."""
+        if "$after" in self.query and "after" not in self.variables:
+            cursor = await log_cursor(self.address, self.token)
+            if cursor is not None:
+                self.variables["after"] = cursor
         self._session = await self.client.connect_async(reconnecting=False)
         self._task = asyncio.create_task(self._run())
-        await asyncio.sleep(0.3)  # the server registers the subscription before the test acts
         return self
 
     async def _run(self) -> None:
         try:
-            async for result in self._session.subscribe(self.request):
+            async for result in self._session.subscribe(GraphQLRequest(self.query, variable_values=self.variables)):
                 self.events.append(next(iter(result.values())))
         except TransportQueryError as exc:
             self.errors.extend(exc.errors or [{"message": str(exc)}])
@@ -223,7 +168,7 @@ async def connect_error(address: str, token: str | None, protocol: str = TRANSPO
         session = await client.connect_async(reconnecting=False)
         async for _ in session.subscribe(GraphQLRequest("subscription { jeopardyAlerts { sequence } }")):
             break
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001  whatever the refusal is, the test looks at it
         return exc
     finally:
         with contextlib.suppress(Exception):

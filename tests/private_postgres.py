@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server_process import free_port
+from tests.launcher import free_port
 
 
 def _bin_dir() -> Path | None:

@@ -111,7 +111,7 @@ async def test_each_operation_as_each_role(name: str, world: tuple[World, dict[s
         assert not body.get("errors"), f"{role} may run {name} (seeing only its own): {body}"
         assert secret not in ids_in(body["data"]), f"{role} saw partner A's {secret} through {name}: {body}"
         if op.id_variables:
-            missing = await apis[role].send(op.document, {**variables, **{k: MISSING_ID for k in op.id_variables}})
+            missing = await apis[role].send(op.document, {**variables, **dict.fromkeys(op.id_variables, MISSING_ID)})
             assert missing == body, f"{role} can tell partner A's object from a missing one through {name}"
         assert await fingerprint(db) == before
     refused = [r for r in ROLES if r not in op.allowed and r not in op.scoped]
@@ -124,7 +124,7 @@ async def test_each_operation_as_each_role(name: str, world: tuple[World, dict[s
         assert code in REFUSALS[role], f"{role} on {name}: {code}"
         assert await fingerprint(db) == before, f"{role} changed something with {name}"
         if op.id_variables:
-            missing = {**variables, **{k: MISSING_ID for k in op.id_variables}}
+            missing = {**variables, **dict.fromkeys(op.id_variables, MISSING_ID)}
             other = (await apis[role].send(op.document, missing))["errors"][0]
             ids = [str(variables[k]) for k in op.id_variables] + [MISSING_ID]
             assert other["extensions"]["code"] == code, f"{role} on {name} can tell existing from missing ids"
@@ -141,7 +141,7 @@ async def first_result(stream: object, seconds: float) -> object | None:
         return stream  # refused before it started: an ExecutionResult with errors
     try:
         return await asyncio.wait_for(stream.__anext__(), timeout=seconds)  # type: ignore[attr-defined]
-    except (asyncio.TimeoutError, StopAsyncIteration):
+    except (TimeoutError, StopAsyncIteration):
         return None
     finally:
         with contextlib.suppress(Exception):

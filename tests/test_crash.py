@@ -24,7 +24,7 @@ from app.orders.queries import event_cursor
 from tests.conftest import PG_URL, require_service
 from tests.factories import CREATE, order_input
 from tests.live import Subscriber, wait_until
-from tests.server_process import ServerProcess
+from tests.launcher import ServiceProcess
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id text } }'
 FOLLOW = "subscription($id: ID!, $after: String) { orderEvents(orderId: $id, after: $after) { sequence cursor type } }"
@@ -52,7 +52,7 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
     async with db.write_session() as session:
         token, _ = await create_token(session, name="crash.staff", role=Role.STAFF, now=SystemClock().now())
         await session.commit()
-    server = ServerProcess({"DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4"}, log_path=tmp_path / "server.log")
+    server = ServiceProcess({"DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4", "MONITOR_ENABLED": "false"}, log_path=tmp_path / "server.log")
     await asyncio.to_thread(server.start)
     headers = {"Authorization": f"Bearer {token}"}
     acknowledged: list[dict[str, str]] = []
@@ -75,10 +75,12 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
                     body = r.json()
                     if body.get("data") and body["data"].get("addOrderNote"):
                         acknowledged.append(body["data"]["addOrderNote"])
+                        if len(acknowledged) >= 40:
+                            enough.set()
 
+            enough = asyncio.Event()
             writers = [asyncio.create_task(writer(n)) for n in range(4)]
-            while len(acknowledged) < 40:
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(enough.wait(), timeout=60)  # 40 acknowledged writes, or the test fails here
             server.kill()  # mid-stream: several writes are in flight right now
             stop.set()
             await asyncio.gather(*writers)

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, free_port, require_chromium, screenshot, serve
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    require_chromium,
+    screenshot,
+    serve,
+)
+from tests.launcher import ServiceProcess
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +118,7 @@ def party_order_with_open_change(server: Server) -> str:
     """A customer order whose party order was acknowledged with a milestone and has an open change request."""
     from datetime import datetime, timedelta, timezone
 
-    soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731
+    soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
     party = server.graphql(server.staff, "mutation($i: CreatePartyInput!) { createParty(input: $i) { id } }",
                            {"i": {"name": "Northwind Civils", "kind": "PARTNER", "reportingIntervalHours": 24}})["createParty"]
     order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
@@ -171,7 +179,7 @@ def test_a_jeopardy_raised_by_the_monitor_shows_its_badge_and_alert(page: Any, s
     from datetime import datetime, timedelta, timezone
 
     signed_in_live(page, server)
-    at = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731
+    at = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
     created = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
         "salesRequestRef": "SR-LIVE-JEOPARDY", "customerId": "C-100", "customerName": "Acme Ltd", "committedDate": at(5),
         "items": [{"productRef": "FIBRE-1G"}]}})["createCustomerOrder"]
@@ -201,13 +209,14 @@ def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_misse
     assert page.locator("#live-status").get_attribute("data-state") in ("lost", "reconnecting")
     screenshot(page, "connection-lost.png")
     # while this server is down another one, on the same database, takes a change
-    other = Server(url=server.url.rsplit(":", 1)[0] + f":{free_port()}", staff=server.staff, viewer=server.viewer,
-                   env={**server.env, "MONITOR_ENABLED": "false"}, process=None)  # type: ignore[arg-type]
+    env = {**server.env, "MONITOR_ENABLED": "false"}
+    other = Server(url="", staff=server.staff, viewer=server.viewer, env=env, process=ServiceProcess(env, inherit_env=False))
+    other.url = other.process.url
     other.start()
     try:
         other.graphql(server.staff, ESCALATE, {"id": missed["id"], "level": 2})
     finally:
-        other.stop()
+        other.process.close()
     server.start()
     # the escalation reaches the feed only through the alert stream: replayed after the cursor
     page.wait_for_selector(f"#feed li[data-type=escalated][data-order-id='{missed['id']}'] .badge[data-escalation='2']", timeout=15_000)

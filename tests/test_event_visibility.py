@@ -26,7 +26,8 @@ from app.main import create_app
 from tests.api import Api
 from tests.conftest import START, issue_token
 from tests.factories import iso
-from tests.live import EVENT_FIELDS, subscribe, serve, wait_until
+from tests.launcher import serve_app
+from tests.live import EVENT_FIELDS, subscribe, wait_until
 from tests.party import (
     ACK, CHANGE, CHECK_IN, COMPLETE, MILESTONE, REPORT, RESOLVE, UPDATE_PO, create_party, key, order_with_party_items,
     partner_api, requisition,
@@ -128,7 +129,7 @@ def test_a_partner_sees_its_own_actions_by_name_and_staff_ones_by_role() -> None
 async def served(db: Database, clock: FrozenClock) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
-    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+    async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         yield address, http
 
 

@@ -20,7 +20,8 @@ from app.db import Database
 from app.errors import Unavailable
 from tests.api import Api
 from tests.factories import create_order
-from tests.live import LEGACY_WS, TRANSPORT_WS, serve
+from tests.launcher import serve_app
+from tests.live import LEGACY_WS, TRANSPORT_WS
 from tests.party import create_party, partner_api
 from tests.security_helpers import log_position
 
@@ -116,7 +117,7 @@ async def closed_with(address: str, protocol: str, token: str, frame: str) -> tu
 async def test_a_websocket_message_of_the_wrong_shape_closes_the_socket_with_4400(
     protocol: str, kind: str, app: object, staff: Api, errors_logged: list[logging.LogRecord]
 ) -> None:
-    async with serve(app) as address:
+    async with serve_app(app) as address:
         for payload in ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"}):
             code, reason = await closed_with(address, protocol, str(staff.token), json.dumps({"type": kind, "id": "1", "payload": payload}))
             assert code == 4400 and reason, (payload, code)
@@ -130,7 +131,7 @@ async def test_queries_and_mutations_over_legacy_graphql_ws_answer_with_codes(
     app: object, staff: Api, clock: FrozenClock, errors_logged: list[logging.LogRecord]
 ) -> None:
     order = await create_order(staff, clock.now())
-    async with serve(app) as address, connect(f"ws://{address}/graphql", subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
+    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {staff.token}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
 
@@ -162,7 +163,7 @@ async def test_an_outage_at_connection_init_says_try_again_later_not_forbidden(
         raise Unavailable("The database is not reachable right now; retry shortly.")
 
     monkeypatch.setattr(main, "authenticate", unreachable)
-    async with serve(app) as address, connect(f"ws://{address}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer not-yet-cached"}}))
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(10):

@@ -24,7 +24,8 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from tests.conftest import issue_token
-from tests.live import LEGACY_WS, TRANSPORT_WS, serve
+from tests.launcher import serve_app
+from tests.live import LEGACY_WS, TRANSPORT_WS
 
 EXAMPLES = 60
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -175,7 +176,7 @@ async def test_no_id_cursor_or_websocket_frame_reaches_internal_or_the_error_log
     settings_ = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
     token = await issue_token(db, clock, Role.STAFF, "fuzz.staff")
     with caplog.at_level(logging.WARNING):
-        async with serve(create_app(settings_, db=db, clock=clock)) as address:
+        async with serve_app(create_app(settings_, db=db, clock=clock)) as address:
             await asyncio.to_thread(fuzz, address, token)
     errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, errors[:5]

@@ -15,9 +15,10 @@ from tests.api import Api
 from tests.conftest import issue_token
 from tests.factories import create_order, iso
 from tests.jeopardy_support import monitor, policy
-from tests.live import EVENT_FIELDS, serve, subscribe
+from tests.launcher import serve_app
+from tests.live import EVENT_FIELDS, subscribe
 
-ALERTS = f"subscription($id: ID) {{ jeopardyAlerts(orderId: $id) {{ {EVENT_FIELDS} }} }}"
+ALERTS = f"subscription($id: ID, $after: String) {{ jeopardyAlerts(orderId: $id, after: $after) {{ {EVENT_FIELDS} }} }}"
 CANCEL = "mutation($id: ID!, $reason: String!) { cancelCustomerOrder(id: $id, reason: $reason) { state } }"
 LATE_ESCALATES = policy(rules=[{"name": "late", "level": "late", "escalate_to": 2, "notify": ["ops@example.test"]}])
 
@@ -25,7 +26,7 @@ LATE_ESCALATES = policy(rules=[{"name": "late", "level": "late", "escalate_to": 
 async def test_a_subscriber_watches_jeopardy_escalation_and_recovery_arrive(db: Database, clock: FrozenClock) -> None:
     settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
-    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+    async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
         order = await create_order(staff, clock.now(), committedDate=iso(clock.now() + timedelta(days=10)))
         sub = await subscribe(address, await issue_token(db, clock, Role.VIEWER, "noc"), ALERTS, {"id": order["id"]})

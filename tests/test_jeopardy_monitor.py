@@ -22,6 +22,7 @@ from app.jeopardy.monitor import Monitor, run_cli
 from app.main import create_app
 from app.orders import service
 from tests.jeopardy_support import alerts, monitor, policy
+from tests.live import wait_until
 
 STAFF = Actor(name="sam.staff", role=Role.STAFF)
 ESCALATE_LATE = policy(rules=[{"name": "late", "level": "late", "escalate_to": 1, "notify": ["ops@example.test"]}])
@@ -119,18 +120,15 @@ async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database
     app = create_app(settings, db=db, clock=clock)
     order_id = (await make_orders(db, clock, 1))[0]
     async with app.router.lifespan_context(app):
-        running = app.state.ordertrack.services["monitor"]
+        running = app.state.ordertrack.services.monitor
         assert isinstance(running, Monitor)
         clock.advance(timedelta(days=3))
-        for _ in range(100):
-            if await alerts(db, order_id):
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: alerts(db, order_id), timeout=5, what="the monitor's first sweep")
         assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id, prefix=("jeopardy",))] == ["late"]
     assert running._task is None, "the monitor stops with the app"
     no_monitor = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None), db=db, clock=clock)  # type: ignore[call-arg]
     async with no_monitor.router.lifespan_context(no_monitor):
-        assert "monitor" not in no_monitor.state.ordertrack.services
+        assert no_monitor.state.ordertrack.services.monitor is None
 
 
 async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

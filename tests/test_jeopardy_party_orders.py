@@ -73,7 +73,7 @@ async def test_a_party_silent_for_longer_than_its_reporting_interval_puts_its_or
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     order, po, partner = await party_order(staff, http, db, clock, hours=48)
-    silent_order, silent_po, _ = await party_order(staff, http, db, clock, hours=48)  # never even acknowledges
+    _, silent_po, _ = await party_order(staff, http, db, clock, hours=48)  # never even acknowledges
     await acknowledge(partner, po["id"], clock.now(), days=15)
     mon = monitor(db, clock)
     clock.advance(timedelta(hours=47))

@@ -21,9 +21,17 @@ from app.db import Database
 from app.main import create_app
 from app.realtime.bus import EventBus
 from tests.api import Api
-from tests.conftest import PG_URL, REDIS_URL, START, empty_postgres, issue_token, require_service
+from tests.conftest import (
+    PG_URL,
+    REDIS_URL,
+    START,
+    empty_postgres,
+    issue_token,
+    require_service,
+)
 from tests.factories import create_order
-from tests.live import EVENT_FIELDS, RedisServer, ServerProcess, Subscriber, serve, subscribe, wait_until
+from tests.launcher import ServiceProcess, serve_app
+from tests.live import EVENT_FIELDS, RedisServer, Subscriber, subscribe, wait_until
 
 ORDER_EVENTS = f"subscription($id: ID!, $after: String) {{ orderEvents(orderId: $id, after: $after) {{ {EVENT_FIELDS} }} }}"
 NOTE = "mutation($id: ID!, $text: String!) { addOrderNote(orderId: $id, text: $text) { id } }"
@@ -38,8 +46,8 @@ async def pg(pg_schema: str) -> AsyncIterator[Database]:
 
 
 def settings_for(schema: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(database_url=PG_URL, database_schema=schema, monitor_enabled=False,
-                                  broadcast_channel=f"ot-test-{uuid.uuid4().hex[:8]}")
+    values: dict[str, Any] = {"database_url": PG_URL, "database_schema": schema, "monitor_enabled": False,
+                                  "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -52,7 +60,9 @@ class Instance:
 
     @property
     def bus(self) -> EventBus:
-        return self.app.state.ordertrack.services["bus"]  # type: ignore[no-any-return]
+        bus: EventBus | None = self.app.state.ordertrack.services.bus
+        assert bus is not None, "the app's bus runs while the app does"
+        return bus
 
 
 async def start_instances(stack: AsyncExitStack, settings: Settings, clock: FrozenClock, count: int = 2, send_buffer: int | None = None) -> list[Instance]:
@@ -61,7 +71,7 @@ async def start_instances(stack: AsyncExitStack, settings: Settings, clock: Froz
         db = Database(settings.database_url, schema=settings.database_schema, pool_size=3)
         stack.push_async_callback(db.dispose)
         app = create_app(settings, db=db, clock=clock)
-        address = await stack.enter_async_context(serve(app, send_buffer))
+        address = await stack.enter_async_context(serve_app(app, send_buffer))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://{address}", timeout=10))
         instances.append(Instance(address, app, http))
     return instances
@@ -86,9 +96,9 @@ async def test_a_change_made_on_one_process_reaches_a_subscriber_of_another_thro
         "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}", "MONITOR_ENABLED": "false",
         "BUS_POLL_INTERVAL_SECONDS": "600",  # so only the broker can carry the events in time
     }
-    a, b = ServerProcess(env), ServerProcess(env)
+    a, b = ServiceProcess(env), ServiceProcess(env)
     try:
-        await asyncio.gather(a.start(), b.start())
+        await asyncio.gather(a.astart(timeout=90), b.astart(timeout=90))
         async with httpx.AsyncClient(base_url=f"http://{a.address}", timeout=10) as http_a:
             staff_a = Api(http_a, staff_token)
             order = await create_order(staff_a, clock.now())
@@ -138,30 +148,33 @@ async def test_subscribers_survive_a_broker_restart_and_get_what_was_missed_from
             staff_a = Api(a.http, await issue_token(pg, clock, Role.STAFF, "staff"))
             order = await create_order(staff_a, clock.now())
             await wait_until(lambda: a.bus.connected.is_set() and b.bus.connected.is_set(), what="both on redis")
-            sub = await subscribe(b.address, await issue_token(pg, clock, Role.VIEWER, "dash"), ORDER_EVENTS, {"id": order["id"]})
+            viewer = await issue_token(pg, clock, Role.VIEWER, "dash")
+            sub = await subscribe(b.address, viewer, ORDER_EVENTS, {"id": order["id"]})
+            on_a = await subscribe(a.address, viewer, ORDER_EVENTS, {"id": order["id"]})
             try:
                 await notes(staff_a, order["id"], "before")
                 await sub.wait_for(1)
+                await on_a.wait_for(1)
 
                 redis.stop()
                 await wait_until(lambda: not b.bus.connected.is_set(), timeout=10, what="b to notice the broker is gone")
                 await notes(staff_a, order["id"], "while down 1", "while down 2")
-                await asyncio.sleep(1)
-                assert texts(sub) == ["before"]  # nothing can carry them now
+                await on_a.wait_for(3)  # a delivers them to its own subscriber at once ...
+                assert texts(sub) == ["before"]  # ... and nothing can carry them to b now
 
                 redis.start()
                 await wait_until(lambda: a.bus.connected.is_set() and b.bus.connected.is_set(), timeout=15, what="reconnects")
                 await sub.wait_for(3)
                 assert texts(sub) == ["before", "while down 1", "while down 2"]
 
-                await notes(staff_a, order["id"], "after")
-                await sub.wait_for(4)
-                await asyncio.sleep(0.3)
-                assert texts(sub) == ["before", "while down 1", "while down 2", "after"]
+                await notes(staff_a, order["id"], "after", "last")
+                await sub.wait_for(5)  # nothing twice: "last" comes right after "after"
+                assert texts(sub) == ["before", "while down 1", "while down 2", "after", "last"]
                 assert sub.sequences == sorted(set(sub.sequences))
                 assert b.bus.reconnects >= 1
             finally:
                 await sub.close()
+                await on_a.close()
     finally:
         redis.stop()
 
@@ -217,7 +230,7 @@ async def test_a_slow_consumer_is_cut_off_without_holding_back_the_others(pg: Da
                               connect_args={"sock": small_receive_buffer_socket(server.address), "ping_interval": None})
             await slow.start()
             try:
-                assert server.bus.subscriber_count == 2
+                await wait_until(lambda: server.bus.subscriber_count == 2, timeout=5, what="both to be registered")
                 slow.transport.adapter.websocket.transport.pause_reading()  # the client stops reading
                 written = 0
                 while server.bus.subscriber_count == 2 and written < 400:

@@ -17,9 +17,15 @@ from app.db import Database
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.jeopardy.monitor import Monitor
-from app.orders.queries import event_cursor
 from app.observability import metrics
-from app.observability.logs import JsonFormatter, RequestIdFilter, RequestInfo, current_request, logging_config
+from app.observability.logs import (
+    JsonFormatter,
+    RequestIdFilter,
+    RequestInfo,
+    current_request,
+    logging_config,
+)
+from app.orders.queries import event_cursor
 from tests.api import Api
 from tests.factories import create_order
 from tests.live import wait_until
@@ -108,11 +114,8 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before + 1
     assert metrics.EVENTS_REPLAYED._value.get() >= replayed_before + 1
     await stream.aclose()  # type: ignore[union-attr]
-    for _ in range(50):  # the resolver's own generator closes right after strawberry's wrapper
-        if metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before:
-            break
-        await asyncio.sleep(0.05)
-    assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before
+    # the resolver's own generator closes right after strawberry's wrapper
+    await wait_until(lambda: metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before, timeout=5, what="the gauge to go down")
     sweeps_before = _histogram_count(metrics.MONITOR_SWEEP_SECONDS)
     await Monitor(db, clock).sweep()
     assert _histogram_count(metrics.MONITOR_SWEEP_SECONDS) == sweeps_before + 1

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401
+import app.models  # noqa: F401  registers every table
 from app import migrate
 from app.db import Database
 from tests.conftest import PG_URL, require_service

@@ -22,7 +22,7 @@ from tests.test_partner_direct_lane import PLAIN
 
 @pytest.mark.parametrize("failure", ["cut", "stall"])
 async def test_a_report_lost_to_an_outage_is_unavailable_and_its_retry_commits_it_once(
-    failure: str, proxied: tuple[TcpProxy, Database], clock: FrozenClock  # noqa: F811
+    failure: str, proxied: tuple[TcpProxy, Database], clock: FrozenClock  # noqa: F811  the fixture imported above, named by the parameter
 ) -> None:
     proxy, db = proxied
     # Tokens cached: the request gets past sign-in and meets the outage in the report itself.

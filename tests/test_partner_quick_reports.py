@@ -20,7 +20,15 @@ from app.orders import service
 from app.party_orders import partner
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from tests.api import Api
-from tests.party import REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.live import wait_until
+from tests.party import (
+    REPORT,
+    acknowledge,
+    create_party,
+    order_with_party_items,
+    partner_api,
+    requisition,
+)
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)
 
@@ -50,7 +58,7 @@ async def _count(db: Database, model: Any) -> int:
 async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_and_a_retry_returns_it(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     published: list[Event] = []
 
     async def remember(events: list[Event]) -> None:
@@ -84,7 +92,7 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
 async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_free_seqs_in_commit_order(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
+    _, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
     order_ids = []
     async with db.read() as session:
         order_ids = list((await session.execute(select(PartyOrder.order_id).where(PartyOrder.id.in_(po_ids)))).scalars())  # type: ignore[union-attr]
@@ -154,7 +162,7 @@ async def _versions(db: Database, po_ids: list[int]) -> dict[int, int]:
 async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_does(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     (version,) = (await _versions(db, [po_id])).values()
     async with db.write_session() as holder:  # e.g. the jeopardy sweep or a cancellation holding the order
         order_id = (await holder.execute(text(
@@ -163,15 +171,14 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
         holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         report = asyncio.create_task(partner.submit_progress(
             db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70)))
-        for _ in range(200):  # until the report's statement is seen waiting for that lock
+        async def blocked() -> int:
             async with db.read() as session:
-                waiting = (await session.execute(text(
+                return int((await session.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
-                ), {"holder": holder_pid})).scalar_one()
-            if waiting:
-                break
-            await asyncio.sleep(0.05)
-        assert waiting == 1 and not report.done()
+                ), {"holder": holder_pid})).scalar_one())
+
+        await wait_until(blocked, timeout=10, what="the report's statement to wait for that lock")
+        assert await blocked() == 1 and not report.done()
         assert await _versions(db, [po_id]) == {po_id: version}  # the party order is untouched meanwhile
         await holder.rollback()
     done = await report
@@ -181,7 +188,7 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
 async def test_a_report_on_a_kept_connection_the_server_closed_commits_on_a_new_one(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    api, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
+    _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     await partner.submit_progress(db, actor, clock.now(), po_id, "warm", partner.ProgressReport(percent_complete=20))
     kept = [driver.get_server_pid() for _, driver in db._direct_idle]
     assert kept

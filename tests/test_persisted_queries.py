@@ -18,6 +18,7 @@ from app.graphql.contract import load_operations, sha256_hex
 from tests.api import Api
 from tests.conftest import issue_token
 from tests.factories import create_order
+from tests.live import wait_until
 
 CONTRACT = {o.name: o for o in load_operations()}
 AD_HOC = "query Mine { me { name role } }"
@@ -119,7 +120,12 @@ class ContractClient:
 async def test_a_partner_integration_runs_on_the_contract_alone(http: httpx.AsyncClient, db: Database, clock: FrozenClock, staff: Api) -> None:
     from datetime import timedelta
 
-    from tests.party import create_party, order_with_party_items, partner_api, requisition
+    from tests.party import (
+        create_party,
+        order_with_party_items,
+        partner_api,
+        requisition,
+    )
 
     party = await create_party(staff, kind="PARTNER")
     order = await order_with_party_items(staff, clock.now(), party["id"])
@@ -170,23 +176,25 @@ async def next_message(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
 
 async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(db: Database, clock: FrozenClock, settings: Settings) -> None:
     from app.main import create_app
-    from tests.live import serve
+    from tests.launcher import serve_app
     from tests.party import create_party, order_with_party_items, requisition
 
     app = create_app(settings.model_copy(update={"bus_poll_interval_seconds": 0.5}), db=db, clock=clock)
-    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+    async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
         order = await create_order(staff, clock.now())
         timeline = CONTRACT["LiveOrderTimeline"]
         ws = await ws_subscribe(address, staff.token or "", {  # the hash alone, no query text
             "operationName": timeline.name, "variables": {"orderId": order["id"]}, "extensions": persisted(timeline.sha256)})
+        bus = app.state.ordertrack.services.bus
         try:
-            await asyncio.sleep(0.3)
+            await wait_until(lambda: bus.subscriber_count == 1, timeout=5, what="the subscription to be registered")
             await staff.ok("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"called\") { id } }", {"id": order["id"]})
             message = await next_message(ws)
             assert message["type"] == "next" and message["payload"]["data"]["orderEvents"]["type"] == "noteAdded"
         finally:
             await ws.close()
+        await wait_until(lambda: bus.subscriber_count == 0, timeout=5, what="the first subscription to end")
 
         party = await create_party(staff, kind="PARTNER")
         partner = await issue_token(db, clock, Role.PARTNER, "northwind", party_id=int(party["id"]))
@@ -199,7 +207,7 @@ async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_o
         live = CONTRACT["LivePartyOrderEvents"]
         mine = await ws_subscribe(address, partner, {"operationName": live.name, "variables": {}, "extensions": persisted(live.sha256)})
         try:
-            await asyncio.sleep(0.3)
+            await wait_until(lambda: bus.subscriber_count == 1, timeout=5, what="the partner's subscription to be registered")
             party_order = await order_with_party_items(staff, clock.now(), party["id"])
             await requisition(staff, party_order["id"])
             message = await next_message(mine)

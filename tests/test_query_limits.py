@@ -116,7 +116,7 @@ async def test_introspection_and_graphiql_can_be_turned_off(db: Database, clock:
     token = await issue_token(db, clock, Role.STAFF, "s")
     html = {"accept": "text/html"}
     async with client_for(db, clock) as http:
-        assert "__schema" in json.dumps((await Api(http, token).ok("{ __schema { queryType { name } } }")))
+        assert "__schema" in json.dumps(await Api(http, token).ok("{ __schema { queryType { name } } }"))
         page = await http.get("/graphql", headers=html)
         assert page.status_code == 200 and "graphiql" in page.text.lower()
     async with client_for(db, clock, introspection=False, graphiql=False) as http:

@@ -27,7 +27,8 @@ from app.main import create_app
 from tests.api import Api
 from tests.conftest import PG_URL, START, empty_postgres, issue_token, require_service
 from tests.factories import create_order
-from tests.live import LEGACY_WS, TRANSPORT_WS, ServerProcess, serve, wait_until
+from tests.launcher import ServiceProcess, serve_app
+from tests.live import LEGACY_WS, TRANSPORT_WS, wait_until
 
 TTL = 1.0  # TOKEN_CACHE_SECONDS of both processes
 ORDER_EVENTS = "subscription($id: ID!, $after: String) { orderEvents(orderId: $id, after: $after) { sequence type after } }"
@@ -46,19 +47,19 @@ async def pg(pg_schema: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def servers(pg: Database, pg_schema: str) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+async def servers(pg: Database, pg_schema: str) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
     env = {
         "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": pg_schema, "BROADCAST_URL": PG_URL,
         "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}", "MONITOR_ENABLED": "false",
         "TOKEN_CACHE_SECONDS": str(TTL), "WS_KEEP_ALIVE_SECONDS": "0.5",
     }
-    a, b = ServerProcess(env), ServerProcess(env)
+    a, b = ServiceProcess(env), ServiceProcess(env)
     try:
-        await asyncio.gather(a.start(), b.start())
+        await asyncio.gather(a.astart(), b.astart())
         yield a, b
     finally:
-        a.stop()
-        b.stop()
+        a.close()
+        b.close()
 
 
 class Socket:
@@ -137,7 +138,7 @@ async def _token_id(staff: Api, name: str) -> str:
     return next(t["id"] for t in tokens if t["name"] == name)
 
 
-async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on_another(servers: tuple[ServerProcess, ServerProcess], pg: Database) -> None:
+async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on_another(servers: tuple[ServiceProcess, ServiceProcess], pg: Database) -> None:
     a, b = servers
     clock = FrozenClock(START)
     async with httpx.AsyncClient(base_url=f"http://{a.address}", timeout=10) as http_a:
@@ -176,7 +177,7 @@ async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on
             await sse.close()
 
 
-async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(servers: tuple[ServerProcess, ServerProcess], pg: Database) -> None:
+async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(servers: tuple[ServiceProcess, ServiceProcess], pg: Database) -> None:
     a, b = servers
     clock = FrozenClock(START)
     async with httpx.AsyncClient(base_url=f"http://{a.address}", timeout=10) as http_a:
@@ -199,7 +200,7 @@ async def test_a_mutation_sent_on_a_socket_whose_token_was_revoked_does_not_comm
     """With the token cache off, the operation's own re-check finds the revocation (whichever of it and the watcher comes first)."""
     settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
-    async with serve(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
+    async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
         order = await create_order(staff, clock.now())
         made = (await staff.ok(CREATE, {"input": {"name": "laptop", "role": "STAFF"}}))["createApiToken"]

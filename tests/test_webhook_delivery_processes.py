@@ -16,7 +16,7 @@ from app.events import Event
 from app.webhooks.models import Webhook, WebhookDelivery
 from tests.conftest import PG_URL
 from tests.factories import CREATE, order_input
-from tests.server_process import ServerProcess
+from tests.launcher import ServiceProcess
 from tests.test_crash import fresh_pg  # noqa: F401  the fixture: a PostgreSQL schema of its own
 from tests.webhook_receiver import Receiver
 from tests.webhooks import CREATE_WEBHOOK
@@ -29,7 +29,7 @@ def delivering(schema: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4",
         "WEBHOOK_DELIVERY_ENABLED": "true", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "WEBHOOK_BACKOFF_BASE_SECONDS": "0.05", "WEBHOOK_BACKOFF_CAP_SECONDS": "0.2", "WEBHOOK_POLL_INTERVAL_SECONDS": "0.2",
-        "BUS_POLL_INTERVAL_SECONDS": "0.2", **extra,
+        "BUS_POLL_INTERVAL_SECONDS": "0.2", "MONITOR_ENABLED": "false", **extra,
     }
 
 
@@ -51,7 +51,7 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()
     receiver.hold = asyncio.Event()  # the first request hangs: the service dies while it waits for the answer
-    server = ServerProcess(delivering(schema, WEBHOOK_READ_TIMEOUT_SECONDS="60"), log_path=tmp_path / "server.log")
+    server = ServiceProcess(delivering(schema, WEBHOOK_READ_TIMEOUT_SECONDS="60"), log_path=tmp_path / "server.log")
     await asyncio.to_thread(server.start)
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
@@ -70,7 +70,7 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
         await asyncio.to_thread(server.start)  # the same database, a new process
         await receiver.wait_for(lambda r: len({x.message_id for x in r.requests[before:] if x.status == 200}) == 5, what="all five notes after the restart")
     finally:
-        server.stop()
+        server.close()
         await receiver.stop()
     after = receiver.requests[before:]
     assert after[0].message_id == in_flight, "the interrupted delivery is repeated first, with the same webhook-id"
@@ -88,7 +88,7 @@ async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: 
     db, schema = fresh_pg
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()
-    servers = [ServerProcess(delivering(schema), log_path=tmp_path / f"server{n}.log") for n in (1, 2)]
+    servers = [ServiceProcess(delivering(schema), log_path=tmp_path / f"server{n}.log") for n in (1, 2)]
     await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers))
     total = 60
     try:
@@ -108,7 +108,7 @@ async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: 
             await client.aclose()
     finally:
         for s in servers:
-            s.stop()
+            s.close()
         await receiver.stop()
     ids = [r.message_id for r in receiver.requests]
     assert len(ids) == len(set(ids)) == total, "one delivery per event and webhook, none twice"
@@ -125,7 +125,7 @@ async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, 
 
     from app.auth import SYSTEM
     from app.webhooks.signing import new_secret
-    from tests.server_process import ROOT
+    from tests.launcher import ROOT
 
     db, schema = fresh_pg
     receiver = await Receiver().start()

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.server_process import free_port
+from tests.launcher import free_port
 
 
 @dataclass

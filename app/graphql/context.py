@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import Database, UnitOfWork
 from app.errors import DomainError, Unauthenticated
 from app.graphql.session_recheck import PrincipalCheck
+from app.state import Services
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
 
@@ -40,7 +41,7 @@ class Context:
     clock: Clock
     settings: Settings
     actor: Actor | None = None
-    services: dict[str, Any] = field(default_factory=dict)  # bus, monitor, ... set by the app
+    services: Services = field(default_factory=Services)  # the app's bus and monitor
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload
     request: Any = None
     authorization: str | None = None  # what the principal was resolved from: an open socket re-checks it
@@ -69,7 +70,7 @@ class Context:
         found = self._loaders.get(factory)
         if found is None:
             found = self._loaders[factory] = factory(self.db)
-        return found  # type: ignore[return-value]
+        return found  # type: ignore[return-value]  # each factory's loader is stored under that factory, so it is an L
 
     def reset_loaders(self) -> None:
         """Websocket contexts live as long as the socket; each pushed event starts fresh."""

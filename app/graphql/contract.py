@@ -49,7 +49,7 @@ def _spreads(node: object) -> list[str]:
             if spread.name.value not in names:
                 names.append(spread.name.value)
 
-    visit(node, Collect())  # type: ignore[arg-type]
+    visit(node, Collect())  # type: ignore[arg-type]  # graphql-core types the visitor's enter_* hooks more narrowly than it calls them
     return names
 
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TypeVar
+
 from graphql import (
     ArgumentNode,
     BreakingChange,
     DangerousChange,
     DocumentNode,
+    DefinitionNode,
+    Node,
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
     FieldNode,
@@ -71,6 +75,8 @@ class Usage:
                 self.add_type(schema, member)
 
 
+N = TypeVar("N", bound=Node)
+
 def usage(schema: GraphQLSchema, document: DocumentNode) -> Usage:
     """What ``document`` uses of ``schema`` (parts the schema lacks are new, so they are skipped)."""
     used = Usage()
@@ -90,27 +96,27 @@ def usage(schema: GraphQLSchema, document: DocumentNode) -> Usage:
             parent, definition, argument = info.get_parent_type(), info.get_field_def(), info.get_argument()
             if parent is None or definition is None or argument is None:
                 return
-            field_name = next(k for k, v in parent.fields.items() if v is definition)  # type: ignore[union-attr]
+            field_name = next(k for k, v in parent.fields.items() if v is definition)  # type: ignore[union-attr]  # an argument's parent is an object or interface type
             used.args.add((parent.name, field_name, node.name.value))
             used.add_type(schema, get_named_type(argument.type))
 
         def enter_variable_definition(self, node: VariableDefinitionNode, *_: object) -> None:
-            found = type_from_ast(schema, node.type)  # type: ignore[arg-type]
+            found = type_from_ast(schema, node.type)
             used.add_type(schema, get_named_type(found) if found else None)
 
     visit(document, TypeInfoVisitor(info, Collect()))
     return used
 
 
-def _copy(node: object, **changes: object) -> object:
-    values = {k: getattr(node, k) for k in node.keys}  # type: ignore[attr-defined]
+def _copy(node: N, **changes: object) -> N:
+    values = {k: getattr(node, k) for k in node.keys}
     values.update(changes)
     return node.__class__(**values)
 
 
 def restrict(sdl: str, used: Usage) -> GraphQLSchema:
     """The schema ``sdl`` cut down to ``used``."""
-    definitions = []
+    definitions: list[DefinitionNode] = []
     for node in parse(sdl).definitions:
         if isinstance(node, SchemaDefinitionNode):
             definitions.append(node)
@@ -126,14 +132,14 @@ def restrict(sdl: str, used: Usage) -> GraphQLSchema:
                 definitions.append(node)
         else:
             definitions.append(node)
-    return build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid=True, assume_valid_sdl=True)  # type: ignore[arg-type]
+    return build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid=True, assume_valid_sdl=True)
 
 
 def _field(node: FieldDefinitionNode, type_name: str, used: Usage, whole: bool) -> FieldDefinitionNode:
     if whole:
         return node
     args = [a for a in node.arguments or () if (type_name, node.name.value, a.name.value) in used.args]
-    return _copy(node, arguments=tuple(args))  # type: ignore[return-value]
+    return _copy(node, arguments=tuple(args))
 
 
 def contract_changes(published_sdl: str, current_sdl: str, document: DocumentNode) -> tuple[list[BreakingChange], list[DangerousChange]]:

@@ -95,7 +95,7 @@ class DirectLane:
             if result is None:
                 return None
             data = {plan.response_key: self._leaves(plan, result)}
-        except Exception:  # noqa: BLE001  strawberry runs it again and reports whatever it was
+        except Exception:
             log.debug("direct lane gave way to normal execution", exc_info=True)
             return None
         info = current_request.get()
@@ -120,7 +120,7 @@ class DirectLane:
         plan = self._plans.get(query, _UNKNOWN)
         if plan is not _UNKNOWN:
             self._plans.move_to_end(query)
-            return plan  # type: ignore[return-value]
+            return plan  # type: ignore[return-value]  # not the _UNKNOWN sentinel: a Plan or None
         if not any(name in query for name in self.quick):
             return None  # most documents: not parsed or remembered here
         try:
@@ -159,7 +159,7 @@ class DirectLane:
             for f in definition.fields
             if f.base_resolver is None and not f.permission_classes and not f.extensions
         }
-        leaves = []
+        leaves: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
         children = field_node.selection_set.selections
         if len(children) > self.max_selections:
             return None

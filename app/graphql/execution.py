@@ -42,7 +42,7 @@ def plain_leaves(parent_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
             and not field_def.args
             and is_leaf_type(leaf)
         ):
-            plan[name] = PlainLeaf(definition.python_name, leaf.coerce_output_value, is_non_null_type(field_def.type))  # type: ignore[union-attr]
+            plan[name] = PlainLeaf(definition.python_name, leaf.coerce_output_value, is_non_null_type(field_def.type))
     parent_type._plain_leaves = plan  # type: ignore[attr-defined]  # kept with the type: it lives as long as its schema
     return plan
 
@@ -110,7 +110,7 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
                     if coerced is not None and coerced is not Undefined:
                         results[response_name] = coerced
                         continue
-            except Exception:  # noqa: BLE001, S110  graphql-core runs the field again and reports the error
+            except Exception:  # noqa: BLE001  graphql-core runs the field again and reports the error
                 pass
             if rest is split.rest:
                 rest = dict(rest)

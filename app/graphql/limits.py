@@ -6,6 +6,7 @@ zero-argument factories so that no instance (and no ExecutionContext) is shared 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,10 +105,8 @@ class CachedParse(ParserCache):
 
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
-        try:
+        with contextlib.suppress(GraphQLError):  # lru_cache keeps no failures, so only bad documents are parsed twice
             ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
-        except GraphQLError:
-            pass  # lru_cache keeps no failures, so only bad documents are parsed twice
         yield
 
 

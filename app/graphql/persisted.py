@@ -148,7 +148,7 @@ class PersistedQueries:
 
 
 def _persisted(handler: Any) -> PersistedQueries:
-    return handler.view.persisted  # type: ignore[no-any-return]
+    return handler.view.persisted
 
 
 class PersistedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -174,7 +174,7 @@ class PersistedLegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
             try:
                 payload["query"] = _persisted(self).resolve_ws(self.context.actor, payload)
             except PersistedQueryError as exc:
-                await self.send_message({"type": "error", "id": message["id"], "payload": exc.graphql_error().formatted})  # type: ignore[typeddict-item]
+                await self.send_message({"type": "error", "id": message["id"], "payload": exc.graphql_error().formatted})
                 return
         await super().handle_start(message)
 
@@ -188,26 +188,26 @@ class PersistedQueryView:
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with only a persisted hash has no `query`; it is an operation, not a browser asking for the IDE.
-        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)  # type: ignore[misc]
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
 
     async def parse_http_body(self, request: Any) -> Any:
-        data = await super().parse_http_body(request)  # type: ignore[misc]
+        data = await super().parse_http_body(request)  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
         if isinstance(data, list):
             return [self.persisted.parse_request(d) for d in data]
         return self.persisted.parse_request(data)
 
-    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, root_value: Any, sub_response: Any) -> Any:  # noqa: PLR0913
+    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, root_value: Any, sub_response: Any) -> Any:
         actor = getattr(context, "actor", None)
         if isinstance(request_data, list):
             results = []
             for data in request_data:
                 refused = self.persisted.check(actor, data)
-                results.append(refused or await super().execute_operation(request, request_adapter, data, context, root_value, sub_response))  # type: ignore[misc]
+                results.append(refused or await super().execute_operation(request, request_adapter, data, context, root_value, sub_response))  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
             return results
         refused = self.persisted.check(actor, request_data)
         if refused is not None:
             return refused
-        return await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]
+        return await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
 
 
 def persisted_queries(settings: Any) -> PersistedQueries:

@@ -145,16 +145,16 @@ class ResponseCacheView:
 
     responses: ResponseCache | None = None
 
-    async def execute_operation(  # noqa: PLR0913
+    async def execute_operation(
         self, request: Any, request_adapter: Any, request_data: Any, context: Any, root_value: Any, sub_response: Any
     ) -> Any:
         cache = self.responses
-        run = super().execute_operation  # type: ignore[misc]
+        run = super().execute_operation  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
         if (
             cache is None
             or isinstance(request_data, list)  # PersistedQueryView hands a batch over one operation at a time
             or request_data.protocol != "http"
-            or (request_adapter.method == "GET" and not self.allow_queries_via_get)  # type: ignore[attr-defined]
+            or (request_adapter.method == "GET" and not self.allow_queries_via_get)  # type: ignore[attr-defined]  # a mixin: the strawberry view it is mixed into defines this
         ):
             return await run(request, request_adapter, request_data, context, root_value, sub_response)
         key = cache_key(request_data, context)
@@ -188,13 +188,13 @@ class ResponseCacheView:
             del cache.flights[(key, seq)]
             flight.set_result(answer)
 
-    async def _execute_and_keep(  # noqa: PLR0913
+    async def _execute_and_keep(
         self, cache: ResponseCache, key: Key, seq: int, request: Any, request_adapter: Any, request_data: Any, context: Any,
         root_value: Any, sub_response: Any,
     ) -> Any:
         """Execute; keep an answer that is an error-free query answer from stored data only."""
         context.begin_operation()
-        result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]
+        result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
         if context.operation_type != "query":  # a mutation, or a document that never ran (parse or validation error)
             cache.not_a_query(key)
         if (
@@ -205,7 +205,7 @@ class ResponseCacheView:
             and context.operation_type == "query"
             and not context.varies
         ):
-            text = self.encode_json({"data": result.data})  # type: ignore[attr-defined]
+            text = self.encode_json({"data": result.data})
             cache.put(key, seq, text)
             return CachedResult(data=result.data, errors=None, text=text)
         return result
@@ -213,14 +213,14 @@ class ResponseCacheView:
     async def process_result(self, request: Any, result: Any) -> Any:
         if isinstance(result, CachedResult):
             return Encoded(result.text)
-        return await super().process_result(request, result)  # type: ignore[misc]
+        return await super().process_result(request, result)  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
 
     def encode_json(self, data: object) -> str:
         if isinstance(data, Encoded):
             return data.text
         if isinstance(data, list) and any(isinstance(d, Encoded) for d in data):
             return "[" + ",".join(self.encode_json(d) for d in data) + "]"
-        return super().encode_json(data)  # type: ignore[misc, no-any-return]
+        return super().encode_json(data)  # type: ignore[misc]  # a mixin: the view class it is mixed into has encode_json
 
 
 def _count_hit(operation_name: str | None) -> None:

@@ -7,4 +7,4 @@ from app.orders import schedule
 if after_redate not in schedule.AFTER_REDATE:
     schedule.AFTER_REDATE.append(after_redate)
 
-import app.jeopardy.party_rules  # noqa: E402,F401  the party order rule registers itself
+import app.jeopardy.party_rules  # noqa: F401  the party order rule registers itself

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
+from app.columns import JSONType, UTCDateTime
 from app.orders.models import Activity, CustomerOrder
 from app.party_orders.models import PartyOrder
 

@@ -8,16 +8,15 @@ a lease row, read and renewed under the write lock SQLite's ``BEGIN IMMEDIATE`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, text
 
@@ -30,9 +29,6 @@ from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome, evaluate
 from app.observability.metrics import MONITOR_SWEEP_SECONDS
-
-if TYPE_CHECKING:
-    from app.main import AppState
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "jeopardy-monitor"
@@ -116,10 +112,8 @@ class Monitor:
         """Stop sweeping and give up the lease so another monitor takes over at once."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         if self.db.is_sqlite:
             try:
@@ -132,15 +126,6 @@ class Monitor:
 
 def _cause(exc: BaseException) -> str:
     return type(exc.__cause__ or exc).__name__
-
-
-async def start_monitor(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component: load the policy, register the mutation hook, and sweep in the background."""
-    install(state.settings.jeopardy_policy_file)
-    monitor = Monitor(state.db, state.clock, interval=state.settings.monitor_interval_seconds)
-    state.services["monitor"] = monitor
-    monitor.start()
-    return monitor.stop
 
 
 def install(policy_file: str | None = None) -> policies.Policy:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
-from app.db import UTCDateTime
+from app.columns import UTCDateTime
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, CustomerOrder
 

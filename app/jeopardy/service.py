@@ -185,7 +185,7 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
             targets[("partyOrder", po.id)] = po  # type: ignore[index]
     for item in due:
         key = ("partyOrder", item.party_order_id) if item.party_order_id is not None else ("order", item.order_id)
-        target = targets.get(key)  # type: ignore[arg-type]
+        target = targets.get(key)
         if target is None or target.escalation_level >= item.to_level:  # changed meanwhile
             continue
         change_escalation(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 if TYPE_CHECKING:
     from app.db import Database
@@ -85,9 +86,9 @@ async def refresh_order_gauges(db: Database) -> None:
         async with db.read() as session:
             await session.connection(execution_options={"background": True})  # not counted as a request's SQL
             rows = await session.execute(
-                select(CustomerOrder.jeopardy_level, func.count())
-                .where(CustomerOrder.state.not_in(CLOSED_STATES))
-                .group_by(CustomerOrder.jeopardy_level)
+                select(col(CustomerOrder.jeopardy_level), func.count())
+                .where(col(CustomerOrder.state).not_in(CLOSED_STATES))
+                .group_by(col(CustomerOrder.jeopardy_level))
             )
             counts = {level: int(n) for level, n in rows.all()}
     except Exception:  # noqa: BLE001  metrics must not fail because the database does

@@ -86,7 +86,7 @@ async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int |
     if not ids:
         return ids
     rows = await uow.session.execute(select(Activity.id, Activity.order_id).where(Activity.id.in_(ids)))
-    found = {i: o for i, o in rows}
+    found = dict(rows.all())
     for pid in ids:
         if found.get(pid) != order_id:
             raise InvalidInput(f"Predecessor {pid} is not an activity of this order.", field="predecessorIds")

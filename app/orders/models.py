@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
+from app.columns import JSONType, UTCDateTime
 
 
 class CustomerOrder(SQLModel, table=True):

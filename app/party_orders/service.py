@@ -191,9 +191,9 @@ async def complete(uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: 
     po.delivered_at, po.percent_complete = when, 100
     # Its own event, so that closing processes (Close Party Order) can follow deliveries alone.
     record(uow, po, "partyOrderCompleted", after={"delivered_at": when, "party_ref": po.party_ref},
-           data={"item_ids": [i for i in (await uow.session.execute(
+           data={"item_ids": list((await uow.session.execute(
                select(PartyOrderItem.item_id).where(PartyOrderItem.party_order_id == po.id).order_by(PartyOrderItem.item_id)
-           )).scalars()]})
+           )).scalars())})
     await after_change(uow, order.id or 0, redated=True)
 
 

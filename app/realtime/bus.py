@@ -25,17 +25,16 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend
 
+from app.config import Settings
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unavailable
-from app.events import Event, event_from_payload, event_payload, log_position, read_log
-
-if TYPE_CHECKING:
-    from app.main import AppState
+from app.events import Event, event_from_payload, event_payload
+from app.realtime.catch_up import log_position, read_log
 
 log = logging.getLogger("ordertrack.bus")
 
@@ -299,7 +298,7 @@ class EventBus:
                     await self._listen(broadcast, subscriber)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001  any failure of the broker is handled the same way: reconnect
                 self._report_lost(exc)
                 log.debug("broker %s: %s: %s; reconnecting in %.1fs", _safe(self.url), type(exc).__name__, exc, backoff)
             finally:
@@ -334,7 +333,7 @@ class EventBus:
                 try:
                     async with asyncio.timeout(self.heartbeat * 3):
                         message = await subscriber.get()
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise BrokerLost(f"nothing heard for {self.heartbeat * 3:.1f}s") from None
                 if pinger.done():
                     raise BrokerLost("the heartbeat could not be published")
@@ -419,10 +418,9 @@ def _safe(url: str) -> str:
     return url
 
 
-def bus_from_settings(state: AppState) -> EventBus:
-    s = state.settings
+def bus_from_settings(s: Settings, db: Database) -> EventBus:
     return EventBus(
-        state.db,
+        db,
         s.broadcast_url,
         channel=s.broadcast_channel,
         buffer_size=s.bus_buffer_size,
@@ -431,19 +429,3 @@ def bus_from_settings(state: AppState) -> EventBus:
         reconnect_max=s.bus_reconnect_max_seconds,
         max_message_bytes=s.bus_max_message_bytes,
     )
-
-
-async def start_bus(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component: start the bus, hand it every committed batch, stop it with the app."""
-    bus = bus_from_settings(state)
-    await bus.start()
-    state.services["bus"] = bus
-    state.db.publishers.append(bus.publish)
-
-    async def stop() -> None:
-        if bus.publish in state.db.publishers:
-            state.db.publishers.remove(bus.publish)
-        state.services.pop("bus", None)
-        await bus.stop()
-
-    return stop

@@ -49,7 +49,7 @@ class Renderer:
 class Member:
     """One subscriber of a group: a bounded buffer of ``(seq, rendering or event)``."""
 
-    __slots__ = ("after", "direct", "error", "renderer", "size", "_items", "_waiter")
+    __slots__ = ("_items", "_waiter", "after", "direct", "error", "renderer", "size")
 
     def __init__(self, renderer: Renderer, size: int, direct: Direct | None = None) -> None:
         self.renderer = renderer
@@ -161,7 +161,7 @@ class Group:
     async def _render(renderer: Renderer, event: Event) -> Any:
         try:
             return await renderer.render(event)
-        except Exception:  # noqa: BLE001  each member then renders the event itself, with its own error handling
+        except Exception:
             log.debug("shared rendering of event %d failed", event.seq, exc_info=True)
             return None
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from app.db import Database
 from app.event_visibility import Viewer, visible_event
@@ -74,7 +75,7 @@ def alert_stream(order_id: int | None = None) -> Stream:
 def party_order_stream(party_id: int | None, party_order_id: int | None = None) -> Stream:
     """Events of party orders: of one party (a partner sees only its own), or of one party order."""
     stream = Stream(
-        where=[Event.party_order_id.is_not(None)],  # type: ignore[union-attr]
+        where=[col(Event.party_order_id).is_not(None)],
         tests=[lambda e: e.party_order_id is not None],
         key=("party", party_id, party_order_id),
     )
@@ -109,15 +110,15 @@ async def load_facts(db: Database, order_id: int) -> OrderFacts | None:
     async with db.read() as session:
         row = (
             await session.execute(
-                select(CustomerOrder.state, CustomerOrder.jeopardy_level, CustomerOrder.customer_id).where(CustomerOrder.id == order_id)
+                select(col(CustomerOrder.state), col(CustomerOrder.jeopardy_level), col(CustomerOrder.customer_id)).where(col(CustomerOrder.id) == order_id)
             )
         ).first()
         if row is None:
             return None
         parties = (
-            await session.execute(select(OrderItem.party_id).where(OrderItem.order_id == order_id, OrderItem.party_id.is_not(None)).distinct())  # type: ignore[union-attr]
+            await session.execute(select(col(OrderItem.party_id)).where(col(OrderItem.order_id) == order_id, col(OrderItem.party_id).is_not(None)).distinct())
         ).scalars()
-        return OrderFacts(state=row[0], jeopardy_level=row[1], customer_id=row[2], party_ids={int(p) for p in parties})
+        return OrderFacts(state=row[0], jeopardy_level=row[1], customer_id=row[2], party_ids={int(p) for p in parties if p is not None})
 
 
 def _changed_from(event: Event, *names: str) -> Any:
@@ -134,7 +135,7 @@ def dashboard_stream(f: DashboardFilter) -> Stream:
 
     async def check(bus: EventBus, db: Database, event: Event) -> bool:
         assert event.order_id is not None
-        facts = await bus.memo(("order-facts", event.order_id, event.seq), lambda: load_facts(db, event.order_id))  # type: ignore[arg-type]
+        facts = await bus.memo(("order-facts", event.order_id, event.seq), lambda: load_facts(db, event.order_id))  # type: ignore[arg-type]  # asserted above; mypy does not carry it into the lambda
         if facts is None:
             return False
         if f.states and facts.state not in f.states and _changed_from(event, "state") not in f.states:
@@ -143,12 +144,10 @@ def dashboard_stream(f: DashboardFilter) -> Stream:
             return False
         if f.customer_id and facts.customer_id != f.customer_id:
             return False
-        if f.party_id is not None and event.party_id != f.party_id and f.party_id not in facts.party_ids:
-            return False
-        return True
+        return f.party_id is None or event.party_id == f.party_id or f.party_id in facts.party_ids
 
     key = ("dashboard", tuple(sorted(set(f.states))), tuple(sorted(set(f.jeopardy_levels))), f.customer_id, f.party_id)
-    return Stream(where=[Event.order_id.is_not(None)], tests=[lambda e: e.order_id is not None], check=check, key=key)  # type: ignore[union-attr]
+    return Stream(where=[col(Event.order_id).is_not(None)], tests=[lambda e: e.order_id is not None], check=check, key=key)
 
 
 async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Event]:
@@ -156,7 +155,7 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
     last = after
     while True:
         async with db.read() as session:
-            query = select(Event).where(Event.seq > last, *stream.where).order_by(Event.seq).limit(PAGE)
+            query = select(Event).where(col(Event.seq) > last, *stream.where).order_by(col(Event.seq)).limit(PAGE)
             rows = list((await session.execute(query)).scalars())
         for event in rows:
             last = event.seq
@@ -186,7 +185,7 @@ async def follow(
         return await stream.check(bus, db, event)
 
     while True:
-        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer, direct) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]
+        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer, direct) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]  # stream.key is not None when shared
         async with joined as live:
             if last is None:
                 async with db.read() as session:
@@ -198,10 +197,10 @@ async def follow(
                     yield shown
             if live.overflowed:
                 continue  # fell behind while replaying: read on from the log with a fresh buffer
-            if shared:
+            if isinstance(live, fanout.Member):  # shared: the group's member
                 live.after = last
             # Either raises SlowConsumer when this follower overflows its buffer.
-            items = _group_items(live) if shared else ((event.seq, event) async for event in live)
+            items = _group_items(live) if isinstance(live, fanout.Member) else ((event.seq, event) async for event in live)
             async for seq, item in items:
                 if seq <= last:
                     continue

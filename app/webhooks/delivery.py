@@ -54,7 +54,6 @@ from app.webhooks.payloads import PayloadFormat, encode, message_id, thin, tmf
 from app.webhooks.service import matches, view_for
 
 if TYPE_CHECKING:
-    from app.main import AppState
     from app.realtime.bus import EventBus
 
 log = logging.getLogger("ordertrack.webhooks")
@@ -459,21 +458,6 @@ def attach(deliverer: Deliverer, bus: EventBus | None) -> Callable[[], None]:
     bell = Doorbell(deliverer)
     bus.add_subscriber(bell)
     return lambda: bus.remove_subscriber(bell)
-
-
-async def start_deliverer(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component (WEBHOOK_DELIVERY_ENABLED): deliver in this process, rung by the bus when it runs."""
-    deliverer = Deliverer(state.db, DeliveryConfig.of(state.settings))
-    state.services["deliverer"] = deliverer
-    detach = attach(deliverer, state.services.get("bus"))
-    deliverer.start()
-
-    async def stop() -> None:
-        detach()
-        state.services.pop("deliverer", None)
-        await deliverer.stop()
-
-    return stop
 
 
 async def run_cli(settings: Settings, db: Database) -> None:

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0004'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +11,10 @@ from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
 from app.jeopardy import policy, service
 from app.jeopardy.graphql import types
+
+if TYPE_CHECKING:
+    from app.orders.graphql.types import CustomerOrder
+    from app.party_orders.graphql.types import PartyOrder
 
 CustomerOrderType = Annotated["CustomerOrder", strawberry.lazy("app.orders.graphql.types")]
 PartyOrderType = Annotated["PartyOrder", strawberry.lazy("app.party_orders.graphql.types")]

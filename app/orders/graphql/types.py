@@ -28,6 +28,7 @@ from app.orders.graphql.enums import (
 )
 
 if TYPE_CHECKING:
+    from app.jeopardy.graphql.types import Escalation
     from app.party_orders.graphql.types import PartyOrder
 
 
@@ -75,7 +76,7 @@ class OrderEvent:
 
     @strawberry.field(description="Resume point: pass it as `after` to read or subscribe from here.")
     def cursor(self) -> str:
-        return queries.event_cursor(self.seq)  # type: ignore[attr-defined]
+        return queries.event_cursor(self.seq)
 
     @strawberry.field(description="The changed fields before the change.")
     def before(self) -> JSON:
@@ -139,7 +140,7 @@ class Activity:
 
     @strawberry.field(description="Activities that must complete before this one can start.")
     def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
-        return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.predecessors.get(self.id, ())])  # type: ignore[arg-type]
+        return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.predecessors.get(self.id, ())])
 
 
 @strawberry.type(description="An order item; items nest (a bundle has child items).")
@@ -160,15 +161,15 @@ class OrderItem:
 
     @strawberry.field
     def children(self, info: Info) -> list[OrderItem]:
-        return tree_field(info, self.order_id, lambda t: t.children.get(self.id, []))  # type: ignore[arg-type]
+        return tree_field(info, self.order_id, lambda t: t.children.get(self.id, []))
 
     @strawberry.field
     def activities(self, info: Info) -> list[Activity]:
-        return tree_field(info, self.order_id, lambda t: t.activities_by_item.get(self.id, []))  # type: ignore[arg-type]
+        return tree_field(info, self.order_id, lambda t: t.activities_by_item.get(self.id, []))
 
     @strawberry.field
     def service_order_request(self, info: Info) -> ServiceOrderRequest | None:
-        return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))  # type: ignore[arg-type]
+        return tree_field(info, self.order_id, lambda t: t.request_by_item.get(self.id))
 
     @strawberry.field(description="Party orders delivering this item.")
     def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
@@ -217,35 +218,35 @@ class CustomerOrder:
 
     @strawberry.field(description="Top-level items; each has its children.")
     def items(self, info: Info) -> list[OrderItem]:
-        return tree_field(info, self.id, lambda t: t.children.get(None, []))  # type: ignore[arg-type]
+        return tree_field(info, self.id, lambda t: t.children.get(None, []))
 
     @strawberry.field(description="Every item of the order, flat.")
     def all_items(self, info: Info) -> list[OrderItem]:
-        return tree_field(info, self.id, lambda t: t.items)  # type: ignore[arg-type]
+        return tree_field(info, self.id, lambda t: t.items)
 
     @strawberry.field
     def activities(self, info: Info) -> list[Activity]:
-        return tree_field(info, self.id, lambda t: t.activities)  # type: ignore[arg-type]
+        return tree_field(info, self.id, lambda t: t.activities)
 
     @strawberry.field
     def service_order_requests(self, info: Info) -> list[ServiceOrderRequest]:
-        return tree_field(info, self.id, lambda t: t.requests)  # type: ignore[arg-type]
+        return tree_field(info, self.id, lambda t: t.requests)
 
     @strawberry.field(description="Orders placed with parties for this order's items.")
     async def party_orders(self, info: Info) -> list[Annotated[PartyOrder, strawberry.lazy("app.party_orders.graphql.types")]]:
         from app.party_orders import loaders as party_loaders
 
-        return await info.context.loader(party_loaders.party_orders_by_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(party_loaders.party_orders_by_order).load(self.id)
 
     @strawberry.field
     async def notes(self, info: Info) -> list[OrderNote]:
         return await info.context.loader(loaders.notes_by_order).load(self.id)
 
     @strawberry.field(description="Escalations and de-escalations of this order and of its party orders (partyOrderId set), oldest first.")
-    async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]]:
+    async def escalations(self, info: Info) -> list[Annotated[Escalation, strawberry.lazy("app.jeopardy.graphql.types")]]:
         from app.jeopardy.loaders import escalations_by_order
 
-        return await info.context.loader(escalations_by_order).load(int(self.id))  # type: ignore[return-value]
+        return await info.context.loader(escalations_by_order).load(int(self.id))
 
     @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
     async def timeline(

@@ -15,6 +15,7 @@ from app.party_orders import loaders
 from app.party_orders.graphql.enums import ChangeKind, ChangeNature, ChangeRequestState, PartyKind, PartyOrderState
 
 if TYPE_CHECKING:
+    from app.jeopardy.graphql.types import Escalation
     from app.orders.graphql.types import CustomerOrder
 
 
@@ -109,11 +110,11 @@ class PartyOrder:
 
     @strawberry.field
     async def party(self, info: Info) -> Party:
-        return await info.context.loader(loaders.parties_by_id).load(self.party_id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.parties_by_id).load(self.party_id)
 
     @strawberry.field(description="The customer order items this party order delivers.")
     async def lines(self, info: Info) -> list[PartyOrderLine]:
-        return await info.context.loader(loaders.items_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.items_by_party_order).load(self.id)
 
     @strawberry.field(permission_classes=[Reader], description="The originating customer order (enterprise only).")
     async def customer_order(
@@ -125,22 +126,22 @@ class PartyOrder:
 
     @strawberry.field
     async def milestones(self, info: Info) -> list[PartyMilestone]:
-        return await info.context.loader(loaders.milestones_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.milestones_by_party_order).load(self.id)
 
     @strawberry.field
     async def progress_reports(self, info: Info) -> list[PartyProgressReport]:
-        return await info.context.loader(loaders.reports_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.reports_by_party_order).load(self.id)
 
     @strawberry.field(permission_classes=[Reader], description="Enterprise check-ins (enterprise only).")
     async def check_ins(self, info: Info) -> list[PartyCheckIn] | None:
-        return await info.context.loader(loaders.check_ins_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.check_ins_by_party_order).load(self.id)
 
     @strawberry.field
     async def change_requests(self, info: Info) -> list[PartyChangeRequest]:
-        return await info.context.loader(loaders.change_requests_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.change_requests_by_party_order).load(self.id)
 
     @strawberry.field(permission_classes=[Reader], description="Escalations and de-escalations of this party order, oldest first (enterprise only).")
-    async def escalations(self, info: Info) -> list[Annotated["Escalation", strawberry.lazy("app.jeopardy.graphql.types")]] | None:
+    async def escalations(self, info: Info) -> list[Annotated[Escalation, strawberry.lazy("app.jeopardy.graphql.types")]] | None:
         from app.jeopardy.loaders import escalations_by_party_order
 
-        return await info.context.loader(escalations_by_party_order).load(int(self.id))  # type: ignore[return-value]
+        return await info.context.loader(escalations_by_party_order).load(int(self.id))

@@ -48,7 +48,7 @@ class ManagesWebhooks(BasePermission):
 
 def _nudge(info: Info) -> None:
     """This process delivers: let it see the change now (others see it at their next poll)."""
-    deliverer = info.context.services.get("deliverer")
+    deliverer = info.context.services.deliverer
     if deliverer is not None:
         deliverer.refresh()
 

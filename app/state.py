@@ -1,0 +1,30 @@
+"""What a running app holds: its settings, database and clock, and the background services the app
+factory started (typed attributes, set by ``app.components``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.jeopardy.monitor import Monitor
+from app.realtime.bus import EventBus
+from app.webhooks.delivery import Deliverer
+
+
+@dataclass
+class Services:
+    """The background services running in this app; None when the app did not start one."""
+
+    bus: EventBus | None = None
+    monitor: Monitor | None = None
+    deliverer: Deliverer | None = None
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    clock: Clock
+    services: Services = field(default_factory=Services)
