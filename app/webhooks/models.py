@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
+from app.columns import JSONType, UTCDateTime
 
 ACTIVE, PAUSED, FAILING = "active", "paused", "failing"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
