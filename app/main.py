@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from app.auth import Actor, TokenCache, authenticate
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
+from app.consistency import reconcile
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError
@@ -197,6 +198,8 @@ def create_app(
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
+    if state.db.reconcile is None:  # every write keeps its orders consistent (see app/consistency.py)
+        state.db.reconcile = reconcile
     if metrics.count_published not in state.db.publishers:
         state.db.publishers.append(metrics.count_published)
 

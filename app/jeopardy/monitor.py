@@ -27,7 +27,8 @@ from app.config import Settings
 from app.db import Database, UnitOfWork
 from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
-from app.jeopardy.service import SweepOutcome, evaluate
+from app.jeopardy.service import SweepOutcome
+from app.jeopardy.sweep import evaluate
 from app.observability.metrics import MONITOR_SWEEP_SECONDS
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class Monitor:
 
 
 async def start_monitor(state: AppState) -> Callable[[], Awaitable[None]]:
-    """App component: load the policy, register the mutation hook, and sweep in the background."""
+    """App component: load the policy and sweep in the background."""
     install(state.settings.jeopardy_policy_file)
     monitor = Monitor(state.db, state.clock, interval=state.settings.monitor_interval_seconds)
     state.services["monitor"] = monitor
@@ -137,7 +138,7 @@ async def start_monitor(state: AppState) -> Callable[[], Awaitable[None]]:
 
 
 def install(policy_file: str | None = None) -> policies.Policy:
-    """Put the policy in force in this process; register the re-dating hook (done on import as well)."""
+    """Put the policy in force in this process."""
     policy = policies.load_policy(policy_file)
     policies.use(policy)
     return policy
