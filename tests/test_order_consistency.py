@@ -204,3 +204,23 @@ async def test_a_party_order_needed_by_follows_the_committed_date_unless_staff_g
     assert needed == {following["id"]: iso(now + timedelta(days=40)), given["id"]: iso(now + timedelta(days=20))}
     earlier = (await staff.ok(UPDATE_ORDER, {"id": order["id"], "version": later["version"], "input": {"committedDate": iso(now + timedelta(days=15))}}))["updateCustomerOrder"]
     assert {p["neededBy"] for p in earlier["partyOrders"]} == {iso(now + timedelta(days=15))}
+
+
+async def test_a_progress_report_from_a_silent_party_ends_its_at_risk_level_in_the_answer(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    from tests.party import REPORT
+
+    party = await create_party(staff, hours=24)
+    partner = await partner_api(http, db, clock, party["id"])
+    order = await create_order(staff, clock.now(), items=[{"productRef": "DUCT", "fulfillment": "PARTY", "partyId": party["id"]}])
+    (po,) = await requisition(staff, order["id"])
+    await acknowledge(partner, po["id"], clock.now())
+    await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10}})  # now in progress
+    clock.advance(timedelta(hours=25))
+    await monitor(db, clock).sweep()
+    assert (await tree(staff, order["id"]))["partyOrders"][0]["jeopardyLevel"] == "AT_RISK"
+    # The usual report (percent only, on a party order in progress) ends it at once.
+    answer = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40}}))["reportPartyOrderProgress"]
+    assert (answer["percentComplete"], answer["jeopardyLevel"]) == (40, "NONE")
+    assert (await tree(staff, order["id"]))["partyOrders"][0]["jeopardyLevel"] == "NONE"
