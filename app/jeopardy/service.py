@@ -152,9 +152,11 @@ def change_escalation(
 async def _apply_levels(
     uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome, *, store_checks: bool = False,
     entities: frozenset[str] | None = None,
-) -> None:
-    """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check times)."""
+) -> dict[tuple[str, int], str]:
+    """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check
+    times); returns the new levels by (entity, id)."""
     session = uow.session
+    levels: dict[tuple[str, int], str] = {}
     for rule in rulebook.RULES:  # activities and party orders first: the order rule may read their rows
         if entities is not None and rule.entity not in entities:
             continue
@@ -163,12 +165,14 @@ async def _apply_levels(
             continue
         await change_levels(uow, rule, found)
         out.level_changes += len(found)
+        levels.update(((rule.entity, change.id), change.level) for change in found)
         for change in found:
             if change.level == "none" and (change.columns.get("escalation_level") or 0) > 0:
                 row = await session.get(rule.model, change.id)
                 change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")  # type: ignore[arg-type]
                 out.deescalations += 1
         await session.flush()
+    return levels
 
 
 async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int] | None, out: SweepOutcome) -> None:
@@ -201,19 +205,20 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
 async def settle_levels(
     uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy | None = None,
     store_checks: bool = False, entities: frozenset[str] | None = None,
-    watched: Sequence[CustomerOrder | PartyOrder] | None = None,
+    watched: dict[tuple[str, int], str] | None = None,
 ) -> None:
     """Bring the jeopardy levels and escalations of these (locked) orders' rows up to date.
 
     ``entities`` names the rules worth running (rows of the other kinds are known to be absent);
-    ``store_checks`` (a sweep) stores every row's next check time as well. ``watched``: every
-    customer and party order of these orders, held in this session; when none of them is in
-    jeopardy after the levels are stored, the policy has nothing to escalate and is not asked.
+    ``store_checks`` (a sweep) stores every row's next check time as well. ``watched``: the stored
+    level of every customer order ("order", id) and party order ("partyOrder", id) of these orders;
+    when none of them is in jeopardy once the levels are stored, the policy has nothing to escalate
+    and is not asked.
     """
     policy = policy or active()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
-    await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
-    if watched is not None and all(row.jeopardy_level == "none" for row in watched):
+    changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
+    if watched is not None and all(level == "none" for key, level in {**watched, **changed}.items() if key[0] != "activity"):
         return
     await _apply_escalations(uow, policy, order_ids, out)
 

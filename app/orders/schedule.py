@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from app.orders import states
-from app.orders.models import Activity
-from app.orders.work import WorkUnit
+from app.orders.work import ActivityRow, WorkUnit
 
 
-def activity_finishes(activities: Iterable[Activity], preds: Mapping[int, Sequence[int]]) -> dict[int, datetime]:
+def activity_finishes(activities: Iterable[ActivityRow], preds: Mapping[int, Sequence[int]]) -> dict[int, datetime]:
     """When each live (not dropped) activity finishes: completed ones at their actual end, others as planned or expected."""
     live = {a.id: a for a in activities if a.state not in states.WORK_DROPPED and a.id is not None}
     finish: dict[int, datetime] = {}
@@ -43,7 +42,7 @@ def activity_finishes(activities: Iterable[Activity], preds: Mapping[int, Sequen
 
 
 def expected_completion(
-    activities: Iterable[Activity], preds: Mapping[int, Sequence[int]], other_work: Iterable[WorkUnit]
+    activities: Iterable[ActivityRow], preds: Mapping[int, Sequence[int]], other_work: Iterable[WorkUnit]
 ) -> datetime | None:
     """The latest end over the order's work: activities by critical path, other kinds by their own dates."""
     ends = list(activity_finishes(activities, preds).values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +50,21 @@ class Kind:
     cancel: Callable[[UnitOfWork, CustomerOrder, str], Awaitable[bool]]
 
 
-def activity_unit(a: Activity) -> WorkUnit:
+class ActivityRow(Protocol):
+    """What the roll-up and the critical path read of an activity (an ORM row or a plain one)."""
+
+    id: int | None
+    order_id: int
+    item_id: int | None
+    state: str
+    planned_start: datetime
+    planned_end: datetime
+    actual_start: datetime | None
+    actual_end: datetime | None
+    expected_end: datetime | None
+
+
+def activity_unit(a: ActivityRow) -> WorkUnit:
     s = a.state
     return WorkUnit(
         "activity", a.id or 0, a.order_id, a.item_id, s, s in states.WORK_DONE, s in states.WORK_DROPPED, s != "planned",
