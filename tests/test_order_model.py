@@ -7,7 +7,7 @@ work is done, expected completion is the critical path, open party orders are ne
 date at the latest, stored jeopardy levels are what the rules give now, closed rows are in no
 jeopardy and not escalated, every mutation's answer equals a fresh read, and the audit passes.
 
-``ORDERTRACK_MODEL_EXAMPLES`` (default 6) and ``ORDERTRACK_MODEL_STEPS`` (default 25) set how much
+``ORDERTRACK_MODEL_EXAMPLES`` (default 4) and ``ORDERTRACK_MODEL_STEPS`` (default 25) set how much
 it explores; e.g. ``ORDERTRACK_MODEL_EXAMPLES=300`` for a long run.
 """
 
@@ -34,7 +34,7 @@ from app.main import create_app
 from tests.api import Api
 from tests.conftest import PG_URL, START, empty_postgres, issue_token
 
-EXAMPLES = int(os.environ.get("ORDERTRACK_MODEL_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("ORDERTRACK_MODEL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("ORDERTRACK_MODEL_STEPS", "25"))
 INTERVAL_HOURS = 48
 SLACK = 0.2  # the shipped policy's at_risk_slack
