@@ -27,6 +27,8 @@ async def has_orders(db: Database) -> bool:
 
 async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) -> list[int]:
     """Create ``count`` orders through the same domain functions the API uses (so events exist too)."""
+    if db.reconcile is None:  # its writes would leave every order unreconciled
+        raise RuntimeError("The database has no reconciliation wired (create_app and the command line hand it in).")
     rng = random.Random(seed)
     ids: list[int] = []
     for n in range(count):
