@@ -13,6 +13,7 @@ from app.access import tokens
 from app.auth import Role
 from app.clock import SystemClock
 from app.config import Settings, get_settings
+from app.consistency import reconcile
 from app.db import Database
 from app.errors import DomainError
 
@@ -21,7 +22,9 @@ def _db(settings: Settings) -> Database:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return Database(settings.database_url, schema=settings.database_schema, pool_size=2)
+    db = Database(settings.database_url, schema=settings.database_schema, pool_size=2)
+    db.reconcile = reconcile  # every write keeps its orders consistent (see app/consistency.py)
+    return db
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:

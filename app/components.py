@@ -32,7 +32,7 @@ async def start_bus(state: AppState) -> Stop:
 
 
 async def start_monitor(state: AppState) -> Stop:
-    """Load the policy, register the mutation hook, and sweep in the background."""
+    """Load the policy and sweep in the background."""
     install(state.settings.jeopardy_policy_file)
     monitor = Monitor(state.db, state.clock, interval=state.settings.monitor_interval_seconds)
     state.services.monitor = monitor

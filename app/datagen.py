@@ -7,8 +7,9 @@ functions keep:
 - every order is open; its items nest (item 0 is a bundle whose next two items are its children);
 - one activity per item, chained: activity k depends on activity k-1 (so the critical path is the
   chain and ``expected_completion`` is the last planned end, as ``orders.schedule`` computes it);
+- a party order is needed by its item's planned start, a date given earlier than the committed one;
 - one service order request per internally fulfilled item;
-- progress is rolled up the way ``orders.work.roll_up`` does: an item is ``inProgress`` when its own
+- progress is rolled up the way ``app/consistency.py`` does: an item is ``inProgress`` when its own
   work has started, the order is ``inProgress`` when any work has started;
 - running work started hours ago and every order keeps ample slack, so a fresh set is in no jeopardy
   (the monitor's first sweep changes nothing).
@@ -86,7 +87,7 @@ ACTIVITY_COLS = ("id", "order_id", "item_id", "kind", "state", "planned_start", 
                  "actual_end", "percent_complete", "work_group", "jeopardy_level", "version", "updated_at")
 DEP_COLS = ("activity_id", "predecessor_id")
 REQUEST_COLS = ("id", "order_id", "item_id", "state", "external_ref", "created_at", "updated_at")
-PARTY_ORDER_COLS = ("id", "order_id", "party_id", "state", "state_reason", "needed_by", "party_ref", "committed_delivery",
+PARTY_ORDER_COLS = ("id", "order_id", "party_id", "state", "state_reason", "needed_by", "needed_by_given", "party_ref", "committed_delivery",
                     "expected_delivery", "percent_complete", "acknowledged_at", "last_report_at", "next_report_due",
                     "jeopardy_level", "escalation_level", "version", "created_at", "updated_at")
 PARTY_LINK_COLS = ("party_order_id", "item_id", "order_id")
@@ -161,7 +162,7 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
                 acked = now - day if stage else None
                 po_id = ids.take("party_order")
                 c.party_orders.append((
-                    po_id, order_id, party_id, "inProgress" if acked else "pending", None, a_start,
+                    po_id, order_id, party_id, "inProgress" if acked else "pending", None, a_start, True,
                     f"P-{po_id}" if acked else None, a_start if acked else None, a_start if acked else None,
                     20 if acked else 0, acked, acked, now + day if acked else None, "none", 0, 1, now, now,
                 ))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import BigInteger, any_, event, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
 # Re-exported for code that still imports them from here; models import app.columns (no cycle).
@@ -28,6 +31,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+# Brings the orders a transaction touched back in step with their work (``app/consistency.py``).
+Reconciler = Callable[["UnitOfWork", "set[int]"], Awaitable[Any]]
+
+
+def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
+    if dialect == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))  # type: ignore[no-any-return]
 
 
 class StaleConnection(Unavailable):
@@ -58,6 +70,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.statements = StatementCounter()
         self.publishers: list[Publisher] = []
+        # Handed to every write transaction; the app factory and the command line set it.
+        self.reconcile: Reconciler | None = None
         self.direct_engine: AsyncEngine | None = None
         self._direct_idle: list[tuple[AsyncConnection, Any]] = []
         self._direct_keep = pool_size
@@ -186,8 +200,9 @@ class Database:
         """One transaction: changes plus their events commit together, then the events are published."""
         try:
             async with self._write() as session:
-                uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
+                uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
                 yield uow
+                await uow.settle()
                 uow.events = await flush_events(session, uow.pending)
                 for hook in uow.before_commit:
                     await hook(uow.events)
@@ -229,15 +244,38 @@ async def _drop(conn: AsyncConnection, exc: BaseException | None) -> None:
 class UnitOfWork:
     """What a domain function gets to change things: a session, who acts, when, and the event log."""
 
-    def __init__(self, session: AsyncSession, actor: Actor, now: datetime, db: Database) -> None:
+    def __init__(
+        self, session: AsyncSession, actor: Actor, now: datetime, db: Database, reconcile: Reconciler | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
         self.now = now
         self.db = db
+        self.reconcile = reconcile
         self.pending: list[dict[str, Any]] = []
         self.events: list[Event] = []
+        # Per order: how many of ``pending`` its last reconciliation had seen.
+        self._settled: dict[int, int] = {}
         # Called with this transaction's numbered events, after they are written, before the commit.
         self.before_commit: list[Callable[[list[Event]], Awaitable[None]]] = []
+
+    def touched(self) -> set[int]:
+        """Orders with events recorded since they were last reconciled in this transaction."""
+        settled = self._settled
+        return {
+            oid for n, e in enumerate(self.pending) if (oid := e["order_id"]) is not None and n >= settled.get(oid, 0)
+        }
+
+    def mark_reconciled(self, order_ids: set[int] | Sequence[int]) -> None:
+        """These orders are in step with every event recorded so far (the reconciler's own included)."""
+        upto = len(self.pending)
+        for oid in order_ids:
+            self._settled[oid] = upto
+
+    async def settle(self) -> None:
+        """Before the events are numbered: reconcile every order this transaction touched."""
+        if self.reconcile is not None and (touched := self.touched()):
+            await self.reconcile(self, touched)
 
     @property
     def dialect(self) -> str:

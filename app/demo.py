@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.auth import Actor, Role
 from app.clock import Clock
 from app.db import Database
-from app.orders import activities, service, service_orders
+from app.orders import activities, closing, service, service_orders
 from app.orders.models import CustomerOrder
 from app.party_orders.demo import load_party_demo
 
@@ -27,6 +27,8 @@ async def has_orders(db: Database) -> bool:
 
 async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) -> list[int]:
     """Create ``count`` orders through the same domain functions the API uses (so events exist too)."""
+    if db.reconcile is None:  # its writes would leave every order unreconciled
+        raise RuntimeError("The database has no reconciliation wired (create_app and the command line hand it in).")
     rng = random.Random(seed)
     ids: list[int] = []
     for n in range(count):
@@ -82,7 +84,7 @@ async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: rand
             await service.change_order_state(uow, order_id, "held", "customer site not ready")
     if stage == 5 and n % 12 == 5:
         async with db.write(DEMO_ACTOR, now) as uow:
-            await service.cancel_order(uow, order_id, "sales request cancelled by the customer")
+            await closing.cancel_order(uow, order_id, "sales request cancelled by the customer")
     elif stage == 5:
         async with db.write(DEMO_ACTOR, now) as uow:
-            await service.complete_order(uow, order_id, force=True, reason="demo: delivered ahead of plan")
+            await closing.complete_order(uow, order_id, force=True, reason="demo: delivered ahead of plan")

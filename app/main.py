@@ -28,6 +28,7 @@ from app.auth import Actor, TokenCache, authenticate, hash_token, note_use
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.components import Component, default_components
+from app.consistency import reconcile
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
@@ -257,6 +258,8 @@ def create_app(
 
     gauges = metrics.OrderGauges(state.db, settings.metrics_refresh_seconds)
 
+    if state.db.reconcile is None:  # every write keeps its orders consistent (see app/consistency.py)
+        state.db.reconcile = reconcile
     if metrics.count_published not in state.db.publishers:
         state.db.publishers.append(metrics.count_published)
 

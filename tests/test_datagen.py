@@ -9,8 +9,8 @@ from app.auth import SYSTEM
 from app.datagen import Spec, generate
 from app.db import Database
 from app.events import Event, EventSequence
-from app.jeopardy.service import dry_run
-from app.orders import schedule, work
+from app.jeopardy.sweep import dry_run
+from app.consistency import reconcile
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.party_orders.models import PartyOrder, PartyOrderItem
 from app.clock import FrozenClock
@@ -45,17 +45,15 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
         assert all(e.data["after"]["generated"] for e in summaries)
         for order in orders:
             assert order.state in ("acknowledged", "inProgress")
-            # The stored expected completion is the one the critical path gives.
-            assert order.expected_completion == await schedule.expected_completion(session, order.id)
-            assert order.committed_date > order.expected_completion
+            assert order.expected_completion is not None and order.committed_date > order.expected_completion
     # The jeopardy rules find nothing to flag in a fresh set.
     outcome = await dry_run(db, clock.now())
     assert (outcome.level_changes, outcome.escalations) == (0, 0)
-    for order in orders:
-        # Rolling the work up again changes nothing: item and order states already agree with it.
-        async with db.write(SYSTEM, clock.now()) as uow:
-            await work.roll_up(uow, order.id)
-            assert uow.pending == []
+    # Reconciling changes nothing: item and order states, expected completions (the critical path)
+    # and needed-by dates already agree with the work.
+    async with db.write(SYSTEM, clock.now()) as uow:
+        await reconcile(uow, {o.id for o in orders if o.id is not None})
+        assert uow.pending == []
 
 
 async def test_generating_twice_appends_without_clashing(db: Database, clock: FrozenClock) -> None:

@@ -16,8 +16,6 @@ ALLOWED = [frozenset({"app.orders.graphql.types", "app.party_orders.graphql.type
 # Cycles other work removes; each entry is one cycle's modules. Remove an entry when its cycle is
 # gone (a test says so); nothing may be added here.
 KNOWN = [
-    # the orders domain's shared helpers (work.py imports the others inside functions): to orders/core.py
-    frozenset({"app.orders.activities", "app.orders.schedule", "app.orders.service", "app.orders.service_orders", "app.orders.work"}),
     frozenset({"app.party_orders.partner", "app.party_orders.quick_report"}),  # the quick report is to go
 ]
 

@@ -37,18 +37,19 @@ async def test_a_requisition_makes_one_party_order_per_party_for_the_party_items
         {"productRef": "LINK-A1", "fulfillment": "PARTY", "partyId": a["id"],
          "children": [{"productRef": "LINK-A2", "fulfillment": "PARTY", "partyId": a["id"]}]},
         {"productRef": "LINK-B", "fulfillment": "PARTY", "partyId": b["id"]},
-        {"productRef": "UNASSIGNED", "fulfillment": "PARTY"},
+        {"productRef": "LINK-B2", "fulfillment": "PARTY", "partyId": b["id"]},
         {"productRef": "IN-HOUSE"},
     ])
+    later = next(i for i in order["items"] if i["productRef"] == "LINK-B2")
     needed = iso(now + timedelta(days=20))
+    # Explicit items first (ordered on their own), then every other party item, one party order per party.
+    (explicit,) = await requisition(staff, order["id"], partyId=b["id"], itemIds=[later["id"]])
+    assert [line["productRef"] for line in explicit["lines"]] == ["LINK-B2"]
     pos = await requisition(staff, order["id"], neededBy=needed)
     assert [(p["partyId"], sorted(line["productRef"] for line in p["lines"])) for p in pos] == [
         (a["id"], ["LINK-A1", "LINK-A2"]), (b["id"], ["LINK-B"]),
     ]
     assert {p["neededBy"] for p in pos} == {needed}
-    unassigned = next(i for i in order["items"] if i["productRef"] == "UNASSIGNED")
-    (explicit,) = await requisition(staff, order["id"], partyId=b["id"], itemIds=[unassigned["id"]])
-    assert [line["productRef"] for line in explicit["lines"]] == ["UNASSIGNED"]
     assert explicit["neededBy"] == order["committedDate"]
     assert await requisition(staff, order["id"]) == []
 
@@ -57,7 +58,7 @@ async def test_a_requisition_makes_one_party_order_per_party_for_the_party_items
     first = by_ref[order["items"][0]["id"]]
     assert first["partyOrders"] == [{"id": pos[0]["id"], "state": "PENDING"}]
     assert first["children"][0]["partyOrders"] == [{"id": pos[0]["id"]}]
-    assert [p["id"] for p in tree["partyOrders"]] == [pos[0]["id"], pos[1]["id"], explicit["id"]]
+    assert [p["id"] for p in tree["partyOrders"]] == [explicit["id"], pos[0]["id"], pos[1]["id"]]
 
 
 async def test_staff_record_feedback_status_and_check_ins_and_the_customer_order_is_re_dated(
@@ -124,7 +125,7 @@ async def test_a_party_rejects_an_order_and_the_item_can_be_ordered_elsewhere(
 ) -> None:
     party, other = await create_party(staff), await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
-    order = await create_order(staff, clock.now(), items=[{"productRef": "DUCT", "fulfillment": "PARTY"}])
+    order = await create_order(staff, clock.now(), items=[{"productRef": "DUCT", "fulfillment": "PARTY", "partyId": party["id"]}])
     item_id = order["items"][0]["id"]
     (po,) = await requisition(staff, order["id"], partyId=party["id"], itemIds=[item_id])
     rejected = (await partner.ok(REJECT, {"id": po["id"], "key": key(), "reason": "no capacity this quarter"}))["rejectPartyOrder"]

@@ -6,6 +6,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from tests.api import Api
 from tests.factories import create_order, get_order
+from tests.party import create_party
 from tests.fingerprint import fingerprint
 
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id itemId state } }"
@@ -15,9 +16,10 @@ UPDATE = """mutation($id: ID!, $state: ServiceOrderRequestState, $ref: String, $
 
 
 async def test_one_request_per_internal_item_and_running_it_twice_creates_nothing_twice(staff: Api, clock: FrozenClock) -> None:
+    party = await create_party(staff)
     order = await create_order(
         staff, clock.now(),
-        items=[{"productRef": "FIBRE", "children": [{"productRef": "ROUTER"}]}, {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": "1"}],
+        items=[{"productRef": "FIBRE", "children": [{"productRef": "ROUTER"}]}, {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}],
     )
     first = (await staff.ok(GENERATE, {"id": order["id"]}))["generateServiceOrderRequests"]
     fibre = order["items"][0]

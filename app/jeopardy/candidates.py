@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.db import UnitOfWork
+from app.db import UnitOfWork, in_ids
 from app.events import Event, last_sequence
-from app.jeopardy import rules
+from app.jeopardy import rulebook, rules
 from app.jeopardy.models import SweepMark
 from app.orders.models import CustomerOrder
 
@@ -44,7 +44,7 @@ async def gather(uow: UnitOfWork, ctx: rules.Context) -> Scope:
         select(Event.order_id).where(Event.seq > last, Event.seq <= top, Event.order_id.is_not(None)).distinct()
     )
     wanted.update(changed.scalars())
-    for rule in rules.RULES:
+    for rule in rulebook.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
     locked = await lock_orders(uow, wanted)
     return Scope(order_ids=locked, skipped=sorted(wanted - set(locked)), last_seq=top)
@@ -56,7 +56,7 @@ async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
         return sorted(order_ids)
     rows = await uow.session.execute(
         select(CustomerOrder.id)
-        .where(rules.in_ids(CustomerOrder.id, sorted(order_ids), uow.dialect))
+        .where(in_ids(CustomerOrder.id, sorted(order_ids), uow.dialect))
         .order_by(CustomerOrder.id)
         .with_for_update(skip_locked=True)
     )

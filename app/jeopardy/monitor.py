@@ -27,7 +27,8 @@ from app.db import Database, UnitOfWork
 from app.errors import Unavailable
 from app.jeopardy import policy as policies
 from app.jeopardy.models import MonitorLease
-from app.jeopardy.service import SweepOutcome, evaluate
+from app.jeopardy.service import SweepOutcome
+from app.jeopardy.sweep import evaluate
 from app.observability.metrics import MONITOR_SWEEP_SECONDS
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def _cause(exc: BaseException) -> str:
 
 
 def install(policy_file: str | None = None) -> policies.Policy:
-    """Put the policy in force in this process; register the re-dating hook (done on import as well)."""
+    """Put the policy in force in this process."""
     policy = policies.load_policy(policy_file)
     policies.use(policy)
     return policy

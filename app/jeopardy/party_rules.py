@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, null, or_, select
 
-from app.jeopardy.rules import Context, Evaluation, Rule, levels_of, register
+from app.jeopardy.rules import Context, Evaluation, Rule, levels_of
 from app.party_orders import states
 from app.party_orders.models import Party, PartyMilestone, PartyOrder
 
@@ -57,4 +57,4 @@ def _keys(po: dict[str, Any]) -> dict[str, Any]:
     return {"order_id": po["order_id"], "party_order_id": po["id"], "party_id": po["party_id"]}
 
 
-register(Rule("partyOrder", PartyOrder, party_order_rule, _keys))
+PARTY_ORDER_RULE = Rule("partyOrder", PartyOrder, party_order_rule, _keys)

@@ -6,7 +6,7 @@ reason differs from the stored one come back. Each rule also names its *threshol
 which its outcome can change while the row's data does not (a committed date, a planned end, a
 report due). A row stores the next of them as ``jeopardy_check_at``, so a sweep finds the rows
 time has reached through an index instead of evaluating every open row (see ``candidates.py``).
-Party orders add their own rule (see ``register``).
+The party order rule is in ``party_rules.py``; ``rulebook.py`` lists them all, in evaluation order.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import json
-
-from sqlalchemy import BigInteger, and_, any_, case, exists, func, literal, literal_column, null, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, case, exists, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
 from app.columns import UTCDateTime
+from app.db import in_ids
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, CustomerOrder
 
@@ -168,23 +166,8 @@ def activity_rule(ctx: Context) -> Evaluation:
     )
 
 
-RULES: list[Rule] = [
-    Rule("activity", Activity, activity_rule, lambda a: {"order_id": a["order_id"]}),
-    Rule("order", CustomerOrder, customer_order_rule, lambda o: {"order_id": o["id"]}),
-]
-
-
-def register(rule: Rule) -> None:
-    """Another domain (party orders) adds the rule for its rows; it is evaluated before the orders."""
-    if all(r.entity != rule.entity for r in RULES):
-        RULES.insert(len(RULES) - 1, rule)
-
-
-def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
-    """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
-    if dialect == "postgresql":
-        return column == any_(literal(list(ids), ARRAY(BigInteger)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))
+ACTIVITY_RULE = Rule("activity", Activity, activity_rule, lambda a: {"order_id": a["order_id"]})
+ORDER_RULE = Rule("order", CustomerOrder, customer_order_rule, lambda o: {"order_id": o["id"]})
 
 
 def next_check(ctx: Context, ev: Evaluation) -> ColumnElement[Any]:

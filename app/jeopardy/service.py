@@ -12,9 +12,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import validation as v
 from app.auth import SYSTEM
-from app.db import Database, UnitOfWork, UTCDateTime
+from app.db import UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
-from app.jeopardy import candidates, rules
+from app.jeopardy import candidates, rulebook, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
@@ -150,22 +150,29 @@ def change_escalation(
 
 
 async def _apply_levels(
-    uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome, *, store_checks: bool = False
-) -> None:
-    """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check times)."""
+    uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome, *, store_checks: bool = False,
+    entities: frozenset[str] | None = None,
+) -> dict[tuple[str, int], str]:
+    """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check
+    times); returns the new levels by (entity, id)."""
     session = uow.session
-    for rule in rules.RULES:  # activities and party orders first: the order rule may read their rows
+    levels: dict[tuple[str, int], str] = {}
+    for rule in rulebook.RULES:  # activities and party orders first: the order rule may read their rows
+        if entities is not None and rule.entity not in entities:
+            continue
         found = await rules.changes(session, rule, ctx, order_ids, store_checks=store_checks) if order_ids else []
         if not found:
             continue
         await change_levels(uow, rule, found)
         out.level_changes += len(found)
+        levels.update(((rule.entity, change.id), change.level) for change in found)
         for change in found:
             if change.level == "none" and (change.columns.get("escalation_level") or 0) > 0:
                 row = await session.get(rule.model, change.id)
                 change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")  # type: ignore[arg-type]
                 out.deescalations += 1
         await session.flush()
+    return levels
 
 
 async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int] | None, out: SweepOutcome) -> None:
@@ -195,36 +202,25 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     await uow.session.flush()
 
 
-async def evaluate(uow: UnitOfWork, policy: Policy | None = None, order_ids: list[int] | None = None) -> SweepOutcome:
-    """Bring levels and escalations up to date: a sweep, or only the work of ``order_ids`` (locked by the caller).
+async def settle_levels(
+    uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy | None = None,
+    store_checks: bool = False, entities: frozenset[str] | None = None,
+    watched: dict[tuple[str, int], str] | None = None,
+) -> None:
+    """Bring the jeopardy levels and escalations of these (locked) orders' rows up to date.
 
-    A sweep looks at the orders changed since the last sweep and those a threshold time has reached
-    (``candidates``); a mutation's own re-evaluation leaves the next check times to that sweep.
+    ``entities`` names the rules worth running (rows of the other kinds are known to be absent);
+    ``store_checks`` (a sweep) stores every row's next check time as well. ``watched``: the stored
+    level of every customer order ("order", id) and party order ("partyOrder", id) of these orders;
+    when none of them is in jeopardy once the levels are stored, the policy has nothing to escalate
+    and is not asked.
     """
     policy = policy or active()
-    await uow.session.flush()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
-    out = SweepOutcome()
-    if order_ids is None:
-        if uow.dialect == "postgresql":
-            # The rules' statements over thousands of ids are estimated costly enough for PostgreSQL
-            # to JIT-compile them: ~1 s of compiling for ~0.1 s of work.
-            await uow.session.execute(text("SET LOCAL jit = off"))
-        scope = await candidates.gather(uow, ctx)
-        out.orders_examined = len(scope.order_ids)
-        await _apply_levels(uow, ctx, scope.order_ids, out, store_checks=True)
-        await candidates.finish(uow, scope)
-    else:
-        await _apply_levels(uow, ctx, order_ids, out)
+    changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
+    if watched is not None and all(level == "none" for key, level in {**watched, **changed}.items() if key[0] != "activity"):
+        return
     await _apply_escalations(uow, policy, order_ids, out)
-    out.events = list(uow.pending)
-    return out
-
-
-async def after_redate(uow: UnitOfWork, order: CustomerOrder) -> None:
-    """Hook for ``schedule.AFTER_REDATE``: a mutation that moved the order's dates shows its jeopardy at once."""
-    assert order.id is not None
-    await evaluate(uow, active(), [order.id])
 
 
 async def escalate_order(
@@ -280,13 +276,3 @@ async def escalate_party_order(
     why, targets = _checked_escalation(policy, level, party_order.escalation_level, f"Party order {party_order_id}", reason, notify)
     change_escalation(uow, party_order, level, reason=why, notify=targets, manual=True)
     return party_order
-
-
-async def dry_run(db: Database, now: Any, policy: Policy | None = None) -> SweepOutcome:
-    """What a sweep would change now, computed in a transaction that is rolled back."""
-    async with db.write_session() as session:
-        uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
-        try:
-            return await evaluate(uow, policy)
-        finally:
-            await session.rollback()

@@ -12,7 +12,7 @@ from app import validation as v
 from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
-from app.orders import schedule, states, work
+from app.orders import states
 from app.orders.models import Activity, ActivityDependency, OrderItem
 from app.orders.service import get_order_for_update
 
@@ -166,7 +166,6 @@ async def schedule_activity(uow: UnitOfWork, order_id: int, data: NewActivity) -
         order_id=order_id,
         after={**activity_snapshot(activity), "predecessor_ids": preds, "item_id": data.item_id},
     )
-    await schedule.refresh_expected_completion(uow, order_id)
     return activity
 
 
@@ -194,7 +193,6 @@ async def reschedule_activity(
     if not new:
         raise InvalidInput("The change sets nothing new.", field="plannedStart")
     _record(uow, activity, "activityRescheduled", old, new)
-    await schedule.refresh_expected_completion(uow, activity.order_id)
     return activity
 
 
@@ -278,6 +276,4 @@ async def record_progress(uow: UnitOfWork, activity_id: int, expected_version: i
     if not new:
         raise InvalidInput("The progress report changes nothing.", field="state")
     _record(uow, activity, "activityProgressed", old, new)
-    await work.roll_up(uow, activity.order_id)
-    await schedule.refresh_expected_completion(uow, activity.order_id)
     return activity

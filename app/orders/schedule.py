@@ -1,95 +1,55 @@
-"""Expected completion of a customer order: the critical path through its open work."""
+"""Expected completion of a customer order: the critical path through its work (pure computation).
+
+Completed work counts at its actual end, dropped work not at all; open activities finish at their
+expected (or planned) end, pushed later by any predecessor that slips; open work of other kinds
+(party orders) counts at the end it reports. ``app/consistency.py`` stores the result.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db import UnitOfWork
-from app.orders import states, work
-from app.orders.models import Activity, ActivityDependency, CustomerOrder
+from app.orders import states
+from app.orders.work import ActivityRow, WorkUnit
 
 
-async def activity_finishes(session: AsyncSession, order_id: int) -> dict[int, datetime]:
-    """When each live activity of the order will finish, pushed later by any predecessor that slips."""
-    activities = {
-        a.id: a
-        for a in (await session.execute(select(Activity).where(Activity.order_id == order_id))).scalars()
-        if a.state not in states.WORK_DROPPED
-    }
-    preds: dict[int, list[int]] = {}
-    rows = await session.execute(
-        select(ActivityDependency.activity_id, ActivityDependency.predecessor_id).where(
-            ActivityDependency.activity_id.in_(list(activities))
-        )
-    )
-    for activity_id, predecessor_id in rows:
-        preds.setdefault(activity_id, []).append(predecessor_id)
+def activity_finishes(activities: Iterable[ActivityRow], preds: Mapping[int, Sequence[int]]) -> dict[int, datetime]:
+    """When each live (not dropped) activity finishes: completed ones at their actual end, others as planned or expected."""
+    live = {a.id: a for a in activities if a.state not in states.WORK_DROPPED and a.id is not None}
     finish: dict[int, datetime] = {}
 
     def visit(activity_id: int, path: frozenset[int]) -> datetime | None:
         if activity_id in finish:
             return finish[activity_id]
-        a = activities.get(activity_id)
+        a = live.get(activity_id)
         if a is None or activity_id in path:  # dropped predecessor, or a cycle the API refuses anyway
             return None
-        if a.state == "completed":
+        if a.state in states.WORK_DONE:
             finish[activity_id] = a.actual_end or a.planned_end
             return finish[activity_id]
         own_end = a.expected_end or a.planned_end
         start = a.actual_start or a.planned_start
-        pred_ends = [e for p in preds.get(activity_id, []) if (e := visit(p, path | {activity_id})) is not None]
+        pred_ends = [e for p in preds.get(activity_id, ()) if (e := visit(p, path | {activity_id})) is not None]
         if pred_ends and max(pred_ends) > start and a.actual_start is None:
             own_end = max(own_end, max(pred_ends) + (a.planned_end - a.planned_start))
         finish[activity_id] = own_end
         return own_end
 
-    for activity_id in activities:
+    for activity_id in live:
         visit(activity_id, frozenset())
     return finish
 
 
-async def expected_completion(session: AsyncSession, order_id: int) -> datetime | None:
-    """The latest expected end over the order's work (activities by critical path, others as reported)."""
-    ends = list((await activity_finishes(session, order_id)).values())
-    for unit in await work.all_work(session, order_id):
-        if unit.kind != "activity" and not unit.dropped and unit.expected_end is not None:
-            ends.append(unit.expected_end)
+def expected_completion(
+    activities: Iterable[ActivityRow], preds: Mapping[int, Sequence[int]], other_work: Iterable[WorkUnit]
+) -> datetime | None:
+    """The latest end over the order's work: activities by critical path, other kinds by their own dates."""
+    ends = list(activity_finishes(activities, preds).values())
+    for unit in other_work:
+        if unit.kind == "activity" or unit.dropped:
+            continue
+        end = unit.actual_end if unit.done else unit.expected_end
+        if end is not None:
+            ends.append(end)
     return max(ends) if ends else None
-
-
-async def refresh_expected_completion(uow: UnitOfWork, order_id: int) -> None:
-    """Recompute and store the order's expected completion; record an event when it moves."""
-    order = await uow.session.get(CustomerOrder, order_id)
-    if order is None or not states.ORDER.is_open(order.state):
-        return
-    await uow.session.flush()
-    new = await expected_completion(uow.session, order_id)
-    if new == order.expected_completion:
-        return
-    before = order.expected_completion
-    order.expected_completion = new
-    uow.record(
-        "expectedCompletionChanged",
-        entity="order",
-        entity_id=order_id,
-        order_id=order_id,
-        before={"expected_completion": before},
-        after={"expected_completion": new},
-    )
-    await reevaluate(uow, order)
-
-
-async def reevaluate(uow: UnitOfWork, order: CustomerOrder) -> None:
-    """Let the registered hooks (jeopardy) look at the order again in this transaction."""
-    for hook in AFTER_REDATE:
-        await hook(uow, order)
-
-
-# Called after an order's dates or state moved (the jeopardy domain registers its evaluation here).
-AFTER_REDATE: list[Callable[[UnitOfWork, CustomerOrder], Awaitable[None]]] = []
-
-

@@ -13,8 +13,9 @@ from app import validation as v
 from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
-from app.orders import schedule, states, work
+from app.orders import states
 from app.orders.models import CustomerOrder, OrderItem, OrderNote
+from app.party_orders.models import Party
 
 PRIORITIES = ("low", "normal", "high", "critical")
 ITEM_ACTIONS = ("add", "modify", "delete")
@@ -148,9 +149,24 @@ def _validate_items(items: list[NewItem], depth: int = 1) -> int:
             raise InvalidInput("item fulfillment must be internal or party.", field="items.fulfillment")
         if item.fulfillment == "internal" and item.party_id is not None:
             raise InvalidInput("Only party-fulfilled items name a party.", field="items.partyId")
+        if item.fulfillment == "party" and item.party_id is None:
+            raise InvalidInput("A party-fulfilled item names the party that delivers it.", field="items.partyId")
         v.characteristics(item.characteristics, "items.characteristics")
         count += 1 + _validate_items(item.children, depth + 1)
     return count
+
+
+def _party_ids(items: list[NewItem]) -> set[int]:
+    return {i.party_id for i in items if i.party_id is not None} | {p for i in items for p in _party_ids(i.children)}
+
+
+async def _check_parties(uow: UnitOfWork, items: list[NewItem]) -> None:
+    wanted = _party_ids(items)
+    if not wanted:
+        return
+    found = set((await uow.session.execute(select(Party.id).where(Party.id.in_(sorted(wanted))))).scalars())
+    if missing := sorted(wanted - found):
+        raise InvalidInput(f"Party {missing[0]} does not exist.", field="items.partyId")
 
 
 async def create_order(uow: UnitOfWork, data: NewOrder) -> CustomerOrder:
@@ -166,6 +182,7 @@ async def create_order(uow: UnitOfWork, data: NewOrder) -> CustomerOrder:
         raise InvalidInput("An order needs at least one item.", field="items")
     if _validate_items(data.items) > MAX_ITEMS:
         raise InvalidInput(f"An order holds at most {MAX_ITEMS} items.", field="items")
+    await _check_parties(uow, data.items)
     existing = (
         await uow.session.execute(select(CustomerOrder.id).where(CustomerOrder.sales_request_ref == ref))
     ).scalar_one_or_none()
@@ -256,8 +273,6 @@ async def update_order(uow: UnitOfWork, order_id: int, expected_version: int, ch
         raise InvalidInput("The change sets nothing new.", field="changes")
     touch(uow, order)
     uow.record("orderUpdated", entity="order", entity_id=order_id, order_id=order_id, before=old, after=new)
-    if "committed_date" in new or "priority" in new:  # jeopardy and escalation depend on them
-        await schedule.reevaluate(uow, order)
     return order
 
 
@@ -271,7 +286,9 @@ async def add_note(uow: UnitOfWork, order_id: int, text: str) -> OrderNote:
     return note
 
 
-def move_order(uow: UnitOfWork, order: CustomerOrder, target: str, reason: str | None = None) -> None:
+def move_order(
+    uow: UnitOfWork, order: CustomerOrder, target: str, reason: str | None = None, details: dict[str, Any] | None = None
+) -> None:
     """The single place a customer order's state changes (checked against the machine, one event)."""
     states.ORDER.check(order.state, target)
     before = order.state
@@ -288,7 +305,7 @@ def move_order(uow: UnitOfWork, order: CustomerOrder, target: str, reason: str |
         order_id=order.id,
         before={"state": before},
         after={"state": target},
-        data={"reason": reason} if reason else None,
+        data={**({"reason": reason} if reason else {}), **(details or {})} or None,
     )
 
 
@@ -305,49 +322,4 @@ async def change_order_state(
     if target in ("held", "failed", "rejected", "partial") and not reason:
         raise InvalidInput(f"Moving an order to {target} needs a reason.", field="reason")
     move_order(uow, order, target, reason)
-    return order
-
-
-async def cancel_order(uow: UnitOfWork, order_id: int, reason: str, expected_version: int | None = None) -> CustomerOrder:
-    """Cancel an order because its sales request was cancelled; its open work goes with it."""
-    order = await get_order_for_update(uow, order_id)
-    check_version(order, expected_version)
-    reason_text = v.required_text(reason, "reason", max_len=1000)
-    states.ORDER.check(order.state, "cancelled")
-    awaiting = await work.cancel_open_work(uow, order, reason_text)
-    target = "pendingCancellation" if awaiting else "cancelled"
-    if order.state != target:
-        move_order(uow, order, target, reason_text)
-    if target == "cancelled":
-        await work.close_items(uow, order_id, "cancelled")
-    await schedule.reevaluate(uow, order)  # a closed order is in jeopardy no more
-    return order
-
-
-async def complete_order(uow: UnitOfWork, order_id: int, force: bool = False, reason: str | None = None, expected_version: int | None = None) -> CustomerOrder:
-    """Indicate completion. Open work refuses it unless forced with a reason (then that work is cancelled)."""
-    order = await get_order_for_update(uow, order_id)
-    check_version(order, expected_version)
-    reason = v.text(reason, "reason", max_len=1000)
-    if not states.ORDER.is_open(order.state) or order.state == "held":
-        states.ORDER.check(order.state, "completed")  # refuses, naming the state and what is allowed
-    open_work = await work.open_work(uow.session, order_id)
-    if open_work and not force:
-        listing = ", ".join(f"{w.kind} {w.id} ({w.state})" for w in open_work[:10])
-        raise InvalidTransition(
-            f"Customer order {order_id} still has open work: {listing}. Complete it first, or force with a reason.",
-            current=order.state,
-            target="completed",
-            open_work=[f"{w.kind}:{w.id}" for w in open_work],
-        )
-    if open_work and not reason:
-        raise InvalidInput("Forcing completion over open work needs a reason.", field="reason")
-    if order.state in ("acknowledged", "pending"):
-        move_order(uow, order, "inProgress", "completion")
-    states.ORDER.check(order.state, "completed")
-    if open_work:
-        await work.cancel_open_work(uow, order, f"forced completion: {reason}")
-    await work.close_items(uow, order_id, "completed")
-    move_order(uow, order, "completed", reason)
-    await schedule.reevaluate(uow, order)  # a closed order is in jeopardy no more
     return order

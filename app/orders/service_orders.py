@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app import validation as v
 from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
-from app.orders import states, work
+from app.orders import states
 from app.orders.models import OrderItem, ServiceOrderRequest
 from app.orders.service import get_order_for_update
 
@@ -96,5 +96,4 @@ async def update_service_order_request(
             order_id=request.order_id, before={"note": before_note}, after={"note": note_text},
         )
     request.updated_at = uow.now
-    await work.roll_up(uow, request.order_id)
     return request

@@ -9,7 +9,7 @@ from app import validation as v
 from app.db import UnitOfWork
 from app.errors import InvalidInput, InvalidTransition, not_found
 from app.party_orders import states
-from app.party_orders.core import after_change, load_party_order, record, touch
+from app.party_orders.core import load_party_order, record, touch
 from app.party_orders.models import PartyChangeRequest, PartyOrder
 
 
@@ -80,5 +80,4 @@ async def resolve_change_request(uow: UnitOfWork, request_id: int, accept: bool,
            before={"state": "open", **(before if redated else {})},
            after={"state": request.state, **({"expected_delivery": po.expected_delivery, "committed_delivery": po.committed_delivery} if redated else {})},
            data={"note": note_text})
-    await after_change(uow, po.order_id, redated=redated)
     return request

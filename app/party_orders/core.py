@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
-from app.orders import schedule, work
 from app.orders.models import CustomerOrder
-from app.orders.service import get_order_for_update, move_order
+from app.orders.service import get_order_for_update
 from app.party_orders import states
 from app.party_orders.models import Party, PartyOrder
 
@@ -95,25 +94,3 @@ async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:
     po.last_report_at = uow.now
     if states.PARTY_ORDER.is_open(po.state):
         po.next_report_due = uow.now + timedelta(hours=party.reporting_interval_hours)
-
-
-async def after_change(uow: UnitOfWork, order_id: int, *, redated: bool = False) -> None:
-    """Roll work up to items and the customer order; recompute its expected completion when dates moved."""
-    await work.roll_up(uow, order_id)
-    if redated:
-        await schedule.refresh_expected_completion(uow, order_id)
-
-
-async def finish_customer_cancellation(uow: UnitOfWork, order: CustomerOrder) -> None:
-    """A customer order waiting on parties to confirm cancellation is cancelled once the last one has."""
-    if order.state != "pendingCancellation":
-        return
-    await uow.session.flush()
-    waiting = (
-        await uow.session.execute(
-            select(PartyOrder.id).where(PartyOrder.order_id == order.id, PartyOrder.state == "pendingCancellation").limit(1)
-        )
-    ).scalar_one_or_none()
-    if waiting is None:
-        move_order(uow, order, "cancelled", "every party confirmed the cancellation")
-        await work.close_items(uow, order.id or 0, "cancelled")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from app.auth import Actor, Role
 from app.clock import Clock
 from app.db import Database
+from app.orders import closing
 from app.orders import service as orders
 from app.party_orders import change_requests, partner, service
 
@@ -72,7 +73,7 @@ async def _stage(db: Database, clock: Clock, n: int, stage: str, party_ids: list
             await partner.report_completion(uow, po.id or 0, f"demo-{n}-done", None, "handed over")
     if stage == "cancelling":
         async with db.write(DEMO_STAFF, start) as uow:
-            await orders.cancel_order(uow, order.id or 0, "sales request withdrawn by the customer")
+            await closing.cancel_order(uow, order.id or 0, "sales request withdrawn by the customer")
 
 
 __all__ = ["load_party_demo"]

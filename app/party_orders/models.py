@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.columns import UTCDateTime
@@ -40,6 +40,8 @@ class PartyOrder(SQLModel, table=True):
     state: str = Field(max_length=32, nullable=False)
     state_reason: str | None = Field(default=None, max_length=1000)
     needed_by: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Staff gave an earlier date than the customer order's committed one; otherwise it follows that date.
+    needed_by_given: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     party_ref: str | None = Field(default=None, max_length=128)
     committed_delivery: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expected_delivery: datetime | None = Field(default=None, sa_type=UTCDateTime)

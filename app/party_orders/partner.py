@@ -25,7 +25,7 @@ from app.events import jsonable
 from app.orders.models import CustomerOrder
 from app.party_orders import change_requests, quick_report, states
 from app.party_orders.core import (
-    after_change, expect_report, finish_customer_cancellation, load_party_order, move_party_order, record, snapshot, touch,
+    expect_report, load_party_order, move_party_order, record, snapshot, touch,
 )
 from app.party_orders.models import PartyChangeRequest, PartyMilestone, PartyOrder, PartyProgressReport, PartyRequestKey
 from app.party_orders.service import NewMilestone, add_milestones, complete
@@ -115,7 +115,6 @@ async def acknowledge(uow: UnitOfWork, party_order_id: int, key: str, data: Ackn
                after={"party_ref": ref, "committed_delivery": committed})
         await add_milestones(uow, po, data.milestones)
         await expect_report(uow, po)
-        await after_change(uow, order.id or 0, redated=True)
         return po
 
     return await _idempotent(uow, "acknowledge", party_order_id, key, asdict(data), perform)
@@ -127,7 +126,6 @@ async def reject(uow: UnitOfWork, party_order_id: int, key: str, reason: str) ->
         if po.acknowledged_at is not None:
             raise InvalidTransition(f"Party order {po.id} is acknowledged; ask for a change instead of rejecting it.", current=po.state)
         move_party_order(uow, po, "rejected", text)
-        await after_change(uow, order.id or 0, redated=True)
         return po
 
     return await _idempotent(uow, "reject", party_order_id, key, {"reason": reason}, perform)
@@ -173,8 +171,6 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
         record(uow, po, "partyProgressReported", entity="partyProgressReport", entity_id=report.id,
                before=before, after={"percent_complete": po.percent_complete, "expected_delivery": po.expected_delivery},
                data={"note": note, "milestone": milestone.name if milestone else None})
-        if moved or expected is not None:  # percent, notes and milestones change no work state: nothing rolls up
-            await after_change(uow, order.id or 0, redated=expected is not None)
         return po
 
     return await _idempotent(uow, "reportProgress", party_order_id, key, asdict(data), perform)
@@ -214,8 +210,6 @@ async def confirm_cancellation(uow: UnitOfWork, party_order_id: int, key: str, n
         if po.state != "pendingCancellation":
             raise InvalidTransition(f"Party order {po.id} is {po.state}; nobody asked to cancel it.", current=po.state)
         move_party_order(uow, po, "cancelled", text or "cancellation confirmed by the party")
-        await finish_customer_cancellation(uow, order)
-        await after_change(uow, order.id or 0, redated=True)
         return po
 
     return await _idempotent(uow, "confirmCancellation", party_order_id, key, {"note": note}, perform)

@@ -1,8 +1,10 @@
 """The common progress report in one statement that writes everything and commits by itself.
 
 Partners send progress reports far more often than anything else. The usual one (percent and/or
-note on a party order already in progress, fresh idempotency key) changes no work state, so it
-needs no roll-up. It is written here by one statement in its own implicit transaction (PostgreSQL):
+note on a party order already in progress and in no jeopardy whose next check time has not come,
+fresh idempotency key) changes nothing the reconciliation (``app/consistency.py``) derives: no work
+state, no date, and a report only puts the party order's next report due later, which cannot raise
+its level. So the full path's reconciliation would record nothing, and this path leaves it out. It is written here by one statement in its own implicit transaction (PostgreSQL):
 it locks the customer order and the party order as ``core.load_party_order`` does, updates the party
 order, inserts the report, the idempotency key and the event, numbered from ``event_sequence``
 inside that statement. The sequence row is locked last and released by the statement's own commit,
@@ -10,8 +12,8 @@ without a round trip to this process in between, so reports commit one after ano
 instead of one event-loop turn at a time; the numbers stay gap-free and in commit order (see
 ``app/events.py``).
 
-Anything else (SQLite, an unknown or foreign order, a key seen before, another state, a new expected
-date, a milestone, bad input, the same key racing in) returns None having written nothing, and the
+Anything else (SQLite, an unknown or foreign order, a key seen before, another state, a party order
+in jeopardy (the report may end it), a new expected date, a milestone, bad input, the same key racing in) returns None having written nothing, and the
 caller runs the full domain path (``partner.report_progress``), which gives the exact result or error.
 """
 
@@ -49,6 +51,7 @@ WITH customer AS MATERIALIZED (
     SELECT po.id, po.percent_complete, p.reporting_interval_hours
     FROM customer JOIN party_order po ON po.order_id = customer.id JOIN party p ON p.id = po.party_id
     WHERE po.id = $1 AND po.party_id = $2 AND po.state = 'inProgress' AND po.acknowledged_at IS NOT NULL
+      AND po.jeopardy_level = 'none' AND (po.jeopardy_check_at IS NULL OR po.jeopardy_check_at > $10)
       AND NOT EXISTS (SELECT FROM party_request_key k WHERE k.party_id = $2 AND k.key = $6)
     FOR UPDATE OF po
 ), po AS (
@@ -106,7 +109,9 @@ async def report_progress(
         try:
             async with db.direct() as conn:
                 db.statements.count += 1
-                row = await conn.fetchrow(REPORT, party_order_id, actor.party_id, percent, now, note, key, sent, actor.name, actor.role.value)
+                row = await conn.fetchrow(
+                    REPORT, party_order_id, actor.party_id, percent, now, note, key, sent, actor.name, actor.role.value, now.timestamp()
+                )
             break
         except _unique_violation():
             return None  # the same key committed meanwhile: the full path replays or refuses it

@@ -18,7 +18,7 @@ from app.orders.models import CustomerOrder, OrderItem
 from app.orders.service import get_order_for_update
 from app.party_orders import states
 from app.party_orders.core import (
-    after_change, finish_customer_cancellation, load_party_order, move_party_order, record, snapshot, touch,
+    load_party_order, move_party_order, record, snapshot, touch,
 )
 from app.party_orders.models import Party, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem
 
@@ -123,8 +123,8 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
             item = items.get(item_id)
             if item is None:
                 raise InvalidInput(f"Item {item_id} is not an item of customer order {order_id}.", field="itemIds")
-            if item.fulfillment != "party" or item.party_id not in (None, req.party_id):
-                raise InvalidInput(f"Item {item_id} is not fulfilled by party {req.party_id}.", field="itemIds")
+            if item.fulfillment != "party":  # named items may go to another party than their own (it rejected, say)
+                raise InvalidInput(f"Item {item_id} is not fulfilled by a party.", field="itemIds")
             if item_id in taken:
                 raise Conflict(f"Item {item_id} is already ordered from a party.", field="itemIds")
             if not order_states.ITEM.is_open(item.state):
@@ -144,7 +144,7 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
         if await uow.session.get(Party, party_id) is None:
             raise InvalidInput(f"Party {party_id} does not exist.", field="partyId")
         po = PartyOrder(order_id=order_id, party_id=party_id, state=states.PARTY_ORDER.initial, needed_by=needed_by,
-                        created_at=uow.now, updated_at=uow.now)
+                        needed_by_given=needed_by < order.committed_date, created_at=uow.now, updated_at=uow.now)
         uow.session.add(po)
         await uow.session.flush()
         for item in group:
@@ -171,6 +171,7 @@ async def update_party_order(uow: UnitOfWork, party_order_id: int, expected_vers
         po.expected_delivery = v.future(changes.expected_delivery, "expectedDeliveryDate", uow.now)
     if changes.needed_by is not None:
         po.needed_by = _needed_by(order, changes.needed_by, uow.now)
+        po.needed_by_given = po.needed_by < order.committed_date  # the committed date itself: follow it
     if changes.note is not None:
         po.note = v.text(changes.note, "note")
     old, new = diff(before, snapshot(po))
@@ -178,7 +179,6 @@ async def update_party_order(uow: UnitOfWork, party_order_id: int, expected_vers
         raise InvalidInput("The change sets nothing new.", field="input")
     touch(uow, po)
     record(uow, po, "partyOrderUpdated", before=old, after=new)
-    await after_change(uow, po.order_id, redated="expected_delivery" in new or "committed_delivery" in new)
     return po
 
 
@@ -194,7 +194,6 @@ async def complete(uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: 
            data={"item_ids": list((await uow.session.execute(
                select(PartyOrderItem.item_id).where(PartyOrderItem.party_order_id == po.id).order_by(PartyOrderItem.item_id)
            )).scalars())})
-    await after_change(uow, order.id or 0, redated=True)
 
 
 async def change_party_order_state(
@@ -211,7 +210,6 @@ async def change_party_order_state(
         await complete(uow, order, po, reason)
         return po
     move_party_order(uow, po, target, reason)
-    await after_change(uow, po.order_id)
     return po
 
 
@@ -224,8 +222,6 @@ async def cancel_party_order(uow: UnitOfWork, party_order_id: int, reason: str, 
     else:
         move_party_order(uow, po, "pendingCancellation", reason_text)
         record(uow, po, "partyOrderCancellationRequested", data={"reason": reason_text})
-    await finish_customer_cancellation(uow, order)
-    await after_change(uow, po.order_id, redated=True)
     return po
 
 
@@ -253,8 +249,6 @@ async def record_check_in(uow: UnitOfWork, party_order_id: int, data: NewCheckIn
     record(uow, po, "partyCheckInRecorded", entity="partyCheckIn", entity_id=check_in.id,
            before=before if new_date else None, after={"expected_delivery": new_date} if new_date else None,
            data={"at": at, "with_whom": check_in.with_whom, "outcome": check_in.outcome})
-    if new_date is not None:
-        await after_change(uow, po.order_id, redated=True)
     return check_in
 
 

@@ -1,11 +1,13 @@
-"""Party orders as work of their customer order: completion rolls up, cancellation cascades."""
+"""Party orders as work of their customer order: each delivers items, and cancels with it."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import UnitOfWork
+from app.db import UnitOfWork, in_ids
 from app.orders import work
 from app.orders.models import CustomerOrder
 from app.party_orders import states
@@ -13,20 +15,21 @@ from app.party_orders.core import move_party_order, record
 from app.party_orders.models import PartyOrder, PartyOrderItem
 
 
-async def party_order_work(session: AsyncSession, order_id: int) -> list[work.WorkUnit]:
+async def party_order_units(session: AsyncSession, order_ids: Sequence[int], dialect: str) -> list[work.WorkUnit]:
     """One unit per (party order, item delivered), so each item completes with its party order."""
+    po = PartyOrder
     rows = await session.execute(
-        select(PartyOrder.id, PartyOrderItem.item_id, PartyOrder.state, PartyOrder.acknowledged_at, PartyOrder.expected_delivery)
-        .join(PartyOrderItem, PartyOrderItem.party_order_id == PartyOrder.id)
-        .where(PartyOrder.order_id == order_id)
-        .order_by(PartyOrder.id, PartyOrderItem.item_id)
+        select(po.id, po.order_id, PartyOrderItem.item_id, po.state, po.acknowledged_at, po.expected_delivery, po.delivered_at)
+        .join(PartyOrderItem, PartyOrderItem.party_order_id == po.id)
+        .where(in_ids(po.order_id, order_ids, dialect))
+        .order_by(po.id, PartyOrderItem.item_id)
     )
     return [
         work.WorkUnit(
-            "partyOrder", po_id, item_id, state, state in states.DONE, state in states.DROPPED,
-            acknowledged_at is not None, expected_end=expected,
+            "partyOrder", po_id, order_id, item_id, state, state in states.DONE, state in states.DROPPED,
+            acknowledged_at is not None, expected_end=expected, actual_end=delivered,
         )
-        for po_id, item_id, state, acknowledged_at, expected in rows
+        for po_id, order_id, item_id, state, acknowledged_at, expected, delivered in rows
     ]
 
 
@@ -50,4 +53,4 @@ async def cancel_party_orders(uow: UnitOfWork, order: CustomerOrder, reason: str
     return awaiting
 
 
-work.register(party_order_work, cancel_party_orders)
+PARTY_ORDERS = work.Kind("partyOrder", party_order_units, cancel_party_orders)

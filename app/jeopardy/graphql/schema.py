@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
-from app.jeopardy import policy, service
+from app.jeopardy import policy, service, sweep
 from app.jeopardy.graphql import types
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class JeopardyQuery:
     )
     async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
         now = info.context.clock.now()
-        outcome = await service.dry_run(info.context.db, now, policy.active())
+        outcome = await sweep.dry_run(info.context.db, now, policy.active())
         return types.JeopardyDryRun.of(now, outcome)
 
 

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.graphql.connection import Connection
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
-from app.orders import activities, loaders, queries, service, service_orders
+from app.orders import activities, closing, loaders, queries, service, service_orders
 from app.orders.graphql import inputs, prefetch, types
 from app.orders.graphql.enums import OrderSortField, OrderState, ServiceOrderRequestState, SortDirection
 
@@ -84,7 +84,7 @@ class CustomerOrderMutation:
     ) -> types.CustomerOrder:
         oid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.cancel_order(uow, oid, reason, version)
+            return await closing.cancel_order(uow, oid, reason, version)
 
     @strawberry.mutation(permission_classes=[Staff], description="Indicate completion; open work refuses it unless forced with a reason.")
     async def complete_customer_order(
@@ -92,7 +92,7 @@ class CustomerOrderMutation:
     ) -> types.CustomerOrder:
         oid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.complete_order(uow, oid, force, reason, version)
+            return await closing.complete_order(uow, oid, force, reason, version)
 
     @strawberry.mutation(permission_classes=[Staff], description="Schedule a provisioning activity for an order or one of its items.")
     async def schedule_activity(self, info: Info, order_id: strawberry.ID, input: inputs.ScheduleActivityInput) -> types.Activity:

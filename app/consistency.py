@@ -1,0 +1,254 @@
+"""What keeps an order consistent: one reconciliation of everything derived from a customer order's work.
+
+Every write transaction ends here (``UnitOfWork.settle``, handed this function by the app factory)
+for each customer order it recorded an event about, and every jeopardy sweep calls it for the orders
+whose time came. For each order, in this order:
+
+1. each item's state, rolled up from its own work and its children (``work.rolled_up_item``);
+2. the order's state: in progress once work started, completed once every item is closed and
+   something was done, cancelled once the last party confirmed a pending cancellation;
+3. its expected completion: the critical path of its work, done work at its actual end, dropped
+   work not at all (``schedule.expected_completion``);
+4. the needed-by date of its open party orders: the committed date, unless staff gave an earlier one;
+5. the jeopardy levels and reasons of the order, its activities and party orders (the set-based
+   rules of ``app/jeopardy``), escalation by policy, and escalation lowered to 0 when the order or
+   party order closes or recovers.
+
+Each thing that moves records one event; what does not move records nothing. The mutation's
+answer shows the result, because the rows it returns are the ones changed here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from app.db import UnitOfWork, in_ids
+from app.jeopardy.policy import Policy
+from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
+from app.orders import schedule, states, work
+from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
+from app.orders.service import move_order
+from app.party_orders import states as party_states
+from app.party_orders.core import record as record_party, touch as touch_party
+from app.party_orders.models import PartyOrder
+from app.party_orders.work import PARTY_ORDERS
+
+# Every kind of work a customer order has, the one list of them.
+WORK: tuple[work.Kind, ...] = (work.ACTIVITIES, work.SERVICE_ORDER_REQUESTS, PARTY_ORDERS)
+# Order states from which the roll-up completes an order (a held or cancelling order waits for staff).
+COMPLETES_FROM = frozenset({"acknowledged", "inProgress", "pending"})
+
+
+@dataclass
+class Tree:
+    """What the reconciliation reads of a set of orders, as plain rows grouped by order (no ORM
+    objects: a sweep may read thousands of orders in which nothing moves)."""
+
+    orders: list[Row[Any]]
+    items: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
+    activities: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
+    preds: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    units: dict[int, list[work.WorkUnit]] = field(default_factory=lambda: defaultdict(list))
+    party_orders: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class Moves:
+    """What is to change, found on the plain rows, applied to the ORM rows afterwards."""
+
+    items: dict[int, str] = field(default_factory=dict)  # item id -> new state
+    orders: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))  # (state, reason) steps
+    expected: dict[int, datetime | None] = field(default_factory=dict)
+    needed_by: dict[int, datetime] = field(default_factory=dict)
+    cancelled: list[int] = field(default_factory=list)  # orders whose open items are cancelled with them
+
+
+async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
+    session, dialect = uow.session, uow.dialect
+    o, i, a, p = CustomerOrder.__table__.c, OrderItem.__table__.c, Activity.__table__.c, PartyOrder.__table__.c  # type: ignore[attr-defined]
+    orders = list(await session.execute(
+        select(o.id, o.state, o.committed_date, o.expected_completion, o.escalation_level, o.jeopardy_level)
+        .where(in_ids(o.id, ids, dialect)).order_by(o.id)
+    ))
+    tree = Tree(orders=orders)
+    for item in await session.execute(
+        select(i.id, i.order_id, i.parent_id, i.state).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
+    ):
+        tree.items[item.order_id].append(item)
+    for activity in await session.execute(
+        select(a.id, a.order_id, a.item_id, a.state, a.planned_start, a.planned_end, a.actual_start, a.actual_end, a.expected_end)
+        .where(in_ids(a.order_id, ids, dialect)).order_by(a.id)
+    ):
+        tree.activities[activity.order_id].append(activity)
+    if tree.activities:
+        d = ActivityDependency.__table__.c  # type: ignore[attr-defined]
+        rows = await session.execute(
+            select(d.activity_id, d.predecessor_id).join(Activity.__table__, a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))
+        )
+        for activity_id, predecessor_id in rows:
+            tree.preds[activity_id].append(predecessor_id)
+    for po in await session.execute(
+        select(p.id, p.order_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level)
+        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
+    ):
+        tree.party_orders[po.order_id].append(po)
+    for order_id, activities in tree.activities.items():
+        tree.units[order_id] += [work.activity_unit(act) for act in activities]
+    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if tree.party_orders else [])
+    for unit in await work.units_of(session, kinds, ids, dialect):
+        tree.units[unit.order_id].append(unit)
+    return tree
+
+
+def _roll_up_items(items: list[Row[Any]], units: list[work.WorkUnit], moves: Moves) -> dict[int, str]:
+    """Every item's state after the roll-up (children first); the changed ones go into ``moves``."""
+    own: dict[int | None, list[work.WorkUnit]] = defaultdict(list)
+    for unit in units:
+        own[unit.item_id].append(unit)
+    children: dict[int | None, list[Row[Any]]] = defaultdict(list)
+    for item in items:
+        children[item.parent_id].append(item)
+    state: dict[int, str] = {}
+
+    def settle(item: Row[Any]) -> None:
+        for child in children[item.id]:
+            settle(child)
+        state[item.id] = work.rolled_up_item(item.state, own[item.id], [state[c.id] for c in children[item.id]])
+        if state[item.id] != item.state:
+            moves.items[item.id] = state[item.id]
+
+    for root in children[None]:
+        settle(root)
+    return state
+
+
+def _settle_order_state(order: Row[Any], item_states: dict[int, str], tree: Tree, moves: Moves) -> None:
+    steps = moves.orders[order.id]
+    if order.state == "pendingCancellation":
+        if not any(po.state == "pendingCancellation" for po in tree.party_orders[order.id]):
+            steps.append(("cancelled", "every party confirmed the cancellation"))
+            moves.cancelled.append(order.id)
+        return
+    units = tree.units[order.id]
+    states_now = list(item_states.values())
+    started = any(u.done or (u.open and u.started) for u in units) or any(s != "acknowledged" for s in states_now)
+    current = order.state
+    if current == "acknowledged" and started:
+        steps.append(("inProgress", "provisioning started"))
+        current = "inProgress"
+    finished = bool(states_now) and all(not states.ITEM.is_open(s) for s in states_now) and "completed" in states_now
+    if finished and current in COMPLETES_FROM:
+        if current != "inProgress":
+            steps.append(("inProgress", "provisioning started"))
+        steps.append(("completed", "all items completed"))
+
+
+def needed_by(given: bool, current: datetime, committed: datetime) -> datetime:
+    """An open party order is needed by the committed date, or by the earlier date staff gave."""
+    return min(current, committed) if given else committed
+
+
+def _settle_dates(order: Row[Any], tree: Tree, moves: Moves) -> None:
+    new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id])
+    if new != order.expected_completion:
+        moves.expected[order.id] = new
+    for po in tree.party_orders[order.id]:
+        if party_states.PARTY_ORDER.is_open(po.state):
+            target = needed_by(po.needed_by_given, po.needed_by, order.committed_date)
+            if target != po.needed_by:
+                moves.needed_by[po.id] = target
+
+
+async def _objects(uow: UnitOfWork, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """The ORM rows (those this session holds already, the others in one query), by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await uow.session.execute(select(model).where(in_ids(model.id, wanted, uow.dialect)))
+    return {row.id: row for row in rows.scalars()}
+
+
+async def _apply(uow: UnitOfWork, moves: Moves, tree: Tree) -> None:
+    """Change the rows and record one event for each thing that moved."""
+    cancelled_items = [i.id for oid in moves.cancelled for i in tree.items[oid]]
+    items = await _objects(uow, OrderItem, [*moves.items, *cancelled_items])
+    for item_id, target in sorted(moves.items.items()):
+        work.move_item(uow, items[item_id], target)
+    orders = await _objects(uow, CustomerOrder, [oid for oid, steps in moves.orders.items() if steps] + list(moves.expected))
+    for oid, new in sorted(moves.expected.items()):
+        order = orders[oid]
+        before, order.expected_completion = order.expected_completion, new
+        uow.record("expectedCompletionChanged", entity="order", entity_id=oid, order_id=oid,
+                   before={"expected_completion": before}, after={"expected_completion": new})
+    party_orders = await _objects(uow, PartyOrder, moves.needed_by)
+    for poid, new_date in sorted(moves.needed_by.items()):
+        po = party_orders[poid]
+        before, po.needed_by = po.needed_by, new_date
+        touch_party(uow, po)
+        record_party(uow, po, "partyOrderUpdated", before={"needed_by": before}, after={"needed_by": new_date},
+                     data={"reason": "follows the customer order's committed date"})
+    for oid, steps in sorted(moves.orders.items()):
+        for target, reason in steps:
+            move_order(uow, orders[oid], target, reason)
+    for item_id in cancelled_items:
+        if states.ITEM.is_open(items[item_id].state):
+            work.move_item(uow, items[item_id], "cancelled")
+
+
+async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
+    """A closed order or party order is escalated no more (stored levels as read, recoveries already lowered)."""
+    orders = await _objects(uow, CustomerOrder, [o.id for o in tree.orders if o.escalation_level > 0])
+    party_orders = await _objects(uow, PartyOrder, [p.id for ps in tree.party_orders.values() for p in ps if p.escalation_level > 0])
+    for order in orders.values():
+        if not states.ORDER.is_open(order.state) and order.escalation_level > 0:
+            change_escalation(uow, order, 0, reason=f"closed: the order is {order.state}")
+    for po in party_orders.values():
+        if not party_states.PARTY_ORDER.is_open(po.state) and po.escalation_level > 0:
+            change_escalation(uow, po, 0, reason=f"closed: the party order is {po.state}")
+
+
+def _entities(tree: Tree) -> frozenset[str]:
+    """The jeopardy rules worth running: those whose rows these orders have."""
+    found = {"order"}
+    if tree.activities:
+        found.add("activity")
+    if tree.party_orders:
+        found.add("partyOrder")
+    return frozenset(found)
+
+
+async def reconcile(
+    uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy | None = None, sweep: bool = False,
+    out: SweepOutcome | None = None,
+) -> SweepOutcome:
+    """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.
+
+    ``sweep``: store every row's next jeopardy check time as well (see ``app/jeopardy/candidates.py``).
+    """
+    out = out if out is not None else SweepOutcome()
+    ids = sorted(set(order_ids))
+    if not ids:
+        return out
+    await uow.session.flush()
+    tree = await _read(uow, ids)
+    moves = Moves()
+    for order in tree.orders:
+        if not states.ORDER.is_open(order.state):
+            continue
+        item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
+        _settle_dates(order, tree, moves)
+        _settle_order_state(order, item_states, tree, moves)
+    await _apply(uow, moves, tree)
+    await uow.session.flush()
+    watched = {("order", o.id): o.jeopardy_level for o in tree.orders}
+    watched.update((("partyOrder", p.id), p.jeopardy_level) for ps in tree.party_orders.values() for p in ps)
+    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)
+    await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
+    uow.mark_reconciled(ids)
+    return out
