@@ -88,6 +88,21 @@ class Server:
         return 0
 
 
+def wait_for_port(process: subprocess.Popen[bytes], port: int, name: str, timeout: float) -> None:
+    """Until ``process`` accepts connections on ``port`` (RuntimeError if it exits or takes too long)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} server exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} server did not start in {timeout} s") from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, timeout: float = 60.0, workers: int = 1) -> Iterator[Server]:
     """Run ``app`` in its own uvicorn process (one worker: one core, unless ``workers``); stop it afterwards."""
@@ -104,17 +119,10 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, factory: bool = True, t
     process = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     server = Server(process, port, name)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} server exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} server did not start in {timeout} s") from None
-                time.sleep(0.1)
+        try:
+            wait_for_port(process, port, name, timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {Path(log.name).read_text()[-2000:]}") from None
         yield server
     finally:
         process.send_signal(signal.SIGINT)
