@@ -1,10 +1,12 @@
 """Benchmark 1: the dashboard's order-tree query: ordertrack, PostGraphile 4 and a hand-written endpoint.
 
-Four servers answer the same question on the same PostgreSQL tables: ordertrack with its response
-cache, ordertrack with the cache off (every request executed), PostGraphile 4 (the peer, with the
-connection filter plugin) and a hand-written Starlette + asyncpg + orjson endpoint (the limit). Every
+Five servers answer the same question on the same PostgreSQL tables: ordertrack with its response
+cache, ordertrack with the cache off (every request executed by the read planner: one statement),
+ordertrack with the cache and the planner off (strawberry's execution with DataLoaders, the path
+before the planner), PostGraphile 4 (the peer, with the connection filter plugin) and a hand-written
+Starlette + asyncpg + orjson endpoint (the limit). Every
 answer is checked equal field by field before the load (PostGraphile's shaped into ordertrack's).
-Each condition loads the four one after the other with wrk (same connections, same seconds): one
+Each condition loads the five one after the other with wrk (same connections, same seconds): one
 question while a background writer commits 0 / 10 / 50 / 200 changes per second on other orders
 (a note: it numbers an event, so a cache validated by the event log sees a change), and 8 different
 questions in turn while 50 changes per second commit. CPU per request is the server process's CPU
@@ -90,15 +92,16 @@ async def token(db: Database, name: str, role: Role) -> str:
     return plain
 
 
-def settings_for(db: Database, schema: str, cache: bool) -> Settings:
+def settings_for(db: Database, schema: str, cache: bool, planner: bool = True) -> Settings:
     return Settings(database_url=str(db.url), database_schema=schema, monitor_enabled=False,  # type: ignore[call-arg]
-                    response_cache_size=256 if cache else 0, _env_file=None)
+                    response_cache_size=256 if cache else 0, read_planner=planner, _env_file=None)
 
 
-async def statements_per_request(db: Database, schema: str, token: str, sizes: list[int], cache: bool) -> tuple[dict[int, int], dict[str, Any]]:
+async def statements_per_request(db: Database, schema: str, token: str, sizes: list[int], cache: bool,
+                                 planner: bool = True) -> tuple[dict[int, int], dict[str, Any]]:
     """Run the query in-process for each page size; count SQL statements of a repeated request (with the
     cache on: a hit). Returns the counts and the last body."""
-    app = create_app(settings_for(db, schema, cache), db=db, components=[])  # no bus: its safety-net polls would be counted too
+    app = create_app(settings_for(db, schema, cache, planner), db=db, components=[])  # no bus: its safety-net polls would be counted too
     counts: dict[int, int] = {}
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
@@ -113,16 +116,17 @@ async def statements_per_request(db: Database, schema: str, token: str, sizes: l
     return counts, result
 
 
-async def cpu_per_request(db: Database, schema: str, token: str, first: int, repeat: int = 20) -> tuple[float, float, float]:
+async def cpu_per_request(db: Database, schema: str, token: str, first: int, repeat: int = 20) -> tuple[float, float, float, float]:
     """CPU ms per request in-process (robust on a shared machine): GraphQL over ASGI answered from the
-    response cache, GraphQL with the cache off, the hand-written function."""
+    response cache, with the cache off (planned), with the cache and the planner off (strawberry), the
+    hand-written function."""
     import time
 
     import asyncpg
 
     graphql_ms = []
-    for cache in (True, False):
-        app = create_app(settings_for(db, schema, cache), db=db, components=[])
+    for cache, planner in ((True, True), (False, True), (False, False)):
+        app = create_app(settings_for(db, schema, cache, planner), db=db, components=[])
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
                 await client.post("/graphql", content=body(first), headers=headers(token))
@@ -140,7 +144,7 @@ async def cpu_per_request(db: Database, schema: str, token: str, first: int, rep
         hand_ms = (time.process_time() - started) * 1000 / repeat
     finally:
         await pool.close()
-    return graphql_ms[0], graphql_ms[1], hand_ms
+    return graphql_ms[0], graphql_ms[1], graphql_ms[2], hand_ms
 
 
 def headers(token: str) -> dict[str, str]:
@@ -293,12 +297,12 @@ async def check_answers(servers: dict[str, Server], token: str, first: int) -> t
     and the ids of the orders in them."""
     answers: list[dict[str, Any]] = []
     ids: set[int] = set()
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=120) as client:
         for q in range(len(QUESTIONS)):
             ours = [(await client.post(f"{servers[n].url}/graphql", content=body(first, q), headers=headers(token))).json()
-                    for n in ("ordertrack", "ordertrack-uncached", "handwritten")]
-            if ours[0].get("errors") or not ours[0] == ours[1] == ours[2]:
-                raise SystemExit(f"question {q}: ordertrack (cached, uncached) and the hand-written endpoint answer differently")
+                    for n in ("ordertrack", "ordertrack-uncached", "strawberry-uncached", "handwritten")]
+            if ours[0].get("errors") or not ours[0] == ours[1] == ours[2] == ours[3]:
+                raise SystemExit(f"question {q}: ordertrack (cached, planned, strawberry) and the hand-written endpoint answer differently")
             peer = (await client.post(f"{servers['postgraphile'].url}/graphql", content=peer_body(first, q),
                                       headers={"Content-Type": "application/json"})).json()
             if peer.get("errors"):
@@ -328,14 +332,16 @@ async def main(args: argparse.Namespace) -> list[str]:
         sizes = sorted({10, args.first, 100})
         hit_counts, _ = await statements_per_request(db, schema, token, sizes, cache=True)
         off_counts, _ = await statements_per_request(db, schema, token, sizes, cache=False)
-        cpu_hit, cpu_off, cpu_hand = await cpu_per_request(db, schema, token, args.first)
+        plain_counts, _ = await statements_per_request(db, schema, token, sizes, cache=False, planner=False)
+        cpu_hit, cpu_off, cpu_plain, cpu_hand = await cpu_per_request(db, schema, token, args.first)
         env = app_env(db, schema)
         runs: dict[tuple[str, str], Run] = {}
         with uvicorn("app.main:create_app", env=env, name="ordertrack") as gql, \
                 uvicorn("app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0"}, name="ordertrack-uncached") as off, \
+                uvicorn("app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0", "READ_PLANNER": "false"}, name="strawberry") as plain, \
                 uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand, \
                 postgraphile.postgraphile(PG_URL, schema) as peer:
-            servers = {"ordertrack": gql, "ordertrack-uncached": off, "postgraphile": peer, "handwritten": hand}
+            servers = {"ordertrack": gql, "ordertrack-uncached": off, "strawberry-uncached": plain, "postgraphile": peer, "handwritten": hand}
             answers, answered = await check_answers(servers, token, args.first)
             targets = await other_orders(db, answered)
             edges = answers[0]["data"]["customerOrders"]["edges"]
@@ -357,7 +363,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     for condition in conditions(args):
         peer_rps = runs[(condition.name, "postgraphile")].load.requests_per_s
         hand_rps = runs[(condition.name, "handwritten")].load.requests_per_s
-        for name in ("ordertrack", "ordertrack-uncached", "postgraphile", "handwritten"):
+        for name in servers:
             run = runs[(condition.name, name)]
             g = run.load
             rows.append([condition.name, name, f"{g.requests_per_s:,.0f}", f"{g.p50_ms:.1f}", f"{g.p99_ms:.1f}", g.errors,
@@ -371,7 +377,8 @@ async def main(args: argparse.Namespace) -> list[str]:
     tables = [table(title, ["condition", "server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU ms/req", "PostgreSQL CPU ms/req",
                             "× PostGraphile", "× hand-written", "cache hits", "writes/s done"], rows)]
     in_process = [["response cache (hit)", per_size(hit_counts), f"{cpu_hit:.1f}"],
-                  ["cache off (executed)", per_size(off_counts), f"{cpu_off:.1f}"],
+                  ["cache off, planned (one statement)", per_size(off_counts), f"{cpu_off:.1f}"],
+                  ["cache off, planner off (strawberry)", per_size(plain_counts), f"{cpu_plain:.1f}"],
                   ["hand-written", f"{len(handwritten.STATEMENTS)}", f"{cpu_hand:.1f}"]]
     tables.append(table("ordertrack in-process, one question, no load: SQL statements per request (@ page size) and CPU per request",
                         ["path", "SQL statements/request", "CPU ms/request"], in_process))
