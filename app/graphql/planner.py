@@ -224,7 +224,7 @@ class PlannedRoot:
     """One root field's statement and how its rows become the field's value."""
 
     statement: Any
-    finish: Callable[[list[Any]], Any]
+    finish: Callable[[list[Any], Any], Awaitable[Any]]  # (rows, session) -> the value; may read once more (rare)
 
 
 RootReader = Callable[[Planner, Any, GraphQLObjectType, str, Any], PlannedRoot]
@@ -241,6 +241,7 @@ class ReadPlanner:
     def __init__(self, model: ReadModel, roots: dict[str, RootReader]) -> None:
         self.planner = Planner(model)
         self.roots = roots
+        self.answered = 0  # operations answered by planned statements (for tests and curiosity)
 
     def plan(self, executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any) -> Callable[[Any], Awaitable[dict[str, Any]]] | None:
         """A coroutine function answering the whole root selection, or None (strawberry executes it)."""
@@ -272,7 +273,8 @@ class ReadPlanner:
                     if isinstance(root, str):
                         data[response_name] = root
                     else:
-                        data[response_name] = root.finish(list(await session.execute(root.statement)))
+                        data[response_name] = await root.finish(list(await session.execute(root.statement)), session)
+            self.answered += 1
             return data
 
         return run

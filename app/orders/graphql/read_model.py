@@ -24,7 +24,7 @@ from app.orders import queries
 from app.orders.graphql.enums import SortDirection
 from app.orders.loaders import Record
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
-from app.pagination import page_of
+from app.pagination import count_of, page_of
 from app.party_orders.models import PartyOrder, PartyOrderItem
 
 T = {name: model.__table__ for name, model in {  # type: ignore[attr-defined]
@@ -116,14 +116,22 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
                 else:
                     raise NotPlanned(edge_field)
             plan.append((key, ("edges", edge_plan)))
+        elif field_name == "totalCount":
+            plan.append((key, ("totalCount", None)))
         else:
-            raise NotPlanned(field_name)  # totalCount: strawberry counts
+            raise NotPlanned(field_name)
     rows = page.subquery("o")
-    statement = (select(rows, *(literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)))
+    counted = any(kind == "totalCount" for _, (kind, _) in plan)
+    count = count_of(queries.filtered(f))
+    statement = (select(rows, *(literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)),
+                        *([count.scalar_subquery().label("total_count")] if counted else []))
                  .select_from(rows).order_by(rows.c.page_position))
 
-    def finish(result: list[Any]) -> dict[str, Any]:
+    async def finish(result: list[Any], session: Any) -> dict[str, Any]:
         records = [Record(r._mapping) for r in result]
+        total = records[0].total_count if counted and records else None
+        if counted and not records:  # no row to carry the count (a page past the end): count alone
+            total = int((await session.execute(count)).scalar_one())
         built = page_of(records, first=first, after=after, value_of=value_of)
         info = {"hasNextPage": built.has_next_page, "hasPreviousPage": built.has_previous_page,
                 "startCursor": built.start_cursor, "endCursor": built.end_cursor, "__typename": page_info_type.name}
@@ -131,6 +139,8 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         for key, (kind, what) in plan:
             if kind == "typename":
                 out[key] = what
+            elif kind == "totalCount":
+                out[key] = total
             elif kind == "pageInfo":
                 out[key] = {k: info[f] for k, f in what}
             else:
@@ -155,7 +165,7 @@ def customer_order(planner: Planner, executor: Any, root_type: GraphQLObjectType
     row = T["CustomerOrder"].alias("o")
     statement = select(literal_column(f"({sql})::text").label("node")).select_from(row).where(row.c.id == order_id)
 
-    def finish(result: list[Any]) -> Any:
+    async def finish(result: list[Any], session: Any) -> Any:
         return loads(result[0].node) if result else None
 
     return PlannedRoot(statement, finish)
