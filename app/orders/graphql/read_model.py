@@ -88,7 +88,6 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
     args = _arguments(executor, root_type, name, details)
     f = args["filter"].to_domain() if args.get("filter") else queries.OrderFilter()
     sort, descending, first, after = args["sort"].value, args["direction"] is SortDirection.DESC, args["first"], args.get("after")
-    page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
     _, _, value_of = queries.SORTS[sort]
     connection_type = get_nullable_type(root_type.fields[name].type)
     edge_type = get_nullable_type(get_nullable_type(connection_type.fields["edges"].type).of_type)
@@ -120,12 +119,19 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
             plan.append((key, ("totalCount", None)))
         else:
             raise NotPlanned(field_name)
-    rows = page.subquery("o")
     counted = any(kind == "totalCount" for _, (kind, _) in plan)
-    count = count_of(queries.filtered(f))
-    statement = (select(rows, *(literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)),
-                        *([count.scalar_subquery().label("total_count")] if counted else []))
-                 .select_from(rows).order_by(rows.c.page_position))
+
+    def build() -> tuple[Any, Any]:
+        page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
+        rows = page.subquery("o")
+        count = count_of(queries.filtered(f))
+        columns = [literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)]
+        if counted:
+            columns.append(count.scalar_subquery().label("total_count"))
+        return select(rows, *columns).select_from(rows).order_by(rows.c.page_position), count
+
+    # repr of the domain filter: a dataclass of plain values (what the statement is built from)
+    statement, count = planner.statement(("customerOrders", tuple(nodes), counted, repr(f), sort, descending, first, after), build)
 
     async def finish(result: list[Any], session: Any) -> dict[str, Any]:
         records = [Record(r._mapping) for r in result]
