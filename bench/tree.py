@@ -171,6 +171,37 @@ async def cpu_per_request(db: Database, schema: str, token: str, first: int, rep
     return graphql_ms[0], graphql_ms[1], graphql_ms[2], hand_ms
 
 
+async def connections_opened(db: Database, schema: str, token: str, first: int, *, planner: bool, requests: int = 48,
+                             concurrency: int = 8) -> int:
+    """New database connections the service opens while ``requests`` uncached dashboard requests run
+    ``concurrency`` at a time (in-process, the service's default pool, after a warm-up that fills it)."""
+    from sqlalchemy import event
+
+    settings = settings_for(db, schema, False, planner)
+    db = Database(PG_URL, schema=schema, pool_size=settings.db_pool_size)
+    app = create_app(settings, db=db, components=[])
+    opened = 0
+
+    def count(*_: Any) -> None:
+        nonlocal opened
+        opened += 1
+
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:  # type: ignore[arg-type]
+            async def burst(n: int) -> None:
+                for _ in range(n // concurrency):
+                    await asyncio.gather(*(client.post("/graphql", content=body(first), headers=headers(token)) for _ in range(concurrency)))
+
+            await burst(concurrency)
+            event.listen(db.engine.sync_engine, "connect", count)
+            try:
+                await burst(requests)
+            finally:
+                event.remove(db.engine.sync_engine, "connect", count)
+    await db.dispose()
+    return opened
+
+
 def headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
@@ -359,6 +390,8 @@ async def main(args: argparse.Namespace) -> list[str]:
         off_counts, _ = await statements_per_request(db, schema, token, sizes, cache=False)
         plain_counts, _ = await statements_per_request(db, schema, token, sizes, cache=False, planner=False)
         cpu_hit, cpu_off, cpu_plain, cpu_hand = await cpu_per_request(db, schema, token, args.first)
+        opened_planned = await connections_opened(db, schema, token, args.first, planner=True)
+        opened_plain = await connections_opened(db, schema, token, args.first, planner=False)
         env = app_env(db, schema)
         runs: dict[tuple[str, str], Run] = {}
         with uvicorn("app.main:create_app", env=env, name="ordertrack") as gql, \
@@ -401,12 +434,13 @@ async def main(args: argparse.Namespace) -> list[str]:
              f"{args.seconds:g} s per server and condition, one process each")
     tables = [table(title, ["condition", "server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU ms/req", "PostgreSQL CPU ms/req",
                             "× PostGraphile", "× hand-written", "cache hits", "writes/s done"], rows)]
-    in_process = [["response cache (hit)", per_size(hit_counts), f"{cpu_hit:.1f}"],
-                  ["cache off, planned (one statement)", per_size(off_counts), f"{cpu_off:.1f}"],
-                  ["cache off, planner off (strawberry)", per_size(plain_counts), f"{cpu_plain:.1f}"],
-                  ["hand-written", f"{len(handwritten.STATEMENTS)}", f"{cpu_hand:.1f}"]]
-    tables.append(table("ordertrack in-process, one question, no load: SQL statements per request (@ page size) and CPU per request",
-                        ["path", "SQL statements/request", "CPU ms/request"], in_process))
+    in_process = [["response cache (hit)", per_size(hit_counts), f"{cpu_hit:.1f}", "–"],
+                  ["cache off, planned (one statement)", per_size(off_counts), f"{cpu_off:.1f}", str(opened_planned)],
+                  ["cache off, planner off (strawberry)", per_size(plain_counts), f"{cpu_plain:.1f}", str(opened_plain)],
+                  ["hand-written", f"{len(handwritten.STATEMENTS)}", f"{cpu_hand:.1f}", "–"]]
+    tables.append(table("ordertrack in-process, one question: SQL statements per request (@ page size), CPU per request (one at a "
+                        "time), database connections opened over 48 uncached requests 8 at a time (the service's default pool, warmed)",
+                        ["path", "SQL statements/request", "CPU ms/request", "connections opened"], in_process))
     return tables
 
 
