@@ -30,7 +30,6 @@ from typing import Any
 import orjson
 from graphql import (
     GraphQLEnumType,
-    GraphQLList,
     GraphQLObjectType,
     GraphQLScalarType,
     get_nullable_type,
@@ -197,8 +196,7 @@ class Planner:
         type_name, entries = shape
         pairs: list[Any] = []
         for entry in entries:
-            response_name, kind = entry[0], entry[1]
-            pairs += [literal(response_name, Text), self._value(type_name, entry, row, schema)]
+            pairs += [literal(entry[0], Text), self._value(type_name, entry, row, schema)]
         if len(pairs) > 2 * JSON_PAIRS:
             raise NotPlanned("too many fields for json_build_object")
         return func.json_build_object(*pairs)
