@@ -233,7 +233,7 @@ def create_app(
         from app.graphql.planner import ReadPlanner
         from app.orders.graphql.read_model import READ_MODEL, ROOTS
 
-        state.services["read_planner"] = ReadPlanner(READ_MODEL, ROOTS)
+        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS)
     graphql_app = OrderTrackGraphQL(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,

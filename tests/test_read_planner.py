@@ -64,7 +64,7 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://planned") as a, \
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://plain") as b:  # type: ignore[arg-type]
-            yield Pair(a, b, apps[0].state.ordertrack.services.get("read_planner"))
+            yield Pair(a, b, apps[0].state.ordertrack.services.read_planner)
 
 
 async def orders_with_trees(db: Database) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         ordinary = super().execute_root_grouped_field_set
         services = getattr(self.context_value, "services", None)
-        planner = services.get("read_planner") if isinstance(services, dict) else None
+        planner = getattr(services, "read_planner", None)
         middleware = self.middleware_manager
         if (
             planner is None
