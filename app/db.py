@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, any_, event, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
@@ -38,8 +37,8 @@ Reconciler = Callable[["UnitOfWork", "set[int]"], Awaitable[Any]]
 def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
     """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
     if dialect == "postgresql":
-        return column == any_(literal(list(ids), ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))  # type: ignore[no-any-return]
+        return column == any_(literal(list(ids), ARRAY(BigInteger)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))
 
 
 class StaleConnection(Unavailable):

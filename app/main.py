@@ -147,7 +147,7 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
             async with self.state.db.write_session() as session:
                 await note_use(session, token_id, now)
                 await session.commit()
-        except Exception:  # noqa: BLE001  the last-use date is a hint; it never fails a request
+        except Exception:  # the last-use date is a hint; it never fails a request
             log.debug("storing a token's last use failed", exc_info=True)
 
     async def get_context(self, request: Any, response: Any) -> Context:

@@ -95,17 +95,17 @@ async def index_foreign_keys(db: Database) -> list[str]:
     from sqlmodel import SQLModel
 
     made = []
-    for table in SQLModel.metadata.sorted_tables:
-        led = {index.columns[0].name for index in table.indexes if index.columns}
-        led |= {table.primary_key.columns[0].name} if table.primary_key.columns else set()
-        for fk in table.foreign_keys:
+    for stored in SQLModel.metadata.sorted_tables:
+        led = {index.columns[0].name for index in stored.indexes if index.columns}
+        led |= {stored.primary_key.columns[0].name} if stored.primary_key.columns else set()
+        for fk in stored.foreign_keys:
             column = fk.parent.name
             if column not in led:
                 led.add(column)
-                made.append(f"bench_fk_{table.name}_{column}")
+                made.append(f"bench_fk_{stored.name}_{column}")
                 async with db.engine.begin() as conn:
-                    await conn.execute(text(f'CREATE INDEX "{made[-1]}" ON "{table.name}" ("{column}")'))
-                    await conn.execute(text(f'ANALYZE "{table.name}"'))
+                    await conn.execute(text(f'CREATE INDEX "{made[-1]}" ON "{stored.name}" ("{column}")'))
+                    await conn.execute(text(f'ANALYZE "{stored.name}"'))
     return made
 
 

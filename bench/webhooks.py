@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +66,8 @@ class Receipts:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise RuntimeError(f"only {self.count} of {n} deliveries arrived in {timeout:.0f} s")
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                pass
 
 
 def order_input(n: int) -> dict[str, Any]:

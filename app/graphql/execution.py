@@ -87,7 +87,7 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
         async def planned() -> Any:
             try:
                 return await run(self.context_value.db)
-            except Exception:  # noqa: BLE001  an outage or a refusal: the ordinary execution reports it
+            except Exception:  # an outage or a refusal: the ordinary execution reports it
                 log.debug("planned execution failed; executing as usual", exc_info=True)
                 result = ordinary(root_type, root_value, grouped_field_set, serially, position_context)
                 return await result if self.is_awaitable(result) else result

@@ -275,7 +275,7 @@ class ReadPlanner:
         except NotPlanned as exc:
             log.debug("not planned: %s", exc)
             return None
-        except Exception:  # noqa: BLE001  bad input or a refusal: the ordinary execution reports it
+        except Exception:  # bad input or a refusal: the ordinary execution reports it
             log.debug("not planned", exc_info=True)
             return None
 
