@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MONITOR_BATCH_ORDERS = 500
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
@@ -22,6 +24,7 @@ class Settings(BaseSettings):
     # Jeopardy monitor
     monitor_enabled: bool = True
     monitor_interval_seconds: float = 30.0
+    monitor_batch_orders: int = Field(default=MONITOR_BATCH_ORDERS, ge=1, description="Orders per sweep transaction: no writer waits for the monitor longer than one such batch.")
     jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
     # GraphQL limits
     graphiql: bool = True

@@ -212,12 +212,17 @@ class Database:
         return self._write()
 
     @asynccontextmanager
-    async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
-        """One transaction: changes plus their events commit together, then the events are published."""
+    async def write(self, actor: Actor, now: datetime, *, connection: AsyncConnection | None = None) -> AsyncIterator[UnitOfWork]:
+        """One transaction: changes plus their events commit together, then the events are published.
+
+        On ``connection`` when given (the jeopardy monitor's, which holds its leadership lock), else
+        on a pooled one.
+        """
         from app.events import flush_events
 
         try:
-            async with self._write() as session:
+            opened = self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+            async with opened as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
                 yield uow
                 uow.events = await flush_events(session, uow.pending)

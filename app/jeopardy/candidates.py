@@ -6,51 +6,77 @@ is numbered gap-free in commit order, so "events after the last sweep's sequence
 order changed since. Thresholds are stored per row (``jeopardy_check_at``, indexed), so "rows whose
 check time has come" is a range scan. A sweep therefore reads work in proportion to what changed,
 not to the number of open orders.
+
+A sweep works through its orders in batches, each its own transaction (``service.sweep``). The mark
+moves past the log only when the last batch commits; until then it keeps the pass's position in the
+log and the highest order id done, so a pass cut short (a crash, a new leader) is resumed where it
+stopped: nothing it did is done again, nothing it had still to do is passed by.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import SYSTEM
 from app.db import UnitOfWork
 from app.events import Event, last_sequence
 from app.jeopardy import rules
 from app.jeopardy.models import SweepMark
+from app.jeopardy.policy import Policy, escalations_due
 from app.orders.models import CustomerOrder
 
 MARK = "jeopardy-sweep"
+# What a sweep records itself. It describes orders that sweep has just brought up to date, so the
+# next sweep need not read them (a change of their data by anyone else has its own event).
+OWN_EVENTS = ("jeopardyChanged", "escalated", "escalationLowered")
 
 
 @dataclass
-class Scope:
-    """The orders one sweep evaluates (locked by it) and what it leaves for the next one."""
+class Plan:
+    """The orders one sweep examines, in id order, and the log position its pass reads up to."""
 
     order_ids: list[int]
-    skipped: list[int]  # held by a mutation right now: carried over, so their events are not passed by
     last_seq: int
+    resumed: bool = False  # the rest of a pass an earlier sweep left unfinished
 
 
-async def gather(uow: UnitOfWork, ctx: rules.Context) -> Scope:
-    """Orders changed since the last sweep or reached by a threshold, locked in id order (held ones skipped)."""
-    session = uow.session
+async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
+    """Orders changed since the last sweep, reached by a threshold, left over, or due an escalation.
+
+    Only reads: nothing is locked until a batch locks its own orders.
+    """
     mark = await session.get(SweepMark, MARK)
     last = mark.last_seq if mark else 0
-    # Read before the events: every event up to ``top`` is committed with the data it describes.
-    top = await last_sequence(session)
+    resumed = mark is not None and mark.pass_last_seq is not None
+    if mark is not None and mark.pass_last_seq is not None:
+        top, done_through = mark.pass_last_seq, mark.pass_order_id or 0
+    else:
+        # Read before the events: every event up to ``top`` is committed with the data it describes.
+        top, done_through = await last_sequence(session), 0
     wanted = set(mark.pending) if mark else set()
     changed = await session.execute(
-        select(Event.order_id).where(Event.seq > last, Event.seq <= top, Event.order_id.is_not(None)).distinct()
+        select(Event.order_id)
+        .where(
+            Event.seq > last,
+            Event.seq <= top,
+            Event.order_id > done_through,  # also excludes events of no order
+            not_(and_(Event.actor == SYSTEM.name, Event.type.in_(OWN_EVENTS))),
+        )
+        .distinct()
     )
     wanted.update(changed.scalars())
     for rule in rules.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
-    locked = await lock_orders(uow, wanted)
-    return Scope(order_ids=locked, skipped=sorted(wanted - set(locked)), last_seq=top)
+    # Time in a level alone can make an escalation due; such an order is examined like the others.
+    wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
+    return Plan(order_ids=sorted(wanted), last_seq=top, resumed=resumed)
 
 
-async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
+async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
     """Lock the orders in id order (the lock order of every writer), skipping those a mutation holds."""
     if not order_ids or uow.dialect == "sqlite":  # SQLite: the whole write transaction is exclusive
         return sorted(order_ids)
@@ -63,23 +89,26 @@ async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
     return list(rows.scalars())
 
 
-async def finish(uow: UnitOfWork, scope: Scope) -> None:
-    """Move the mark past the events this sweep read, and past its own when it can; keep the orders
-    it could not lock for the next one."""
-    mark = await uow.session.get(SweepMark, MARK)
+async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Sequence[int], *, last: bool) -> None:
+    """Record in the mark, in the batch's own transaction, that its orders are done; the orders it could
+    not lock are kept for the next sweep. The last batch of a pass moves the mark past the pass's log."""
+    mark = await uow.session.get(SweepMark, MARK, with_for_update=True)
     if mark is None:
-        mark = SweepMark(name=MARK, last_seq=scope.last_seq, pending=scope.skipped)
+        mark = SweepMark(name=MARK, last_seq=0, pending=[])
         uow.session.add(mark)
+    done = set(locked)
+    pending = sorted((set(mark.pending) - done) | (set(batch) - done))
+    if last:
+        mark.last_seq, mark.pass_last_seq, mark.pass_order_id = plan.last_seq, None, None
     else:
-        mark.last_seq, mark.pending = scope.last_seq, scope.skipped
+        mark.pass_last_seq = plan.last_seq
+        mark.pass_order_id = max(mark.pass_order_id or 0, max(batch))
+    if pending != mark.pending:
+        mark.pending = pending
     await uow.session.flush()
 
-    async def past_own_events(events: list[Event]) -> None:
-        # The sweep's own events describe what it has just evaluated; looking at those orders again
-        # would find nothing. Numbered right after the mark, no other transaction's event lies in
-        # between (numbers are given out under one row lock, which this transaction holds now).
-        if events and events[0].seq == scope.last_seq + 1:
-            mark.last_seq = events[-1].seq
-            await uow.session.flush()
 
-    uow.before_commit.append(past_own_events)
+async def needs_moving(session: AsyncSession, plan: Plan) -> bool:
+    """Whether a sweep with no order to examine still has to move the mark."""
+    mark = await session.get(SweepMark, MARK)
+    return plan.resumed or mark is None or mark.last_seq != plan.last_seq

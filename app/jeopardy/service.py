@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import validation as v
@@ -35,6 +38,15 @@ class SweepOutcome:
     escalations: int = 0
     deescalations: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    batches: int = 0  # a sweep's transactions that examined orders or moved its mark
+    stopped: bool = False  # a sweep that lost its leadership between batches
+
+    def add(self, part: SweepOutcome, *, keep_events: bool) -> None:
+        self.level_changes += part.level_changes
+        self.escalations += part.escalations
+        self.deescalations += part.deescalations
+        if keep_events:
+            self.events += part.events
 
 
 async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules.LevelChange]) -> None:
@@ -168,12 +180,10 @@ async def _apply_levels(
         await session.flush()
 
 
-async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int] | None, out: SweepOutcome) -> None:
-    due = await escalations_due(uow.session, policy, uow.now, order_ids)
+async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int], out: SweepOutcome) -> None:
+    due = await escalations_due(uow.session, policy, uow.now, order_ids) if order_ids else []
     if not due:
         return
-    locked = set(await candidates.lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
-    due = [d for d in due if d.order_id in locked]  # the others: a mutation holds them, the next sweep sees them
     wanted_orders = sorted({d.order_id for d in due if d.party_order_id is None})
     wanted_party_orders = sorted({d.party_order_id for d in due if d.party_order_id is not None})
     targets: dict[tuple[str, int], CustomerOrder | PartyOrder] = {}
@@ -195,29 +205,82 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     await uow.session.flush()
 
 
-async def evaluate(uow: UnitOfWork, policy: Policy | None = None, order_ids: list[int] | None = None) -> SweepOutcome:
-    """Bring levels and escalations up to date: a sweep, or only the work of ``order_ids`` (locked by the caller).
+async def evaluate(uow: UnitOfWork, policy: Policy | None, order_ids: list[int], *, sweeping: bool = False) -> SweepOutcome:
+    """Bring the levels and escalations of these orders' rows up to date (the orders locked by the caller).
 
-    A sweep looks at the orders changed since the last sweep and those a threshold time has reached
-    (``candidates``); a mutation's own re-evaluation leaves the next check times to that sweep.
+    A mutation's own re-evaluation, or one batch of a sweep (``sweeping``), which also stores every
+    row's next check time.
     """
     policy = policy or active()
     await uow.session.flush()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
     out = SweepOutcome()
-    if order_ids is None:
-        if uow.dialect == "postgresql":
-            # The rules' statements over thousands of ids are estimated costly enough for PostgreSQL
-            # to JIT-compile them: ~1 s of compiling for ~0.1 s of work.
-            await uow.session.execute(text("SET LOCAL jit = off"))
-        scope = await candidates.gather(uow, ctx)
-        out.orders_examined = len(scope.order_ids)
-        await _apply_levels(uow, ctx, scope.order_ids, out, store_checks=True)
-        await candidates.finish(uow, scope)
-    else:
-        await _apply_levels(uow, ctx, order_ids, out)
+    if sweeping and uow.dialect == "postgresql" and order_ids:
+        # The rules' statements over hundreds of ids are estimated costly enough for PostgreSQL to
+        # JIT-compile them: far more time compiling than working.
+        await uow.session.execute(text("SET LOCAL jit = off"))
+    await _apply_levels(uow, ctx, order_ids, out, store_checks=sweeping)
     await _apply_escalations(uow, policy, order_ids, out)
     out.events = list(uow.pending)
+    return out
+
+
+class SweepTransactions(Protocol):
+    """Where a sweep runs: the clock, the read its plan is made in, and one transaction per batch."""
+
+    def now(self) -> datetime: ...
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
+        """One batch's transaction, committed when the block ends; None: the sweep may not go on."""
+        ...
+
+
+async def sweep(
+    tx: SweepTransactions,
+    policy: Policy,
+    batch_orders: int,
+    *,
+    keep_events: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> SweepOutcome:
+    """Bring levels and escalations up to date: the orders changed since the last sweep and those a
+    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``.
+
+    Each batch is one short transaction: lock its orders in id order, evaluate and store their rows,
+    record the events, move the mark. A writer waits for one batch at most; a sweep cut short between
+    batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
+    after each committed batch (and the orders it examined).
+    """
+    out = SweepOutcome()
+    async with tx.reading() as session:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        ctx = rules.Context(now=tx.now(), dialect=dialect, at_risk_slack=policy.at_risk_slack)
+        plan = await candidates.plan(session, ctx, policy)
+        if not plan.order_ids and not await candidates.needs_moving(session, plan):
+            if progress:
+                progress(0, None)
+            return out
+    ids = plan.order_ids
+    batches = [ids[i : i + batch_orders] for i in range(0, len(ids), batch_orders)] or [[]]
+    remaining = len(ids)
+    if progress:
+        progress(remaining, None)
+    for n, batch in enumerate(batches):
+        async with tx.batch(tx.now()) as uow:
+            if uow is None:  # no longer the leader: whoever leads now resumes from the mark
+                out.stopped = True
+                break
+            locked = await candidates.lock_orders(uow, batch)
+            part = await evaluate(uow, policy, locked, sweeping=True)
+            await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
+        out.add(part, keep_events=keep_events)
+        out.orders_examined += len(locked)
+        out.batches += 1
+        remaining -= len(batch)
+        if progress:
+            progress(remaining, len(locked))
     return out
 
 
@@ -282,11 +345,27 @@ async def escalate_party_order(
     return party_order
 
 
-async def dry_run(db: Database, now: Any, policy: Policy | None = None) -> SweepOutcome:
-    """What a sweep would change now, computed in a transaction that is rolled back."""
-    async with db.write_session() as session:
-        uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
-        try:
-            return await evaluate(uow, policy)
-        finally:
-            await session.rollback()
+class _RolledBack:
+    """A dry run's transactions: each batch is computed and rolled back."""
+
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.db, self._now = db, now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.db.read()
+
+    @asynccontextmanager
+    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:
+        async with self.db.write_session() as session:
+            try:
+                yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=self.db)
+            finally:
+                await session.rollback()
+
+
+async def dry_run(db: Database, now: datetime, policy: Policy | None = None, batch_orders: int = 500) -> SweepOutcome:
+    """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
+    return await sweep(_RolledBack(db, now), policy or active(), batch_orders, keep_events=True)
