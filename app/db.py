@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -85,6 +85,11 @@ class Database:
         self.statements = StatementCounter()
         self.publishers: list[Publisher] = []
         self.direct_engine: AsyncEngine | None = None
+        # SQLite has one writer at a time. Its busy handler retries a waiting BEGIN IMMEDIATE after
+        # growing sleeps (up to 100 ms), so a writer that commits and begins again at once (the
+        # jeopardy sweep's batches, a busy client) keeps the lock from the others. This process's
+        # writers take turns in arrival order instead.
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if url.startswith("sqlite") else None
         self._direct_idle: list[tuple[AsyncConnection, Any]] = []
         self._direct_keep = pool_size
         if self.is_sqlite:
@@ -222,7 +227,7 @@ class Database:
 
         try:
             opened = self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
-            async with opened as session:
+            async with self._write_turn or nullcontext(), opened as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self)
                 yield uow
                 uow.events = await flush_events(session, uow.pending)
