@@ -41,7 +41,7 @@ class Plan:
 
     order_ids: list[int]
     last_seq: int
-    resumed: bool = False  # the rest of a pass an earlier sweep left unfinished
+    moves_mark: bool  # with no order to examine, the mark has still to move (to last_seq, or out of a pass)
 
 
 async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
@@ -51,7 +51,7 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
     """
     mark = await session.get(SweepMark, MARK)
     last = mark.last_seq if mark else 0
-    resumed = mark is not None and mark.pass_last_seq is not None
+    resumed = mark is not None and mark.pass_last_seq is not None  # the rest of a pass cut short
     if mark is not None and mark.pass_last_seq is not None:
         top, done_through = mark.pass_last_seq, mark.pass_order_id or 0
     else:
@@ -73,7 +73,7 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         wanted |= await rules.due_orders(session, rule, ctx)
     # Time in a level alone can make an escalation due; such an order is examined like the others.
     wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
-    return Plan(order_ids=sorted(wanted), last_seq=top, resumed=resumed)
+    return Plan(order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last)
 
 
 async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
@@ -107,8 +107,3 @@ async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Seq
         mark.pending = pending
     await uow.session.flush()
 
-
-async def needs_moving(session: AsyncSession, plan: Plan) -> bool:
-    """Whether a sweep with no order to examine still has to move the mark."""
-    mark = await session.get(SweepMark, MARK)
-    return plan.resumed or mark is None or mark.last_seq != plan.last_seq
