@@ -9,7 +9,7 @@ from app.auth import SYSTEM
 from app.datagen import Spec, generate
 from app.db import Database
 from app.events import Event, EventSequence
-from app.jeopardy.service import dry_run
+from app.jeopardy.sweep import dry_run
 from app.orders import schedule, work
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.party_orders.models import PartyOrder, PartyOrderItem

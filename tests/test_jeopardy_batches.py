@@ -19,9 +19,9 @@ from sqlalchemy import text
 from app.audit import audit
 from app.clock import FrozenClock
 from app.db import Database, UnitOfWork
-from app.jeopardy import candidates, service
+from app.jeopardy import candidates, service, sweep
 from app.jeopardy.models import SweepMark
-from app.jeopardy.service import SweepTransactions
+from app.jeopardy.sweep import SweepTransactions
 from app.observability import metrics
 from app.orders import service as orders
 from tests.jeopardy_support import alerts, monitor, policy
@@ -57,13 +57,13 @@ class Paused:
 def between_batches(monkeypatch: pytest.MonkeyPatch, before: Callable[[int], Awaitable[None]]) -> list[float]:
     """Every sweep from now on awaits ``before(n)`` before its batch n (from 0) opens; returns the
     batches' durations as they end."""
-    real = service.sweep
+    real = sweep.run
     took: list[float] = []
 
     async def paused(tx: SweepTransactions, *args: Any, **kwargs: Any) -> service.SweepOutcome:
         return await real(Paused(tx, before, took), *args, **kwargs)
 
-    monkeypatch.setattr(service, "sweep", paused)
+    monkeypatch.setattr(sweep, "run", paused)
     return took
 
 
@@ -297,7 +297,7 @@ async def test_the_dry_run_over_several_batches_reports_the_whole_sweep_and_chan
     ids = await late_backlog(db, clock)
     async with db.read() as session:
         before = (await session.execute(text("SELECT count(*) FROM event"))).scalar_one()
-    planned = await service.dry_run(db, clock.now(), ESCALATE_LATE, batch_orders=BATCH)
+    planned = await sweep.dry_run(db, clock.now(), ESCALATE_LATE, batch_orders=BATCH)
     assert planned.batches == 7 and planned.orders_examined == BACKLOG
     assert sorted(e["order_id"] for e in planned.events if e["type"] == "escalated") == ids
     changes = len([e for e in planned.events if e["type"] == "jeopardyChanged"])

@@ -7,7 +7,7 @@ order changed since. Thresholds are stored per row (``jeopardy_check_at``, index
 check time has come" is a range scan. A sweep therefore reads work in proportion to what changed,
 not to the number of open orders.
 
-A sweep works through its orders in batches, each its own transaction (``service.sweep``). The mark
+A sweep works through its orders in batches, each its own transaction (``sweep.run``). The mark
 moves past the log only when the last batch commits; until then it keeps the pass's position in the
 log and the highest order id done, so a pass cut short (a crash, a new leader) is resumed where it
 stopped: nothing it did is done again, nothing it had still to do is passed by.

@@ -1,6 +1,6 @@
 """The background sweep: every N seconds one monitor, across all processes, brings levels up to date.
 
-A sweep works in batches, each its own short transaction (``service.sweep``); its leader holds the
+A sweep works in batches, each its own short transaction (``sweep.run``); its leader holds the
 leadership for the whole sweep, across the batches. On PostgreSQL a session-level advisory lock,
 taken on one connection that then runs every batch of the sweep and is released at its end: no
 batch commits unless that session, and so the lock, is alive, and a leader that dies mid-sweep
@@ -32,9 +32,10 @@ from app.clock import Clock, SystemClock
 from app.config import MONITOR_BATCH_ORDERS, Settings
 from app.db import Database, UnitOfWork
 from app.jeopardy import policy as policies
-from app.jeopardy import service
+from app.jeopardy import sweep as sweeps
 from app.jeopardy.models import MonitorLease
-from app.jeopardy.service import SweepOutcome, SweepTransactions
+from app.jeopardy.service import SweepOutcome
+from app.jeopardy.sweep import SweepTransactions
 from app.observability.metrics import MONITOR_BACKLOG, MONITOR_BATCHES, MONITOR_ORDERS_EXAMINED, MONITOR_SWEEP_SECONDS
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class Monitor:
         async with self._leading() as tx:
             if tx is None:
                 return SweepResult(led=False)
-            outcome = await service.sweep(tx, self.policy or policies.active(), self.batch_orders, progress=_progress)
+            outcome = await sweeps.run(tx, self.policy or policies.active(), self.batch_orders, progress=_progress)
         MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
         if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import validation as v
 from app.auth import SYSTEM
-from app.db import Database, UnitOfWork, UTCDateTime
+from app.db import UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
-from app.jeopardy import candidates, rules
+from app.jeopardy import rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
@@ -240,70 +237,6 @@ async def _in_jeopardy(uow: UnitOfWork, order_ids: list[int]) -> list[int]:
     return sorted(rows.scalars())
 
 
-class SweepTransactions(Protocol):
-    """Where a sweep runs: the clock, the read its plan is made in, and one transaction per batch."""
-
-    def now(self) -> datetime: ...
-
-    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
-        """One batch's transaction, committed when the block ends; None: the sweep may not go on."""
-        ...
-
-
-async def sweep(
-    tx: SweepTransactions,
-    policy: Policy,
-    batch_orders: int,
-    *,
-    keep_events: bool = False,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> SweepOutcome:
-    """Bring levels and escalations up to date: the orders changed since the last sweep and those a
-    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``.
-
-    Each batch is one short transaction: lock its orders in id order, evaluate and store their rows,
-    record the events, move the mark. A writer waits for one batch at most; a sweep cut short between
-    batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
-    after each committed batch (and the orders it examined).
-    """
-    out = SweepOutcome()
-    async with tx.reading() as session:
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        ctx = rules.Context(now=tx.now(), dialect=dialect, at_risk_slack=policy.at_risk_slack)
-        plan = await candidates.plan(session, ctx, policy)
-        if not plan.order_ids and not plan.moves_mark:
-            if progress:
-                progress(0, None)
-            return out
-    ids = plan.order_ids
-    batches = [ids[i : i + batch_orders] for i in range(0, len(ids), batch_orders)] or [[]]
-    remaining = len(ids)
-    if progress:
-        progress(remaining, None)
-    for n, batch in enumerate(batches):
-        async with tx.batch(tx.now()) as uow:
-            if uow is None:  # no longer the leader: whoever leads now resumes from the mark
-                out.stopped = True
-                break
-            locked = await candidates.lock_orders(uow, batch)
-            part = await evaluate(uow, policy, locked, sweeping=True)
-            await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
-            if not uow.pending and uow.dialect == "postgresql":
-                # Nothing to publish: a batch lost to a server crash before its commit reached the
-                # disk only sets the mark back, and the next sweep does that batch again. Not
-                # waiting for the flush is most of a settling batch's commit.
-                await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
-        out.add(part, keep_events=keep_events)
-        out.orders_examined += len(locked)
-        out.batches += 1
-        remaining -= len(batch)
-        if progress:
-            progress(remaining, len(locked))
-    return out
-
-
 async def after_redate(uow: UnitOfWork, order: CustomerOrder) -> None:
     """Hook for ``schedule.AFTER_REDATE``: a mutation that moved the order's dates shows its jeopardy at once."""
     assert order.id is not None
@@ -363,29 +296,3 @@ async def escalate_party_order(
     why, targets = _checked_escalation(policy, level, party_order.escalation_level, f"Party order {party_order_id}", reason, notify)
     change_escalation(uow, party_order, level, reason=why, notify=targets, manual=True)
     return party_order
-
-
-class _RolledBack:
-    """A dry run's transactions: each batch is computed and rolled back."""
-
-    def __init__(self, db: Database, now: datetime) -> None:
-        self.db, self._now = db, now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return self.db.read()
-
-    @asynccontextmanager
-    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:
-        async with self.db.write_session() as session:
-            try:
-                yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=self.db)
-            finally:
-                await session.rollback()
-
-
-async def dry_run(db: Database, now: datetime, policy: Policy | None = None, batch_orders: int = 500) -> SweepOutcome:
-    """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
-    return await sweep(_RolledBack(db, now), policy or active(), batch_orders, keep_events=True)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
-from app.jeopardy import policy, service
+from app.jeopardy import policy, service, sweep
 from app.jeopardy.graphql import types
 
 CustomerOrderType = Annotated["CustomerOrder", strawberry.lazy("app.orders.graphql.types")]
@@ -29,7 +29,7 @@ class JeopardyQuery:
     )
     async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
         now = info.context.clock.now()
-        outcome = await service.dry_run(info.context.db, now, policy.active(), info.context.settings.monitor_batch_orders)
+        outcome = await sweep.dry_run(info.context.db, now, policy.active(), info.context.settings.monitor_batch_orders)
         return types.JeopardyDryRun.of(now, outcome)
 
 

@@ -1,0 +1,114 @@
+"""A jeopardy sweep: the orders whose time came, in batches, each one short transaction of its own.
+
+The plan (``candidates.plan``) names the orders changed since the last sweep, those a threshold
+time has reached, those left over and those the policy now escalates. Each batch locks its orders
+in id order, brings their rows up to date (``service.evaluate``), records the events and moves the
+mark, so a writer waits for one batch at most and a sweep cut short is resumed by the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import SYSTEM
+from app.config import MONITOR_BATCH_ORDERS
+from app.db import Database, UnitOfWork
+from app.jeopardy import candidates, rules, service
+from app.jeopardy.policy import Policy, active
+from app.jeopardy.service import SweepOutcome
+
+
+class SweepTransactions(Protocol):
+    """Where a sweep runs: the clock, the read its plan is made in, and one transaction per batch."""
+
+    def now(self) -> datetime: ...
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
+        """One batch's transaction, committed when the block ends; None: the sweep may not go on."""
+        ...
+
+
+async def run(
+    tx: SweepTransactions,
+    policy: Policy,
+    batch_orders: int,
+    *,
+    keep_events: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> SweepOutcome:
+    """Bring levels and escalations up to date: the orders changed since the last sweep and those a
+    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``.
+
+    Each batch is one short transaction: lock its orders in id order, evaluate and store their rows,
+    record the events, move the mark. A writer waits for one batch at most; a sweep cut short between
+    batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
+    after each committed batch (and the orders it examined).
+    """
+    out = SweepOutcome()
+    async with tx.reading() as session:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        ctx = rules.Context(now=tx.now(), dialect=dialect, at_risk_slack=policy.at_risk_slack)
+        plan = await candidates.plan(session, ctx, policy)
+        if not plan.order_ids and not plan.moves_mark:
+            if progress:
+                progress(0, None)
+            return out
+    ids = plan.order_ids
+    batches = [ids[i : i + batch_orders] for i in range(0, len(ids), batch_orders)] or [[]]
+    remaining = len(ids)
+    if progress:
+        progress(remaining, None)
+    for n, batch in enumerate(batches):
+        async with tx.batch(tx.now()) as uow:
+            if uow is None:  # no longer the leader: whoever leads now resumes from the mark
+                out.stopped = True
+                break
+            locked = await candidates.lock_orders(uow, batch)
+            part = await service.evaluate(uow, policy, locked, sweeping=True)
+            await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
+            if not uow.pending and uow.dialect == "postgresql":
+                # Nothing to publish: a batch lost to a server crash before its commit reached the
+                # disk only sets the mark back, and the next sweep does that batch again. Not
+                # waiting for the flush is most of a settling batch's commit.
+                await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
+        out.add(part, keep_events=keep_events)
+        out.orders_examined += len(locked)
+        out.batches += 1
+        remaining -= len(batch)
+        if progress:
+            progress(remaining, len(locked))
+    return out
+
+
+class _RolledBack:
+    """A dry run's transactions: each batch is computed and rolled back."""
+
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.db, self._now = db, now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.db.read()
+
+    @asynccontextmanager
+    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:
+        async with self.db.write_session() as session:
+            try:
+                yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=self.db)
+            finally:
+                await session.rollback()
+
+
+async def dry_run(db: Database, now: datetime, policy: Policy | None = None, batch_orders: int = MONITOR_BATCH_ORDERS) -> SweepOutcome:
+    """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
+    return await run(_RolledBack(db, now), policy or active(), batch_orders, keep_events=True)
