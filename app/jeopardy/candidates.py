@@ -16,9 +16,10 @@ stopped: nothing it did is done again, nothing it had still to do is passed by.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_, not_, select
+from sqlalchemy import and_, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SYSTEM
@@ -42,6 +43,11 @@ class Plan:
     order_ids: list[int]
     last_seq: int
     moves_mark: bool  # with no order to examine, the mark has still to move (to last_seq, or out of a pass)
+    # The mark as the leader's batches leave it (only the leader writes it): kept here, so a batch
+    # writes it with one statement instead of reading it first.
+    pending: list[int] = field(default_factory=list)
+    done_through: int = 0
+    has_mark: bool = True
 
 
 async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
@@ -73,7 +79,10 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         wanted |= await rules.due_orders(session, rule, ctx)
     # Time in a level alone can make an escalation due; such an order is examined like the others.
     wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
-    return Plan(order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last)
+    return Plan(
+        order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last,
+        pending=list(mark.pending) if mark else [], done_through=done_through, has_mark=mark is not None,
+    )
 
 
 async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
@@ -91,19 +100,21 @@ async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
 
 async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Sequence[int], *, last: bool) -> None:
     """Record in the mark, in the batch's own transaction, that its orders are done; the orders it could
-    not lock are kept for the next sweep. The last batch of a pass moves the mark past the pass's log."""
-    mark = await uow.session.get(SweepMark, MARK, with_for_update=True)
-    if mark is None:
-        mark = SweepMark(name=MARK, last_seq=0, pending=[])
-        uow.session.add(mark)
-    done = set(locked)
-    pending = sorted((set(mark.pending) - done) | (set(batch) - done))
-    if last:
-        mark.last_seq, mark.pass_last_seq, mark.pass_order_id = plan.last_seq, None, None
-    else:
-        mark.pass_last_seq = plan.last_seq
-        mark.pass_order_id = max(mark.pass_order_id or 0, max(batch))
-    if pending != mark.pending:
-        mark.pending = pending
-    await uow.session.flush()
+    not lock are kept for the next sweep. The last batch of a pass moves the mark past the pass's log.
 
+    ``plan`` follows the mark; call this last in the batch, whose commit then makes both true.
+    """
+    done = set(locked)
+    pending = sorted((set(plan.pending) - done) | (set(batch) - done))
+    values: dict[str, Any] = {"pending": pending} if pending != plan.pending or not plan.has_mark else {}
+    if last:
+        values.update(last_seq=plan.last_seq, pass_last_seq=None, pass_order_id=None)
+    else:
+        plan.done_through = max(plan.done_through, max(batch))
+        values.update(pass_last_seq=plan.last_seq, pass_order_id=plan.done_through)
+    if plan.has_mark:
+        await uow.session.execute(update(SweepMark).where(SweepMark.name == MARK).values(values))  # type: ignore[arg-type]
+    else:
+        uow.session.add(SweepMark(name=MARK, **{"last_seq": 0, **values}))
+        await uow.session.flush()
+    plan.pending, plan.has_mark = pending, True

@@ -68,6 +68,7 @@ class Monitor:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=max(3 * interval, 10.0))
         self._task: asyncio.Task[None] | None = None
+        self._sweeping = asyncio.Lock()  # this monitor's sweeps one after the other (a sweep's plan follows the mark)
         self.sweeps = 0
 
     def lock_key(self) -> int:
@@ -112,7 +113,7 @@ class Monitor:
     async def sweep(self) -> SweepResult:
         """One pass over the open work, in batches, if this monitor leads."""
         started = time.perf_counter()
-        async with self._leading() as tx:
+        async with self._sweeping, self._leading() as tx:
             if tx is None:
                 return SweepResult(led=False)
             outcome = await sweeps.run(tx, self.policy or policies.active(), self.batch_orders, progress=_progress)

@@ -212,10 +212,6 @@ async def evaluate(uow: UnitOfWork, policy: Policy | None, order_ids: list[int],
     await uow.session.flush()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
     out = SweepOutcome()
-    if sweeping and uow.dialect == "postgresql" and order_ids:
-        # The rules' statements over hundreds of ids are estimated costly enough for PostgreSQL to
-        # JIT-compile them: far more time compiling than working.
-        await uow.session.execute(text("SET LOCAL jit = off"))
     await _apply_levels(uow, ctx, order_ids, out, store_checks=sweeping)
     # A batch of a sweep: only orders with a row in jeopardy can be escalated, and in a batch they are
     # few (one query finds them instead of one query per policy rule over all the batch's orders).
@@ -228,7 +224,8 @@ async def _in_jeopardy(uow: UnitOfWork, order_ids: list[int]) -> list[int]:
     """Those of the orders whose own level or one of whose party orders' level is not none."""
     if not order_ids:
         return []
-    o, po = CustomerOrder, PartyOrder
+    o: Any = CustomerOrder.__table__.c  # type: ignore[attr-defined]
+    po: Any = PartyOrder.__table__.c  # type: ignore[attr-defined]
     rows = await uow.session.execute(
         select(o.id).where(rules.in_ids(o.id, order_ids, uow.dialect), o.jeopardy_level != "none").union(
             select(po.order_id).where(rules.in_ids(po.order_id, order_ids, uow.dialect), po.jeopardy_level != "none")

@@ -71,14 +71,19 @@ async def run(
             if uow is None:  # no longer the leader: whoever leads now resumes from the mark
                 out.stopped = True
                 break
+            postgres = uow.dialect == "postgresql"
+            if postgres:
+                # The rules' statements over hundreds of ids are estimated costly enough for
+                # PostgreSQL to JIT-compile them: far more time compiling than working. And a batch
+                # that records no event (most of a settling sweep) need not wait for its commit to
+                # reach the disk: lost in a server crash it only sets the mark back, and the next
+                # sweep does it again. One round trip for both.
+                await uow.session.execute(text("SELECT set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true)"))
             locked = await candidates.lock_orders(uow, batch)
             part = await service.evaluate(uow, policy, locked, sweeping=True)
+            if postgres and uow.pending:  # its events are published after the commit: durable first
+                await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
             await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
-            if not uow.pending and uow.dialect == "postgresql":
-                # Nothing to publish: a batch lost to a server crash before its commit reached the
-                # disk only sets the mark back, and the next sweep does that batch again. Not
-                # waiting for the flush is most of a settling batch's commit.
-                await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
         out.add(part, keep_events=keep_events)
         out.orders_examined += len(locked)
         out.batches += 1
