@@ -24,6 +24,23 @@ from app.jeopardy.policy import Policy, active
 from app.jeopardy.service import SweepOutcome
 
 
+# PostgreSQL settings of a batch's transaction, in one round trip. The rules' statements over
+# hundreds of ids are estimated costly enough to JIT-compile them: far more time compiling than
+# working. Their planner estimates also favour hashing a whole table (every activity, say) for the
+# few thousand rows of a batch, which makes each batch cost as much as the table is large; index
+# lookups are right for a bounded batch, so hash and merge joins are off and no hash table fits in
+# its working memory. A batch that records no event (most of a settling sweep) need not wait for
+# its commit to reach the disk: lost in a server crash it only sets the mark back, and the next
+# sweep does it again (a batch with events turns it back on).
+BATCH_SETTINGS = text(
+    "SELECT " + ", ".join(
+        f"set_config('{name}', '{value}', true)"
+        for name, value in (("jit", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("work_mem", "64kB"),
+                            ("synchronous_commit", "off"))
+    )
+)
+
+
 class SweepTransactions(Protocol):
     """Where a sweep runs: the clock, the read its plan is made in, and one transaction per batch."""
 
@@ -73,12 +90,7 @@ async def run(
                 break
             postgres = uow.dialect == "postgresql"
             if postgres:
-                # The rules' statements over hundreds of ids are estimated costly enough for
-                # PostgreSQL to JIT-compile them: far more time compiling than working. And a batch
-                # that records no event (most of a settling sweep) need not wait for its commit to
-                # reach the disk: lost in a server crash it only sets the mark back, and the next
-                # sweep does it again. One round trip for both.
-                await uow.session.execute(text("SELECT set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true)"))
+                await uow.session.execute(BATCH_SETTINGS)
             locked = await candidates.lock_orders(uow, batch)
             part = await service.evaluate(uow, policy, locked, sweeping=True)
             if postgres and uow.pending:  # its events are published after the commit: durable first
