@@ -120,7 +120,7 @@ async def main(args: argparse.Namespace) -> list[str]:
         have = 0
         for size in sizes:
             due_at: datetime | None = None
-            for way, (db, _), writer in zip(ways, schemas, writers):
+            for way, (db, _), writer in zip(ways, schemas, writers, strict=True):
                 batch, clock = batch_size(way), clocks[way]
                 started = time.perf_counter()
                 await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
