@@ -246,8 +246,8 @@ async def reconcile(
         _settle_order_state(order, item_states, tree, moves)
     await _apply(uow, moves, tree)
     await uow.session.flush()
-    watched = {("order", o.id): o.jeopardy_level for o in tree.orders}
-    watched.update((("partyOrder", p.id), p.jeopardy_level) for ps in tree.party_orders.values() for p in ps)
+    watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
+    watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)
