@@ -37,8 +37,8 @@ Reconciler = Callable[["UnitOfWork", "set[int]"], Awaitable[Any]]
 def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
     """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
     if dialect == "postgresql":
-        return column == any_(literal(list(ids), ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))  # type: ignore[no-any-return]
+        return column == any_(literal(list(ids), ARRAY(BigInteger)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))
 
 
 class StaleConnection(Unavailable):

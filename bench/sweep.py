@@ -103,6 +103,7 @@ async def main(args: argparse.Namespace) -> list[str]:
         import app.jeopardy.monitor  # noqa: F401  only whether this build has the monitor
     except ImportError as exc:
         raise NotReady("the jeopardy monitor is not in this build") from exc
+    from app.consistency import reconcile
     from app.main import tune_gc
 
     tune_gc()  # the monitor sweeps inside the service process, whose collector is tuned at start-up
@@ -117,6 +118,8 @@ async def main(args: argparse.Namespace) -> list[str]:
         writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
         for writer in writers:
             stack.push_async_callback(writer.dispose)
+        for db in [*writers, *(db for db, _ in schemas)]:
+            db.reconcile = reconcile  # as the service wires it: every write reconciles its orders
         have = 0
         for size in sizes:
             due_at: datetime | None = None

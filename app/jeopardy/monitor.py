@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.auth import SYSTEM
 from app.clock import Clock, SystemClock
 from app.config import MONITOR_BATCH_ORDERS, Settings
-from app.db import Database, UnitOfWork
+from app.db import Database, UnitOfWork, raise_if_outage
 from app.errors import Unavailable
 from app.jeopardy import policy as policies
 from app.jeopardy import sweep as sweeps
@@ -94,19 +94,23 @@ class Monitor:
             yield _Leased(self) if led else None
             return
         key = {"key": self.lock_key()}
-        async with self.db.engine.connect() as conn:
-            led = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key)).scalar())
-            await conn.commit()
-            if not led:
-                yield None
-                return
-            try:
-                yield _OnLockedConnection(self, conn)
-                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        try:
+            async with self.db.engine.connect() as conn:
+                led = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key)).scalar())
                 await conn.commit()
-            except BaseException:
-                await conn.invalidate()  # closing the session releases the lock, whatever state it is in
-                raise
+                if not led:
+                    yield None
+                    return
+                try:
+                    yield _OnLockedConnection(self, conn)
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    await conn.commit()
+                except BaseException:
+                    await conn.invalidate()  # closing the session releases the lock, whatever state it is in
+                    raise
+        except Exception as exc:  # the lock's own connection lost: an outage like any other (UNAVAILABLE)
+            raise_if_outage(exc)
+            raise
 
     async def sweep(self) -> SweepResult:
         """One pass over the open work, in batches, if this monitor leads."""
