@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ from starlette.routing import Route
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
-from bench.common import ROOT, NotReady, app_env, free_port, pg_schema, table, uvicorn
+from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
+from tests.launcher import free_port
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
 ORDER = """mutation($input: CreateCustomerOrderInput!) { createCustomerOrder(input: $input) { id } }"""
@@ -66,10 +67,8 @@ class Receipts:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise RuntimeError(f"only {self.count} of {n} deliveries arrived in {timeout:.0f} s")
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                pass
 
 
 def order_input(n: int) -> dict[str, Any]:
