@@ -2,7 +2,8 @@
 
 Every write transaction ends here (``UnitOfWork.settle``, handed this function by the app factory)
 for each customer order it recorded an event about, and every jeopardy sweep calls it for the orders
-whose time came. For each order, in this order:
+whose time came, one batch (one transaction) at a time (``app/jeopardy/sweep.py``). For each
+order, in this order:
 
 1. each item's state, rolled up from its own work and its children (``work.rolled_up_item``);
 2. the order's state: in progress once work started, completed once every item is closed and

@@ -8,7 +8,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from itertools import chain
@@ -19,9 +19,11 @@ from sqlalchemy import text
 
 from app.audit import audit
 from app.clock import FrozenClock
+from app.consistency import reconcile
 from app.db import Database, UnitOfWork
 from app.errors import Unavailable
 from app.jeopardy import candidates, service, sweep
+from app.jeopardy import policy as policies
 from app.jeopardy.models import SweepMark
 from app.jeopardy.sweep import SweepTransactions
 from app.observability import metrics
@@ -32,6 +34,16 @@ from tests.test_jeopardy_monitor import STAFF, make_orders, twin
 ESCALATE_LATE = policy(rules=[{"name": "late", "level": "late", "escalate_to": 1, "notify": ["ops@example.test"]}])
 BATCH = 10
 BACKLOG = 6 * BATCH + 5  # seven batches
+
+
+@pytest.fixture(autouse=True)
+def writes_reconcile(db: Database) -> Iterator[None]:
+    """Every write reconciles the orders it touched under the policy in force, as in the service (the
+    app factory wires it): the writers below race the sweep's batches on the same derived state."""
+    db.reconcile = reconcile
+    policies.use(ESCALATE_LATE)
+    yield
+    policies.use(None)
 
 
 class Paused:
