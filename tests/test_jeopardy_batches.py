@@ -15,7 +15,7 @@ from itertools import chain
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.audit import audit
 from app.clock import FrozenClock
@@ -27,7 +27,10 @@ from app.jeopardy import policy as policies
 from app.jeopardy.models import SweepMark
 from app.jeopardy.sweep import SweepTransactions
 from app.observability import metrics
+from app.orders import activities
 from app.orders import service as orders
+from app.orders.activities import ActivityProgress, NewActivity
+from app.orders.models import CustomerOrder, OrderItem
 from tests.jeopardy_support import alerts, monitor, policy
 from tests.test_jeopardy_monitor import STAFF, make_orders, twin
 
@@ -345,3 +348,34 @@ async def test_metrics_show_the_backlog_and_the_sweeps_progress(db: Database, cl
     body, _ = metrics.exposition()
     assert b"ordertrack_monitor_backlog_orders 0.0" in body and b"ordertrack_monitor_batches_total" in body
 
+
+
+async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_level(db: Database, clock: FrozenClock) -> None:
+    """Work started by a writer whose database had no reconciliation wired (a script of its own) is
+    rolled up by the sweep's batch: each batch runs the one reconciliation, not a level evaluation alone."""
+    ids = await make_orders(db, clock, BATCH + 5)
+    last = ids[-1]  # in the second batch
+    async with db.read() as session:
+        item = (await session.execute(select(OrderItem).where(OrderItem.order_id == last))).scalars().one()
+    db.reconcile = None
+    async with db.write(STAFF, clock.now()) as uow:
+        planned = NewActivity(kind="install", planned_start=clock.now(), planned_end=clock.now() + timedelta(hours=4), item_id=item.id)
+        activity = await activities.schedule_activity(uow, last, planned)
+        assert activity.id is not None
+        await activities.record_progress(uow, activity.id, None, ActivityProgress(state="inProgress", actual_start=clock.now()))
+    db.reconcile = reconcile
+    async with db.read() as session:
+        stale = await session.get(CustomerOrder, last)
+        assert stale is not None and stale.state == "acknowledged", "nothing rolled up the started work"
+    mon = monitor(db, clock, ESCALATE_LATE)
+    mon.batch_orders = BATCH
+    outcome = (await mon.sweep()).outcome
+    assert outcome is not None and outcome.batches == 2
+    async with db.read() as session:
+        order = await session.get(CustomerOrder, last)
+        rolled = await session.get(OrderItem, item.id)
+        assert order is not None and rolled is not None
+        assert (order.state, rolled.state) == ("inProgress", "inProgress")
+        assert order.expected_completion == clock.now() + timedelta(hours=4)
+    report = await audit(db)
+    assert report.ok, report.problems
