@@ -144,11 +144,15 @@ async def test_a_backlog_of_several_batches_is_swept_one_short_transaction_at_a_
             await orders.add_note(uow, order_id, words)
         waits.append(time.perf_counter() - started)
 
+    # Orders whose level the assertions below expect their batch (or their own note) to change: a
+    # steady writer's note would change it earlier, as every write reconciles its order.
+    steady_ids = [oid for oid in ids if oid not in (later, held, chunks[4][0])]
+
     async def keep_writing() -> int:
         """Mutations on random orders of the backlog for as long as the sweep runs."""
         count = 0
         while not done.is_set():
-            await note(random.choice(ids), f"steady note {count}")
+            await note(random.choice(steady_ids), f"steady note {count}")
             count += 1
         return count
 
