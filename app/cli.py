@@ -16,6 +16,7 @@ from app.config import Settings, get_settings
 from app.consistency import reconcile
 from app.db import Database
 from app.errors import DomainError
+import contextlib
 
 
 def _db(settings: Settings) -> Database:
@@ -172,10 +173,8 @@ def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_deliver(settings: Settings, _: argparse.Namespace) -> None:
     from app.webhooks.delivery import run_cli
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_cli(settings, _db(settings)))
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_contract(_: Settings, args: argparse.Namespace) -> None:

@@ -56,7 +56,7 @@ class EventType:
 def _type(fields: str, partner: str | None = None) -> EventType:
     names = frozenset(fields.split())
     shown = frozenset(partner.split()) if partner is not None else None
-    assert shown is None or shown <= names, f"partner fields {shown - names} are not fields of the type"  # noqa: S101
+    assert shown is None or shown <= names, f"partner fields {shown - names} are not fields of the type"
     return EventType(names, shown)
 
 

@@ -147,7 +147,7 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
             async with self.state.db.write_session() as session:
                 await note_use(session, token_id, now)
                 await session.commit()
-        except Exception:  # noqa: BLE001  the last-use date is a hint; it never fails a request
+        except Exception:  # the last-use date is a hint; it never fails a request
             log.debug("storing a token's last use failed", exc_info=True)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -229,6 +229,11 @@ def create_app(
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     state = AppState(settings=settings, db=db or Database(settings.database_url, pool_size=settings.db_pool_size, schema=settings.database_schema), clock=clock or SystemClock())
+    if settings.read_planner and not state.db.is_sqlite:
+        from app.graphql.planner import ReadPlanner
+        from app.orders.graphql.read_model import READ_MODEL, ROOTS
+
+        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS)
     graphql_app = OrderTrackGraphQL(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -90,6 +90,47 @@ def check_page_size(first: int, limit: int = MAX_PAGE_SIZE) -> None:
         raise InvalidInput(f"first must be between 1 and {limit}.", field="first", max=limit)
 
 
+def keyset_query(
+    query: Select[Any],
+    *,
+    sort: ColumnElement[Any],
+    sort_kind: type,
+    id_column: ColumnElement[int],
+    descending: bool,
+    first: int,
+    after: str | None,
+    limit: int = MAX_PAGE_SIZE,
+    position: str | None = None,
+) -> Select[Any]:
+    """``query`` limited to one page ordered by (sort, id), one row more than ``first`` (it tells whether
+    a next page exists), with a column ``position`` numbering the rows in that order if asked for.
+    Raises InvalidInput for a page size or cursor this API does not accept."""
+    check_page_size(first, limit)
+    if after:
+        value, last_id = decode_cursor(after, [sort_kind, int])
+        if descending:
+            query = query.where(or_(sort < value, and_(sort == value, id_column < last_id)))
+        else:
+            query = query.where(or_(sort > value, and_(sort == value, id_column > last_id)))
+    order = (sort.desc(), id_column.desc()) if descending else (sort.asc(), id_column.asc())
+    if position is not None:
+        query = query.add_columns(func.row_number().over(order_by=order).label(position))
+    return query.order_by(*order).limit(first + 1)
+
+
+def count_of(query: Select[Any]) -> Select[Any]:
+    """How many rows ``query`` has over all pages (``totalCount``)."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
+def page_of(rows: list[Any], *, first: int, after: str | None, value_of: Callable[[Any], Any], count_query: Select[Any] | None = None) -> Page[Any]:
+    """The page made of the rows a ``keyset_query`` returned."""
+    has_next = len(rows) > first
+    rows = rows[:first]
+    cursors = [encode_cursor([value_of(r), r.id]) for r in rows]
+    return Page(items=rows, cursors=cursors, has_next_page=has_next, has_previous_page=after is not None, count_query=count_query)
+
+
 async def keyset_page(
     session: AsyncSession,
     query: Select[Any],
@@ -104,17 +145,7 @@ async def keyset_page(
     limit: int = MAX_PAGE_SIZE,
 ) -> Page[Any]:
     """One page of ``query`` ordered by (sort, id); ``value_of(row)`` reads the sort value back."""
-    check_page_size(first, limit)
-    count_query = select(func.count()).select_from(query.order_by(None).subquery())
-    if after:
-        value, last_id = decode_cursor(after, [sort_kind, int])
-        if descending:
-            query = query.where(or_(sort < value, and_(sort == value, id_column < last_id)))
-        else:
-            query = query.where(or_(sort > value, and_(sort == value, id_column > last_id)))
-    order = (sort.desc(), id_column.desc()) if descending else (sort.asc(), id_column.asc())
-    rows = list((await session.execute(query.order_by(*order).limit(first + 1))).scalars())
-    has_next = len(rows) > first
-    rows = rows[:first]
-    cursors = [encode_cursor([value_of(r), r.id]) for r in rows]
-    return Page(items=rows, cursors=cursors, has_next_page=has_next, has_previous_page=after is not None, count_query=count_query)
+    count_query = count_of(query)
+    paged = keyset_query(query, sort=sort, sort_kind=sort_kind, id_column=id_column, descending=descending, first=first, after=after, limit=limit)
+    rows = list((await session.execute(paged)).scalars())
+    return page_of(rows, first=first, after=after, value_of=value_of, count_query=count_query)

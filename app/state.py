@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.graphql.planner import ReadPlanner
 from app.jeopardy.monitor import Monitor
 from app.realtime.bus import EventBus
 from app.webhooks.delivery import Deliverer
@@ -20,6 +21,7 @@ class Services:
     bus: EventBus | None = None
     monitor: Monitor | None = None
     deliverer: Deliverer | None = None
+    read_planner: ReadPlanner | None = None  # PostgreSQL with READ_PLANNER on
 
 
 @dataclass

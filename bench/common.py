@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from collections.abc import Iterator
 
 from sqlalchemy import text
@@ -50,6 +52,32 @@ async def pg_schema(prefix: str = "bench", keep: bool = False) -> AsyncIterator[
 
 
 SERVICE = "app.main:create_app"
+
+
+class Server(Protocol):
+    """A server under load: its name, its address and the CPU its process has used so far."""
+
+    name: str
+
+    @property
+    def url(self) -> str: ...
+
+    def cpu_seconds(self) -> float: ...
+
+
+def wait_for_port(process: subprocess.Popen[bytes], port: int, name: str, timeout: float) -> None:
+    """Until ``process`` accepts connections on ``port`` (RuntimeError if it exits or takes too long)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} server exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} server did not start in {timeout} s") from None
+            time.sleep(0.1)
 
 
 @contextmanager

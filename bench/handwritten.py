@@ -1,7 +1,7 @@
 """The limit: a hand-written Starlette endpoint that runs the dashboard's SQL and builds its JSON with orjson.
 
-It answers exactly what ``bench.tree.DASHBOARD`` asks the GraphQL endpoint (the benchmark checks the two
-bodies are equal), with the same statements the GraphQL request runs (and the same 5 s token cache): the page of
+It answers exactly what ``bench.tree.DASHBOARD`` asks the GraphQL endpoint, for any of its questions (states,
+priorities, direction; the benchmark checks the bodies are equal), with the same statements the GraphQL request runs (and the same 5 s token cache): the page of
 orders, then one statement each for items, activities, predecessors, service order requests,
 party order links and party orders.
 Run: ``uvicorn bench.handwritten:create_app --factory`` with DATABASE_URL and DATABASE_SCHEMA set.
@@ -28,7 +28,6 @@ from app.orders.graphql import enums
 from app.party_orders.graphql import enums as party_enums
 from app.pagination import encode_cursor
 
-STATES = ["acknowledged", "inProgress"]
 
 
 def names(enum: Any) -> dict[str, str]:
@@ -42,7 +41,8 @@ PARTY_STATE = names(party_enums.PartyOrderState)
 
 SQL_TOKEN = "SELECT id, name, role, party_id, revoked_at FROM api_token WHERE token_hash = $1"
 SQL_ORDERS = """SELECT id, sales_request_ref, customer_name, priority, state, committed_date, expected_completion,
-  jeopardy_level, version FROM customer_order WHERE state = ANY($1::varchar[]) ORDER BY committed_date, id LIMIT $2"""
+  jeopardy_level, version FROM customer_order WHERE state = ANY($1::varchar[]) AND priority = ANY($3::varchar[])
+  ORDER BY committed_date {direction}, id {direction} LIMIT $2"""
 SQL_ITEMS = """SELECT id, order_id, parent_id, product_ref, quantity, fulfillment, state FROM order_item
   WHERE order_id = ANY($1::int[]) ORDER BY parent_id, position, id"""
 SQL_ACTIVITIES = """SELECT id, order_id, item_id, kind, state, planned_start, planned_end, expected_end,
@@ -63,7 +63,16 @@ def s(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-async def dashboard(pool: asyncpg.Pool, authorization: str, first: int) -> dict[str, Any]:
+VALUE_OF_STATE = {name: value for value, name in ORDER_STATE.items()}
+VALUE_OF_PRIORITY = {name: value for value, name in PRIORITY.items()}
+ORDERS_BY_DIRECTION = {"ASC": SQL_ORDERS.format(direction="ASC"), "DESC": SQL_ORDERS.format(direction="DESC")}
+
+
+async def dashboard(pool: asyncpg.Pool, authorization: str, first: int, states: list[str] | None = None,
+                    priorities: list[str] | None = None, direction: str = "ASC") -> dict[str, Any]:
+    """The answer to ``bench.tree.DASHBOARD`` with these variables (GraphQL enum names)."""
+    state_values = [VALUE_OF_STATE[s] for s in states or ["ACKNOWLEDGED", "IN_PROGRESS"]]
+    priority_values = [VALUE_OF_PRIORITY[p] for p in priorities or list(VALUE_OF_PRIORITY)]
     async with pool.acquire() as conn:
         known = TOKENS.get(authorization)
         if known is None or known < time.monotonic():  # the same 5 s token cache as the service
@@ -72,7 +81,7 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int) -> dict[
             if actor is None or actor["revoked_at"] is not None:
                 return {"data": None, "errors": [{"message": "The token is unknown or revoked.", "extensions": {"code": "UNAUTHENTICATED"}}]}
             TOKENS[authorization] = time.monotonic() + 5
-        orders = await conn.fetch(SQL_ORDERS, STATES, first + 1)
+        orders = await conn.fetch(ORDERS_BY_DIRECTION[direction], state_values, first + 1, priority_values)
         has_next, orders = len(orders) > first, orders[:first]
         ids = [o["id"] for o in orders]
         items = await conn.fetch(SQL_ITEMS, ids)
@@ -133,8 +142,9 @@ def create_app() -> Starlette:
 
     async def endpoint(request: Request) -> Response:
         body = orjson.loads(await request.body())
-        first = int((body.get("variables") or {}).get("first", 50))
-        result = await dashboard(state["pool"], request.headers.get("authorization", ""), first)
+        variables = body.get("variables") or {}
+        result = await dashboard(state["pool"], request.headers.get("authorization", ""), int(variables.get("first", 50)),
+                                 variables.get("states"), variables.get("priorities"), variables.get("direction", "ASC"))
         return Response(orjson.dumps(result), media_type="application/json")
 
     return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])], lifespan=lifespan)

@@ -33,6 +33,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of process ``pid`` and its direct children (uvicorn's workers)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid] + ([int(p) for p in children.read_text().split()] if children.exists() else [])
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 class ServiceProcess:
     """``ordertrack serve`` on 127.0.0.1 in a child process, configured by ``env`` (settings are
     environment variables); ``app`` (a factory's import path) serves something else the same way,
@@ -124,16 +138,7 @@ class ServiceProcess:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process (and its workers) so far."""
         assert self.proc is not None
-        total, pid = 0.0, self.proc.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children")
-        pids = [pid] + ([int(p) for p in children.read_text().split()] if children.exists() else [])
-        for each in pids:
-            try:
-                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return process_cpu_seconds(self.proc.pid)
 
     def rss_kib(self) -> int:
         """Resident memory of the server process."""

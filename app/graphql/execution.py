@@ -11,12 +11,15 @@ errors are the same as before.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, NamedTuple
 
-from graphql import GraphQLObjectType, get_nullable_type, is_leaf_type, is_non_null_type
+from graphql import GraphQLObjectType, OperationType, get_nullable_type, is_leaf_type, is_non_null_type
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+log = logging.getLogger(__name__)
 
 
 class PlainLeaf(NamedTuple):
@@ -62,6 +65,34 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._splits: dict[int, _Split] = {}
+
+    def execute_root_grouped_field_set(  # graphql-core's (pinned); the read planner answers what it can plan
+        self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any, serially: bool, position_context: Any
+    ) -> Any:
+        ordinary = super().execute_root_grouped_field_set
+        services = getattr(self.context_value, "services", None)
+        planner = getattr(services, "read_planner", None)
+        middleware = self.middleware_manager
+        if (
+            planner is None
+            or serially
+            or self.operation.operation is not OperationType.QUERY
+            or (middleware is not None and middleware._middleware_resolvers)
+        ):
+            return ordinary(root_type, root_value, grouped_field_set, serially, position_context)
+        run = planner.plan(self, root_type, grouped_field_set)
+        if run is None:
+            return ordinary(root_type, root_value, grouped_field_set, serially, position_context)
+
+        async def planned() -> Any:
+            try:
+                return await run(self.context_value.db)
+            except Exception:  # an outage or a refusal: the ordinary execution reports it
+                log.debug("planned execution failed; executing as usual", exc_info=True)
+                result = ordinary(root_type, root_value, grouped_field_set, serially, position_context)
+                return await result if self.is_awaitable(result) else result
+
+        return planned()
 
     def _split(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Split:
         # graphql-core collects a sub-selection once per (type, field nodes), so every object of a

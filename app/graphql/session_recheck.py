@@ -48,7 +48,7 @@ async def until_revoked(source: AsyncIterator[T], check: PrincipalCheck) -> Asyn
     following: asyncio.Future[T] | None = None
     try:
         while True:
-            following = asyncio.ensure_future(anext(source))  # type: ignore[arg-type]
+            following = asyncio.ensure_future(anext(source))
             done, _ = await asyncio.wait({following, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if following not in done:
                 raise watcher.result()
@@ -108,7 +108,7 @@ class _Rechecking:
     async def _close_revoked(self, error: Unauthenticated) -> None:
         try:
             await self.websocket.close(code=CLOSE_REVOKED, reason=error.message[:120])
-        except Exception:  # noqa: BLE001  already closing
+        except Exception:  # already closing
             log.debug("closing a revoked session's socket failed", exc_info=True)
         await self._end_operations()
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import InvalidInput
 from app.events import Event
 from app.orders.models import CustomerOrder
-from app.pagination import Page, Seq, check_page_size, decode_cursor, encode_cursor, keyset_page
+from app.pagination import Page, Seq, check_page_size, decode_cursor, encode_cursor, keyset_page, keyset_query
 
 PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "critical": 4}
 
@@ -77,6 +77,14 @@ async def list_orders(
         session, filtered(f), sort=column, sort_kind=kind, id_column=CustomerOrder.id, descending=descending,
         first=first, after=after, value_of=value_of,
     )
+
+
+def orders_page_query(f: OrderFilter, *, sort: str, descending: bool, first: int, after: str | None, position: str | None = None) -> Any:
+    """The statement ``list_orders`` runs (one row more than ``first``), for a reader that builds the page itself;
+    ``position`` names a column numbering the rows in page order."""
+    column, kind, _ = SORTS[sort]
+    return keyset_query(filtered(f), sort=column, sort_kind=kind, id_column=CustomerOrder.id, descending=descending, first=first,
+                        after=after, position=position)
 
 
 async def timeline(session: AsyncSession, order_id: int, *, first: int = 50, after: str | None = None) -> Page[Event]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -66,10 +65,10 @@ def change_requests_by_party_order(db: Database) -> DataLoader[int, list[PartyCh
 
 
 async def _prefetch_party_orders(context: Any, order_ids: list[int]) -> None:
-    """Dashboards list customer orders with the party orders of their items: load both lists up front."""
-    await asyncio.gather(
-        context.loader(links_by_order).load_many(order_ids), context.loader(party_orders_by_order).load_many(order_ids)
-    )
+    """Dashboards list customer orders with the party orders of their items: load both lists up front
+    (one after the other: one pooled connection per request at a time)."""
+    await context.loader(links_by_order).load_many(order_ids)
+    await context.loader(party_orders_by_order).load_many(order_ids)
 
 
 prefetch.register(["partyOrders"], _prefetch_party_orders)

@@ -215,7 +215,7 @@ async def change_party_order_state(
 
 async def cancel_party_order(uow: UnitOfWork, party_order_id: int, reason: str, expected_version: int | None = None) -> PartyOrder:
     """Cancel a party order no longer required: at once if the party has not acknowledged, else ask it."""
-    order, po = await load_party_order(uow, party_order_id, expected_version=expected_version)
+    _order, po = await load_party_order(uow, party_order_id, expected_version=expected_version)
     reason_text = v.required_text(reason, "reason", max_len=1000)
     if po.acknowledged_at is None:
         move_party_order(uow, po, "cancelled", reason_text)

@@ -20,8 +20,8 @@ import socket
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Callable
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -376,10 +376,8 @@ class Deliverer:
             if result.wait == 0:
                 continue
             wait = self.config.poll_interval if result.wait is None else min(result.wait, self.config.poll_interval)
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(bell.wait(), timeout=max(wait, 0.001))
-            except TimeoutError:
-                pass
 
     async def _webhook_ids(self) -> set[int]:
         async with self.db.read() as session:
@@ -403,10 +401,8 @@ class Deliverer:
                 if task.done():
                     self._workers.pop(webhook_id)
                     self._bells.pop(webhook_id, None)
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), timeout=self.config.poll_interval)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         if self._task is None:

@@ -1,0 +1,293 @@
+"""The read planner: a query's selection on table-backed types answered by one SQL statement.
+
+For a root field the planner knows (``RootReader``), the validated selection below it is turned into one
+statement whose JSON is built by PostgreSQL (``json_build_object`` / ``json_agg`` over correlated
+subqueries, one per nested list): no Python per field. Leaves are the fields strawberry itself would
+read off the row (``execution.plain_leaves``) and are rendered as strawberry renders them (IDs as
+text, enum values as their names, instants as ``isoformat``); nested lists are the relations a
+``ReadModel`` declares, each with the same order and predicates as the DataLoader it stands for.
+
+A selection with anything else (a field with its own resolver that no relation stands for, an
+argument, a directive other than @skip/@include, an unknown scalar, a permission class) is not
+planned: the whole operation then runs on strawberry as before, and so does any operation the planner
+fails on (bad input, an outage): the ordinary execution reports it. Authorization is the root field's
+permission class, asked before planning; a refusal is left to strawberry to report.
+
+The SQL below a root field depends only on the selection's shape (fields, aliases, types after
+fragments and @skip/@include), so it is compiled once per shape and kept; per request only the root
+statement's arguments change. PostgreSQL only: on SQLite every operation runs on strawberry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import orjson
+from graphql import (
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_nullable_type,
+)
+from graphql.execution.collect_fields import collect_subfields
+from sqlalchemy import Table, Text, case, cast, func, literal, literal_column, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql import ColumnElement
+
+from app.graphql.execution import plain_leaves
+
+log = logging.getLogger(__name__)
+
+MAX_SHAPES = 512
+JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+class NotPlanned(Exception):
+    """The selection has something the planner does not answer: strawberry executes the operation."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A nested field answered from another table: ``where(parent, child)`` are its predicates, ``order(child)``
+    its order (those of the DataLoader it stands for); ``many`` a list, else the first row or null."""
+
+    target: str  # GraphQL type name of the rows
+    where: Callable[[Any, Any], Sequence[ColumnElement[bool]]]
+    order: Callable[[Any], Sequence[Any]]
+    many: bool = True
+
+
+@dataclass(frozen=True)
+class IdList:
+    """A list of IDs from a link table (``Activity.predecessorIds``)."""
+
+    table: Table
+    column: str  # the ID listed, in ascending order
+    where: Callable[[Any, Any], Sequence[ColumnElement[bool]]]
+
+
+@dataclass
+class ReadModel:
+    """Which table backs each GraphQL type, and the relations that stand for resolvers."""
+
+    tables: dict[str, Table]
+    relations: dict[tuple[str, str], Relation | IdList] = field(default_factory=dict)
+
+
+Shape = tuple[Any, ...]
+
+
+def instant(column: Any) -> ColumnElement[Any]:
+    """A timestamptz rendered as Python's ``datetime.isoformat()`` of the UTC instant (what strawberry sends)."""
+    utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
+    seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+    fraction = case((func.date_trunc(literal_column("'second'"), column) == column, literal_column("''")),
+                    else_=func.to_char(utc, literal_column("'.US'")))
+    return seconds.op("||")(fraction).op("||")(literal_column("'+00:00'"))
+
+
+def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
+    """Stored value -> the name strawberry sends for it."""
+    names = {}
+    for value in enum_type.values.values():
+        raw = value.value.value if isinstance(value.value, Enum) else value.value
+        names[raw] = enum_type.serialize(raw)
+    return names
+
+
+class Planner:
+    """Plans and compiles selections of one schema over one ``ReadModel`` (PostgreSQL)."""
+
+    def __init__(self, model: ReadModel) -> None:
+        self.model = model
+        self.dialect = postgresql.dialect()
+        self._compiled: OrderedDict[Shape, str] = OrderedDict()
+        self._statements: OrderedDict[Any, Any] = OrderedDict()
+        self._aliases = 0
+
+    def statement(self, key: Any, build: Callable[[], Any]) -> Any:
+        """The statement for ``key`` (the compiled selections and every argument value), built once: the same
+        question asked again reuses the statement object, and so SQLAlchemy's compiled form of it."""
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = build()
+            while len(self._statements) > MAX_SHAPES:
+                self._statements.popitem(last=False)
+        else:
+            self._statements.move_to_end(key)
+        return found
+
+    # --- shapes: what a selection asks, independent of the request's values ---
+
+    def shape(self, executor: Any, parent: GraphQLObjectType, field_details: Any) -> Shape:
+        """The selection below ``field_details`` (of a field returning ``parent`` rows) as a hashable shape."""
+        if parent.name not in self.model.tables:
+            raise NotPlanned(parent.name)
+        grouped = collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation,
+                                    parent, field_details).grouped_field_set
+        leaves = plain_leaves(parent)
+        table = self.model.tables[parent.name]
+        entries = []
+        for response_name, details in grouped.items():
+            node = details[0].node
+            name = node.name.value
+            if any(d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives) for d in details):
+                raise NotPlanned("directive")
+            if name == "__typename":
+                entries.append((response_name, "typename", parent.name))
+                continue
+            if node.arguments:
+                raise NotPlanned("argument")
+            field_def = parent.fields[name]
+            relation = self.model.relations.get((parent.name, name))
+            if relation is not None:
+                if isinstance(relation, IdList):
+                    entries.append((response_name, "ids", name))
+                    continue
+                target = executor.schema.get_type(relation.target)
+                entries.append((response_name, "relation", name, self.shape(executor, target, details)))
+                continue
+            leaf = leaves.get(name)
+            if leaf is None or leaf.attribute not in table.c:
+                raise NotPlanned(f"{parent.name}.{name}")
+            kind = get_nullable_type(field_def.type)
+            if isinstance(kind, GraphQLEnumType):
+                entries.append((response_name, "enum", leaf.attribute, kind.name))
+            elif isinstance(kind, GraphQLScalarType) and kind.name in ("ID", "String", "Int", "Boolean", "DateTime"):
+                entries.append((response_name, kind.name, leaf.attribute))
+            else:
+                raise NotPlanned(f"{parent.name}.{name}: {kind}")
+        return (parent.name, tuple(entries))
+
+    # --- SQL: a shape as a JSON expression over the row alias ``row`` ---
+
+    def node_sql(self, shape: Shape, schema: Any) -> str:
+        """The compiled JSON expression of ``shape`` over the alias ``o`` of its type's table (kept per shape)."""
+        found = self._compiled.get(shape)
+        if found is not None:
+            self._compiled.move_to_end(shape)
+            return found
+        table = self.model.tables[shape[0]]
+        row = table.alias("o")
+        # Compiled inside a SELECT from ``o`` so that the nested subqueries correlate to it (alone, each
+        # would list ``o`` in its own FROM); the expression is then taken out of that SELECT.
+        enclosing = select(self._object(shape, row, schema).label("node")).select_from(row)
+        sql = str(enclosing.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
+        head, tail = "SELECT ", f" AS node \nFROM {table.name} AS o"
+        if not (sql.startswith(head) and sql.endswith(tail)):
+            raise NotPlanned("unexpected compiled form")
+        compiled = sql[len(head):-len(tail)]
+        self._compiled[shape] = compiled
+        while len(self._compiled) > MAX_SHAPES:
+            self._compiled.popitem(last=False)
+        return compiled
+
+    def _alias(self, table: Table) -> Any:
+        self._aliases += 1
+        return table.alias(f"r{self._aliases}")
+
+    def _object(self, shape: Shape, row: Any, schema: Any) -> ColumnElement[Any]:
+        type_name, entries = shape
+        pairs: list[Any] = []
+        for entry in entries:
+            pairs += [literal(entry[0], Text), self._value(type_name, entry, row, schema)]
+        if len(pairs) > 2 * JSON_PAIRS:
+            raise NotPlanned("too many fields for json_build_object")
+        return func.json_build_object(*pairs)
+
+    def _value(self, type_name: str, entry: tuple[Any, ...], row: Any, schema: Any) -> Any:
+        kind = entry[1]
+        if kind == "typename":
+            return literal(entry[2], Text)
+        if kind in ("String", "Int", "Boolean"):
+            return row.c[entry[2]]
+        if kind == "ID":
+            return cast(row.c[entry[2]], Text)
+        if kind == "DateTime":
+            return instant(row.c[entry[2]])
+        if kind == "enum":
+            names = enum_names(schema.get_type(entry[3]))
+            return case(*((row.c[entry[2]] == literal(v, Text), literal(n, Text)) for v, n in names.items()), else_=None)
+        if kind == "ids":
+            link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
+            child = self._alias(link.table)
+            column = child.c[link.column]
+            return (select(func.coalesce(func.json_agg(aggregate_order_by(cast(column, Text), column)), text("'[]'::json")))
+                    .where(*link.where(row, child)).correlate(row).scalar_subquery())
+        relation: Relation = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
+        sub_shape = entry[3]
+        child = self._alias(self.model.tables[relation.target])
+        obj = self._object(sub_shape, child, schema)
+        if relation.many:
+            return (select(func.coalesce(func.json_agg(aggregate_order_by(obj, *relation.order(child))), text("'[]'::json")))
+                    .where(*relation.where(row, child)).correlate(row).scalar_subquery())
+        return select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+
+
+@dataclass
+class PlannedRoot:
+    """One root field's statement and how its rows become the field's value."""
+
+    statement: Any
+    finish: Callable[[list[Any], Any], Awaitable[Any]]  # (rows, session) -> the value; may read once more (rare)
+
+
+RootReader = Callable[[Planner, Any, GraphQLObjectType, str, Any], PlannedRoot]
+"""(planner, executor, root type, field name, field details) -> the planned root field; raises NotPlanned."""
+
+
+def loads(node: str | None) -> Any:
+    """A node's JSON as the database built it, kept encoded: orjson writes it into the response as is
+    (parsing and encoding it again would be most of the request's CPU)."""
+    return None if node is None else orjson.Fragment(node)
+
+
+class ReadPlanner:
+    """What the executor asks: can this query's root selection be answered by planned statements?"""
+
+    def __init__(self, model: ReadModel, roots: dict[str, RootReader]) -> None:
+        self.planner = Planner(model)
+        self.roots = roots
+        self.answered = 0  # operations answered by planned statements (for tests and curiosity)
+
+    def plan(self, executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any) -> Callable[[Any], Awaitable[dict[str, Any]]] | None:
+        """A coroutine function answering the whole root selection, or None (strawberry executes it)."""
+        planned: list[tuple[str, PlannedRoot | str]] = []
+        try:
+            for response_name, details in grouped_field_set.items():
+                node = details[0].node
+                if any(d.node.directives for d in details):
+                    return None
+                name = node.name.value
+                if name == "__typename":
+                    planned.append((response_name, root_type.name))
+                    continue
+                reader = self.roots.get(name)
+                if reader is None:
+                    return None
+                planned.append((response_name, reader(self.planner, executor, root_type, name, details)))
+        except NotPlanned as exc:
+            log.debug("not planned: %s", exc)
+            return None
+        except Exception:  # bad input or a refusal: the ordinary execution reports it
+            log.debug("not planned", exc_info=True)
+            return None
+
+        async def run(db: Any) -> dict[str, Any]:
+            data: dict[str, Any] = {}
+            async with db.read() as session:
+                for response_name, root in planned:
+                    if isinstance(root, str):
+                        data[response_name] = root
+                    else:
+                        data[response_name] = await root.finish(list(await session.execute(root.statement)), session)
+            self.answered += 1
+            return data
+
+        return run
