@@ -34,7 +34,9 @@ async def start_bus(state: AppState) -> Stop:
 async def start_monitor(state: AppState) -> Stop:
     """Load the policy and sweep in the background."""
     install(state.settings.jeopardy_policy_file)
-    monitor = Monitor(state.db, state.clock, interval=state.settings.monitor_interval_seconds)
+    monitor = Monitor(
+        state.db, state.clock, interval=state.settings.monitor_interval_seconds, batch_orders=state.settings.monitor_batch_orders
+    )
     state.services.monitor = monitor
     monitor.start()
 

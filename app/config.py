@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MONITOR_BATCH_ORDERS = 500
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
@@ -27,6 +29,7 @@ class Settings(BaseSettings):
     # Jeopardy monitor
     monitor_enabled: bool = True
     monitor_interval_seconds: float = 30.0
+    monitor_batch_orders: int = Field(default=MONITOR_BATCH_ORDERS, ge=1, description="Orders per sweep transaction: no writer waits for the monitor longer than one such batch.")
     jeopardy_policy_file: str | None = Field(default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml.")
     metrics_token: str | None = Field(default=None, description="Bearer token /metrics asks for (required in production).")
     metrics_refresh_seconds: float = Field(default=15.0, description="How often the open-order gauges are counted (not per scrape).")

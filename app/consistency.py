@@ -2,7 +2,8 @@
 
 Every write transaction ends here (``UnitOfWork.settle``, handed this function by the app factory)
 for each customer order it recorded an event about, and every jeopardy sweep calls it for the orders
-whose time came. For each order, in this order:
+whose time came, one batch (one transaction) at a time (``app/jeopardy/sweep.py``). For each
+order, in this order:
 
 1. each item's state, rolled up from its own work and its children (``work.rolled_up_item``);
 2. the order's state: in progress once work started, completed once every item is closed and
@@ -24,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Row, select
 
@@ -39,6 +40,8 @@ from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import PartyOrder
 from app.party_orders.work import PARTY_ORDERS
 
+# A plain row of any columns (SQLAlchemy types a row by its columns' types).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 # Every kind of work a customer order has, the one list of them.
 WORK: tuple[work.Kind, ...] = (work.ACTIVITIES, work.SERVICE_ORDER_REQUESTS, PARTY_ORDERS)
 # Order states from which the roll-up completes an order (a held or cancelling order waits for staff).
@@ -50,12 +53,12 @@ class Tree:
     """What the reconciliation reads of a set of orders, as plain rows grouped by order (no ORM
     objects: a sweep may read thousands of orders in which nothing moves)."""
 
-    orders: list[Row[Any]]
-    items: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
-    activities: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
+    orders: list[AnyRow]
+    items: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    activities: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     preds: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     units: dict[int, list[work.WorkUnit]] = field(default_factory=lambda: defaultdict(list))
-    party_orders: dict[int, list[Row[Any]]] = field(default_factory=lambda: defaultdict(list))
+    party_orders: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass
@@ -89,7 +92,7 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     if tree.activities:
         d = ActivityDependency.__table__.c  # type: ignore[attr-defined]
         rows = await session.execute(
-            select(d.activity_id, d.predecessor_id).join(Activity.__table__, a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))
+            select(d.activity_id, d.predecessor_id).join(Activity.__table__, a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))  # type: ignore[attr-defined]
         )
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)
@@ -106,17 +109,17 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     return tree
 
 
-def _roll_up_items(items: list[Row[Any]], units: list[work.WorkUnit], moves: Moves) -> dict[int, str]:
+def _roll_up_items(items: list[AnyRow], units: list[work.WorkUnit], moves: Moves) -> dict[int, str]:
     """Every item's state after the roll-up (children first); the changed ones go into ``moves``."""
     own: dict[int | None, list[work.WorkUnit]] = defaultdict(list)
     for unit in units:
         own[unit.item_id].append(unit)
-    children: dict[int | None, list[Row[Any]]] = defaultdict(list)
+    children: dict[int | None, list[AnyRow]] = defaultdict(list)
     for item in items:
         children[item.parent_id].append(item)
     state: dict[int, str] = {}
 
-    def settle(item: Row[Any]) -> None:
+    def settle(item: AnyRow) -> None:
         for child in children[item.id]:
             settle(child)
         state[item.id] = work.rolled_up_item(item.state, own[item.id], [state[c.id] for c in children[item.id]])
@@ -128,7 +131,7 @@ def _roll_up_items(items: list[Row[Any]], units: list[work.WorkUnit], moves: Mov
     return state
 
 
-def _settle_order_state(order: Row[Any], item_states: dict[int, str], tree: Tree, moves: Moves) -> None:
+def _settle_order_state(order: AnyRow, item_states: dict[int, str], tree: Tree, moves: Moves) -> None:
     steps = moves.orders[order.id]
     if order.state == "pendingCancellation":
         if not any(po.state == "pendingCancellation" for po in tree.party_orders[order.id]):
@@ -154,7 +157,7 @@ def needed_by(given: bool, current: datetime, committed: datetime) -> datetime:
     return min(current, committed) if given else committed
 
 
-def _settle_dates(order: Row[Any], tree: Tree, moves: Moves) -> None:
+def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
     new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id])
     if new != order.expected_completion:
         moves.expected[order.id] = new
@@ -246,8 +249,8 @@ async def reconcile(
         _settle_order_state(order, item_states, tree, moves)
     await _apply(uow, moves, tree)
     await uow.session.flush()
-    watched = {("order", o.id): o.jeopardy_level for o in tree.orders}
-    watched.update((("partyOrder", p.id), p.jeopardy_level) for ps in tree.party_orders.values() for p in ps)
+    watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
+    watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,11 @@ class Database:
         # Handed to every write transaction; the app factory and the command line set it.
         self.reconcile: Reconciler | None = None
         self.direct_engine: AsyncEngine | None = None
+        # SQLite has one writer at a time. Its busy handler retries a waiting BEGIN IMMEDIATE after
+        # growing sleeps (up to 100 ms), so a writer that commits and begins again at once (the
+        # jeopardy sweep's batches, a busy client) keeps the lock from the others. This process's
+        # writers take turns in arrival order instead.
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if url.startswith("sqlite") else None
         self._direct_idle: list[tuple[AsyncConnection, Any]] = []
         self._direct_keep = pool_size
         if self.is_sqlite:
@@ -195,10 +200,15 @@ class Database:
         return self._write()
 
     @asynccontextmanager
-    async def write(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
-        """One transaction: changes plus their events commit together, then the events are published."""
+    async def write(self, actor: Actor, now: datetime, *, connection: AsyncConnection | None = None) -> AsyncIterator[UnitOfWork]:
+        """One transaction: changes plus their events commit together, then the events are published.
+
+        On ``connection`` when given (the jeopardy monitor's, which holds its leadership lock), else
+        on a pooled one.
+        """
         try:
-            async with self._write() as session:
+            opened = self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+            async with self._write_turn or nullcontext(), opened as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
                 yield uow
                 await uow.settle()

@@ -1,26 +1,36 @@
 """Benchmark 3: one jeopardy sweep over 10k, 100k and 1M open orders when 0.1% of them change level.
 
-One PostgreSQL schema grows through the sizes (the generator adds the difference). At each size:
-a settling sweep looks once at every generated order (they are new to it: their creation events
-follow its mark), then a sweep with nothing to change is timed, then the benchmark's clock moves
-forward just far enough that rows of 0.1% of the open orders pass a date that changes their level
-(an activity's planned end, a party's report due, a committed date; whatever else time reaches in
-that window is found too), and the sweep that finds them and records their new levels is timed.
-Time only moves forward, as in service. A sweep whose cost grows with the changes, not with the
-total, keeps the last columns flat.
+One PostgreSQL schema per way of sweeping grows through the sizes (the generator adds the
+difference, the same orders in each). At each size: a settling sweep looks once at every generated
+order (they are new to it: their creation events follow its mark) while a writer in another
+connection pool adds a note to a random order every 100 ms (how long each waited for its commit is
+measured), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
+just far enough that rows of 0.1% of the open orders pass a date that changes their level (an
+activity's planned end, a party's report due, a committed date; whatever else time reaches in that
+window is found too), and the sweep that finds them and records their new levels is timed. Time
+only moves forward, as in service. A sweep whose cost grows with the changes, not with the total,
+keeps the last columns flat.
 
-    python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3]
+The ways (``--batches``): ``one``, the whole sweep in one transaction (a batch as large as any
+backlog: as the sweep was before it worked in batches), and batches of N orders.
+
+    python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3] [--batches one,500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import statistics
+import sys
 import time
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text
 
+from app.auth import Actor, Role
 from app.clock import Clock, FrozenClock, SystemClock
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
@@ -31,11 +41,15 @@ from app.party_orders.states import ACTIVE
 from bench.common import NotReady, pg_schema, table
 
 
-async def timed_sweep(db: Database, clock: Clock | None = None) -> tuple[float, int, int, int]:
+WRITER = Actor(name="bench.writer", role=Role.STAFF)
+WRITE_EVERY = 0.1
+
+
+async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: int | None = None) -> tuple[float, int, int, int]:
     """Seconds, orders examined, level changes and SQL statements of one sweep."""
     from app.jeopardy.monitor import Monitor
 
-    monitor = Monitor(db, clock or SystemClock())
+    monitor = Monitor(db, clock or SystemClock(), **({"batch_orders": batch_orders} if batch_orders else {}))
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
@@ -65,45 +79,91 @@ async def when_levels_change(db: Database, count: int, now: datetime) -> datetim
     return when.astimezone(timezone.utc) + timedelta(seconds=1)
 
 
+async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], sweeping: asyncio.Task[object]) -> list[float]:
+    """A note on a random order every 100 ms (the next one once the last has committed) until the
+    sweep ends: the seconds each waited for its commit."""
+    from app.orders.service import add_note
+
+    waits: list[float] = []
+    while not sweeping.done():
+        started = time.perf_counter()
+        async with db.write(WRITER, clock.now()) as uow:
+            await add_note(uow, random.choice(order_ids), "a note while the monitor sweeps")
+        waits.append(time.perf_counter() - started)
+        await asyncio.wait([sweeping], timeout=max(0.0, started + WRITE_EVERY - time.perf_counter()))
+    return waits
+
+
+def batch_size(word: str) -> int:
+    return sys.maxsize if word == "one" else int(word)
+
+
 async def main(args: argparse.Namespace) -> list[str]:
     try:
         import app.jeopardy.monitor  # noqa: F401  only whether this build has the monitor
     except ImportError as exc:
         raise NotReady("the jeopardy monitor is not in this build") from exc
+    from app.consistency import reconcile
     from app.main import tune_gc
 
     tune_gc()  # the monitor sweeps inside the service process, whose collector is tuned at start-up
     sizes = sorted(int(s) for s in str(args.sizes).split(","))
+    ways = [w.strip() for w in str(args.batches).split(",")]
     rows = []
-    clock = FrozenClock(SystemClock().now())  # one clock for the whole run: time never goes back
-    async with pg_schema("bench_sweep") as (db, _):
+    start = SystemClock().now()
+    clocks = {way: FrozenClock(start) for way in ways}  # one clock for each way: time never goes back
+    settled: dict[tuple[int, str], float] = {}
+    async with AsyncExitStack() as stack:
+        schemas = [await stack.enter_async_context(pg_schema(f"bench_sweep_{way}")) for way in ways]
+        writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
+        for writer in writers:
+            stack.push_async_callback(writer.dispose)
+        for db in [*writers, *(db for db, _ in schemas)]:
+            db.reconcile = reconcile  # as the service wires it: every write reconciles its orders
         have = 0
         for size in sizes:
-            started = time.perf_counter()
-            await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
-            await settle_tables(db)  # as `ordertrack generate` does, and autovacuum would soon after any bulk load
-            generated = time.perf_counter() - started
+            due_at: datetime | None = None
+            for way, (db, _), writer in zip(ways, schemas, writers, strict=True):
+                batch, clock = batch_size(way), clocks[way]
+                started = time.perf_counter()
+                await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
+                await settle_tables(db)  # as `ordertrack generate` does, and autovacuum would soon after any bulk load
+                generated = time.perf_counter() - started
+                async with db.read() as session:
+                    order_ids = list((await session.execute(select(CustomerOrder.id))).scalars())
+                sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
+                waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
+                settle, settle_examined, _, _ = sweeping.result()
+                settled[(size, way)] = settle
+                await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
+                idle, idle_examined, _, idle_statements = await timed_sweep(db, clock, batch)
+                changed = max(1, size // 1000)
+                if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
+                    due_at = await when_levels_change(db, changed, clock.now())
+                clock.set(due_at)
+                busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock, batch)
+                async with db.read() as session:
+                    open_orders = (await session.execute(select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER)))).scalar_one()
+                ratio = settle / settled[(size, ways[0])]
+                rows.append([f"{open_orders:,}", "one transaction" if batch == sys.maxsize else f"batches of {batch:,}", f"{generated:.0f}",
+                             f"{settle:.2f} ({settle_examined:,})", f"{ratio:.2f}×", f"{max(waits) * 1000:.0f}",
+                             f"{statistics.median(waits) * 1000:.0f}", len(waits), f"{idle:.3f} ({idle_examined:,})",
+                             idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
+                print(f"  {size:,} orders, {rows[-1][1]}: settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms), "
+                      f"idle {idle:.3f} s, {changed} due: {busy:.3f} s", flush=True)
             have = size
-            settle, settle_examined, _, _ = await timed_sweep(db, clock)
-            idle, idle_examined, _, idle_statements = await timed_sweep(db, clock)
-            changed = max(1, size // 1000)
-            clock.set(await when_levels_change(db, changed, clock.now()))
-            busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock)
-            async with db.read() as session:
-                open_orders = (await session.execute(select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER)))).scalar_one()
-            rows.append([f"{open_orders:,}", f"{generated:.0f}", f"{settle:.2f} ({settle_examined:,})", f"{idle:.3f} ({idle_examined:,})",
-                         idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
-            print(f"  {size:,} orders: settle {settle:.2f} s, idle {idle:.3f} s, {changed} due: {busy:.3f} s", flush=True)
-    title = (f"Jeopardy sweep (one transaction, PostgreSQL): {args.items} items per order, each with an activity; "
-             "time moves until rows of 0.1% of the open orders pass a date that changes their level")
-    return [table(title, ["open orders", "generate s", "settling sweep s (orders)", "idle sweep s (orders examined)", "statements",
-                          "rows passing a date", "orders examined", "level changes", "sweep s", "statements"], rows)]
+    title = (f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
+             "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level")
+    return [table(title, ["open orders", "sweep", "generate s", "settling sweep s (orders)", "settle ratio", "longest writer wait ms",
+                          "median writer wait ms", "writes", "idle sweep s (orders examined)", "statements", "rows passing a date",
+                          "orders examined", "level changes", "sweep s", "statements"], rows)]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}sizes", default="10000,100000,1000000", help="open orders, comma-separated, ascending")
     p.add_argument(f"--{prefix}items", type=int, default=3, help="items (and activities) per order")
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
+    p.add_argument(f"--{prefix}batches", default="one,500", help="ways to sweep, comma-separated: one (one transaction) or orders per batch")
 
 
 def quick(args: argparse.Namespace) -> None:

@@ -35,7 +35,8 @@ from starlette.routing import Route
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
-from bench.common import ROOT, NotReady, app_env, free_port, pg_schema, table, uvicorn
+from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
+from tests.launcher import free_port
 
 NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
 ORDER = """mutation($input: CreateCustomerOrderInput!) { createCustomerOrder(input: $input) { id } }"""

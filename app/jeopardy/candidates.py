@@ -6,51 +6,86 @@ is numbered gap-free in commit order, so "events after the last sweep's sequence
 order changed since. Thresholds are stored per row (``jeopardy_check_at``, indexed), so "rows whose
 check time has come" is a range scan. A sweep therefore reads work in proportion to what changed,
 not to the number of open orders.
+
+A sweep works through its orders in batches, each its own transaction (``sweep.run``). The mark
+moves past the log only when the last batch commits; until then it keeps the pass's position in the
+log and the highest order id done, so a pass cut short (a crash, a new leader) is resumed where it
+stopped: nothing it did is done again, nothing it had still to do is passed by.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import SYSTEM
 from app.db import UnitOfWork, in_ids
 from app.events import Event, last_sequence
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import SweepMark
+from app.jeopardy.policy import Policy, escalations_due
 from app.orders.models import CustomerOrder
 
 MARK = "jeopardy-sweep"
+# What a sweep records itself. It describes orders that sweep has just brought up to date, so the
+# next sweep need not read them (a change of their data by anyone else has its own event).
+OWN_EVENTS = ("jeopardyChanged", "escalated", "escalationLowered")
 
 
 @dataclass
-class Scope:
-    """The orders one sweep evaluates (locked by it) and what it leaves for the next one."""
+class Plan:
+    """The orders one sweep examines, in id order, and the log position its pass reads up to."""
 
     order_ids: list[int]
-    skipped: list[int]  # held by a mutation right now: carried over, so their events are not passed by
     last_seq: int
+    moves_mark: bool  # with no order to examine, the mark has still to move (to last_seq, or out of a pass)
+    # The mark as the leader's batches leave it (only the leader writes it): kept here, so a batch
+    # writes it with one statement instead of reading it first.
+    pending: list[int] = field(default_factory=list)
+    done_through: int = 0
+    has_mark: bool = True
 
 
-async def gather(uow: UnitOfWork, ctx: rules.Context) -> Scope:
-    """Orders changed since the last sweep or reached by a threshold, locked in id order (held ones skipped)."""
-    session = uow.session
+async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
+    """Orders changed since the last sweep, reached by a threshold, left over, or due an escalation.
+
+    Only reads: nothing is locked until a batch locks its own orders.
+    """
     mark = await session.get(SweepMark, MARK)
     last = mark.last_seq if mark else 0
-    # Read before the events: every event up to ``top`` is committed with the data it describes.
-    top = await last_sequence(session)
+    resumed = mark is not None and mark.pass_last_seq is not None  # the rest of a pass cut short
+    if mark is not None and mark.pass_last_seq is not None:
+        top, done_through = mark.pass_last_seq, mark.pass_order_id or 0
+    else:
+        # Read before the events: every event up to ``top`` is committed with the data it describes.
+        top, done_through = await last_sequence(session), 0
     wanted = set(mark.pending) if mark else set()
     changed = await session.execute(
-        select(Event.order_id).where(Event.seq > last, Event.seq <= top, Event.order_id.is_not(None)).distinct()
+        select(Event.order_id)
+        .where(
+            Event.seq > last,
+            Event.seq <= top,
+            Event.order_id > done_through,  # also excludes events of no order
+            not_(and_(Event.actor == SYSTEM.name, Event.type.in_(OWN_EVENTS))),
+        )
+        .distinct()
     )
     wanted.update(changed.scalars())
     for rule in rulebook.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
-    locked = await lock_orders(uow, wanted)
-    return Scope(order_ids=locked, skipped=sorted(wanted - set(locked)), last_seq=top)
+    # Time in a level alone can make an escalation due; such an order is examined like the others.
+    wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
+    return Plan(
+        order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last,
+        pending=list(mark.pending) if mark else [], done_through=done_through, has_mark=mark is not None,
+    )
 
 
-async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
+async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
     """Lock the orders in id order (the lock order of every writer), skipping those a mutation holds."""
     if not order_ids or uow.dialect == "sqlite":  # SQLite: the whole write transaction is exclusive
         return sorted(order_ids)
@@ -63,23 +98,23 @@ async def lock_orders(uow: UnitOfWork, order_ids: set[int]) -> list[int]:
     return list(rows.scalars())
 
 
-async def finish(uow: UnitOfWork, scope: Scope) -> None:
-    """Move the mark past the events this sweep read, and past its own when it can; keep the orders
-    it could not lock for the next one."""
-    mark = await uow.session.get(SweepMark, MARK)
-    if mark is None:
-        mark = SweepMark(name=MARK, last_seq=scope.last_seq, pending=scope.skipped)
-        uow.session.add(mark)
+async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Sequence[int], *, last: bool) -> None:
+    """Record in the mark, in the batch's own transaction, that its orders are done; the orders it could
+    not lock are kept for the next sweep. The last batch of a pass moves the mark past the pass's log.
+
+    ``plan`` follows the mark; call this last in the batch, whose commit then makes both true.
+    """
+    done = set(locked)
+    pending = sorted((set(plan.pending) - done) | (set(batch) - done))
+    values: dict[str, Any] = {"pending": pending} if pending != plan.pending or not plan.has_mark else {}
+    if last:
+        values.update(last_seq=plan.last_seq, pass_last_seq=None, pass_order_id=None)
     else:
-        mark.last_seq, mark.pending = scope.last_seq, scope.skipped
-    await uow.session.flush()
-
-    async def past_own_events(events: list[Event]) -> None:
-        # The sweep's own events describe what it has just evaluated; looking at those orders again
-        # would find nothing. Numbered right after the mark, no other transaction's event lies in
-        # between (numbers are given out under one row lock, which this transaction holds now).
-        if events and events[0].seq == scope.last_seq + 1:
-            mark.last_seq = events[-1].seq
-            await uow.session.flush()
-
-    uow.before_commit.append(past_own_events)
+        plan.done_through = max(plan.done_through, max(batch))
+        values.update(pass_last_seq=plan.last_seq, pass_order_id=plan.done_through)
+    if plan.has_mark:
+        await uow.session.execute(update(SweepMark).where(SweepMark.name == MARK).values(values))  # type: ignore[arg-type]
+    else:
+        uow.session.add(SweepMark(name=MARK, **{"last_seq": 0, **values}))
+        await uow.session.flush()
+    plan.pending, plan.has_mark = pending, True

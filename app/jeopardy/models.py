@@ -38,13 +38,18 @@ class Escalation(SQLModel, table=True):
 
 
 class SweepMark(SQLModel, table=True):
-    """How far the sweeps have read the event log, and orders a sweep could not lock (looked at next time)."""
+    """How far the sweeps have read the event log, orders a sweep could not lock (looked at next time),
+    and how far the pass in progress has come (a sweep works in batches, each its own transaction)."""
 
     __tablename__ = "jeopardy_sweep_mark"
 
     name: str = Field(max_length=64, primary_key=True)
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     pending: list[int] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    # A pass in progress reads the log up to pass_last_seq; its changed orders up to pass_order_id are
+    # done. Both null between passes.
+    pass_last_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    pass_order_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class MonitorLease(SQLModel, table=True):

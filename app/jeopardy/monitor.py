@@ -1,8 +1,12 @@
 """The background sweep: every N seconds one monitor, across all processes, brings levels up to date.
 
-Leadership is taken inside the sweep's own transaction, so it can never outlive it: on PostgreSQL
-``pg_try_advisory_xact_lock`` (released by commit or rollback, also when the process dies); on SQLite
-a lease row, read and renewed under the write lock SQLite's ``BEGIN IMMEDIATE`` already holds.
+A sweep works in batches, each its own short transaction (``sweep.run``); its leader holds the
+leadership for the whole sweep, across the batches. On PostgreSQL a session-level advisory lock,
+taken on one connection that then runs every batch of the sweep and is released at its end: no
+batch commits unless that session, and so the lock, is alive, and a leader that dies mid-sweep
+releases it with its connection (the next one resumes from the sweep's mark). On SQLite a lease
+row, read and renewed in every batch under the write lock SQLite's ``BEGIN IMMEDIATE`` already
+holds; a leader that stops answering loses it when it runs out.
 """
 
 from __future__ import annotations
@@ -15,21 +19,25 @@ import socket
 import time
 import uuid
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import SYSTEM
 from app.clock import Clock, SystemClock
-from app.config import Settings
-from app.db import Database, UnitOfWork
+from app.config import MONITOR_BATCH_ORDERS, Settings
+from app.db import Database, UnitOfWork, raise_if_outage
 from app.errors import Unavailable
 from app.jeopardy import policy as policies
+from app.jeopardy import sweep as sweeps
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome
-from app.jeopardy.sweep import evaluate
-from app.observability.metrics import MONITOR_SWEEP_SECONDS
+from app.jeopardy.sweep import SweepTransactions
+from app.observability.metrics import MONITOR_BACKLOG, MONITOR_BATCHES, MONITOR_ORDERS_EXAMINED, MONITOR_SWEEP_SECONDS
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "jeopardy-monitor"
@@ -50,22 +58,23 @@ class Monitor:
         interval: float = 30.0,
         policy: policies.Policy | None = None,
         name: str | None = None,
+        batch_orders: int = MONITOR_BATCH_ORDERS,
     ) -> None:
         self.db, self.clock, self.interval = db, clock, interval
         self.policy = policy
+        self.batch_orders = batch_orders
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=max(3 * interval, 10.0))
         self._task: asyncio.Task[None] | None = None
+        self._sweeping = asyncio.Lock()  # this monitor's sweeps one after the other (a sweep's plan follows the mark)
         self.sweeps = 0
 
     def lock_key(self) -> int:
         """One advisory lock per database schema (test runs share a database in separate schemas)."""
         return zlib.crc32(f"ordertrack.jeopardy-monitor:{self.db.schema or 'public'}".encode())
 
-    async def _lead(self, uow: UnitOfWork) -> bool:
-        if uow.dialect == "postgresql":
-            row = await uow.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key()})
-            return bool(row.scalar())
+    async def _lease(self, uow: UnitOfWork) -> bool:
+        """SQLite: take or renew the lease, unless another monitor holds it unexpired."""
         lease = await uow.session.get(MonitorLease, LEASE_NAME)
         if lease is None:
             uow.session.add(MonitorLease(name=LEASE_NAME, holder=self.name, expires_at=uow.now + self.lease))
@@ -76,19 +85,47 @@ class Monitor:
         await uow.session.flush()
         return True
 
+    @asynccontextmanager
+    async def _leading(self) -> AsyncIterator[SweepTransactions | None]:
+        """The transactions of one sweep if this monitor leads, else None."""
+        if self.db.is_sqlite:
+            async with self.db.write(SYSTEM, self.clock.now()) as uow:
+                led = await self._lease(uow)
+            yield _Leased(self) if led else None
+            return
+        key = {"key": self.lock_key()}
+        try:
+            async with self.db.engine.connect() as conn:
+                led = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key)).scalar())
+                await conn.commit()
+                if not led:
+                    yield None
+                    return
+                try:
+                    yield _OnLockedConnection(self, conn)
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    await conn.commit()
+                except BaseException:
+                    await conn.invalidate()  # closing the session releases the lock, whatever state it is in
+                    raise
+        except Exception as exc:  # the lock's own connection lost: an outage like any other (UNAVAILABLE)
+            raise_if_outage(exc)
+            raise
+
     async def sweep(self) -> SweepResult:
-        """One pass over the open work, if this monitor leads; its changes and events commit together."""
+        """One pass over the open work, in batches, if this monitor leads."""
         started = time.perf_counter()
-        async with self.db.write(SYSTEM, self.clock.now()) as uow:
-            if not await self._lead(uow):
+        async with self._sweeping, self._leading() as tx:
+            if tx is None:
                 return SweepResult(led=False)
-            outcome = await evaluate(uow, self.policy or policies.active())
+            outcome = await sweeps.run(tx, self.policy or policies.active(), self.batch_orders, progress=_progress)
         MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
-        if outcome.level_changes or outcome.escalations or outcome.deescalations:
+        if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:
             log.info(
-                "jeopardy sweep: %d level changes, %d escalations, %d de-escalations",
-                outcome.level_changes, outcome.escalations, outcome.deescalations,
+                "jeopardy sweep: %d orders in %d batches, %d level changes, %d escalations, %d de-escalations%s",
+                outcome.orders_examined, outcome.batches, outcome.level_changes, outcome.escalations, outcome.deescalations,
+                "; stopped: no longer the leader" if outcome.stopped else "",
             )
         return SweepResult(led=True, outcome=outcome)
 
@@ -129,6 +166,50 @@ def _cause(exc: BaseException) -> str:
     return type(exc.__cause__ or exc).__name__
 
 
+def _progress(remaining: int, examined: int | None) -> None:
+    """The sweep's plan (``examined`` None), then each committed batch."""
+    MONITOR_BACKLOG.set(remaining)
+    if examined is not None:
+        MONITOR_ORDERS_EXAMINED.inc(examined)
+        MONITOR_BATCHES.inc()
+
+
+class _OnLockedConnection:
+    """PostgreSQL: every batch runs on the connection whose session holds the advisory lock."""
+
+    def __init__(self, monitor: Monitor, conn: AsyncConnection) -> None:
+        self.monitor, self.conn = monitor, conn
+
+    def now(self) -> datetime:
+        return self.monitor.clock.now()
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.monitor.db.read()
+
+    @asynccontextmanager
+    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:
+        async with self.monitor.db.write(SYSTEM, now, connection=self.conn) as uow:
+            yield uow
+
+
+class _Leased:
+    """SQLite: every batch renews the lease first; a monitor whose lease another has taken stops."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def now(self) -> datetime:
+        return self.monitor.clock.now()
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.monitor.db.read()
+
+    @asynccontextmanager
+    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:
+        async with self.monitor.db.write(SYSTEM, now) as uow:
+            yield uow if await self.monitor._lease(uow) else None
+
+
 def install(policy_file: str | None = None) -> policies.Policy:
     """Put the policy in force in this process."""
     policy = policies.load_policy(policy_file)
@@ -139,7 +220,9 @@ def install(policy_file: str | None = None) -> policies.Policy:
 async def run_cli(settings: Settings, db: Database, *, once: bool, interval: float | None) -> None:
     """``ordertrack monitor``: sweep once and report, or keep sweeping until interrupted."""
     install(settings.jeopardy_policy_file)
-    monitor = Monitor(db, SystemClock(), interval=interval or settings.monitor_interval_seconds)
+    monitor = Monitor(
+        db, SystemClock(), interval=interval or settings.monitor_interval_seconds, batch_orders=settings.monitor_batch_orders
+    )
     try:
         if once:
             result = await monitor.sweep()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
 from app.jeopardy.models import LEVELS, RANK
-from app.jeopardy.rules import OPEN_ORDER
+from app.jeopardy.rules import OPEN_ORDER, in_ids
 from app.orders.models import CustomerOrder
 from app.orders.service import PRIORITIES
 from app.party_orders import states as party_states
@@ -196,7 +196,7 @@ async def escalations_due(
         if rule.customers:
             query = query.where(o.customer_id.in_(sorted(rule.customers)))
         if order_ids is not None:
-            query = query.where(o.id.in_(order_ids))
+            query = query.where(in_ids(o.id, order_ids, session.bind.dialect.name if session.bind else "sqlite"))
         for order_id, current, party_order_id in await session.execute(query):
             found = best.get((order_id, party_order_id))
             if found is None or rule.escalate_to > found.to_level:

@@ -14,7 +14,7 @@ from app import validation as v
 from app.auth import SYSTEM
 from app.db import UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
-from app.jeopardy import candidates, rulebook, rules
+from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
@@ -35,6 +35,15 @@ class SweepOutcome:
     escalations: int = 0
     deescalations: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    batches: int = 0  # a sweep's transactions that examined orders or moved its mark
+    stopped: bool = False  # a sweep that lost its leadership between batches
+
+    def add(self, part: SweepOutcome, *, keep_events: bool) -> None:
+        self.level_changes += part.level_changes
+        self.escalations += part.escalations
+        self.deescalations += part.deescalations
+        if keep_events:
+            self.events += part.events
 
 
 async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules.LevelChange]) -> None:
@@ -175,12 +184,10 @@ async def _apply_levels(
     return levels
 
 
-async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int] | None, out: SweepOutcome) -> None:
-    due = await escalations_due(uow.session, policy, uow.now, order_ids)
+async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[int], out: SweepOutcome) -> None:
+    due = await escalations_due(uow.session, policy, uow.now, order_ids) if order_ids else []
     if not due:
         return
-    locked = set(await candidates.lock_orders(uow, {d.order_id for d in due})) if order_ids is None else set(order_ids)
-    due = [d for d in due if d.order_id in locked]  # the others: a mutation holds them, the next sweep sees them
     wanted_orders = sorted({d.order_id for d in due if d.party_order_id is None})
     wanted_party_orders = sorted({d.party_order_id for d in due if d.party_order_id is not None})
     targets: dict[tuple[str, int], CustomerOrder | PartyOrder] = {}
@@ -205,21 +212,24 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
 async def settle_levels(
     uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy | None = None,
     store_checks: bool = False, entities: frozenset[str] | None = None,
-    watched: dict[tuple[str, int], str] | None = None,
+    watched: dict[tuple[str, int], tuple[int, str]] | None = None,
 ) -> None:
     """Bring the jeopardy levels and escalations of these (locked) orders' rows up to date.
 
     ``entities`` names the rules worth running (rows of the other kinds are known to be absent);
-    ``store_checks`` (a sweep) stores every row's next check time as well. ``watched``: the stored
-    level of every customer order ("order", id) and party order ("partyOrder", id) of these orders;
-    when none of them is in jeopardy once the levels are stored, the policy has nothing to escalate
-    and is not asked.
+    ``store_checks`` (a sweep) stores every row's next check time as well. ``watched``: for every
+    customer order ("order", id) and party order ("partyOrder", id) of these orders, its customer
+    order's id and its stored level. The policy escalates only orders in jeopardy, so it is asked
+    about those of them that are once the levels are stored (in a sweep's batch, few), and not at
+    all when none is.
     """
     policy = policy or active()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
     changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
-    if watched is not None and all(level == "none" for key, level in {**watched, **changed}.items() if key[0] != "activity"):
-        return
+    if watched is not None:
+        order_ids = sorted({oid for key, (oid, level) in watched.items() if changed.get(key, level) != "none"})
+        if not order_ids:
+            return
     await _apply_escalations(uow, policy, order_ids, out)
 
 

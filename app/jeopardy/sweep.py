@@ -1,52 +1,134 @@
-"""A jeopardy sweep: the orders whose time came, reconciled like any write (``app/consistency.py``).
+"""A jeopardy sweep: the orders whose time came, in batches, each one short transaction of its own.
 
-A sweep looks at the orders changed since the last sweep and those a threshold time has reached
-(``candidates``), and those the escalation policy now escalates; the reconciliation stores their
-levels, next check times and escalations, and records the events.
+The plan (``candidates.plan``) names the orders changed since the last sweep, those a threshold
+time has reached, those left over and those the policy now escalates. Each batch locks its orders
+in id order and reconciles them like any write does (``app/consistency.py``, also storing their
+rows' next check times), records the events and moves the mark, so a writer waits for one batch at
+most and a sweep cut short is resumed by the next.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SYSTEM
+from app.config import MONITOR_BATCH_ORDERS
 from app.consistency import reconcile
 from app.db import Database, UnitOfWork
 from app.jeopardy import candidates, rules
-from app.jeopardy.policy import Policy, active, escalations_due
+from app.jeopardy.policy import Policy, active
 from app.jeopardy.service import SweepOutcome
 
 
-async def evaluate(uow: UnitOfWork, policy: Policy | None = None) -> SweepOutcome:
-    """One sweep's work, in the caller's transaction."""
-    policy = policy or active()
-    await uow.session.flush()
-    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
+# PostgreSQL settings of a batch's transaction, in one round trip. The rules' statements over
+# hundreds of ids are estimated costly enough to JIT-compile them: far more time compiling than
+# working. Their planner estimates also favour hashing a whole table (every activity, say) for the
+# few thousand rows of a batch, which makes each batch cost as much as the table is large; index
+# lookups are right for a bounded batch, so hash and merge joins are off and no hash table fits in
+# its working memory. A batch that records no event (most of a settling sweep) need not wait for
+# its commit to reach the disk: lost in a server crash it only sets the mark back, and the next
+# sweep does it again (a batch with events turns it back on).
+BATCH_SETTINGS = text(
+    "SELECT " + ", ".join(
+        f"set_config('{name}', '{value}', true)"
+        for name, value in (("jit", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("work_mem", "64kB"),
+                            ("synchronous_commit", "off"))
+    )
+)
+
+
+class SweepTransactions(Protocol):
+    """Where a sweep runs: the clock, the read its plan is made in, and one transaction per batch."""
+
+    def now(self) -> datetime: ...
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
+        """One batch's transaction, committed when the block ends; None: the sweep may not go on."""
+        ...
+
+
+async def run(
+    tx: SweepTransactions,
+    policy: Policy,
+    batch_orders: int,
+    *,
+    keep_events: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> SweepOutcome:
+    """Bring levels and escalations up to date: the orders changed since the last sweep and those a
+    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``.
+
+    Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
+    rows' levels, next check times and escalations), record the events, move the mark. A writer
+    waits for one batch at most; a sweep cut short between batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
+    after each committed batch (and the orders it examined).
+    """
     out = SweepOutcome()
-    if uow.dialect == "postgresql":
-        # The rules' statements over thousands of ids are estimated costly enough for PostgreSQL
-        # to JIT-compile them: ~1 s of compiling for ~0.1 s of work.
-        await uow.session.execute(text("SET LOCAL jit = off"))
-    scope = await candidates.gather(uow, ctx)
-    out.orders_examined = len(scope.order_ids)
-    ids = set(scope.order_ids)
-    # Escalations wait on time spent in a level, which no threshold marks: the policy names them.
-    escalating = {d.order_id for d in await escalations_due(uow.session, policy, uow.now)} - ids
-    if escalating:
-        ids |= set(await candidates.lock_orders(uow, escalating))
-    await reconcile(uow, ids, policy=policy, sweep=True, out=out)
-    await candidates.finish(uow, scope)
-    out.events = list(uow.pending)
+    async with tx.reading() as session:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        ctx = rules.Context(now=tx.now(), dialect=dialect, at_risk_slack=policy.at_risk_slack)
+        plan = await candidates.plan(session, ctx, policy)
+        if not plan.order_ids and not plan.moves_mark:
+            if progress:
+                progress(0, None)
+            return out
+    ids = plan.order_ids
+    batches = [ids[i : i + batch_orders] for i in range(0, len(ids), batch_orders)] or [[]]
+    remaining = len(ids)
+    if progress:
+        progress(remaining, None)
+    for n, batch in enumerate(batches):
+        async with tx.batch(tx.now()) as uow:
+            if uow is None:  # no longer the leader: whoever leads now resumes from the mark
+                out.stopped = True
+                break
+            postgres = uow.dialect == "postgresql"
+            if postgres:
+                await uow.session.execute(BATCH_SETTINGS)
+            locked = await candidates.lock_orders(uow, batch)
+            part = await reconcile(uow, locked, policy=policy, sweep=True, out=SweepOutcome())
+            part.events = list(uow.pending)
+            if postgres and uow.pending:  # its events are published after the commit: durable first
+                await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
+            await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
+        out.add(part, keep_events=keep_events)
+        out.orders_examined += len(locked)
+        out.batches += 1
+        remaining -= len(batch)
+        if progress:
+            progress(remaining, len(locked))
     return out
 
 
-async def dry_run(db: Database, now: Any, policy: Policy | None = None) -> SweepOutcome:
-    """What a sweep would change now, computed in a transaction that is rolled back."""
-    async with db.write_session() as session:
-        uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
-        try:
-            return await evaluate(uow, policy)
-        finally:
-            await session.rollback()
+class _RolledBack:
+    """A dry run's transactions: each batch is computed and rolled back."""
+
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.db, self._now = db, now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.db.read()
+
+    @asynccontextmanager
+    async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:
+        async with self.db.write_session() as session:
+            try:
+                yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=self.db)
+            finally:
+                await session.rollback()
+
+
+async def dry_run(db: Database, now: datetime, policy: Policy | None = None, batch_orders: int = MONITOR_BATCH_ORDERS) -> SweepOutcome:
+    """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
+    return await run(_RolledBack(db, now), policy or active(), batch_orders, keep_events=True)

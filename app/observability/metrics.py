@@ -1,7 +1,7 @@
 """The service's Prometheus metrics, in one place so every part of the app can update them.
 
-The realtime and jeopardy code increment ``SUBSCRIPTIONS_OPEN``, ``EVENTS_REPLAYED`` and
-``MONITOR_SWEEP_SECONDS``; the rest are kept by the HTTP middleware, the GraphQL extension, the
+The realtime and jeopardy code increment ``SUBSCRIPTIONS_OPEN``, ``EVENTS_REPLAYED`` and the
+``MONITOR_*`` metrics; the rest are kept by the HTTP middleware, the GraphQL extension, the
 publisher hook and the /metrics endpoint itself.
 """
 
@@ -45,6 +45,15 @@ MONITOR_SWEEP_SECONDS = Histogram(
     "ordertrack_monitor_sweep_duration_seconds", "Duration of one jeopardy monitor sweep.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0), registry=REGISTRY,
 )
+MONITOR_BACKLOG = Gauge(
+    "ordertrack_monitor_backlog_orders",
+    "Orders the jeopardy sweep in progress has still to examine (0 once it is done; kept by the process that leads).",
+    registry=REGISTRY,
+)
+MONITOR_ORDERS_EXAMINED = Counter(
+    "ordertrack_monitor_orders_examined", "Orders examined by this process's jeopardy sweeps, counted as each batch commits.", registry=REGISTRY
+)
+MONITOR_BATCHES = Counter("ordertrack_monitor_batches", "Jeopardy sweep batches committed, each its own transaction.", registry=REGISTRY)
 ORDERS_BY_JEOPARDY = Gauge(
     "ordertrack_orders_by_jeopardy_level", "Open customer orders per jeopardy level (counted every METRICS_REFRESH_SECONDS).",
     ["level"], registry=REGISTRY,

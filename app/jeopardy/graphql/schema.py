@@ -33,7 +33,7 @@ class JeopardyQuery:
     )
     async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
         now = info.context.clock.now()
-        outcome = await sweep.dry_run(info.context.db, now, policy.active())
+        outcome = await sweep.dry_run(info.context.db, now, policy.active(), info.context.settings.monitor_batch_orders)
         return types.JeopardyDryRun.of(now, outcome)
 
 
