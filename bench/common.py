@@ -94,9 +94,10 @@ def uvicorn(app: str, *, env: dict[str, str], name: str, timeout: float = 60.0, 
         server.close()
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU time of every local PostgreSQL process so far (0 when they cannot be read)."""
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+def postgres_cpu_by_process() -> dict[int, float]:
+    """User + system CPU seconds of each local PostgreSQL process (a difference of sums would lose the
+    CPU of connections that closed in between)."""
+    found, tick = {}, os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             name, rest = stat.read_text().split(") ", 1)
@@ -104,8 +105,13 @@ def postgres_cpu_seconds() -> float:
             continue
         if name.endswith("(postgres"):
             fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of every local PostgreSQL process so far (0 when they cannot be read)."""
+    return sum(postgres_cpu_by_process().values())
 
 
 def app_env(db: Database, schema: str, **extra: str) -> dict[str, str]:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,7 +36,7 @@ from app.main import create_app
 from app.auth import Actor
 from app.orders import service
 from bench import handwritten, postgraphile
-from bench.common import PG_URL, LoadResult, NotReady, Server, app_env, pg_schema, table, uvicorn, wrk
+from bench.common import PG_URL, LoadResult, NotReady, Server, app_env, pg_schema, postgres_cpu_by_process, table, uvicorn, wrk
 
 DASHBOARD = """query Dashboard($first: Int!, $states: [OrderState!], $priorities: [Priority!], $direction: SortDirection!) {
   customerOrders(first: $first, filter: {states: $states, priorities: $priorities}, sort: COMMITTED_DATE, direction: $direction) {
@@ -221,21 +219,6 @@ request = function()
   return wrk.format(nil, nil, nil, bodies[n])
 end
 """
-
-
-def postgres_cpu_by_process() -> dict[int, float]:
-    """User + system CPU seconds of each local PostgreSQL process (a difference of sums would lose the
-    CPU of connections that closed in between)."""
-    found, tick = {}, os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            name, rest = stat.read_text().split(") ", 1)
-        except OSError:
-            continue
-        if name.endswith("(postgres"):
-            fields = rest.split()
-            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return found
 
 
 @dataclass
