@@ -34,7 +34,7 @@ from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
-from app.orders.service import move_order
+from app.orders.core import move_order
 from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import PartyOrder

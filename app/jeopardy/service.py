@@ -18,7 +18,7 @@ from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
 from app.orders.models import CustomerOrder
-from app.orders.service import check_version, get_order_for_update
+from app.orders.core import check_version, get_order_for_update
 from app.party_orders.core import load_party_order
 from app.party_orders.models import PartyOrder
 

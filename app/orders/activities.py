@@ -14,7 +14,8 @@ from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, OrderItem
-from app.orders.service import get_order_for_update
+from app.orders.core import get_order_for_update
+from app.state_machine import EventScope
 
 MAX_PREDECESSORS = 50
 
@@ -72,8 +73,7 @@ async def _load(uow: UnitOfWork, activity_id: int, expected_version: int | None)
 
 
 def _record(uow: UnitOfWork, activity: Activity, type: str, before: dict[str, Any], after: dict[str, Any]) -> None:
-    activity.version += 1
-    activity.updated_at = uow.now
+    _touch(uow, activity)
     uow.record(type, entity="activity", entity_id=activity.id or 0, order_id=activity.order_id, before=before, after=after)
 
 
@@ -212,8 +212,8 @@ async def assign_activity(
     return activity
 
 
-def _enter_state(activity: Activity, target: str, now: datetime) -> None:
-    activity.state = target
+def _on_entering(activity: Activity, target: str, now: datetime) -> None:
+    """What entering ``target`` sets besides the state: the actual start, the actual end and 100 %."""
     if target == "inProgress" and activity.actual_start is None:
         activity.actual_start = now
     if target == "completed":
@@ -221,15 +221,16 @@ def _enter_state(activity: Activity, target: str, now: datetime) -> None:
         activity.percent_complete = 100
 
 
+def _touch(uow: UnitOfWork, activity: Activity) -> None:
+    activity.version += 1
+    activity.updated_at = uow.now
+
+
 def move_activity(uow: UnitOfWork, activity: Activity, target: str, reason: str | None = None) -> None:
     """Change an activity's state alone (cancellation cascades use this)."""
-    states.ACTIVITY.check(activity.state, target)
-    before = activity.state
-    _enter_state(activity, target, uow.now)
-    after: dict[str, Any] = {"state": target}
-    if reason:
-        after["reason"] = reason
-    _record(uow, activity, "activityStateChanged", {"state": before}, after)
+    states.ACTIVITY.transition(uow, activity, target, EventScope(activity.id or 0, activity.order_id), reason=reason)
+    _on_entering(activity, target, uow.now)
+    _touch(uow, activity)
 
 
 async def record_progress(uow: UnitOfWork, activity_id: int, expected_version: int | None, progress: ActivityProgress) -> Activity:
@@ -271,7 +272,8 @@ async def record_progress(uow: UnitOfWork, activity_id: int, expected_version: i
     if progress.note is not None:
         activity.note = v.text(progress.note, "note")
     if progress.state is not None and progress.state != activity.state:
-        _enter_state(activity, progress.state, uow.now)  # checked above
+        activity.state = progress.state  # checked above; recorded in the progress report's own event
+        _on_entering(activity, progress.state, uow.now)
     old, new = diff(before, activity_snapshot(activity))
     if not new:
         raise InvalidInput("The progress report changes nothing.", field="state")

@@ -10,7 +10,7 @@ from app.db import UnitOfWork
 from app.errors import InvalidInput, InvalidTransition
 from app.orders import states, work
 from app.orders.models import CustomerOrder, OrderItem
-from app.orders.service import check_version, get_order_for_update, move_order
+from app.orders.core import check_version, get_order_for_update, move_order
 
 
 async def _items(uow: UnitOfWork, order_id: int) -> list[OrderItem]:

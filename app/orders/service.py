@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app import validation as v
 from app.db import UnitOfWork
-from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
+from app.errors import Conflict, InvalidInput, InvalidTransition
 from app.events import diff
 from app.orders import states
+from app.orders.core import check_version, get_order_for_update, move_order, touch
 from app.orders.models import CustomerOrder, OrderItem, OrderNote
 from app.party_orders.models import Party
 
@@ -82,32 +83,6 @@ def order_snapshot(order: CustomerOrder) -> dict[str, Any]:
         "characteristics": order.characteristics,
         "version": order.version,
     }
-
-
-async def get_order_for_update(uow: UnitOfWork, order_id: int) -> CustomerOrder:
-    """Load and lock the order row: writers to one order queue up instead of racing."""
-    order = (
-        await uow.session.execute(
-            select(CustomerOrder).where(CustomerOrder.id == order_id).with_for_update()
-        )
-    ).scalar_one_or_none()
-    if order is None:
-        raise not_found("Customer order", order_id)
-    return order
-
-
-def check_version(order: CustomerOrder, expected: int | None) -> None:
-    if expected is not None and order.version != expected:
-        raise Conflict(
-            f"Customer order {order.id} was changed by someone else (version {order.version}, you sent "
-            f"{expected}). Reload it and apply your change again.",
-            current_version=order.version,
-        )
-
-
-def touch(uow: UnitOfWork, order: CustomerOrder) -> None:
-    order.version += 1
-    order.updated_at = uow.now
 
 
 def _validate_priority(priority: str) -> str:
@@ -284,29 +259,6 @@ async def add_note(uow: UnitOfWork, order_id: int, text: str) -> OrderNote:
     order.updated_at = uow.now
     uow.record("noteAdded", entity="note", entity_id=note.id or 0, order_id=order_id, after={"text": note.text})
     return note
-
-
-def move_order(
-    uow: UnitOfWork, order: CustomerOrder, target: str, reason: str | None = None, details: dict[str, Any] | None = None
-) -> None:
-    """The single place a customer order's state changes (checked against the machine, one event)."""
-    states.ORDER.check(order.state, target)
-    before = order.state
-    order.state = target
-    order.state_reason = reason
-    if target == "completed":
-        order.completed_at = uow.now
-    touch(uow, order)
-    assert order.id is not None
-    uow.record(
-        "orderStateChanged",
-        entity="order",
-        entity_id=order.id,
-        order_id=order.id,
-        before={"state": before},
-        after={"state": target},
-        data={**({"reason": reason} if reason else {}), **(details or {})} or None,
-    )
 
 
 async def change_order_state(

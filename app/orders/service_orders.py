@@ -9,7 +9,8 @@ from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.orders import states
 from app.orders.models import OrderItem, ServiceOrderRequest
-from app.orders.service import get_order_for_update
+from app.orders.core import get_order_for_update
+from app.state_machine import EventScope
 
 
 async def generate_service_order_requests(uow: UnitOfWork, order_id: int) -> list[ServiceOrderRequest]:
@@ -52,17 +53,8 @@ async def generate_service_order_requests(uow: UnitOfWork, order_id: int) -> lis
 
 def move_request(uow: UnitOfWork, request: ServiceOrderRequest, target: str, reason: str | None = None) -> None:
     """The single place a service order request's state changes."""
-    states.SERVICE_ORDER_REQUEST.check(request.state, target)
-    before, request.state, request.updated_at = request.state, target, uow.now
-    uow.record(
-        "serviceOrderStateChanged",
-        entity="serviceOrderRequest",
-        entity_id=request.id or 0,
-        order_id=request.order_id,
-        before={"state": before},
-        after={"state": target},
-        data={"reason": reason} if reason else None,
-    )
+    states.SERVICE_ORDER_REQUEST.transition(uow, request, target, EventScope(request.id or 0, request.order_id), reason=reason)
+    request.updated_at = uow.now
 
 
 async def update_service_order_request(

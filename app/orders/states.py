@@ -8,6 +8,8 @@ OPEN_ORDER = {"acknowledged", "inProgress", "pending", "held"}
 
 ORDER = machine(
     "customer order",
+    event="orderStateChanged",
+    entity="order",
     initial="acknowledged",
     transitions={
         "acknowledged": {"inProgress", "pending", "held", "rejected", "assessingCancellation", "pendingCancellation", "cancelled"},
@@ -26,6 +28,8 @@ ORDER = machine(
 
 ITEM = machine(
     "order item",
+    event="itemStateChanged",
+    entity="item",
     initial="acknowledged",
     transitions={
         "acknowledged": {"inProgress", "pending", "held", "completed", "rejected", "cancelled", "pendingCancellation"},
@@ -43,6 +47,8 @@ ITEM = machine(
 
 ACTIVITY = machine(
     "activity",
+    event="activityStateChanged",
+    entity="activity",
     initial="planned",
     transitions={
         "planned": {"inProgress", "held", "cancelled"},
@@ -56,6 +62,8 @@ ACTIVITY = machine(
 
 SERVICE_ORDER_REQUEST = machine(
     "service order request",
+    event="serviceOrderStateChanged",
+    entity="serviceOrderRequest",
     initial="acknowledged",
     transitions={
         "acknowledged": {"inProgress", "rejected", "held", "cancelled"},

@@ -20,6 +20,7 @@ from app.orders import states
 from app.orders.activities import move_activity
 from app.orders.models import Activity, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.orders.service_orders import move_request
+from app.state_machine import EventScope
 
 
 @dataclass(frozen=True)
@@ -120,17 +121,8 @@ async def units_of(session: AsyncSession, kinds: Iterable[Kind], order_ids: Sequ
 
 def move_item(uow: UnitOfWork, item: OrderItem, target: str, reason: str | None = None) -> None:
     """The single place an order item's state changes (checked against the machine, one event)."""
-    states.ITEM.check(item.state, target)
-    before, item.state, item.updated_at = item.state, target, uow.now
-    uow.record(
-        "itemStateChanged",
-        entity="item",
-        entity_id=item.id or 0,
-        order_id=item.order_id,
-        before={"state": before},
-        after={"state": target},
-        data={"reason": reason} if reason else None,
-    )
+    states.ITEM.transition(uow, item, target, EventScope(item.id or 0, item.order_id), reason=reason)
+    item.updated_at = uow.now
 
 
 # Item states the roll-up leaves alone: closed, or set by a cancellation in progress.

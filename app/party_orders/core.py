@@ -10,9 +10,10 @@ from sqlalchemy import select
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
 from app.orders.models import CustomerOrder
-from app.orders.service import get_order_for_update
+from app.orders.core import get_order_for_update
 from app.party_orders import states
 from app.party_orders.models import Party, PartyOrder
+from app.state_machine import EventScope
 
 
 def snapshot(po: PartyOrder) -> dict[str, Any]:
@@ -74,17 +75,15 @@ def touch(uow: UnitOfWork, po: PartyOrder) -> None:
 
 def move_party_order(uow: UnitOfWork, po: PartyOrder, target: str, reason: str | None = None) -> None:
     """The single place a party order's state changes (checked against the machine, one event)."""
-    states.PARTY_ORDER.check(po.state, target)
-    before = po.state
-    po.state, po.state_reason = target, reason
+    scope = EventScope(po.id or 0, po.order_id, party_order_id=po.id, party_id=po.party_id)
+    states.PARTY_ORDER.transition(uow, po, target, scope, reason=reason)
+    po.state_reason = reason
     if target == "acknowledged" and po.acknowledged_at is None:
         po.acknowledged_at = uow.now
     if not states.PARTY_ORDER.is_open(target):
         po.closed_at = uow.now
         po.next_report_due = None  # nothing more is expected from the party
     touch(uow, po)
-    record(uow, po, "partyOrderStateChanged", before={"state": before}, after={"state": target},
-           data={"reason": reason} if reason else None)
 
 
 async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:

@@ -15,7 +15,7 @@ from app.errors import Conflict, InvalidInput, InvalidTransition
 from app.events import diff
 from app.orders import states as order_states
 from app.orders.models import CustomerOrder, OrderItem
-from app.orders.service import get_order_for_update
+from app.orders.core import get_order_for_update
 from app.party_orders import states
 from app.party_orders.core import (
     load_party_order, move_party_order, record, snapshot, touch,

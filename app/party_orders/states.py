@@ -14,6 +14,8 @@ from app.state_machine import machine
 
 PARTY_ORDER = machine(
     "party order",
+    event="partyOrderStateChanged",
+    entity="partyOrder",
     initial="pending",
     transitions={
         "pending": {"acknowledged", "inProgress", "held", "rejected", "pendingCancellation", "cancelled", "completed", "failed"},
