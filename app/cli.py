@@ -13,18 +13,21 @@ from app.access import tokens
 from app.auth import Role
 from app.clock import SystemClock
 from app.config import Settings, get_settings
-from app.consistency import reconcile
+from app.consistency import reconciler
 from app.db import Database
 from app.errors import DomainError
+from app.jeopardy.policy import Policy, load_policy
 import contextlib
 
 
-def _db(settings: Settings) -> Database:
+def _db(settings: Settings, policy: Policy | None = None) -> Database:
+    """The database, its writes reconciled under ``policy`` (else the settings' escalation policy)."""
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url, schema=settings.database_schema, pool_size=2)
-    db.reconcile = reconcile  # every write keeps its orders consistent (see app/consistency.py)
+    # every write keeps its orders consistent (see app/consistency.py)
+    db.reconcile = reconciler(policy or load_policy(settings.jeopardy_policy_file))
     return db
 
 
@@ -167,7 +170,8 @@ def cmd_export_schema(_: Settings, args: argparse.Namespace) -> None:
 def cmd_monitor(settings: Settings, args: argparse.Namespace) -> None:
     from app.jeopardy.monitor import run_cli
 
-    asyncio.run(run_cli(settings, _db(settings), once=args.once, interval=args.interval))
+    policy = load_policy(settings.jeopardy_policy_file)
+    asyncio.run(run_cli(settings, _db(settings, policy), policy, once=args.once, interval=args.interval))
 
 
 def cmd_deliver(settings: Settings, _: argparse.Namespace) -> None:

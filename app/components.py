@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.config import Settings
-from app.jeopardy.monitor import Monitor, install
+from app.jeopardy.monitor import Monitor
 from app.realtime.bus import bus_from_settings
 from app.state import AppState
 from app.webhooks.delivery import Deliverer, DeliveryConfig, attach
@@ -32,10 +32,9 @@ async def start_bus(state: AppState) -> Stop:
 
 
 async def start_monitor(state: AppState) -> Stop:
-    """Load the policy and sweep in the background."""
-    install(state.settings.jeopardy_policy_file)
+    """Sweep in the background, under the app's escalation policy."""
     monitor = Monitor(
-        state.db, state.clock, interval=state.settings.monitor_interval_seconds, batch_orders=state.settings.monitor_batch_orders
+        state.db, state.clock, policy=state.policy, interval=state.settings.monitor_interval_seconds, batch_orders=state.settings.monitor_batch_orders
     )
     state.services.monitor = monitor
     monitor.start()

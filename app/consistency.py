@@ -29,7 +29,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Row, select
 
-from app.db import UnitOfWork, in_ids
+from app.db import Reconciler, UnitOfWork, in_ids
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
@@ -226,8 +226,17 @@ def _entities(tree: Tree) -> frozenset[str]:
     return frozenset(found)
 
 
+def reconciler(policy: Policy) -> Reconciler:
+    """What ``Database.reconcile`` runs before every write commits: ``reconcile`` under ``policy``."""
+
+    async def reconcile_under_policy(uow: UnitOfWork, order_ids: set[int]) -> SweepOutcome:
+        return await reconcile(uow, order_ids, policy=policy)
+
+    return reconcile_under_policy
+
+
 async def reconcile(
-    uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy | None = None, sweep: bool = False,
+    uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, sweep: bool = False,
     out: SweepOutcome | None = None,
 ) -> SweepOutcome:
     """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.

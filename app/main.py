@@ -28,7 +28,7 @@ from app.auth import Actor, TokenCache, authenticate, hash_token, note_use
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.components import Component, default_components
-from app.consistency import reconcile
+from app.consistency import reconciler
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
@@ -41,6 +41,7 @@ from app.graphql.response_cache import ResponseCacheView, response_cache
 from app.graphql.schema import build_schema, direct_mutations
 from app.graphql.session_recheck import PrincipalCheck
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
+from app.jeopardy.policy import Policy, load_policy
 from app.middleware import BodySizeLimit, RequestContext, error_body
 from app.observability import metrics
 from app.webhooks.catalogue import catalogue
@@ -152,7 +153,7 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
-            db=self.state.db, clock=self.state.clock, settings=self.state.settings,
+            db=self.state.db, clock=self.state.clock, settings=self.state.settings, policy=self.state.policy,
             services=self.state.services, request=request,
         )
         ctx.principal_check = PrincipalCheck(recheck=partial(self.recheck, ctx), due_in=partial(self.recheck_due_in, ctx))
@@ -219,8 +220,10 @@ def create_app(
     db: Database | None = None,
     clock: Clock | None = None,
     components: list[Component] | None = None,
+    policy: Policy | None = None,
 ) -> Starlette:
-    """Build the app. Tests pass their own database and clock; ``components`` start with the app."""
+    """Build the app. Tests pass their own database, clock and escalation policy (else the settings'
+    policy file, or the shipped one, is loaded here); ``components`` start with the app."""
     settings = settings or get_settings()
     if components is None:
         components = default_components(settings)
@@ -228,7 +231,12 @@ def create_app(
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    state = AppState(settings=settings, db=db or Database(settings.database_url, pool_size=settings.db_pool_size, schema=settings.database_schema), clock=clock or SystemClock())
+    state = AppState(
+        settings=settings,
+        db=db or Database(settings.database_url, pool_size=settings.db_pool_size, schema=settings.database_schema),
+        clock=clock or SystemClock(),
+        policy=policy or load_policy(settings.jeopardy_policy_file),
+    )
     if settings.read_planner and not state.db.is_sqlite:
         from app.graphql.planner import ReadPlanner
         from app.orders.graphql.read_model import READ_MODEL, ROOTS
@@ -264,7 +272,7 @@ def create_app(
     gauges = metrics.OrderGauges(state.db, settings.metrics_refresh_seconds)
 
     if state.db.reconcile is None:  # every write keeps its orders consistent (see app/consistency.py)
-        state.db.reconcile = reconcile
+        state.db.reconcile = reconciler(state.policy)
     if metrics.count_published not in state.db.publishers:
         state.db.publishers.append(metrics.count_published)
 

@@ -1,5 +1,5 @@
 """What a running app holds: its settings, database and clock, and the background services the app
-factory started (typed attributes, set by ``app.components``)."""
+factory started (typed attributes, set by ``app.components``), and the escalation policy in force."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.config import Settings
 from app.db import Database
 from app.graphql.planner import ReadPlanner
 from app.jeopardy.monitor import Monitor
+from app.jeopardy.policy import Policy
 from app.realtime.bus import EventBus
 from app.webhooks.delivery import Deliverer
 
@@ -29,4 +30,5 @@ class AppState:
     settings: Settings
     db: Database
     clock: Clock
+    policy: Policy  # the escalation policy: loaded once by the app factory, handed to whoever needs it
     services: Services = field(default_factory=Services)

@@ -48,8 +48,9 @@ WRITE_EVERY = 0.1
 async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: int | None = None) -> tuple[float, int, int, int]:
     """Seconds, orders examined, level changes and SQL statements of one sweep."""
     from app.jeopardy.monitor import Monitor
+    from app.jeopardy.policy import load_policy
 
-    monitor = Monitor(db, clock or SystemClock(), **({"batch_orders": batch_orders} if batch_orders else {}))
+    monitor = Monitor(db, clock or SystemClock(), policy=load_policy(), **({"batch_orders": batch_orders} if batch_orders else {}))
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
@@ -103,7 +104,8 @@ async def main(args: argparse.Namespace) -> list[str]:
         import app.jeopardy.monitor  # noqa: F401  only whether this build has the monitor
     except ImportError as exc:
         raise NotReady("the jeopardy monitor is not in this build") from exc
-    from app.consistency import reconcile
+    from app.consistency import reconciler
+    from app.jeopardy.policy import load_policy
     from app.main import tune_gc
 
     tune_gc()  # the monitor sweeps inside the service process, whose collector is tuned at start-up
@@ -119,7 +121,7 @@ async def main(args: argparse.Namespace) -> list[str]:
         for writer in writers:
             stack.push_async_callback(writer.dispose)
         for db in [*writers, *(db for db, _ in schemas)]:
-            db.reconcile = reconcile  # as the service wires it: every write reconciles its orders
+            db.reconcile = reconciler(load_policy())  # as the service wires it: every write reconciles its orders
         have = 0
         for size in sizes:
             due_at: datetime | None = None

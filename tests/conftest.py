@@ -21,6 +21,7 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.events import ensure_sequence_row
+from app.jeopardy.policy import Policy, load_policy
 from app.main import create_app
 from tests.api import Api
 
@@ -117,8 +118,16 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def app(db: Database, clock: FrozenClock, settings: Settings) -> AsyncIterator[object]:
-    application = create_app(settings, db=db, clock=clock)
+def escalation_policy() -> Policy:
+    """The escalation policy the test's app runs under: the shipped one (a test module may override it)."""
+    return load_policy()
+
+
+@pytest.fixture
+async def app(
+    db: Database, clock: FrozenClock, settings: Settings, escalation_policy: Policy
+) -> AsyncIterator[object]:
+    application = create_app(settings, db=db, clock=clock, policy=escalation_policy)
     async with application.router.lifespan_context(application):
         yield application
 

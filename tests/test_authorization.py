@@ -164,7 +164,7 @@ async def test_each_subscription_as_each_role(
         if apis[role].token:
             async with db.read() as session:
                 actor = (await actor_for_token(session, apis[role].token, clock.now())).actor
-        context = Context(db=db, clock=clock, settings=state.settings, actor=actor, services=state.services)
+        context = Context(db=db, clock=clock, settings=state.settings, policy=state.policy, actor=actor, services=state.services)
         stream = await graphql_schema.subscribe(op.document, variable_values=variables, context_value=context)
         result = await first_result(stream, 1.0 if role in op.scoped else 5.0)
         if role in op.allowed:

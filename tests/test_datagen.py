@@ -9,6 +9,7 @@ from app.auth import SYSTEM
 from app.datagen import Spec, generate
 from app.db import Database
 from app.events import Event, EventSequence
+from app.jeopardy.policy import load_policy
 from app.jeopardy.sweep import dry_run
 from app.consistency import reconcile
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
@@ -47,12 +48,12 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
             assert order.state in ("acknowledged", "inProgress")
             assert order.expected_completion is not None and order.committed_date > order.expected_completion
     # The jeopardy rules find nothing to flag in a fresh set.
-    outcome = await dry_run(db, clock.now())
+    outcome = await dry_run(db, clock.now(), load_policy())
     assert (outcome.level_changes, outcome.escalations) == (0, 0)
     # Reconciling changes nothing: item and order states, expected completions (the critical path)
     # and needed-by dates already agree with the work.
     async with db.write(SYSTEM, clock.now()) as uow:
-        await reconcile(uow, {o.id for o in orders if o.id is not None})
+        await reconcile(uow, {o.id for o in orders if o.id is not None}, policy=load_policy())
         assert uow.pending == []
 
 

@@ -19,11 +19,10 @@ from sqlalchemy import select, text
 
 from app.audit import audit
 from app.clock import FrozenClock
-from app.consistency import reconcile
+from app.consistency import reconciler
 from app.db import Database, UnitOfWork
 from app.errors import Unavailable
 from app.jeopardy import candidates, service, sweep
-from app.jeopardy import policy as policies
 from app.jeopardy.models import SweepMark
 from app.jeopardy.sweep import SweepTransactions
 from app.observability import metrics
@@ -43,10 +42,8 @@ BACKLOG = 6 * BATCH + 5  # seven batches
 def writes_reconcile(db: Database) -> Iterator[None]:
     """Every write reconciles the orders it touched under the policy in force, as in the service (the
     app factory wires it): the writers below race the sweep's batches on the same derived state."""
-    db.reconcile = reconcile
-    policies.use(ESCALATE_LATE)
+    db.reconcile = reconciler(ESCALATE_LATE)
     yield
-    policies.use(None)
 
 
 class Paused:
@@ -367,7 +364,7 @@ async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_leve
         activity = await activities.schedule_activity(uow, last, planned)
         assert activity.id is not None
         await activities.record_progress(uow, activity.id, None, ActivityProgress(state="inProgress", actual_start=clock.now()))
-    db.reconcile = reconcile
+    db.reconcile = reconciler(ESCALATE_LATE)
     async with db.read() as session:
         stale = await session.get(CustomerOrder, last)
         assert stale is not None and stale.state == "acknowledged", "nothing rolled up the started work"

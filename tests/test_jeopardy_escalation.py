@@ -6,16 +6,20 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.auth import Role
 from app.clock import FrozenClock
+from app.config import Settings
 from app.db import Database
 from app.errors import InvalidInput
 from app.events import Event
-from app.jeopardy import policy as policies
-from app.jeopardy.policy import load_policy, parse_policy
+from app.jeopardy.policy import Policy, load_policy, parse_policy
+from app.main import create_app
 from tests.api import Api
+from tests.conftest import issue_token
 from tests.factories import create_order, iso, progress, schedule
 from tests.jeopardy_support import alerts, levels, monitor, policy
 
@@ -39,6 +43,8 @@ LADDER = policy(
     ],
 )
 
+URGENT = policy(rules=[{"name": "now", "level": "jeopardy", "escalate_to": 1, "notify": ["lead@example.test"]}])
+
 
 async def event_count(db: Database) -> int:
     async with db.read() as session:
@@ -51,11 +57,10 @@ async def slip(staff: Api, clock: FrozenClock, order_id: str, days: int) -> str:
     return act["id"]
 
 
-@pytest.fixture(autouse=True)
-def ladder_in_force() -> object:
-    policies.use(LADDER)
-    yield
-    policies.use(None)
+@pytest.fixture
+def escalation_policy() -> Policy:
+    """The app of these tests escalates up the ladder."""
+    return LADDER
 
 
 async def test_jeopardy_escalates_step_by_step_and_deescalates_on_recovery(staff: Api, db: Database, clock: FrozenClock) -> None:
@@ -180,6 +185,20 @@ async def test_the_policy_in_force_is_readable(viewer: Api) -> None:
     }
 
 
+async def test_two_apps_in_one_process_each_run_under_the_policy_they_were_given(
+    viewer: Api, db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    """The policy is handed to the app, not put in force for the process: a second app changes nothing of the first."""
+    other = create_app(settings, db=db, clock=clock, policy=URGENT)
+    async with other.router.lifespan_context(other), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://other.test"
+    ) as client:
+        urgent_viewer = Api(client, await issue_token(db, clock, Role.VIEWER, "other.viewer"))
+        query = "{ escalationPolicy { rules { name } } }"
+        assert (await urgent_viewer.ok(query))["escalationPolicy"]["rules"] == [{"name": "now"}]
+        assert [r["name"] for r in (await viewer.ok(query))["escalationPolicy"]["rules"]] == [r.name for r in LADDER.rules]
+
+
 def test_the_shipped_policy_loads_and_another_file_replaces_it(tmp_path: Path) -> None:
     shipped = load_policy()
     assert {r.name for r in shipped.rules} >= {"late", "jeopardy-urgent"}
@@ -209,11 +228,10 @@ def test_a_wrong_policy_is_refused_with_the_reason(data: object, complaint: str)
     assert complaint in caught.value.message and "my policy" in caught.value.message
 
 
+@pytest.mark.parametrize("escalation_policy", [URGENT], ids=["urgent"])
 async def test_progress_reports_do_not_escalate_twice(staff: Api, db: Database, clock: FrozenClock) -> None:
-    urgent = policy(rules=[{"name": "now", "level": "jeopardy", "escalate_to": 1, "notify": ["lead@example.test"]}])
-    policies.use(urgent)
     order = await create_order(staff, clock.now(), committedDate=iso(clock.now() + timedelta(days=20)))
     act = await slip(staff, clock, order["id"], days=25)  # the mutation's own evaluation escalates at once
     await progress(staff, act, "IN_PROGRESS")
-    await monitor(db, clock, urgent).sweep()
+    await monitor(db, clock, URGENT).sweep()
     assert [e.type for e in await alerts(db, order["id"])] == ["jeopardyChanged", "escalated"]

@@ -20,6 +20,7 @@ from app.config import Settings
 from app.db import Database
 from app.jeopardy import candidates
 from app.jeopardy.monitor import Monitor, run_cli
+from app.jeopardy.policy import load_policy
 from app.main import create_app
 from app.orders import service
 from tests.jeopardy_support import alerts, monitor, policy
@@ -146,7 +147,7 @@ async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Pa
     run = subprocess.run([sys.executable, "-m", "app.cli", "monitor", "--once"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "2 level changes, 2 escalations" in run.stdout  # the shipped policy escalates late orders
-    await run_cli(Settings(database_url=url, _env_file=None), Database(url), once=True, interval=None)  # type: ignore[call-arg]
+    await run_cli(Settings(database_url=url, _env_file=None), Database(url), load_policy(), once=True, interval=None)  # type: ignore[call-arg]
     assert "0 level changes, 0 escalations" in capsys.readouterr().out  # a repeated sweep finds nothing new
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.jeopardy import policy as policies
+from app.jeopardy.policy import Policy
 from tests.api import Api
 from tests.factories import iso
 from tests.jeopardy_support import alerts, monitor, policy
@@ -33,11 +33,10 @@ ESCALATE = """mutation($id: ID!, $level: Int!, $reason: String!, $notify: [Strin
     escalationLevel escalations { toLevel manual actor notify } } }"""
 
 
-@pytest.fixture(autouse=True)
-def supplier_desk_in_force() -> object:
-    policies.use(SUPPLIER_DESK)
-    yield
-    policies.use(None)
+@pytest.fixture
+def escalation_policy() -> Policy:
+    """The app of these tests escalates as the supplier desk does."""
+    return SUPPLIER_DESK
 
 
 async def slipping_party_order(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, name: str) -> tuple[dict, dict, Api]:

@@ -17,6 +17,7 @@ from app.db import Database
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.jeopardy.monitor import Monitor
+from app.jeopardy.policy import load_policy
 from app.observability import metrics
 from app.observability.logs import (
     JsonFormatter,
@@ -104,7 +105,7 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     state = app.state.ordertrack  # type: ignore[attr-defined]
     schema = build_schema(state.settings)
     open_before, replayed_before = metrics.SUBSCRIPTIONS_OPEN._value.get(), metrics.EVENTS_REPLAYED._value.get()
-    context = Context(db=db, clock=clock, settings=state.settings, actor=Actor("m", Role.VIEWER), services=state.services)
+    context = Context(db=db, clock=clock, settings=state.settings, policy=state.policy, actor=Actor("m", Role.VIEWER), services=state.services)
     stream = await schema.subscribe(
         "subscription($after: String) { orderEventsMatching(after: $after) { sequence } }",
         variable_values={"after": event_cursor(0)}, context_value=context,
@@ -117,7 +118,7 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     # the resolver's own generator closes right after strawberry's wrapper
     await wait_until(lambda: metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before, timeout=5, what="the gauge to go down")
     sweeps_before = _histogram_count(metrics.MONITOR_SWEEP_SECONDS)
-    await Monitor(db, clock).sweep()
+    await Monitor(db, clock, policy=load_policy()).sweep()
     assert _histogram_count(metrics.MONITOR_SWEEP_SECONDS) == sweeps_before + 1
 
 

@@ -30,6 +30,7 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.jeopardy.monitor import Monitor
+from app.jeopardy.policy import load_policy
 from app.main import create_app
 from tests.api import Api
 from tests.conftest import PG_URL, START, empty_postgres, issue_token
@@ -234,7 +235,7 @@ class Harness:
             db=db, clock=self.clock,
         )
         self.keys = itertools.count(1)
-        self.monitor = Monitor(db, self.clock)
+        self.monitor = Monitor(db, self.clock, policy=load_policy())
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import Database, UnitOfWork
 from app.errors import DomainError, Unauthenticated
 from app.graphql.session_recheck import PrincipalCheck
+from app.jeopardy.policy import Policy
 from app.state import Services
 
 L = TypeVar("L", bound=DataLoader[Any, Any])
@@ -40,6 +41,7 @@ class Context:
     db: Database
     clock: Clock
     settings: Settings
+    policy: Policy  # the escalation policy the app was built with
     actor: Actor | None = None
     services: Services = field(default_factory=Services)  # the app's bus and monitor
     connection_params: dict[str, Any] | None = None  # graphql-ws connection_init payload

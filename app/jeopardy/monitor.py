@@ -55,8 +55,8 @@ class Monitor:
         db: Database,
         clock: Clock,
         *,
+        policy: policies.Policy,
         interval: float = 30.0,
-        policy: policies.Policy | None = None,
         name: str | None = None,
         batch_orders: int = MONITOR_BATCH_ORDERS,
     ) -> None:
@@ -118,7 +118,7 @@ class Monitor:
         async with self._sweeping, self._leading() as tx:
             if tx is None:
                 return SweepResult(led=False)
-            outcome = await sweeps.run(tx, self.policy or policies.active(), self.batch_orders, progress=_progress)
+            outcome = await sweeps.run(tx, self.policy, self.batch_orders, progress=_progress)
         MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
         if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:
@@ -210,18 +210,10 @@ class _Leased:
             yield uow if await self.monitor._lease(uow) else None
 
 
-def install(policy_file: str | None = None) -> policies.Policy:
-    """Put the policy in force in this process."""
-    policy = policies.load_policy(policy_file)
-    policies.use(policy)
-    return policy
-
-
-async def run_cli(settings: Settings, db: Database, *, once: bool, interval: float | None) -> None:
+async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, once: bool, interval: float | None) -> None:
     """``ordertrack monitor``: sweep once and report, or keep sweeping until interrupted."""
-    install(settings.jeopardy_policy_file)
     monitor = Monitor(
-        db, SystemClock(), interval=interval or settings.monitor_interval_seconds, batch_orders=settings.monitor_batch_orders
+        db, SystemClock(), policy=policy, interval=interval or settings.monitor_interval_seconds, batch_orders=settings.monitor_batch_orders
     )
     try:
         if once:

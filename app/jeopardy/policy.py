@@ -141,25 +141,6 @@ def load_policy(path: str | Path | None = None) -> Policy:
     return parse_policy(data, str(file))
 
 
-_active: Policy | None = None
-
-
-def active() -> Policy:
-    """The policy in force in this process (set by the app or the monitor at start, else the default)."""
-    global _active
-    if _active is None:
-        from app.config import get_settings
-
-        _active = load_policy(get_settings().jeopardy_policy_file)
-    return _active
-
-
-def use(policy: Policy | None) -> None:
-    """Put a policy in force (None: reload from the settings on next use)."""
-    global _active
-    _active = policy
-
-
 async def escalations_due(
     session: AsyncSession, policy: Policy, now: datetime, order_ids: list[int] | None = None
 ) -> list[Escalate]:

@@ -16,7 +16,7 @@ from app.db import UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
-from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, active, escalations_due
+from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, escalations_due
 from app.orders.models import CustomerOrder
 from app.orders.core import check_version, get_order_for_update
 from app.party_orders.core import load_party_order
@@ -210,7 +210,7 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
 
 
 async def settle_levels(
-    uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy | None = None,
+    uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy,
     store_checks: bool = False, entities: frozenset[str] | None = None,
     watched: dict[tuple[str, int], tuple[int, str]] | None = None,
 ) -> None:
@@ -223,7 +223,6 @@ async def settle_levels(
     about those of them that are once the levels are stored (in a sweep's batch, few), and not at
     all when none is.
     """
-    policy = policy or active()
     ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
     changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
     if watched is not None:
@@ -240,10 +239,10 @@ async def escalate_order(
     reason: str,
     notify: Sequence[str] = (),
     expected_version: int | None = None,
-    policy: Policy | None = None,
+    *,
+    policy: Policy,
 ) -> CustomerOrder:
-    """Staff raise (or lower) an order's escalation level by hand."""
-    policy = policy or active()
+    """Staff raise (or lower) an order's escalation level by hand (within ``policy``'s levels)."""
     order = await get_order_for_update(uow, order_id)
     check_version(order, expected_version)
     if order.state not in rules.OPEN_ORDER:
@@ -274,10 +273,10 @@ async def escalate_party_order(
     reason: str,
     notify: Sequence[str] = (),
     expected_version: int | None = None,
-    policy: Policy | None = None,
+    *,
+    policy: Policy,
 ) -> PartyOrder:
-    """Staff raise (or lower) a party order's escalation level by hand."""
-    policy = policy or active()
+    """Staff raise (or lower) a party order's escalation level by hand (within ``policy``'s levels)."""
     _, party_order = await load_party_order(uow, party_order_id, expected_version=expected_version)
     if party_order.state not in ACTIVE_PARTY_ORDER:
         raise InvalidTransition(

@@ -22,7 +22,7 @@ from app.config import MONITOR_BATCH_ORDERS
 from app.consistency import reconcile
 from app.db import Database, UnitOfWork
 from app.jeopardy import candidates, rules
-from app.jeopardy.policy import Policy, active
+from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
 
 
@@ -129,6 +129,6 @@ class _RolledBack:
                 await session.rollback()
 
 
-async def dry_run(db: Database, now: datetime, policy: Policy | None = None, batch_orders: int = MONITOR_BATCH_ORDERS) -> SweepOutcome:
+async def dry_run(db: Database, now: datetime, policy: Policy, batch_orders: int = MONITOR_BATCH_ORDERS) -> SweepOutcome:
     """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
-    return await run(_RolledBack(db, now), policy or active(), batch_orders, keep_events=True)
+    return await run(_RolledBack(db, now), policy, batch_orders, keep_events=True)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
-from app.jeopardy import policy, service, sweep
+from app.jeopardy import service, sweep
 from app.jeopardy.graphql import types
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class JeopardyQuery:
     @strawberry.field(permission_classes=[Reader], description="The local escalation policy in force.")
     def escalation_policy(self, info: Info) -> types.EscalationPolicy:
         info.context.varies_with("policy")  # this process's configuration, not stored data
-        return types.EscalationPolicy.of(policy.active())
+        return types.EscalationPolicy.of(info.context.policy)
 
     @strawberry.field(
         permission_classes=[Reader],
@@ -33,7 +33,7 @@ class JeopardyQuery:
     )
     async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
         now = info.context.clock.now()
-        outcome = await sweep.dry_run(info.context.db, now, policy.active(), info.context.settings.monitor_batch_orders)
+        outcome = await sweep.dry_run(info.context.db, now, info.context.policy, info.context.settings.monitor_batch_orders)
         return types.JeopardyDryRun.of(now, outcome)
 
 
@@ -54,7 +54,7 @@ class JeopardyMutation:
     ) -> CustomerOrderType:
         oid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.escalate_order(uow, oid, level, reason, notify or [], version)  # type: ignore[return-value]
+            return await service.escalate_order(uow, oid, level, reason, notify or [], version, policy=info.context.policy)  # type: ignore[return-value]
 
     @strawberry.mutation(
         permission_classes=[Staff],
@@ -71,4 +71,4 @@ class JeopardyMutation:
     ) -> PartyOrderType:
         poid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.escalate_party_order(uow, poid, level, reason, notify or [], version)  # type: ignore[return-value]
+            return await service.escalate_party_order(uow, poid, level, reason, notify or [], version, policy=info.context.policy)  # type: ignore[return-value]
