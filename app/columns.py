@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, Table
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -40,3 +41,10 @@ def as_loaded(model: type[M], values: dict[str, Any]) -> M:
     obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]  # SQLAlchemy's class manager, on every mapped class
     obj.__dict__.update(values)
     return obj
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a SQLModel table class, typed (SQLModel sets ``__table__`` without declaring it)."""
+    table = sa_inspect(model).local_table
+    assert isinstance(table, Table)
+    return table

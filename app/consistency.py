@@ -39,6 +39,7 @@ from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import PartyOrder
 from app.party_orders.work import PARTY_ORDERS
+from app.columns import table_of
 
 # A plain row of any columns (SQLAlchemy types a row by its columns' types).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -74,7 +75,7 @@ class Moves:
 
 async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     session, dialect = uow.session, uow.dialect
-    o, i, a, p = CustomerOrder.__table__.c, OrderItem.__table__.c, Activity.__table__.c, PartyOrder.__table__.c  # type: ignore[attr-defined]
+    o, i, a, p = table_of(CustomerOrder).c, table_of(OrderItem).c, table_of(Activity).c, table_of(PartyOrder).c
     orders = list(await session.execute(
         select(o.id, o.state, o.committed_date, o.expected_completion, o.escalation_level, o.jeopardy_level)
         .where(in_ids(o.id, ids, dialect)).order_by(o.id)
@@ -90,9 +91,9 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     ):
         tree.activities[activity.order_id].append(activity)
     if tree.activities:
-        d = ActivityDependency.__table__.c  # type: ignore[attr-defined]
+        d = table_of(ActivityDependency).c
         rows = await session.execute(
-            select(d.activity_id, d.predecessor_id).join(Activity.__table__, a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))  # type: ignore[attr-defined]
+            select(d.activity_id, d.predecessor_id).join(table_of(Activity), a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))
         )
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)

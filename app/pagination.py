@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql import ColumnElement
 
 from app.errors import InvalidInput
@@ -93,9 +94,9 @@ def check_page_size(first: int, limit: int = MAX_PAGE_SIZE) -> None:
 def keyset_query(
     query: Select[Any],
     *,
-    sort: ColumnElement[Any],
+    sort: ColumnElement[Any] | Mapped[Any],
     sort_kind: type,
-    id_column: ColumnElement[int],
+    id_column: ColumnElement[int] | Mapped[int | None],
     descending: bool,
     first: int,
     after: str | None,
@@ -135,9 +136,9 @@ async def keyset_page(
     session: AsyncSession,
     query: Select[Any],
     *,
-    sort: ColumnElement[Any],
+    sort: ColumnElement[Any] | Mapped[Any],
     sort_kind: type,
-    id_column: ColumnElement[int],
+    id_column: ColumnElement[int] | Mapped[int | None],
     descending: bool,
     first: int,
     after: str | None,

@@ -12,7 +12,7 @@ errors are the same as before.
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from graphql import GraphQLObjectType, OperationType, get_nullable_type, is_leaf_type, is_non_null_type
 from graphql.pyutils import Path, Undefined
@@ -155,7 +155,7 @@ class FastLeafExecution(StrawberryGraphQLCoreExecutionContext):
                 return _in_order(split.names, results, await completed)
 
             return merge()
-        return _in_order(split.names, results, completed)
+        return _in_order(split.names, results, cast(dict[str, Any], completed))  # not awaitable: a dict
 
 
 def _in_order(names: tuple[str, ...], fast: dict[str, Any], slow: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +188,8 @@ def lean_resolvers(schema: Any) -> int:
             resolver = getattr(definition, "base_resolver", None)
             wrapper = getattr(field_def.resolve, "__qualname__", "")
             if (
-                resolver is None
+                definition is None
+                or resolver is None
                 or definition.extensions
                 or definition.arguments
                 or field_def.args

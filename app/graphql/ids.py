@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.errors import InvalidInput
 from app.validation import MAX_ID
 
@@ -15,5 +17,5 @@ def parse_id(value: object, field: str = "id") -> int:
     return int(text)
 
 
-def parse_ids(values: list[object] | None, field: str) -> list[int]:
+def parse_ids(values: Sequence[object] | None, field: str) -> list[int]:
     return [parse_id(v, field) for v in values or []]

@@ -133,7 +133,7 @@ class Planner:
                                     parent, field_details).grouped_field_set
         leaves = plain_leaves(parent)
         table = self.model.tables[parent.name]
-        entries = []
+        entries: list[tuple[Any, ...]] = []
         for response_name, details in grouped.items():
             node = details[0].node
             name = node.name.value

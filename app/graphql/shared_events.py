@@ -18,10 +18,10 @@ from __future__ import annotations
 import inspect
 from collections import OrderedDict
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from graphql import Executor
+from graphql import ExecutionResult
 
 from app.event_visibility import Viewer, visible_event
 from app.events import Event
@@ -32,7 +32,7 @@ MAX_SHARED = 4096
 _results: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 # The executor of the subscription whose source stream is being set up in this task (set just before
 # its resolver is called), so that the resolver can have its events rendered by the group.
-_subscription: ContextVar[Executor | None] = ContextVar("subscription_executor", default=None)
+_subscription: ContextVar[SharedEventExecution | None] = ContextVar("subscription_executor", default=None)
 
 
 def _principal(context: Any) -> tuple[Any, ...]:
@@ -61,7 +61,7 @@ class SharedEventExecution(FastLeafExecution):
         return super().build_resolve_info(field_def, field_nodes, parent_type, path)
 
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
+        executor = cast(SharedEventExecution, super().build_per_event_executor(payload))  # graphql-core builds one of this class
         executor.per_event = True
         seq = getattr(payload, "seq", None)
         if not isinstance(seq, int):
@@ -104,7 +104,7 @@ def subscription_renderer(context: Any) -> Renderer | None:
         shown = visible_event(event, viewer)
         if shown is None:
             return None
-        own = super(SharedEventExecution, executor).build_per_event_executor(shown)  # type: ignore[arg-type]  # not the shared-result cache
+        own = cast(SharedEventExecution, super(SharedEventExecution, executor).build_per_event_executor(shown))  # not the shared-result cache
         own.per_event = True
         fresh = getattr(context, "for_event", None)
         if fresh is not None:
@@ -112,7 +112,7 @@ def subscription_renderer(context: Any) -> Renderer | None:
         result = own.execute_operation(False)
         if inspect.isawaitable(result):
             result = await result
-        if result.errors:
+        if not isinstance(result, ExecutionResult) or result.errors:  # incremental delivery is not shared
             return None
         try:
             return orjson.dumps({"data": result.data}).decode()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import SYSTEM
 from app.db import UnitOfWork, in_ids
@@ -65,16 +66,16 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         top, done_through = await last_sequence(session), 0
     wanted = set(mark.pending) if mark else set()
     changed = await session.execute(
-        select(Event.order_id)
+        select(col(Event.order_id))
         .where(
-            Event.seq > last,
-            Event.seq <= top,
-            Event.order_id > done_through,  # also excludes events of no order
-            not_(and_(Event.actor == SYSTEM.name, Event.type.in_(OWN_EVENTS))),
+            col(Event.seq) > last,
+            col(Event.seq) <= top,
+            col(Event.order_id) > done_through,  # also excludes events of no order
+            not_(and_(col(Event.actor) == SYSTEM.name, col(Event.type).in_(OWN_EVENTS))),
         )
         .distinct()
     )
-    wanted.update(changed.scalars())
+    wanted.update(oid for oid in changed.scalars() if oid is not None)  # the query keeps events of an order only
     for rule in rulebook.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
     # Time in a level alone can make an escalation due; such an order is examined like the others.
@@ -90,12 +91,12 @@ async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
     if not order_ids or uow.dialect == "sqlite":  # SQLite: the whole write transaction is exclusive
         return sorted(order_ids)
     rows = await uow.session.execute(
-        select(CustomerOrder.id)
+        select(col(CustomerOrder.id))
         .where(in_ids(CustomerOrder.id, sorted(order_ids), uow.dialect))
-        .order_by(CustomerOrder.id)
+        .order_by(col(CustomerOrder.id))
         .with_for_update(skip_locked=True)
     )
-    return list(rows.scalars())
+    return [oid for oid in rows.scalars() if oid is not None]  # primary keys: never None
 
 
 async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Sequence[int], *, last: bool) -> None:

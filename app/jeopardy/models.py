@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.columns import JSONType, UTCDateTime
 from app.orders.models import Activity, CustomerOrder
@@ -66,7 +66,7 @@ class MonitorLease(SQLModel, table=True):
 # whose stored level is not none, de-escalation of orders whose escalation level is above zero, and
 # the rows whose next threshold time has come.
 Index("ix_activity_jeopardy", Activity.jeopardy_level, Activity.state)
-Index("ix_customer_order_escalation", CustomerOrder.escalation_level, CustomerOrder.jeopardy_level)
-Index("ix_customer_order_jeopardy_check", CustomerOrder.jeopardy_check_at)
-Index("ix_activity_jeopardy_check", Activity.jeopardy_check_at)
-Index("ix_party_order_jeopardy_check", PartyOrder.jeopardy_check_at)
+Index("ix_customer_order_escalation", col(CustomerOrder.escalation_level), col(CustomerOrder.jeopardy_level))
+Index("ix_customer_order_jeopardy_check", col(CustomerOrder.jeopardy_check_at))
+Index("ix_activity_jeopardy_check", col(Activity.jeopardy_check_at))
+Index("ix_party_order_jeopardy_check", col(PartyOrder.jeopardy_check_at))

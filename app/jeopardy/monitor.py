@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from app.auth import SYSTEM
 from app.clock import Clock, SystemClock
@@ -156,7 +157,7 @@ class Monitor:
         if self.db.is_sqlite:
             try:
                 async with self.db.write_session() as session:
-                    await session.execute(delete(MonitorLease).where(MonitorLease.name == LEASE_NAME, MonitorLease.holder == self.name))
+                    await session.execute(delete(MonitorLease).where(col(MonitorLease.name) == LEASE_NAME, col(MonitorLease.holder) == self.name))
                     await session.commit()
             except Exception:  # the lease runs out by itself
                 log.warning("could not release the monitor lease", exc_info=True)

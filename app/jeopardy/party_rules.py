@@ -9,15 +9,16 @@ from sqlalchemy import and_, case, exists, func, null, or_, select
 from app.jeopardy.rules import Context, Evaluation, Rule, levels_of
 from app.party_orders import states
 from app.party_orders.models import Party, PartyMilestone, PartyOrder
+from app.columns import table_of
 
 TRACKED = sorted(states.ACTIVE)
 
 
 def party_order_rule(ctx: Context) -> Evaluation:
-    t = PartyOrder.__table__
+    t = table_of(PartyOrder)
     p = t.c
-    m = PartyMilestone.__table__.c
-    party = Party.__table__.c
+    m = table_of(PartyMilestone).c
+    party = table_of(Party).c
     now = ctx.at(ctx.now)
     tracked = p.state.in_(TRACKED)
     interval = select(party.reporting_interval_hours).where(party.id == p.party_id).scalar_subquery()

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import null, select
+from sqlalchemy import Select, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import InvalidInput
 from app.jeopardy.models import LEVELS, RANK
@@ -152,32 +153,33 @@ async def escalations_due(
     best: dict[tuple[int, int | None], Escalate] = {}
     for rule in policy.rules:
         levels = [lvl for lvl in LEVELS if RANK[lvl] >= RANK[rule.level]]
+        query: Select[Any, Any, Any]  # (order id, escalation level, party order id or null)
         if rule.applies_to == PARTY_ORDER:
             query = (
-                select(po.order_id, po.escalation_level, po.id)
-                .join(o, o.id == po.order_id)
+                select(col(po.order_id), col(po.escalation_level), col(po.id))
+                .join(o, col(o.id) == col(po.order_id))
                 .where(
-                    po.jeopardy_level.in_(levels),
-                    po.state.in_(ACTIVE_PARTY_ORDER),
-                    po.escalation_level < rule.escalate_to,
-                    po.jeopardy_since <= now - rule.after,
+                    col(po.jeopardy_level).in_(levels),
+                    col(po.state).in_(ACTIVE_PARTY_ORDER),
+                    col(po.escalation_level) < rule.escalate_to,
+                    col(po.jeopardy_since) <= now - rule.after,
                 )
             )
             if rule.parties:
-                query = query.join(Party, Party.id == po.party_id).where(Party.name.in_(sorted(rule.parties)))
+                query = query.join(Party, col(Party.id) == col(po.party_id)).where(col(Party.name).in_(sorted(rule.parties)))
         else:
-            query = select(o.id, o.escalation_level, null()).where(
-                o.jeopardy_level.in_(levels),
-                o.state.in_(OPEN_ORDER),
-                o.escalation_level < rule.escalate_to,
-                o.jeopardy_since <= now - rule.after,
+            query = select(col(o.id), col(o.escalation_level), null()).where(
+                col(o.jeopardy_level).in_(levels),
+                col(o.state).in_(OPEN_ORDER),
+                col(o.escalation_level) < rule.escalate_to,
+                col(o.jeopardy_since) <= now - rule.after,
             )
         if rule.priorities:
-            query = query.where(o.priority.in_(sorted(rule.priorities)))
+            query = query.where(col(o.priority).in_(sorted(rule.priorities)))
         if rule.customers:
-            query = query.where(o.customer_id.in_(sorted(rule.customers)))
+            query = query.where(col(o.customer_id).in_(sorted(rule.customers)))
         if order_ids is not None:
-            query = query.where(in_ids(o.id, order_ids, session.bind.dialect.name if session.bind else "sqlite"))
+            query = query.where(in_ids(col(o.id), order_ids, session.bind.dialect.name if session.bind else "sqlite"))
         for order_id, current, party_order_id in await session.execute(query):
             found = best.get((order_id, party_order_id))
             if found is None or rule.escalate_to > found.to_level:

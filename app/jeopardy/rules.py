@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
-from app.columns import UTCDateTime
+from app.columns import UTCDateTime, table_of
 from app.db import in_ids
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, CustomerOrder
@@ -104,7 +104,7 @@ def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: Co
 
 
 def customer_order_rule(ctx: Context) -> Evaluation:
-    t = CustomerOrder.__table__
+    t = table_of(CustomerOrder)
     o = t.c
     tracked = o.state.in_(OPEN_ORDER)
     finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=literal(ctx.now_epoch))
@@ -131,10 +131,10 @@ def customer_order_rule(ctx: Context) -> Evaluation:
 
 
 def activity_rule(ctx: Context) -> Evaluation:
-    a = Activity.__table__
-    p = Activity.__table__.alias("p")
-    d = ActivityDependency.__table__
-    o = CustomerOrder.__table__
+    a = table_of(Activity)
+    p = table_of(Activity).alias("p")
+    d = table_of(ActivityDependency)
+    o = table_of(CustomerOrder)
     # A subquery, not a join: the row's order is one index lookup, and UPDATE can read it the same way.
     order_state = select(o.c.state).where(o.c.id == a.c.order_id).scalar_subquery()
     tracked = and_(a.c.state.in_(OPEN_ACTIVITY), order_state.in_(OPEN_ORDER))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from app import validation as v
 from app.auth import SYSTEM
@@ -21,6 +22,7 @@ from app.orders.models import CustomerOrder
 from app.orders.core import check_version, get_order_for_update
 from app.party_orders.core import load_party_order
 from app.party_orders.models import PartyOrder
+from app.columns import table_of
 
 MAX_NOTIFY = 20
 # Event types; both start with "escalat" so the alert streams (app/realtime/streams.py) carry them.
@@ -49,7 +51,7 @@ class SweepOutcome:
 async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules.LevelChange]) -> None:
     """Store rows' new jeopardy levels and reasons (one statement, unless the sweep's own statement did)
     and record a ``jeopardyChanged`` each."""
-    table: Any = rule.model.__table__  # type: ignore[attr-defined]
+    table: Any = table_of(rule.model)
     tracks_since = "jeopardy_since" in table.c
     rows = []
     for change in found:
@@ -125,7 +127,7 @@ def change_escalation(
     from_level = target.escalation_level
     target.escalation_level = to_level
     entry = Escalation(
-        order_id=target.order_id if party_order else target.id,
+        order_id=target.order_id if isinstance(target, PartyOrder) else target.id,
         party_order_id=target.id if party_order else None,
         from_level=from_level,
         to_level=to_level,
@@ -192,10 +194,10 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     wanted_party_orders = sorted({d.party_order_id for d in due if d.party_order_id is not None})
     targets: dict[tuple[str, int], CustomerOrder | PartyOrder] = {}
     if wanted_orders:
-        for o in (await uow.session.execute(select(CustomerOrder).where(CustomerOrder.id.in_(wanted_orders)))).scalars():
+        for o in (await uow.session.execute(select(CustomerOrder).where(col(CustomerOrder.id).in_(wanted_orders)))).scalars():
             targets[("order", o.id)] = o  # type: ignore[index]
     if wanted_party_orders:
-        for po in (await uow.session.execute(select(PartyOrder).where(PartyOrder.id.in_(wanted_party_orders)))).scalars():
+        for po in (await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(wanted_party_orders)))).scalars():
             targets[("partyOrder", po.id)] = po  # type: ignore[index]
     for item in due:
         key = ("partyOrder", item.party_order_id) if item.party_order_id is not None else ("order", item.order_id)

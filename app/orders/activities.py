@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from app import validation as v
 from app.db import UnitOfWork
@@ -85,7 +86,7 @@ async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int |
         raise InvalidInput("An activity cannot depend on itself.", field="predecessorIds")
     if not ids:
         return ids
-    rows = await uow.session.execute(select(Activity.id, Activity.order_id).where(Activity.id.in_(ids)))
+    rows = await uow.session.execute(select(col(Activity.id), col(Activity.order_id)).where(col(Activity.id).in_(ids)))
     found = dict(rows.all())
     for pid in ids:
         if found.get(pid) != order_id:
@@ -97,9 +98,9 @@ async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int |
 
 async def _refuse_cycle(uow: UnitOfWork, order_id: int, activity_id: int, new_preds: list[int]) -> None:
     rows = await uow.session.execute(
-        select(ActivityDependency.activity_id, ActivityDependency.predecessor_id)
-        .join(Activity, Activity.id == ActivityDependency.activity_id)
-        .where(Activity.order_id == order_id, ActivityDependency.activity_id != activity_id)
+        select(col(ActivityDependency.activity_id), col(ActivityDependency.predecessor_id))
+        .join(Activity, col(Activity.id) == col(ActivityDependency.activity_id))
+        .where(col(Activity.order_id) == order_id, col(ActivityDependency.activity_id) != activity_id)
     )
     preds: dict[int, list[int]] = {}
     for a, p in rows:
@@ -116,14 +117,14 @@ async def _refuse_cycle(uow: UnitOfWork, order_id: int, activity_id: int, new_pr
 
 
 async def _set_predecessors(uow: UnitOfWork, activity_id: int, ids: list[int]) -> None:
-    await uow.session.execute(delete(ActivityDependency).where(ActivityDependency.activity_id == activity_id))
+    await uow.session.execute(delete(ActivityDependency).where(col(ActivityDependency.activity_id) == activity_id))
     uow.session.add_all([ActivityDependency(activity_id=activity_id, predecessor_id=p) for p in ids])
 
 
 async def predecessors(uow: UnitOfWork, activity_id: int) -> list[Activity]:
     rows = await uow.session.execute(
-        select(Activity).join(ActivityDependency, ActivityDependency.predecessor_id == Activity.id).where(
-            ActivityDependency.activity_id == activity_id
+        select(Activity).join(ActivityDependency, col(ActivityDependency.predecessor_id) == col(Activity.id)).where(
+            col(ActivityDependency.activity_id) == activity_id
         )
     )
     return list(rows.scalars())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import validation as v
 from app.consistency import WORK
@@ -14,7 +15,7 @@ from app.orders.core import check_version, get_order_for_update, move_order
 
 
 async def _items(uow: UnitOfWork, order_id: int) -> list[OrderItem]:
-    rows = await uow.session.execute(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id))
+    rows = await uow.session.execute(select(OrderItem).where(col(OrderItem.order_id) == order_id).order_by(col(OrderItem.id)))
     return list(rows.scalars())
 
 

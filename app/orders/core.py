@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
@@ -17,7 +18,7 @@ async def get_order_for_update(uow: UnitOfWork, order_id: int) -> CustomerOrder:
     """Load and lock the order row: writers to one order queue up instead of racing."""
     order = (
         await uow.session.execute(
-            select(CustomerOrder).where(CustomerOrder.id == order_id).with_for_update()
+            select(CustomerOrder).where(col(CustomerOrder.id) == order_id).with_for_update()
         )
     ).scalar_one_or_none()
     if order is None:

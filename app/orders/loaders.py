@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
 from app.loaders import by_id, grouped
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.columns import table_of
 
 T = TypeVar("T")
 
@@ -31,6 +33,10 @@ class Record:
 
     def __init__(self, mapping: Any) -> None:
         self.__dict__.update(mapping)
+
+    if TYPE_CHECKING:  # its attributes are the row's columns, known only at run time
+
+        def __getattr__(self, name: str) -> Any: ...
 
 
 @dataclass
@@ -51,7 +57,7 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
 
     async def load(keys: Sequence[int]) -> list[OrderTree]:
         trees = {k: OrderTree() for k in keys}
-        items_t, activities_t, requests_t = OrderItem.__table__, Activity.__table__, ServiceOrderRequest.__table__  # type: ignore[attr-defined]
+        items_t, activities_t, requests_t = table_of(OrderItem), table_of(Activity), table_of(ServiceOrderRequest)
         async with db.read() as session:
             items = await session.execute(
                 select(items_t).where(items_t.c.order_id.in_(keys)).order_by(items_t.c.parent_id, items_t.c.position, items_t.c.id)
@@ -62,10 +68,10 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
             requests = await session.execute(
                 select(requests_t).where(requests_t.c.order_id.in_(keys)).order_by(requests_t.c.id)
             )
-            predecessors = await session.execute(
-                select(ActivityDependency.activity_id, ActivityDependency.predecessor_id)
-                .where(ActivityDependency.activity_id.in_([a.id for a in activities]))
-                .order_by(ActivityDependency.predecessor_id)
+            predecessors: Iterable[tuple[int, int]] = await session.execute(
+                select(col(ActivityDependency.activity_id), col(ActivityDependency.predecessor_id))
+                .where(col(ActivityDependency.activity_id).in_([a.id for a in activities]))
+                .order_by(col(ActivityDependency.predecessor_id))
             ) if activities else []
             for row in items:
                 item = Record(row._mapping)

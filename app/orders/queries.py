@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import InvalidInput
 from app.events import Event
@@ -43,27 +44,27 @@ SORTS: dict[str, tuple[Any, type, Callable[[CustomerOrder], Any]]] = {
 def filtered(f: OrderFilter) -> Any:
     query = select(CustomerOrder)
     if f.states:
-        query = query.where(CustomerOrder.state.in_(f.states))
+        query = query.where(col(CustomerOrder.state).in_(f.states))
     if f.customer_id:
-        query = query.where(CustomerOrder.customer_id == f.customer_id)
+        query = query.where(col(CustomerOrder.customer_id) == f.customer_id)
     if f.priorities:
-        query = query.where(CustomerOrder.priority.in_(f.priorities))
+        query = query.where(col(CustomerOrder.priority).in_(f.priorities))
     if f.jeopardy_levels:
-        query = query.where(CustomerOrder.jeopardy_level.in_(f.jeopardy_levels))
+        query = query.where(col(CustomerOrder.jeopardy_level).in_(f.jeopardy_levels))
     if f.committed_from:
-        query = query.where(CustomerOrder.committed_date >= f.committed_from)
+        query = query.where(col(CustomerOrder.committed_date) >= f.committed_from)
     if f.committed_to:
-        query = query.where(CustomerOrder.committed_date < f.committed_to)
+        query = query.where(col(CustomerOrder.committed_date) < f.committed_to)
     if f.ids is not None:
-        query = query.where(CustomerOrder.id.in_(f.ids))
+        query = query.where(col(CustomerOrder.id).in_(f.ids))
     if f.text:
         if len(f.text) > 100:
             raise InvalidInput("The search text is longer than 100 characters.", field="text")
         pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").lower() + "%"
         query = query.where(
             or_(
-                CustomerOrder.sales_request_ref.ilike(pattern, escape="\\"),
-                CustomerOrder.customer_name.ilike(pattern, escape="\\"),
+                col(CustomerOrder.sales_request_ref).ilike(pattern, escape="\\"),
+                col(CustomerOrder.customer_name).ilike(pattern, escape="\\"),
             )
         )
     return query
@@ -74,7 +75,7 @@ async def list_orders(
 ) -> Page[CustomerOrder]:
     column, kind, value_of = SORTS[sort]
     return await keyset_page(
-        session, filtered(f), sort=column, sort_kind=kind, id_column=CustomerOrder.id, descending=descending,
+        session, filtered(f), sort=column, sort_kind=kind, id_column=col(CustomerOrder.id), descending=descending,
         first=first, after=after, value_of=value_of,
     )
 
@@ -83,7 +84,7 @@ def orders_page_query(f: OrderFilter, *, sort: str, descending: bool, first: int
     """The statement ``list_orders`` runs (one row more than ``first``), for a reader that builds the page itself;
     ``position`` names a column numbering the rows in page order."""
     column, kind, _ = SORTS[sort]
-    return keyset_query(filtered(f), sort=column, sort_kind=kind, id_column=CustomerOrder.id, descending=descending, first=first,
+    return keyset_query(filtered(f), sort=column, sort_kind=kind, id_column=col(CustomerOrder.id), descending=descending, first=first,
                         after=after, position=position)
 
 
@@ -94,7 +95,7 @@ async def timeline(session: AsyncSession, order_id: int, *, first: int = 50, aft
     rows = list(
         (
             await session.execute(
-                select(Event).where(Event.order_id == order_id, Event.seq > since).order_by(Event.seq).limit(first + 1)
+                select(Event).where(col(Event.order_id) == order_id, col(Event.seq) > since).order_by(col(Event.seq)).limit(first + 1)
             )
         ).scalars()
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from app import validation as v
 from app.db import UnitOfWork
@@ -139,7 +140,7 @@ async def _check_parties(uow: UnitOfWork, items: list[NewItem]) -> None:
     wanted = _party_ids(items)
     if not wanted:
         return
-    found = set((await uow.session.execute(select(Party.id).where(Party.id.in_(sorted(wanted))))).scalars())
+    found = set((await uow.session.execute(select(col(Party.id)).where(col(Party.id).in_(sorted(wanted))))).scalars())
     if missing := sorted(wanted - found):
         raise InvalidInput(f"Party {missing[0]} does not exist.", field="items.partyId")
 
@@ -159,7 +160,7 @@ async def create_order(uow: UnitOfWork, data: NewOrder) -> CustomerOrder:
         raise InvalidInput(f"An order holds at most {MAX_ITEMS} items.", field="items")
     await _check_parties(uow, data.items)
     existing = (
-        await uow.session.execute(select(CustomerOrder.id).where(CustomerOrder.sales_request_ref == ref))
+        await uow.session.execute(select(col(CustomerOrder.id)).where(col(CustomerOrder.sales_request_ref) == ref))
     ).scalar_one_or_none()
     if existing is not None:
         raise Conflict(f"Sales request {ref} already has customer order {existing}.", existing_order_id=str(existing))

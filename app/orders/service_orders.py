@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import validation as v
 from app.db import UnitOfWork
@@ -21,13 +22,13 @@ async def generate_service_order_requests(uow: UnitOfWork, order_id: int) -> lis
     items = (
         await uow.session.execute(
             select(OrderItem)
-            .outerjoin(ServiceOrderRequest, ServiceOrderRequest.item_id == OrderItem.id)
+            .outerjoin(ServiceOrderRequest, col(ServiceOrderRequest.item_id) == col(OrderItem.id))
             .where(
-                OrderItem.order_id == order_id,
-                OrderItem.fulfillment == "internal",
+                col(OrderItem.order_id) == order_id,
+                col(OrderItem.fulfillment) == "internal",
                 ServiceOrderRequest.id.is_(None),  # type: ignore[union-attr]
             )
-            .order_by(OrderItem.id)
+            .order_by(col(OrderItem.id))
         )
     ).scalars()
     created = []

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import UnitOfWork, in_ids
 from app.orders import states
@@ -74,23 +75,23 @@ def activity_unit(a: ActivityRow) -> WorkUnit:
 
 
 async def _activity_units(session: AsyncSession, order_ids: Sequence[int], dialect: str) -> list[WorkUnit]:
-    rows = await session.execute(select(Activity).where(in_ids(Activity.order_id, order_ids, dialect)).order_by(Activity.id))
+    rows = await session.execute(select(Activity).where(in_ids(col(Activity.order_id), order_ids, dialect)).order_by(col(Activity.id)))
     return [activity_unit(a) for a in rows.scalars()]
 
 
 async def _request_units(session: AsyncSession, order_ids: Sequence[int], dialect: str) -> list[WorkUnit]:
     r = ServiceOrderRequest
     rows = await session.execute(
-        select(r.id, r.order_id, r.item_id, r.state).where(in_ids(r.order_id, order_ids, dialect)).order_by(r.id)
+        select(col(r.id), col(r.order_id), col(r.item_id), col(r.state)).where(in_ids(col(r.order_id), order_ids, dialect)).order_by(col(r.id))
     )
     return [
-        WorkUnit("serviceOrderRequest", i, o, item, s, s in states.WORK_DONE, s in states.WORK_DROPPED, s != "acknowledged")
+        WorkUnit("serviceOrderRequest", i or 0, o, item, s, s in states.WORK_DONE, s in states.WORK_DROPPED, s != "acknowledged")
         for i, o, item, s in rows
     ]
 
 
 async def _cancel_activities(uow: UnitOfWork, order: CustomerOrder, reason: str) -> bool:
-    rows = await uow.session.execute(select(Activity).where(Activity.order_id == order.id).order_by(Activity.id))
+    rows = await uow.session.execute(select(Activity).where(col(Activity.order_id) == order.id).order_by(col(Activity.id)))
     for activity in rows.scalars():
         if states.ACTIVITY.is_open(activity.state):
             move_activity(uow, activity, "cancelled", reason)
@@ -99,7 +100,7 @@ async def _cancel_activities(uow: UnitOfWork, order: CustomerOrder, reason: str)
 
 async def _cancel_requests(uow: UnitOfWork, order: CustomerOrder, reason: str) -> bool:
     rows = await uow.session.execute(
-        select(ServiceOrderRequest).where(ServiceOrderRequest.order_id == order.id).order_by(ServiceOrderRequest.id)
+        select(ServiceOrderRequest).where(col(ServiceOrderRequest.order_id) == order.id).order_by(col(ServiceOrderRequest.id))
     )
     for request in rows.scalars():
         if states.SERVICE_ORDER_REQUEST.is_open(request.state):

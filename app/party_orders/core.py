@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
@@ -36,16 +37,16 @@ async def load_party_order(
 
     ``party_id`` scopes the lookup to one party: any other party's id is NOT_FOUND, as if unknown.
     """
-    query = select(PartyOrder.order_id).where(PartyOrder.id == party_order_id)
+    query = select(col(PartyOrder.order_id)).where(col(PartyOrder.id) == party_order_id)
     if party_id is not None:
-        query = query.where(PartyOrder.party_id == party_id)
+        query = query.where(col(PartyOrder.party_id) == party_id)
     order_id = (await uow.session.execute(query)).scalar_one_or_none()
     if order_id is None:
         raise not_found("Party order", party_order_id)
     order = await get_order_for_update(uow, order_id)
     po = (
         await uow.session.execute(
-            select(PartyOrder).where(PartyOrder.id == party_order_id).with_for_update().execution_options(populate_existing=True)
+            select(PartyOrder).where(col(PartyOrder.id) == party_order_id).with_for_update().execution_options(populate_existing=True)
         )
     ).scalar_one()
     if expected_version is not None and po.version != expected_version:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
@@ -36,10 +37,10 @@ def items_by_party_order(db: Database) -> DataLoader[int, list[OrderItem]]:
         groups: dict[int, list[OrderItem]] = defaultdict(list)
         async with db.read() as session:
             rows = await session.execute(
-                select(PartyOrderItem.party_order_id, OrderItem)
-                .join(OrderItem, OrderItem.id == PartyOrderItem.item_id)
-                .where(PartyOrderItem.party_order_id.in_(keys))
-                .order_by(OrderItem.id)
+                select(col(PartyOrderItem.party_order_id), OrderItem)
+                .join(OrderItem, col(OrderItem.id) == col(PartyOrderItem.item_id))
+                .where(col(PartyOrderItem.party_order_id).in_(keys))
+                .order_by(col(OrderItem.id))
             )
             for party_order_id, item in rows:
                 groups[party_order_id].append(item)

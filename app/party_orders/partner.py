@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from app import validation as v
 from app.auth import Actor
@@ -64,7 +65,7 @@ async def _idempotent(
     order, po = await load_party_order(uow, party_order_id, party_id=party_id)
     sent = fingerprint(operation, party_order_id, payload)
     seen = (
-        await uow.session.execute(select(PartyRequestKey).where(PartyRequestKey.party_id == party_id, PartyRequestKey.key == key))
+        await uow.session.execute(select(PartyRequestKey).where(col(PartyRequestKey.party_id) == party_id, col(PartyRequestKey.key) == key))
     ).scalar_one_or_none()
     if seen is not None:
         if seen.fingerprint != sent:
@@ -73,8 +74,10 @@ async def _idempotent(
                 f"{'this' if seen.result_kind == 'partyOrder' and seen.result_id == party_order_id else 'another'}); "
                 "use a new key for a new request.", field="idempotencyKey",
             )
-        model = PartyOrder if seen.result_kind == "partyOrder" else PartyChangeRequest
-        found = await uow.session.get(model, seen.result_id)
+        found: PartyOrder | PartyChangeRequest | None = (
+            await uow.session.get(PartyOrder, seen.result_id) if seen.result_kind == "partyOrder"
+            else await uow.session.get(PartyChangeRequest, seen.result_id)
+        )
         assert found is not None
         return found
     result = await perform(order, po)

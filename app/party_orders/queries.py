@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Actor
 from app.party_orders.models import Party, PartyChangeRequest, PartyOrder
@@ -44,23 +45,23 @@ def filtered(f: PartyOrderFilter, now: datetime | None) -> Any:
     """The filter as a query; ``now`` is needed only when it asks for overdue reports (or not)."""
     query = select(PartyOrder)
     if f.party_id is not None:
-        query = query.where(PartyOrder.party_id == f.party_id)
+        query = query.where(col(PartyOrder.party_id) == f.party_id)
     if f.order_id is not None:
-        query = query.where(PartyOrder.order_id == f.order_id)
+        query = query.where(col(PartyOrder.order_id) == f.order_id)
     if f.states:
-        query = query.where(PartyOrder.state.in_(f.states))
+        query = query.where(col(PartyOrder.state).in_(f.states))
     if f.jeopardy_levels:
-        query = query.where(PartyOrder.jeopardy_level.in_(f.jeopardy_levels))
+        query = query.where(col(PartyOrder.jeopardy_level).in_(f.jeopardy_levels))
     if f.report_overdue is not None and now is None:
         raise ValueError("the report_overdue filter needs the current time")
     if f.report_overdue is True:
-        query = query.where(PartyOrder.next_report_due < now)
+        query = query.where(col(PartyOrder.next_report_due) < now)
     elif f.report_overdue is False:
-        query = query.where((PartyOrder.next_report_due.is_(None)) | (PartyOrder.next_report_due >= now))
+        query = query.where((col(PartyOrder.next_report_due).is_(None)) | (col(PartyOrder.next_report_due) >= now))
     if f.needed_from is not None:
-        query = query.where(PartyOrder.needed_by >= f.needed_from)
+        query = query.where(col(PartyOrder.needed_by) >= f.needed_from)
     if f.needed_to is not None:
-        query = query.where(PartyOrder.needed_by < f.needed_to)
+        query = query.where(col(PartyOrder.needed_by) < f.needed_to)
     return query
 
 
@@ -69,14 +70,14 @@ async def list_party_orders(
     first: int = 20, after: str | None = None,
 ) -> Page[PartyOrder]:
     column, kind, value_of = SORTS[sort]
-    return await keyset_page(session, filtered(f, now), sort=column, sort_kind=kind, id_column=PartyOrder.id,
+    return await keyset_page(session, filtered(f, now), sort=column, sort_kind=kind, id_column=col(PartyOrder.id),
                              descending=descending, first=first, after=after, value_of=value_of)
 
 
 async def get_party_order(session: AsyncSession, party_order_id: int, party_id: int | None) -> PartyOrder | None:
-    query = select(PartyOrder).where(PartyOrder.id == party_order_id)
+    query = select(PartyOrder).where(col(PartyOrder.id) == party_order_id)
     if party_id is not None:
-        query = query.where(PartyOrder.party_id == party_id)
+        query = query.where(col(PartyOrder.party_id) == party_id)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -84,16 +85,16 @@ async def open_change_requests(
     session: AsyncSession, *, party_id: int | None, order_id: int | None, first: int = 20, after: str | None = None
 ) -> Page[PartyChangeRequest]:
     """Change requests awaiting resolution, oldest first."""
-    query = select(PartyChangeRequest).where(PartyChangeRequest.state == "open")
+    query = select(PartyChangeRequest).where(col(PartyChangeRequest.state) == "open")
     if party_id is not None:
-        query = query.where(PartyChangeRequest.party_id == party_id)
+        query = query.where(col(PartyChangeRequest.party_id) == party_id)
     if order_id is not None:
-        query = query.where(PartyChangeRequest.order_id == order_id)
-    return await keyset_page(session, query, sort=PartyChangeRequest.created_at, sort_kind=datetime,
-                             id_column=PartyChangeRequest.id, descending=False, first=first, after=after,
+        query = query.where(col(PartyChangeRequest.order_id) == order_id)
+    return await keyset_page(session, query, sort=col(PartyChangeRequest.created_at), sort_kind=datetime,
+                             id_column=col(PartyChangeRequest.id), descending=False, first=first, after=after,
                              value_of=lambda r: r.created_at)
 
 
 async def list_parties(session: AsyncSession, *, first: int = 20, after: str | None = None) -> Page[Party]:
-    return await keyset_page(session, select(Party), sort=Party.name, sort_kind=str, id_column=Party.id,
+    return await keyset_page(session, select(Party), sort=col(Party.name), sort_kind=str, id_column=col(Party.id),
                              descending=False, first=first, after=after, value_of=lambda p: p.name)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from app import validation as v
 from app.db import UnitOfWork
@@ -73,7 +74,7 @@ async def create_party(uow: UnitOfWork, data: NewParty) -> Party:
         raise InvalidInput("kind must be supplier or partner.", field="kind")
     if not 1 <= data.reporting_interval_hours <= MAX_INTERVAL_HOURS:
         raise InvalidInput(f"reportingIntervalHours must be between 1 and {MAX_INTERVAL_HOURS}.", field="reportingIntervalHours")
-    if (await uow.session.execute(select(Party.id).where(Party.name == name))).scalar_one_or_none() is not None:
+    if (await uow.session.execute(select(col(Party.id)).where(col(Party.name) == name))).scalar_one_or_none() is not None:
         raise Conflict(f"A party named '{name}' exists already.", field="name")
     party = Party(name=name, kind=data.kind, reporting_interval_hours=data.reporting_interval_hours, created_at=uow.now)
     uow.session.add(party)
@@ -98,9 +99,9 @@ def _needed_by(order: CustomerOrder, given: datetime | None, now: datetime) -> d
 async def _requested_items(uow: UnitOfWork, order_id: int) -> set[int]:
     """Items already delivered by a live (not cancelled or rejected) party order."""
     rows = await uow.session.execute(
-        select(PartyOrderItem.item_id)
-        .join(PartyOrder, PartyOrder.id == PartyOrderItem.party_order_id)
-        .where(PartyOrderItem.order_id == order_id, PartyOrder.state.not_in(states.DROPPED))
+        select(col(PartyOrderItem.item_id))
+        .join(PartyOrder, col(PartyOrder.id) == col(PartyOrderItem.party_order_id))
+        .where(col(PartyOrderItem.order_id) == order_id, col(PartyOrder.state).not_in(states.DROPPED))
     )
     return set(rows.scalars())
 
@@ -114,7 +115,7 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
     if order.state not in order_states.OPEN_ORDER:
         raise InvalidTransition(f"Customer order {order_id} is {order.state}; nothing can be ordered from parties.")
     needed_by = _needed_by(order, req.needed_by, uow.now)
-    items = {i.id: i for i in (await uow.session.execute(select(OrderItem).where(OrderItem.order_id == order_id))).scalars()}
+    items = {i.id: i for i in (await uow.session.execute(select(OrderItem).where(col(OrderItem.order_id) == order_id))).scalars()}
     taken = await _requested_items(uow, order_id)
     if req.item_ids:
         if req.party_id is None:
@@ -192,7 +193,7 @@ async def complete(uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: 
     # Its own event, so that closing processes (Close Party Order) can follow deliveries alone.
     record(uow, po, "partyOrderCompleted", after={"delivered_at": when, "party_ref": po.party_ref},
            data={"item_ids": list((await uow.session.execute(
-               select(PartyOrderItem.item_id).where(PartyOrderItem.party_order_id == po.id).order_by(PartyOrderItem.item_id)
+               select(col(PartyOrderItem.item_id)).where(col(PartyOrderItem.party_order_id) == po.id).order_by(col(PartyOrderItem.item_id))
            )).scalars())})
 
 
@@ -253,7 +254,7 @@ async def record_check_in(uow: UnitOfWork, party_order_id: int, data: NewCheckIn
 
 
 async def add_milestones(uow: UnitOfWork, po: PartyOrder, milestones: list[NewMilestone]) -> list[PartyMilestone]:
-    existing = len(list((await uow.session.execute(select(PartyMilestone.id).where(PartyMilestone.party_order_id == po.id))).scalars()))
+    existing = len(list((await uow.session.execute(select(col(PartyMilestone.id)).where(col(PartyMilestone.party_order_id) == po.id))).scalars()))
     if existing + len(milestones) > MAX_MILESTONES:
         raise InvalidInput(f"A party order has at most {MAX_MILESTONES} milestones.", field="milestones")
     rows = []

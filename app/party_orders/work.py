@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import UnitOfWork, in_ids
 from app.orders import work
@@ -19,14 +20,14 @@ async def party_order_units(session: AsyncSession, order_ids: Sequence[int], dia
     """One unit per (party order, item delivered), so each item completes with its party order."""
     po = PartyOrder
     rows = await session.execute(
-        select(po.id, po.order_id, PartyOrderItem.item_id, po.state, po.acknowledged_at, po.expected_delivery, po.delivered_at)
-        .join(PartyOrderItem, PartyOrderItem.party_order_id == po.id)
-        .where(in_ids(po.order_id, order_ids, dialect))
-        .order_by(po.id, PartyOrderItem.item_id)
+        select(col(po.id), col(po.order_id), col(PartyOrderItem.item_id), col(po.state), col(po.acknowledged_at), col(po.expected_delivery), col(po.delivered_at))
+        .join(PartyOrderItem, col(PartyOrderItem.party_order_id) == col(po.id))
+        .where(in_ids(col(po.order_id), order_ids, dialect))
+        .order_by(col(po.id), col(PartyOrderItem.item_id))
     )
     return [
         work.WorkUnit(
-            "partyOrder", po_id, order_id, item_id, state, state in states.DONE, state in states.DROPPED,
+            "partyOrder", po_id or 0, order_id, item_id, state, state in states.DONE, state in states.DROPPED,
             acknowledged_at is not None, expected_end=expected, actual_end=delivered,
         )
         for po_id, order_id, item_id, state, acknowledged_at, expected, delivered in rows
@@ -36,7 +37,7 @@ async def party_order_units(session: AsyncSession, order_ids: Sequence[int], dia
 async def cancel_party_orders(uow: UnitOfWork, order: CustomerOrder, reason: str) -> bool:
     """Cancel unacknowledged party orders outright; ask acknowledged ones (True: some must confirm)."""
     rows = await uow.session.execute(
-        select(PartyOrder).where(PartyOrder.order_id == order.id).order_by(PartyOrder.id).with_for_update()
+        select(PartyOrder).where(col(PartyOrder.order_id) == order.id).order_by(col(PartyOrder.id)).with_for_update()
     )
     awaiting = False
     for po in rows.scalars():

@@ -31,6 +31,7 @@ from sqlalchemy import case, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.config import Settings
 from app.db import Database
@@ -52,6 +53,7 @@ from app.webhooks.models import (
 )
 from app.webhooks.payloads import PayloadFormat, encode, message_id, thin, tmf
 from app.webhooks.service import matches, view_for
+from app.columns import table_of
 
 if TYPE_CHECKING:
     from app.realtime.bus import EventBus
@@ -312,27 +314,27 @@ class Deliverer:
         giving_up = failures >= self.config.max_attempts
         values: dict[str, Any] = {"failures": failures, "next_attempt_at": next_at}
         if answer.ok:
-            values.update(cursor=seq, state=case((Webhook.state == FAILING, ACTIVE), else_=Webhook.state),
-                          failure_reason=case((Webhook.state == FAILING, None), else_=Webhook.failure_reason))
+            values.update(cursor=seq, state=case((col(Webhook.state) == FAILING, ACTIVE), else_=col(Webhook.state)),
+                          failure_reason=case((col(Webhook.state) == FAILING, None), else_=col(Webhook.failure_reason)))
         else:
             if plan.skip_to is not None:
                 values["cursor"] = plan.skip_to
             if giving_up:
-                values.update(state=case((Webhook.state == ACTIVE, FAILING), else_=Webhook.state), failure_reason=(
+                values.update(state=case((col(Webhook.state) == ACTIVE, FAILING), else_=col(Webhook.state)), failure_reason=(
                     f"Event {seq} ({plan.event.type}, {msg_id}) failed {failures} times in a row; last: {answer.error}. "
                     f"Later events wait; retried every {self.config.backoff_cap:g}s or by retryWebhookDelivery."
                 )[:MAX_ERROR])
         if not await self._move(session, webhook_id, guard, values):
             return Turn(wait=0)
         state = DELIVERED if answer.ok else FAILED if giving_up else PENDING
-        table = WebhookDelivery.__table__
+        table = table_of(WebhookDelivery)
         row = {"state": state, "last_attempt_at": at, "delivered_at": at if answer.ok else None, "next_attempt_at": next_at}
         upsert = (sqlite_insert if self.db.is_sqlite else pg_insert)(table).values(
             webhook_id=webhook_id, event_seq=seq, event_type=plan.event.type, message_id=msg_id, attempts=1, created_at=at, **row,
         )
         upsert = upsert.on_conflict_do_update(index_elements=["webhook_id", "event_seq"], set_={**row, "attempts": table.c.attempts + 1})
         delivery_id = (await session.execute(upsert.returning(table.c.id))).scalar_one()
-        await session.execute(insert(WebhookAttempt.__table__).values(
+        await session.execute(insert(table_of(WebhookAttempt)).values(
             delivery_id=delivery_id, at=at, status_code=answer.status_code, duration_ms=round(answer.duration_ms, 3), error=answer.error,
         ))
         return Turn(wait=delay, sent=answer)
@@ -382,7 +384,7 @@ class Deliverer:
     async def _webhook_ids(self) -> set[int]:
         async with self.db.read() as session:
             await session.connection(execution_options={"background": True})
-            return set((await session.execute(select(Webhook.id))).scalars())  # type: ignore[arg-type]
+            return set((await session.execute(select(col(Webhook.id)))).scalars())  # type: ignore[arg-type]
 
     async def run(self) -> None:
         """Keep one worker per webhook until cancelled."""
@@ -425,7 +427,7 @@ class Deliverer:
         if self.db.is_sqlite:
             try:
                 async with self.db.write_session() as session:
-                    await session.execute(delete(WebhookLease).where(WebhookLease.holder == self.name))
+                    await session.execute(delete(WebhookLease).where(col(WebhookLease.holder) == self.name))
                     await session.commit()
             except Exception:
                 log.warning("could not release the webhook leases", exc_info=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.db import UnitOfWork
@@ -135,7 +136,7 @@ def _visible(actor: Actor) -> object:
     """The webhooks an actor may manage: staff all, a partner its party's."""
     query = select(Webhook)
     if actor.is_partner:
-        query = query.where(Webhook.party_id == actor.party_id, Webhook.owner_role == Role.PARTNER.value)
+        query = query.where(col(Webhook.party_id) == actor.party_id, col(Webhook.owner_role) == Role.PARTNER.value)
     return query
 
 
@@ -147,7 +148,7 @@ async def get_webhook(session: AsyncSession, actor: Actor, webhook_id: int, *, f
     found = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
     if found is None:
         raise not_found("Webhook", webhook_id)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 async def list_webhooks(session: AsyncSession, actor: Actor) -> list[Webhook]:
@@ -194,10 +195,10 @@ def resume(webhook: Webhook) -> None:
 
 async def delete_webhook(uow: UnitOfWork, webhook_id: int) -> int:
     webhook = await get_webhook(uow.session, uow.actor, webhook_id, for_update=True)
-    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.webhook_id == webhook_id)
+    deliveries = select(col(WebhookDelivery.id)).where(col(WebhookDelivery.webhook_id) == webhook_id)
     await uow.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))  # type: ignore[attr-defined]
-    await uow.session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
-    await uow.session.execute(delete(WebhookLease).where(WebhookLease.webhook_id == webhook_id))
+    await uow.session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id))
+    await uow.session.execute(delete(WebhookLease).where(col(WebhookLease.webhook_id) == webhook_id))
     await uow.session.delete(webhook)
     await uow.session.flush()
     return webhook_id
@@ -210,14 +211,14 @@ async def list_deliveries(
     await get_webhook(session, actor, webhook_id)
     if not 1 <= first <= MAX_DELIVERIES_PAGE:
         raise InvalidInput(f"first must be 1 to {MAX_DELIVERIES_PAGE}.", field="first")
-    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    query = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id)
     if before is not None:
-        query = query.where(WebhookDelivery.id < before)  # type: ignore[operator]
+        query = query.where(col(WebhookDelivery.id) < before)
     deliveries = list((await session.execute(query.order_by(WebhookDelivery.id.desc()).limit(first))).scalars())  # type: ignore[union-attr]
     ids = [d.id for d in deliveries]
     attempts: dict[int, list[WebhookAttempt]] = {i: [] for i in ids if i is not None}
     if ids:
-        rows = await session.execute(select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)).order_by(WebhookAttempt.id))  # type: ignore[attr-defined]
+        rows = await session.execute(select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids)).order_by(col(WebhookAttempt.id)))
         for attempt in rows.scalars():
             attempts[attempt.delivery_id].append(attempt)
     return [(d, attempts.get(d.id or 0, [])) for d in deliveries]

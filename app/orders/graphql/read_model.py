@@ -13,7 +13,7 @@ from typing import Any
 from graphql import GraphQLObjectType, get_nullable_type
 from graphql.execution.collect_fields import collect_subfields
 from graphql.execution.values import get_argument_values
-from sqlalchemy import literal_column, select
+from sqlalchemy import ColumnElement, Select, literal_column, select
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
@@ -26,12 +26,13 @@ from app.orders.loaders import Record
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.pagination import count_of, page_of
 from app.party_orders.models import PartyOrder, PartyOrderItem
+from app.columns import table_of
 
-T = {name: model.__table__ for name, model in {  # type: ignore[attr-defined]
+T = {name: table_of(model) for name, model in {
     "CustomerOrder": CustomerOrder, "OrderItem": OrderItem, "Activity": Activity,
     "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder,
 }.items()}
-LINKS = PartyOrderItem.__table__  # type: ignore[attr-defined]
+LINKS = table_of(PartyOrderItem)
 
 
 def _party_orders_of_item(item: Any, po: Any) -> list[Any]:
@@ -57,7 +58,7 @@ READ_MODEL = ReadModel(
                                                        lambda i, r: [r.c.order_id == i.c.order_id, r.c.item_id == i.c.id],
                                                        lambda r: [r.c.id], many=False),
         ("OrderItem", "partyOrders"): Relation("PartyOrder", _party_orders_of_item, lambda p: [p.c.id]),
-        ("Activity", "predecessorIds"): IdList(ActivityDependency.__table__, "predecessor_id",  # type: ignore[attr-defined]
+        ("Activity", "predecessorIds"): IdList(table_of(ActivityDependency), "predecessor_id",
                                                lambda a, d: [d.c.activity_id == a.c.id]),
     },
 )
@@ -125,7 +126,7 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
         rows = page.subquery("o")
         count = count_of(queries.filtered(f))
-        columns = [literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)]
+        columns: list[ColumnElement[Any]] = [literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)]
         if counted:
             columns.append(count.scalar_subquery().label("total_count"))
         return select(rows, *columns).select_from(rows).order_by(rows.c.page_position), count
@@ -169,7 +170,7 @@ def customer_order(planner: Planner, executor: Any, root_type: GraphQLObjectType
     order_id = parse_id(_arguments(executor, root_type, name, details)["id"])
     sql = planner.node_sql(planner.shape(executor, get_nullable_type(root_type.fields[name].type), details), executor.schema)
     row = T["CustomerOrder"].alias("o")
-    statement = select(literal_column(f"({sql})::text").label("node")).select_from(row).where(row.c.id == order_id)
+    statement: Select[Any] = select(literal_column(f"({sql})::text").label("node")).select_from(row).where(row.c.id == order_id)
 
     async def finish(result: list[Any], session: Any) -> Any:
         return loads(result[0].node) if result else None

@@ -80,15 +80,15 @@ class OrderEvent:
 
     @strawberry.field(description="The changed fields before the change.")
     def before(self) -> JSON:
-        return self.data.get("before", {})  # type: ignore[attr-defined]
+        return self.data.get("before", {})
 
     @strawberry.field(description="The changed fields after the change.")
     def after(self) -> JSON:
-        return self.data.get("after", {})  # type: ignore[attr-defined]
+        return self.data.get("after", {})
 
     @strawberry.field(description="Anything else the event carries (reason, ...).")
     def details(self) -> JSON:
-        return {k: v for k, v in self.data.items() if k not in ("before", "after")}  # type: ignore[attr-defined]
+        return {k: v for k, v in self.data.items() if k not in ("before", "after")}
 
 
 def visible_timeline(info: Info, page: Page[Any]) -> Connection[OrderEvent]:
@@ -157,7 +157,7 @@ class OrderItem:
 
     @strawberry.field
     def characteristics(self) -> list[Characteristic]:
-        return characteristics_of(self.characteristics)  # type: ignore[arg-type]
+        return characteristics_of(self.characteristics)
 
     @strawberry.field
     def children(self, info: Info) -> list[OrderItem]:
@@ -183,7 +183,7 @@ class OrderItem:
             return loaders.from_tree(rows, int(self.order_id), lambda pos: [p for p in pos if p.id in mine])
 
         # Synchronous when the list query prefetched both loaders (the dashboard case).
-        return loaders.from_tree(info.context.loader(party_loaders.links_by_order), int(self.order_id), pick)  # type: ignore[return-value]
+        return loaders.from_tree(info.context.loader(party_loaders.links_by_order), int(self.order_id), pick)
 
 
 @strawberry.type(description="A customer order and the tree of work that provisions it.")
@@ -210,11 +210,11 @@ class CustomerOrder:
 
     @strawberry.field
     def contacts(self) -> list[Contact]:
-        return [Contact(name=c["name"], role=c.get("role"), email=c.get("email"), phone=c.get("phone")) for c in self.contacts]  # type: ignore[attr-defined]
+        return [Contact(name=c["name"], role=c.get("role"), email=c.get("email"), phone=c.get("phone")) for c in self.contacts]
 
     @strawberry.field
     def characteristics(self) -> list[Characteristic]:
-        return characteristics_of(self.characteristics)  # type: ignore[arg-type]
+        return characteristics_of(self.characteristics)
 
     @strawberry.field(description="Top-level items; each has its children.")
     def items(self, info: Info) -> list[OrderItem]:

@@ -22,7 +22,7 @@ class PartyOrderQuery:
     @strawberry.field(permission_classes=[Reader], description="Parties (suppliers and partners) by name.")
     async def parties(self, info: Info, first: int = 20, after: str | None = None) -> Connection[types.Party]:
         async with info.context.db.read() as session:
-            return Connection.of(await queries.list_parties(session, first=first, after=after))
+            return Connection.of(await queries.list_parties(session, first=first, after=after))  # type: ignore[arg-type]  # a page of the domain's Party rows, which strawberry reads as the Party type
 
     @strawberry.field(permission_classes=[SignedIn], description="One party order; null if unknown (or, for a partner, another party's).")
     async def party_order(self, info: Info, id: strawberry.ID) -> types.PartyOrder | None:
