@@ -31,7 +31,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     # None: HEADER_READ_TIMEOUT_SECONDS from the settings (read in each worker process).
     header_timeout: ClassVar[float | None] = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's protocol takes an asyncio.Transport; BaseProtocol types it wider
         super().connection_made(transport)
         self._header_deadline: asyncio.TimerHandle | None = None
         self._bytes_seen = False

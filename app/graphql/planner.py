@@ -215,12 +215,12 @@ class Planner:
             names = enum_names(schema.get_type(entry[3]))
             return case(*((row.c[entry[2]] == literal(v, Text), literal(n, Text)) for v, n in names.items()), else_=None)
         if kind == "ids":
-            link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
+            link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]  # an "ids" entry names an IdList relation
             child = self._alias(link.table)
             column = child.c[link.column]
             return (select(func.coalesce(func.json_agg(aggregate_order_by(cast(column, Text), column)), text("'[]'::json")))
                     .where(*link.where(row, child)).correlate(row).scalar_subquery())
-        relation: Relation = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
+        relation: Relation = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]  # a "relation" entry names a Relation
         sub_shape = entry[3]
         child = self._alias(self.model.tables[relation.target])
         obj = self._object(sub_shape, child, schema)

@@ -120,41 +120,41 @@ class RecheckingTransportWS(_Rechecking):
     """graphql-transport-ws: mixed in before strawberry's handler."""
 
     async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)  # type: ignore[misc]
+        await super().handle_connection_init(message)  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
         if getattr(self, "connection_acknowledged", False):
             self._start_watching()
 
     async def handle_subscribe(self, message: Any) -> None:
         if getattr(self, "connection_acknowledged", False) and not await self._principal_holds():
             return
-        await super().handle_subscribe(message)  # type: ignore[misc]
+        await super().handle_subscribe(message)  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
 
     async def shutdown(self) -> None:
         self._stop_watching()
-        await super().shutdown()  # type: ignore[misc]
+        await super().shutdown()  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
 
     async def _end_operations(self) -> None:
         for operation_id in list(getattr(self, "operations", {})):
-            await self.cleanup_operation(operation_id)  # type: ignore[attr-defined]
+            await self.cleanup_operation(operation_id)  # type: ignore[attr-defined]  # strawberry's handler's method (this class is mixed in before it)
 
 
 class RecheckingLegacyWS(_Rechecking):
     """Legacy graphql-ws: the same around ``start``."""
 
     async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)  # type: ignore[misc]
+        await super().handle_connection_init(message)  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
         if getattr(self, "connection_acknowledged", False):
             self._start_watching()
 
     async def handle_start(self, message: Any) -> None:
         if getattr(self, "connection_acknowledged", False) and not await self._principal_holds():
             return
-        await super().handle_start(message)  # type: ignore[misc]
+        await super().handle_start(message)  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
 
     async def cleanup(self) -> None:
         self._stop_watching()
-        await super().cleanup()  # type: ignore[misc]
+        await super().cleanup()  # type: ignore[misc]  # a mixin: strawberry's handler, next in the MRO, has it
 
     async def _end_operations(self) -> None:
         for operation_id in list(getattr(self, "tasks", {})):
-            await self.cleanup_operation(operation_id)  # type: ignore[attr-defined]
+            await self.cleanup_operation(operation_id)  # type: ignore[attr-defined]  # strawberry's handler's method (this class is mixed in before it)

@@ -82,7 +82,7 @@ class SharedEventExecution(FastLeafExecution):
                     _results.popitem(last=False)
             return result
 
-        executor.execute_operation = execute_operation  # type: ignore[method-assign]
+        executor.execute_operation = execute_operation  # type: ignore[method-assign]  # this one executor's operation shares results; the class stays as it is
         return executor
 
 

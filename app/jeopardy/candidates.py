@@ -114,7 +114,7 @@ async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Seq
         plan.done_through = max(plan.done_through, max(batch))
         values.update(pass_last_seq=plan.last_seq, pass_order_id=plan.done_through)
     if plan.has_mark:
-        await uow.session.execute(update(SweepMark).where(SweepMark.name == MARK).values(values))  # type: ignore[arg-type]
+        await uow.session.execute(update(SweepMark).where(col(SweepMark.name) == MARK).values(values))
     else:
         uow.session.add(SweepMark(name=MARK, **{"last_seq": 0, **values}))
         await uow.session.flush()

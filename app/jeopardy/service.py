@@ -180,7 +180,7 @@ async def _apply_levels(
         for change in found:
             if change.level == "none" and (change.columns.get("escalation_level") or 0) > 0:
                 row = await session.get(rule.model, change.id)
-                change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")  # type: ignore[arg-type]
+                change_escalation(uow, row, 0, reason="recovered: no longer in jeopardy")  # type: ignore[arg-type]  # rule.model is CustomerOrder or PartyOrder, and the row exists (its level just changed)
                 out.deescalations += 1
         await session.flush()
     return levels
@@ -195,10 +195,10 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
     targets: dict[tuple[str, int], CustomerOrder | PartyOrder] = {}
     if wanted_orders:
         for o in (await uow.session.execute(select(CustomerOrder).where(col(CustomerOrder.id).in_(wanted_orders)))).scalars():
-            targets[("order", o.id)] = o  # type: ignore[index]
+            targets[("order", o.id or 0)] = o  # read rows: the id is set
     if wanted_party_orders:
         for po in (await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(wanted_party_orders)))).scalars():
-            targets[("partyOrder", po.id)] = po  # type: ignore[index]
+            targets[("partyOrder", po.id or 0)] = po
     for item in due:
         key = ("partyOrder", item.party_order_id) if item.party_order_id is not None else ("order", item.order_id)
         target = targets.get(key)

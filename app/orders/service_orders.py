@@ -26,7 +26,7 @@ async def generate_service_order_requests(uow: UnitOfWork, order_id: int) -> lis
             .where(
                 col(OrderItem.order_id) == order_id,
                 col(OrderItem.fulfillment) == "internal",
-                ServiceOrderRequest.id.is_(None),  # type: ignore[union-attr]
+                col(ServiceOrderRequest.id).is_(None),
             )
             .order_by(col(OrderItem.id))
         )

@@ -139,7 +139,7 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
         ]
     groups: dict[int, list[OrderItem]] = defaultdict(list)
     for item in sorted(chosen, key=lambda i: i.id or 0):
-        groups[req.party_id if req.item_ids else item.party_id].append(item)  # type: ignore[index]
+        groups[req.party_id if req.item_ids else item.party_id].append(item)  # type: ignore[index]  # chosen items all name a party (filtered above)
     created = []
     for party_id, group in sorted(groups.items()):
         if await uow.session.get(Party, party_id) is None:

@@ -342,7 +342,7 @@ class Deliverer:
     async def _move(self, session: AsyncSession, webhook_id: int, guard: Any, values: dict[str, Any]) -> bool:
         """Update the webhook if its cursor is still the plan's; False (logged) when it is not, or it is gone."""
         moved = await session.execute(update(Webhook).where(guard).values(**values).execution_options(synchronize_session=False))
-        if moved.rowcount == 1:  # type: ignore[attr-defined]
+        if moved.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; execute() is typed as Result
             return True
         log.warning("webhook %d changed under this deliverer (deleted, or its cursor moved); attempt not stored", webhook_id)
         self._pages.clear()
@@ -384,7 +384,7 @@ class Deliverer:
     async def _webhook_ids(self) -> set[int]:
         async with self.db.read() as session:
             await session.connection(execution_options={"background": True})
-            return set((await session.execute(select(col(Webhook.id)))).scalars())  # type: ignore[arg-type]
+            return {wid for wid in (await session.execute(select(col(Webhook.id)))).scalars() if wid is not None}  # primary keys
 
     async def run(self) -> None:
         """Keep one worker per webhook until cancelled."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -132,7 +132,7 @@ async def create_webhook(uow: UnitOfWork, data: WebhookInput, policy: urls.UrlPo
     return webhook, secret
 
 
-def _visible(actor: Actor) -> object:
+def _visible(actor: Actor) -> Select[Webhook]:
     """The webhooks an actor may manage: staff all, a partner its party's."""
     query = select(Webhook)
     if actor.is_partner:
@@ -142,7 +142,7 @@ def _visible(actor: Actor) -> object:
 
 async def get_webhook(session: AsyncSession, actor: Actor, webhook_id: int, *, for_update: bool = False) -> Webhook:
     _require_owner_kind(actor)
-    query = _visible(actor).where(Webhook.id == webhook_id)  # type: ignore[attr-defined]
+    query = _visible(actor).where(col(Webhook.id) == webhook_id)
     if for_update:
         query = query.with_for_update()
     found = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
@@ -153,7 +153,7 @@ async def get_webhook(session: AsyncSession, actor: Actor, webhook_id: int, *, f
 
 async def list_webhooks(session: AsyncSession, actor: Actor) -> list[Webhook]:
     _require_owner_kind(actor)
-    return list((await session.execute(_visible(actor).order_by(Webhook.id))).scalars())  # type: ignore[attr-defined]
+    return list((await session.execute(_visible(actor).order_by(col(Webhook.id)))).scalars())
 
 
 async def update_webhook(
@@ -196,7 +196,7 @@ def resume(webhook: Webhook) -> None:
 async def delete_webhook(uow: UnitOfWork, webhook_id: int) -> int:
     webhook = await get_webhook(uow.session, uow.actor, webhook_id, for_update=True)
     deliveries = select(col(WebhookDelivery.id)).where(col(WebhookDelivery.webhook_id) == webhook_id)
-    await uow.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))  # type: ignore[attr-defined]
+    await uow.session.execute(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(deliveries)))
     await uow.session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id))
     await uow.session.execute(delete(WebhookLease).where(col(WebhookLease.webhook_id) == webhook_id))
     await uow.session.delete(webhook)
@@ -214,7 +214,7 @@ async def list_deliveries(
     query = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id)
     if before is not None:
         query = query.where(col(WebhookDelivery.id) < before)
-    deliveries = list((await session.execute(query.order_by(WebhookDelivery.id.desc()).limit(first))).scalars())  # type: ignore[union-attr]
+    deliveries = list((await session.execute(query.order_by(col(WebhookDelivery.id).desc()).limit(first))).scalars())
     ids = [d.id for d in deliveries]
     attempts: dict[int, list[WebhookAttempt]] = {i: [] for i in ids if i is not None}
     if ids:

@@ -54,7 +54,7 @@ class JeopardyMutation:
     ) -> CustomerOrderType:
         oid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.escalate_order(uow, oid, level, reason, notify or [], version, policy=info.context.policy)  # type: ignore[return-value]
+            return await service.escalate_order(uow, oid, level, reason, notify or [], version, policy=info.context.policy)
 
     @strawberry.mutation(
         permission_classes=[Staff],
@@ -71,4 +71,4 @@ class JeopardyMutation:
     ) -> PartyOrderType:
         poid = parse_id(id)
         async with info.context.write() as uow:
-            return await service.escalate_party_order(uow, poid, level, reason, notify or [], version, policy=info.context.policy)  # type: ignore[return-value]
+            return await service.escalate_party_order(uow, poid, level, reason, notify or [], version, policy=info.context.policy)

@@ -66,7 +66,7 @@ READ_MODEL = ReadModel(
 
 def _allowed(executor: Any) -> None:
     """The root fields' permission (Reader), asked as strawberry asks it; a refusal is strawberry's to report."""
-    Reader().has_permission(None, SimpleNamespace(context=executor.context_value))  # type: ignore[arg-type]
+    Reader().has_permission(None, SimpleNamespace(context=executor.context_value))  # type: ignore[arg-type]  # it reads only info.context; graphql-core's executor has no strawberry Info here
 
 
 def _arguments(executor: Any, root_type: GraphQLObjectType, name: str, details: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class PartyOrderLine:
 
     @strawberry.field(description="The customer order item delivered.")
     def item_id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.id))  # type: ignore[attr-defined]
+        return strawberry.ID(str(self.id))
 
 
 @strawberry.type
@@ -122,7 +122,7 @@ class PartyOrder:
     ) -> Annotated[CustomerOrder, strawberry.lazy("app.orders.graphql.types")] | None:
         from app.orders import loaders as order_loaders
 
-        return await info.context.loader(order_loaders.orders_by_id).load(self.order_id)  # type: ignore[attr-defined]
+        return await info.context.loader(order_loaders.orders_by_id).load(self.order_id)
 
     @strawberry.field
     async def milestones(self, info: Info) -> list[PartyMilestone]:

@@ -22,7 +22,7 @@ from app.webhooks.payloads import PayloadFormat
 class CreateWebhookInput:
     url: str
     event_types: list[str]
-    payload_format: types.WebhookPayloadFormat  # type: ignore[valid-type]
+    payload_format: types.WebhookPayloadFormat  # type: ignore[valid-type]  # a strawberry enum made from a Python Enum at run time, not a class mypy knows
     document: str | None = strawberry.field(default=None, description="GRAPHQL format: a subscription such as 'subscription { event { type sequence after } }'.")
 
 
@@ -30,7 +30,7 @@ class CreateWebhookInput:
 class UpdateWebhookInput:
     url: str | None = None
     event_types: list[str] | None = None
-    payload_format: types.WebhookPayloadFormat | None = None  # type: ignore[valid-type]
+    payload_format: types.WebhookPayloadFormat | None = None  # type: ignore[valid-type]  # a strawberry enum made from a Python Enum at run time, not a class mypy knows
     document: str | None = None
     paused: bool | None = None
     rotate_secret: bool = False

@@ -32,7 +32,7 @@ class Webhook:
     id: strawberry.ID
     url: str
     event_types: list[str]
-    payload_format: WebhookPayloadFormat  # type: ignore[valid-type]
+    payload_format: WebhookPayloadFormat  # type: ignore[valid-type]  # a strawberry enum made from a Python Enum at run time, not a class mypy knows
     document: str | None
     state: WebhookState
     failure_reason: str | None = strawberry.field(description="Why the webhook is failing, when it is.")
