@@ -80,7 +80,7 @@ EVENT_TYPES: Mapping[str, EventType] = {
     "activityScheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids item_id"),
     "activityRescheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids"),
     "activityAssigned": _type(ACTIVITY_FIELDS),
-    "activityStateChanged": _type(f"{ACTIVITY_FIELDS} reason"),
+    "activityStateChanged": _type("state reason"),
     "activityProgressed": _type(ACTIVITY_FIELDS),
     # Parties and their party orders: what PartyOrder shows a partner, it may see in events too.
     "partyCreated": _type("name kind reporting_interval_hours", "name kind reporting_interval_hours"),
