@@ -3,21 +3,26 @@ checked against its machine and recorded in one shape: the state before and afte
 
 from __future__ import annotations
 
-import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
 from app import migrate
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.db import Database
+from app.events import Event
 from app.errors import InvalidTransition
 from app.orders import states as order_states
 from app.party_orders import states as party_states
 from app.state_machine import EventScope
 from tests.api import Api
+from tests.conftest import PG_URL, START, require_service
 from tests.factories import create_order, schedule
 from tests.party import CANCEL_ORDER, create_party, requisition
 
@@ -80,24 +85,44 @@ async def test_cancelling_an_order_records_every_cascaded_state_change_in_one_sh
         assert move["details"] == {"reason": "sales request withdrawn"}, move
 
 
-async def test_an_activity_state_change_recorded_before_the_one_shape_reads_like_a_new_one(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
-    migrate.upgrade(url, revision="0008")
-    db = Database(url)
+OLD_SHAPE = {"before": {"state": "planned"}, "after": {"state": "cancelled", "reason": "gone"}}
+PLAIN = {"before": {"state": "cancelled"}, "after": {"state": "held"}}
+
+
+@asynccontextmanager
+async def migrated_to_0008(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """An empty database at revision 0008 (before the one shape): its URL and schema."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+        migrate.upgrade(url, revision="0008")
+        yield url, None
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    schema = f"ot_shape_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_URL)
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO event (seq, at, type, entity, entity_id, order_id, actor, actor_role, data) VALUES "
-                "(1, '2026-01-01 00:00:00', 'activityStateChanged', 'activity', 4, 2, 'ada', 'staff', :old), "
-                "(2, '2026-01-01 00:00:00', 'activityStateChanged', 'activity', 4, 2, 'ada', 'staff', :plain)"
-            ), {"old": '{"before": {"state": "planned"}, "after": {"state": "cancelled", "reason": "gone"}}',
-                "plain": '{"before": {"state": "cancelled"}, "after": {"state": "held"}}'})
-        migrate.upgrade(url)
-        async with db.read() as session:
-            rows = (await session.execute(text("SELECT data FROM event ORDER BY seq"))).scalars().all()
-        assert [json.loads(r) if isinstance(r, str) else r for r in rows] == [
-            {"before": {"state": "planned"}, "after": {"state": "cancelled"}, "reason": "gone"},
-            {"before": {"state": "cancelled"}, "after": {"state": "held"}},
-        ]
+        migrate.upgrade(PG_URL, schema, revision="0008")
+        yield PG_URL, schema
     finally:
-        await db.dispose()
+        async with admin.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_an_activity_state_change_recorded_before_the_one_shape_reads_like_a_new_one(backend: str, tmp_path: Path) -> None:
+    async with migrated_to_0008(backend, tmp_path) as (url, schema):
+        db = Database(url, schema=schema, pool_size=1)
+        try:
+            row = {"at": START, "type": "activityStateChanged", "entity": "activity", "entity_id": 4, "order_id": 2,
+                   "actor": "ada", "actor_role": "staff"}
+            async with db.engine.begin() as conn:
+                await conn.execute(insert(table_of(Event)), [{**row, "seq": 1, "data": OLD_SHAPE}, {**row, "seq": 2, "data": PLAIN}])
+            migrate.upgrade(url, schema)
+            async with db.read() as session:
+                rows = (await session.execute(select(Event.data).order_by(Event.seq))).scalars().all()
+            assert list(rows) == [{"before": {"state": "planned"}, "after": {"state": "cancelled"}, "reason": "gone"}, PLAIN]
+        finally:
+            await db.dispose()
