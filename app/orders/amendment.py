@@ -187,7 +187,8 @@ def plan(tree: _Tree, data: Amendment) -> tuple[list[Step], list[Refusal]]:
             if item.state not in AMENDABLE_ITEM:
                 if change is Change.REMOVE and item.id != _named and not states.ITEM.is_open(item.state) and item.state != "completed":
                     continue  # a child that was cancelled or rejected already goes with its parent as it is
-                refusals.append(Refusal(item_id, f"the item is {item.state}"))
+                passed = [POINT_OF_NO_RETURN[u.kind].format(id=u.id) for u in tree.units.get(item_id, []) if phase_of(u) == "done"]
+                refusals.append(Refusal(item_id, "; ".join([f"the item is {item.state}", *passed])))
                 continue
             for unit in tree.units.get(item_id, []):
                 consequence = CONSEQUENCES[(unit.kind, phase_of(unit), change)]
