@@ -136,8 +136,6 @@ OPERATIONS: dict[str, Op] = {
     "updateServiceOrderRequest": Op(
         'mutation($id: ID!) { updateServiceOrderRequest(id: $id, externalRef: "SO-1") { id } }', STAFF, _service_order_request, ("id",)
     ),
-    "amendCustomerOrder": Op(AMEND, STAFF, plus(_order, lambda w, f: {"version": 1, "input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
-    "amendmentPreview": Op(PREVIEW, STAFF, plus(_order, lambda w, f: {"input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
 }
 
 async def _party_order(w: World) -> dict[str, Any]:
@@ -225,6 +223,12 @@ PARTY_OPERATIONS: dict[str, Op] = {
 
 
 OPERATIONS.update(PARTY_OPERATIONS)
+
+AMENDMENT_OPERATIONS: dict[str, Op] = {
+    "amendCustomerOrder": Op(AMEND, STAFF, plus(_order, lambda w, f: {"version": 1, "input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
+    "amendmentPreview": Op(PREVIEW, STAFF, plus(_order, lambda w, f: {"input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
+}
+OPERATIONS.update(AMENDMENT_OPERATIONS)
 
 
 async def _order_with_history(w: World) -> dict[str, Any]:
