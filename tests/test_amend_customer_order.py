@@ -17,7 +17,7 @@ from tests.api import Api
 from tests.factories import create_order, iso, progress, schedule
 from tests.fingerprint import fingerprint
 from tests.party import (
-    COMPLETE, CONFIRM, acknowledge, create_party, get_po, key, order_with_party_items, partner_api, requisition,
+    COMPLETE, CONFIRM, acknowledge, create_party, key, order_with_party_items, partner_api, requisition,
 )
 
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id itemId state } }"

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import validation as v
 from app.consistency import WORK
@@ -151,7 +152,7 @@ def _validate(order_id: int, tree: _Tree, data: Amendment) -> None:
     if len(set(named)) != len(named):
         raise InvalidInput("Each item is modified or removed once per amendment.", field="itemId")
     for r in data.remove:
-        inside = {i.id for i in tree.subtree(r.item_id)} - {r.item_id}
+        inside = {i.id or 0 for i in tree.subtree(r.item_id)} - {r.item_id}
         if clash := sorted(inside & set(named)):
             raise InvalidInput(f"Item {clash[0]} is removed with item {r.item_id}; do not name it again.", field="itemId")
     for m in data.modify:
@@ -307,10 +308,10 @@ async def _apply_work(
 ) -> None:
     """Activities and service order requests, as the table says."""
     ids = {kind: sorted({s.unit.id for s in steps if s.unit.kind == kind}) for kind in ("activity", "serviceOrderRequest")}
-    activities = {a.id: a for a in (await uow.session.execute(
-        select(Activity).where(Activity.id.in_(ids["activity"])))).scalars()} if ids["activity"] else {}  # type: ignore[union-attr]
-    requests = {r.id: r for r in (await uow.session.execute(
-        select(ServiceOrderRequest).where(ServiceOrderRequest.id.in_(ids["serviceOrderRequest"])))).scalars()} if ids["serviceOrderRequest"] else {}  # type: ignore[union-attr]
+    found_activities = await uow.session.execute(select(Activity).where(col(Activity.id).in_(ids["activity"])))
+    activities = {a.id: a for a in found_activities.scalars()}
+    found_requests = await uow.session.execute(select(ServiceOrderRequest).where(col(ServiceOrderRequest.id).in_(ids["serviceOrderRequest"])))
+    requests = {r.id: r for r in found_requests.scalars()}
     for step in steps:
         what = "item modified" if step.change is Change.MODIFY else "item removed"
         if step.unit.kind == "activity":
@@ -355,7 +356,7 @@ async def _apply_party_orders(uow: UnitOfWork, lines: dict[int, list[dict[str, A
     """
     if not lines:
         return set()
-    rows = await uow.session.execute(select(PartyOrder).where(PartyOrder.id.in_(sorted(lines))).order_by(PartyOrder.id).with_for_update())  # type: ignore[union-attr]
+    rows = await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(sorted(lines))).order_by(PartyOrder.id).with_for_update())
     awaiting: set[int] = set()
     for po in rows.scalars():
         changed = lines[po.id or 0]

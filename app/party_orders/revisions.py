@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from app import validation as v
 from app.db import UnitOfWork
@@ -43,7 +44,7 @@ async def revise(uow: UnitOfWork, po: PartyOrder, lines: list[dict[str, Any]], o
     dropped = [line["item_id"] for line in lines if line["change"] == "delete"]
     if dropped:
         await uow.session.execute(
-            delete(PartyOrderItem).where(PartyOrderItem.party_order_id == po.id, PartyOrderItem.item_id.in_(dropped))  # type: ignore[attr-defined]
+            delete(PartyOrderItem).where(PartyOrderItem.party_order_id == po.id, col(PartyOrderItem.item_id).in_(dropped))
         )
     po.revision += 1
     row = PartyOrderRevision(

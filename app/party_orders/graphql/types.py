@@ -144,7 +144,7 @@ class PartyOrder:
 
     @strawberry.field(description="Revisions sent after amendments of the customer order, oldest first.")
     async def revisions(self, info: Info) -> list[PartyOrderRevision]:
-        return await info.context.loader(loaders.revisions_by_party_order).load(self.id)  # type: ignore[return-value]
+        return await info.context.loader(loaders.revisions_by_party_order).load(self.id)
 
     @strawberry.field
     async def party(self, info: Info) -> Party:
