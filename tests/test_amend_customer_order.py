@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL (the ``db`` fixture).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.api import Api
 from tests.factories import create_order, iso, progress, schedule
 from tests.fingerprint import fingerprint
 from tests.party import (
-    COMPLETE, CONFIRM, acknowledge, create_party, key, order_with_party_items, partner_api, requisition,
+    COMPLETE, CONFIRM, GET_PO, REPORT, acknowledge, create_party, key, order_with_party_items, partner_api, requisition,
 )
 
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id itemId state } }"
@@ -312,3 +313,27 @@ async def test_partners_cannot_amend_and_see_only_their_own_party_orders_revisio
     assert await partner_b.code(ACK_REVISION, {"id": po["id"], "revision": 1, "key": key()}) == "NOT_FOUND"
     timeline = await partner_a.ok("query($id: ID!) { partyOrder(id: $id) { revisions { revision state } } }", {"id": po["id"]})
     assert timeline["partyOrder"]["revisions"] == [{"revision": 1, "state": "open"}]
+
+
+async def test_amendments_racing_the_partners_progress_reports_lose_nothing(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    party = await create_party(staff)
+    partner = await partner_api(http, db, clock, party["id"])
+    order = await order_with_party_items(staff, now, party["id"])
+    (po,) = await requisition(staff, order["id"])
+    await acknowledge(partner, po["id"], now)
+    line_id = (await tree(staff, order["id"]))["allItems"][0]["id"]
+    for n in range(1, 4):
+        current = await tree(staff, order["id"])
+        amended, reported = await asyncio.gather(
+            staff.send(AMEND, {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": line_id, "quantity": 2 + n}]}}),
+            partner.send(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10 * n, "note": f"report {n}"}}),
+        )
+        assert not amended.get("errors") and not reported.get("errors"), (amended, reported)
+    after = await tree(staff, order["id"])
+    assert (after["revision"], item(after, "DARK-FIBRE-1")["quantity"]) == (3, 5)
+    seen = (await staff.ok(GET_PO, {"id": po["id"]}))["partyOrder"]
+    assert seen["percentComplete"] == 30 and [r["note"] for r in seen["progressReports"]] == ["report 1", "report 2", "report 3"]
+    assert [r["revision"] for r in (await staff.ok(REVISIONS, {"id": po["id"]}))["partyOrder"]["revisions"]] == [1, 2, 3]
