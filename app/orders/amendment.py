@@ -182,11 +182,11 @@ def plan(tree: _Tree, data: Amendment) -> tuple[list[Step], list[Refusal]]:
     removed = {i.id for r in data.remove for i in tree.subtree(r.item_id)}
     targets = [(m.item_id, Change.MODIFY, [tree.items[m.item_id]]) for m in data.modify]
     targets += [(r.item_id, Change.REMOVE, tree.subtree(r.item_id)) for r in data.remove]
-    for _named, change, items in targets:
+    for named, change, items in targets:
         for item in items:
             item_id = item.id or 0
             if item.state not in AMENDABLE_ITEM:
-                if change is Change.REMOVE and item.id != _named and not states.ITEM.is_open(item.state) and item.state != "completed":
+                if change is Change.REMOVE and item.id != named and not states.ITEM.is_open(item.state) and item.state != "completed":
                     continue  # a child that was cancelled or rejected already goes with its parent as it is
                 passed = [POINT_OF_NO_RETURN[u.kind].format(id=u.id) for u in tree.units.get(item_id, []) if phase_of(u) == "done"]
                 refusals.append(Refusal(item_id, "; ".join([f"the item is {item.state}", *passed])))
@@ -237,18 +237,21 @@ async def amend_order(uow: UnitOfWork, order_id: int, expected_version: int | No
         summary["added"] += await _add(uow, order_id, tree, addition, revision)
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in data.modify:
-        summary["modified"].append(_modify(uow, tree, tree.items[m.item_id], m, revision, lines))
+        own = [s for s in steps if s.item_id == m.item_id]
+        summary["modified"].append(_modify(uow, tree.items[m.item_id], m, revision, own, lines))
     removals = {r.item_id: r for r in data.remove}
     for r in data.remove:
         for item in tree.subtree(r.item_id):
             if item.state in AMENDABLE_ITEM:
-                lines_for_removal(item, [s for s in steps if s.item_id == item.id], lines)
-    await _apply_work(uow, steps, revision, {m.item_id: m for m in data.modify}, tree)
+                _lines_for_removal(item, [s for s in steps if s.item_id == item.id], lines)
+    await _apply_work(uow, steps, revision, tree)
     awaiting = await _apply_party_orders(uow, lines, revision)
     for r in data.remove:
         for item in tree.subtree(r.item_id):
             if item.state in AMENDABLE_ITEM:
-                summary["removed"].append(_remove(uow, item, removals[r.item_id].reason, revision, item.id in awaiting))
+                # Its party must first confirm: now asked, or asked already (a cancellation in flight).
+                confirming = item.id in awaiting or any(phase_of(u) == "closing" for u in tree.units.get(item.id, []))
+                summary["removed"].append(_remove(uow, item, removals[r.item_id].reason, revision, confirming))
     uow.record("orderAmended", entity="order", entity_id=order_id, order_id=order_id,
                before={"revision": revision - 1}, after={"revision": revision}, data=summary)
     return order
@@ -267,7 +270,7 @@ async def _add(uow: UnitOfWork, order_id: int, tree: _Tree, addition: ItemAdditi
 
 
 def _modify(
-    uow: UnitOfWork, tree: _Tree, item: OrderItem, m: ItemModification, revision: int, lines: dict[int, list[dict[str, Any]]]
+    uow: UnitOfWork, item: OrderItem, m: ItemModification, revision: int, steps: list[Step], lines: dict[int, list[dict[str, Any]]]
 ) -> int:
     before = {"quantity": item.quantity, "characteristics": dict(item.characteristics)}
     merged = {**item.characteristics, **v.characteristics(m.characteristics or {})}
@@ -285,14 +288,12 @@ def _modify(
                before={k: before[k] for k in changed}, after={k: after[k] for k in changed}, data={"revision": revision})
     line = {"item_id": item.id, "product_ref": item.product_ref, "change": "modify", "quantity": item.quantity,
             "previous_quantity": before["quantity"], "characteristics": item.characteristics}
-    revised = {u.id for u in tree.units.get(item.id, []) if u.kind == "partyOrder"
-               and CONSEQUENCES[(u.kind, phase_of(u), Change.MODIFY)] is Consequence.REVISE}
-    for po_id in sorted(revised):
+    for po_id in sorted({s.unit.id for s in steps if s.consequence is Consequence.REVISE}):
         lines[po_id].append(line)
     return item.id or 0
 
 
-def lines_for_removal(item: OrderItem, steps: list[Step], lines: dict[int, list[dict[str, Any]]]) -> None:
+def _lines_for_removal(item: OrderItem, steps: list[Step], lines: dict[int, list[dict[str, Any]]]) -> None:
     for step in steps:
         if step.consequence is Consequence.DROP_LINE:
             lines[step.unit.id].append({"item_id": item.id, "product_ref": item.product_ref, "change": "delete",
@@ -303,9 +304,7 @@ def _reason(revision: int, text: str) -> str:
     return f"amendment (revision {revision}): {text}"
 
 
-async def _apply_work(
-    uow: UnitOfWork, steps: list[Step], revision: int, modifications: dict[int, ItemModification], tree: _Tree
-) -> None:
+async def _apply_work(uow: UnitOfWork, steps: list[Step], revision: int, tree: _Tree) -> None:
     """Activities and service order requests, as the table says."""
     ids = {kind: sorted({s.unit.id for s in steps if s.unit.kind == kind}) for kind in ("activity", "serviceOrderRequest")}
     found_activities = await uow.session.execute(select(Activity).where(col(Activity.id).in_(ids["activity"])))
