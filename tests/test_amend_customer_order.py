@@ -337,3 +337,32 @@ async def test_amendments_racing_the_partners_progress_reports_lose_nothing(
     seen = (await staff.ok(GET_PO, {"id": po["id"]}))["partyOrder"]
     assert seen["percentComplete"] == 30 and [r["note"] for r in seen["progressReports"]] == ["report 1", "report 2", "report 3"]
     assert [r["revision"] for r in (await staff.ok(REVISIONS, {"id": po["id"]}))["partyOrder"]["revisions"]] == [1, 2, 3]
+
+
+async def test_the_partner_is_told_of_its_revision_and_nothing_else_of_the_amendment(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    """What every channel (subscriptions, replays, webhooks) shows a partner of an amendment's events."""
+    from sqlalchemy import select
+
+    from app.event_visibility import PARTNER, Viewer, visible_event
+    from app.events import Event
+
+    now = clock.now()
+    party = await create_party(staff)
+    partner = await partner_api(http, db, clock, party["id"])
+    order = await create_order(staff, now, items=[{"productRef": "P", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "I"}])
+    (po,) = await requisition(staff, order["id"])
+    await acknowledge(partner, po["id"], now)
+    current = await tree(staff, order["id"])
+    await amend(staff, current, modify=[{"itemId": item(current, "P")["id"], "quantity": 4},
+                                        {"itemId": item(current, "I")["id"], "quantity": 2}])
+    async with db.read() as session:
+        logged = list((await session.execute(select(Event).where(Event.order_id == int(order["id"])).order_by(Event.seq))).scalars())
+    amendment = [e for e in logged if (e.data.get("revision") or e.data.get("order_revision")) == 1 or e.type == "orderAmended"]
+    shown = [v for e in amendment if (v := visible_event(e, Viewer(PARTNER, int(party["id"])))) is not None]
+    assert {e.type for e in amendment} >= {"orderAmended", "itemModified", "partyOrderRevised"}
+    assert [(v.type, v.order_id) for v in shown] == [("partyOrderRevised", None)]
+    assert shown[0].data["after"]["revision"] == 1 and "order_revision" not in shown[0].data
+    assert [line["quantity"] for line in shown[0].data["after"]["lines"]] == [4]
+    assert visible_event(amendment[0], Viewer(PARTNER, int(party["id"]) + 1)) is None
