@@ -366,3 +366,28 @@ async def test_the_partner_is_told_of_its_revision_and_nothing_else_of_the_amend
     assert shown[0].data["after"]["revision"] == 1 and "order_revision" not in shown[0].data
     assert [line["quantity"] for line in shown[0].data["after"]["lines"]] == [4]
     assert visible_event(amendment[0], Viewer(PARTNER, int(party["id"]) + 1)) is None
+
+
+async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(staff: Api, db: Database, clock: FrozenClock) -> None:
+    from app.jeopardy.monitor import Monitor
+    from app.jeopardy.sweep import dry_run
+
+    now = clock.now()
+    order = await create_order(staff, now, committedDate=iso(now + timedelta(days=3)))
+    fibre = item(await tree(staff, order["id"]), "FIBRE-1G")
+    act = await schedule(staff, order["id"], now, days=(0, 2), itemId=fibre["id"], plannedStart=iso(now - timedelta(hours=1)))
+    await progress(staff, act["id"], "IN_PROGRESS")
+    clock.advance(timedelta(days=1, hours=12))  # the install now ends past the committed date once re-planned
+    current = await tree(staff, order["id"])
+    amended, swept = await asyncio.gather(
+        staff.send(AMEND, {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": fibre["id"], "quantity": 2}]}}),
+        Monitor(db, clock).sweep(),
+    )
+    assert not amended.get("errors"), amended
+    assert swept.led
+    after = await tree(staff, order["id"])
+    assert (after["revision"], item(after, "FIBRE-1G")["quantity"]) == (1, 2)
+    assert after["expectedCompletion"] == iso(clock.now() + timedelta(days=2, hours=1))
+    assert after["jeopardyLevel"] in ("JEOPARDY", "LATE")  # re-planned past the committed date
+    leftover = await dry_run(db, clock.now())
+    assert (leftover.level_changes, leftover.escalations, leftover.deescalations) == (0, 0, 0)  # nothing the sweep still owes
