@@ -47,6 +47,8 @@ AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 WORK: tuple[work.Kind, ...] = (work.ACTIVITIES, work.SERVICE_ORDER_REQUESTS, PARTY_ORDERS)
 # Order states from which the roll-up completes an order (a held or cancelling order waits for staff).
 COMPLETES_FROM = frozenset({"acknowledged", "inProgress", "pending"})
+# Item states that say nothing of provisioning having started (an item removed by an amendment among them).
+NOT_STARTED_ITEM = frozenset({"acknowledged", "cancelled", "pendingCancellation"})
 
 
 @dataclass
@@ -141,7 +143,7 @@ def _settle_order_state(order: AnyRow, item_states: dict[int, str], tree: Tree, 
         return
     units = tree.units[order.id]
     states_now = list(item_states.values())
-    started = any(u.done or (u.open and u.started) for u in units) or any(s != "acknowledged" for s in states_now)
+    started = any(u.done or (u.open and u.started) for u in units) or any(s not in NOT_STARTED_ITEM for s in states_now)
     current = order.state
     if current == "acknowledged" and started:
         steps.append(("inProgress", "provisioning started"))

@@ -222,6 +222,22 @@ class Database:
         if uow.events:
             await self.publish(uow.events)
 
+    @asynccontextmanager
+    async def trial(self, actor: Actor, now: datetime) -> AsyncIterator[UnitOfWork]:
+        """A write transaction that is always rolled back: what a change would do, committing nothing.
+
+        The caller settles it (``uow.settle()``) to see the reconciled result before the rollback.
+        """
+        try:
+            async with self._write_turn or nullcontext(), self._write() as session:
+                try:
+                    yield UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
+                finally:
+                    await session.rollback()
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
+
     async def publish(self, events: Sequence[Event]) -> None:
         for publish in self.publishers:
             try:

@@ -16,6 +16,7 @@ class ErrorCode(str, Enum):
     IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
     UNAVAILABLE = "UNAVAILABLE"
+    AMENDMENT_NOT_ALLOWED = "AMENDMENT_NOT_ALLOWED"  # an item of the amendment is past its point of no return
     # Set by the API layer, never raised by domain code:
     INTERNAL = "INTERNAL"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -81,3 +82,9 @@ class IdempotencyMismatch(DomainError):
     """An idempotency key sent again with a different request."""
 
     code = ErrorCode.IDEMPOTENCY_MISMATCH
+
+
+class AmendmentNotAllowed(DomainError):
+    """An amendment touches an item past its point of no return; ``refusals`` names each item and why."""
+
+    code = ErrorCode.AMENDMENT_NOT_ALLOWED

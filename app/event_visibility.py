@@ -78,10 +78,16 @@ EVENT_TYPES: Mapping[str, EventType] = {
     "serviceOrderReferenced": _type("external_ref"),
     "serviceOrderNoted": _type("note"),
     "activityScheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids item_id"),
-    "activityRescheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids"),
+    "activityRescheduled": _type(f"{ACTIVITY_FIELDS} predecessor_ids revision reason"),
     "activityAssigned": _type(ACTIVITY_FIELDS),
     "activityStateChanged": _type("state reason"),
     "activityProgressed": _type(ACTIVITY_FIELDS),
+    # Amendments (app/orders/amendment.py): the order's new revision and each change in it.
+    "orderAmended": _type("revision added modified removed"),
+    "itemAdded": _type("product_ref action quantity fulfillment party_id parent_id characteristics revision"),
+    "itemModified": _type("quantity characteristics revision"),
+    "itemRemoved": _type("state revision reason"),
+    "serviceOrderSupplemented": _type("supplement quantity characteristics revision"),
     # Parties and their party orders: what PartyOrder shows a partner, it may see in events too.
     "partyCreated": _type("name kind reporting_interval_hours", "name kind reporting_interval_hours"),
     "partyOrderCreated": _type(f"{PARTY_ORDER_FIELDS} items", f"{PARTY_ORDER_FIELDS} items"),
@@ -93,6 +99,11 @@ EVENT_TYPES: Mapping[str, EventType] = {
     "partyChangeRequested": _type("nature kind proposed_delivery reason state", "nature kind proposed_delivery reason state"),
     "partyChangeResolved": _type("state expected_delivery committed_delivery note", "state expected_delivery committed_delivery note"),
     "partyOrderCancellationRequested": _type("reason", "reason"),
+    # A revision's changed lines carry the items' characteristics: what the party must now deliver. The
+    # customer order's revision number that caused it stays the enterprise's.
+    "partyOrderRevised": _type("revision lines state order_revision", "revision lines state"),
+    "partyOrderRevisionAcknowledged": _type("state revision", "state revision"),
+    "partyOrderRevisionRejected": _type("state revision reason", "state revision reason"),
     "partyOrderCompleted": _type("delivered_at party_ref item_ids", "delivered_at party_ref item_ids"),
     # Enterprise check-ins (who was contacted, what they said) are FORBIDDEN on PartyOrder.checkIns to partners.
     "partyCheckInRecorded": _type("at with_whom outcome expected_delivery"),

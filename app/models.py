@@ -11,6 +11,7 @@ from app.party_orders.models import (
     PartyMilestone,
     PartyOrder,
     PartyOrderItem,
+    PartyOrderRevision,
     PartyProgressReport,
     PartyRequestKey,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "PartyMilestone",
     "PartyOrder",
     "PartyOrderItem",
+    "PartyOrderRevision",
     "PartyProgressReport",
     "PartyRequestKey",
     "ServiceOrderRequest",

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.orders.queries import event_cursor
+from tests.amend import ACK_REVISION, AMEND, PREVIEW, REJECT_REVISION
 from tests.api import Api
 from tests.factories import create_order, iso, order_input, schedule
 from tests.party import (
@@ -163,6 +164,15 @@ async def _change_request(w: World) -> dict[str, Any]:
     return {"id": made["requestPartyOrderChange"]["id"], "_secret": made["requestPartyOrderChange"]["id"]}
 
 
+async def _revised_party_order(w: World) -> dict[str, Any]:
+    """Partner A's acknowledged party order, with revision 1 open after an amendment of its line."""
+    found = await _acknowledged_party_order(w)
+    order = (await w.staff.ok("query($id: ID!) { customerOrder(id: $id) { version allItems { id } } }", {"id": found["_order"]}))["customerOrder"]
+    changes = {"modify": [{"itemId": order["allItems"][0]["id"], "quantity": 5}]}
+    await w.staff.ok(AMEND, {"id": found["_order"], "version": order["version"], "input": changes})
+    return {**found, "revision": 1}
+
+
 async def _order_with_party_item(w: World) -> dict[str, Any]:
     order = await order_with_party_items(w.staff, w.now, w.party_a)
     return {"input": {"orderId": order["id"]}}
@@ -207,10 +217,18 @@ PARTY_OPERATIONS: dict[str, Op] = {
         "key": key(), "input": {"nature": "REQUESTED", "kind": "OTHER", "reason": "different port"}}), ("id",)),
     "confirmPartyOrderCancellation": Op(CONFIRM, PARTNER_A, plus(_party_order_awaiting_cancellation, lambda w, f: {"key": key()}), ("id",)),
     "reportPartyOrderCompletion": Op(COMPLETE, PARTNER_A, plus(_acknowledged_party_order, lambda w, f: {"key": key()}), ("id",)),
+    "acknowledgePartyOrderRevision": Op(ACK_REVISION, PARTNER_A, plus(_revised_party_order, lambda w, f: {"key": key()}), ("id",)),
+    "rejectPartyOrderRevision": Op(REJECT_REVISION, PARTNER_A, plus(_revised_party_order, lambda w, f: {"key": key(), "reason": "no capacity"}), ("id",)),
 }
 
 
 OPERATIONS.update(PARTY_OPERATIONS)
+
+AMENDMENT_OPERATIONS: dict[str, Op] = {
+    "amendCustomerOrder": Op(AMEND, STAFF, plus(_order, lambda w, f: {"version": 1, "input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
+    "amendmentPreview": Op(PREVIEW, STAFF, plus(_order, lambda w, f: {"input": {"add": [{"item": {"productRef": "EXTRA"}}]}}), ("id",)),
+}
+OPERATIONS.update(AMENDMENT_OPERATIONS)
 
 
 async def _order_with_history(w: World) -> dict[str, Any]:

@@ -147,6 +147,31 @@ def test_an_order_tree_shows_its_party_orders_milestones_and_open_change_request
     screenshot(page, "order-tree-party.png")
 
 
+def test_an_amended_order_shows_its_revision_and_what_changed_in_it(page: Any, server: Server) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    committed = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id version allItems { id } } }", {"i": {
+        "salesRequestRef": "SR-AMEND-0001", "customerId": "C-901", "customerName": "Initech", "committedDate": committed,
+        "items": [{"productRef": "ACCESS-LINE", "quantity": 1}, {"productRef": "OLD-ROUTER"}]}})["createCustomerOrder"]
+    line, router = (i["id"] for i in order["allItems"])
+    server.graphql(server.staff, "mutation($id: ID!, $v: Int!, $i: AmendCustomerOrderInput!) { amendCustomerOrder(id: $id, version: $v, input: $i) { id } }", {
+        "id": order["id"], "v": order["version"], "i": {"add": [{"item": {"productRef": "SECOND-LINE"}}],
+                                                          "modify": [{"itemId": line, "quantity": 2}],
+                                                          "remove": [{"itemId": router, "reason": "customer keeps its own"}]}})
+    sign_in(page, server.viewer)
+    page.fill("#search", "SR-AMEND-0001")
+    page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
+    page.click("#orders tbody tr[data-ref='SR-AMEND-0001']")
+    page.wait_for_selector("#revision li")
+    assert "revision 1" in page.locator("#detail-meta").inner_text()
+    changes = page.locator("#revision").inner_text()
+    assert "Revision 1: what changed" in changes
+    assert "added SECOND-LINE ×1" in changes and f"item {line}: quantity: 1 → 2" in changes
+    assert f"removed item {router} (customer keeps its own)" in changes
+    screenshot(page, "order-amended.png")
+
+
 ORDER = "query($ref: String!) { customerOrders(filter: {text: $ref}) { edges { node { id version } } } }"
 ESCALATE = "mutation($id: ID!, $level: Int!) { escalateCustomerOrder(id: $id, level: $level, reason: \"customer called\") { id escalationLevel } }"
 

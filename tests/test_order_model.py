@@ -40,14 +40,15 @@ STEPS = int(os.environ.get("ORDERTRACK_MODEL_STEPS", "25"))
 INTERVAL_HOURS = 48
 SLACK = 0.2  # the shipped policy's at_risk_slack
 
-ORDER_SEL = """id state version committedDate requestedAt expectedCompletion jeopardyLevel jeopardyReason escalationLevel priority
+ORDER_SEL = """id state version revision committedDate requestedAt expectedCompletion jeopardyLevel jeopardyReason escalationLevel priority
   allItems { id parentId state fulfillment partyId }
   activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version }
   serviceOrderRequests { id itemId state }
   partyOrders { id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt
-    nextReportDue createdAt jeopardyLevel jeopardyReason escalationLevel version lines { itemId } milestones { plannedDate reachedAt } }"""
+    nextReportDue createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } milestones { plannedDate reachedAt }
+    revisions { revision state } }"""
 PO_SEL = """id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt nextReportDue
-  createdAt jeopardyLevel jeopardyReason escalationLevel version lines { itemId }"""
+  createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } revisions { revision state }"""
 ACT_SEL = "id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version"
 GET_ORDER = f"query($id: ID!) {{ customerOrder(id: $id) {{ {ORDER_SEL} }} }}"
 GET_PO = f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_SEL} }} }}"
@@ -78,10 +79,13 @@ MUTATIONS = {
     "reportPartyOrderProgress": f"mutation($id: ID!, $key: String!, $input: ProgressReportInput!) {{ reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) {{ {PO_SEL} }} }}",
     "reportPartyOrderCompletion": f"mutation($id: ID!, $key: String!) {{ reportPartyOrderCompletion(id: $id, idempotencyKey: $key) {{ {PO_SEL} }} }}",
     "confirmPartyOrderCancellation": f"mutation($id: ID!, $key: String!) {{ confirmPartyOrderCancellation(id: $id, idempotencyKey: $key) {{ {PO_SEL} }} }}",
+    "amendCustomerOrder": f"mutation($id: ID!, $version: Int!, $input: AmendCustomerOrderInput!) {{ amendCustomerOrder(id: $id, version: $version, input: $input) {{ {ORDER_SEL} }} }}",
+    "acknowledgePartyOrderRevision": f"mutation($id: ID!, $revision: Int!, $key: String!) {{ acknowledgePartyOrderRevision(id: $id, revision: $revision, idempotencyKey: $key) {{ {PO_SEL} }} }}",
+    "rejectPartyOrderRevision": f"mutation($id: ID!, $revision: Int!, $key: String!, $reason: String!) {{ rejectPartyOrderRevision(id: $id, revision: $revision, idempotencyKey: $key, reason: $reason) {{ {PO_SEL} }} }}",
     "requestPartyOrderChange": "mutation($id: ID!, $key: String!, $input: ChangeRequestInput!) { requestPartyOrderChange(id: $id, idempotencyKey: $key, input: $input) { id } }",
 }
 # Refusals a random step may meet; anything else (INTERNAL_ERROR, say) fails the test.
-EXPECTED_REFUSALS = {"INVALID_INPUT", "INVALID_TRANSITION", "CONFLICT", "NOT_FOUND"}
+EXPECTED_REFUSALS = {"INVALID_INPUT", "INVALID_TRANSITION", "CONFLICT", "NOT_FOUND", "AMENDMENT_NOT_ALLOWED"}
 
 CLOSED_ORDER = {"completed", "cancelled", "failed", "rejected", "partial"}
 CLOSED_ACTIVITY = {"completed", "failed", "cancelled"}
@@ -124,6 +128,9 @@ def units(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def expected_item(state: str, own: list[dict[str, Any]], kids: list[str]) -> str:
+    live = [u for u in own if not (u["done"] or u["dropped"])]
+    if state == "pendingCancellation" and not live:
+        return "cancelled"  # removed by an amendment, its party confirmed
     if state in CLOSED_ITEM or state in ("held", "pendingCancellation", "assessingCancellation"):
         return state
     live = [u for u in own if not (u["done"] or u["dropped"])]
@@ -133,6 +140,10 @@ def expected_item(state: str, own: list[dict[str, Any]], kids: list[str]) -> str
     if any(u["done"] for u in own) or any(u["started"] for u in live) or any(k in ("inProgress", "completed") for k in kids):
         return "inProgress"
     return "acknowledged" if state == "acknowledged" else "pending"
+
+
+def items_by_id(order: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {i["id"]: i for i in order["allItems"]}
 
 
 def critical_path(order: dict[str, Any]) -> datetime | None:
@@ -274,6 +285,7 @@ class OrderModel(RuleBasedStateMachine):
         self.party_orders: list[tuple[str, str, str]] = []  # (order, party order, party)
         self.change_requests: list[str] = []
         self.forced: set[str] = set()
+        self.revisions: dict[str, int] = {}  # order -> amendments accepted
         self.fresh_levels = True  # no clock move since the last sweep
 
     # ---- helpers ----
@@ -511,6 +523,67 @@ class OrderModel(RuleBasedStateMachine):
             self.change_requests.append(answer["id"])
 
     # ---- time and the monitor ----
+    # ---- staff: amendments; the party: revisions ----
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 99), change=st.sampled_from(["add", "addChild", "modify", "remove"]), pick=st.integers(0, 9),
+          quantity=st.integers(1, 5))
+    def amend_order(self, i: int, change: str, pick: int, quantity: int) -> None:
+        oid = self.orders[i % len(self.orders)]
+        before = self.read_order(oid)
+        items = before["allItems"]
+        candidates = self.amendment_candidates(before)
+        chosen = candidates[pick % len(candidates)]
+        if change == "add":
+            data: dict[str, Any] = {"add": [{"item": {"productRef": f"ADDED-{pick}", "quantity": quantity}}]}
+        elif change == "addChild":
+            data = {"add": [{"parentId": chosen["id"], "item": {"productRef": f"CHILD-{pick}", "quantity": quantity}}]}
+        elif change == "modify":
+            data = {"modify": [{"itemId": chosen["id"], "quantity": quantity + 10}]}
+        else:
+            data = {"remove": [{"itemId": chosen["id"], "reason": "model removes"}]}
+        body = self.h.run(self.h.staff.send(MUTATIONS["amendCustomerOrder"], {"id": oid, "version": before["version"], "input": data}))
+        states = {i["id"]: camel(i["state"]) for i in items}
+        checked = self.subtree(before, chosen["id"]) if change == "remove" else [] if change == "add" else [chosen["id"]]
+        # A removed item's children that were dropped already go with it as they are.
+        checked = [t for t in checked if t == chosen["id"] or states[t] not in ("cancelled", "rejected", "failed")]
+        blocked = [t for t in checked if states[t] not in OPEN_ORDER]  # the amendable item states are the open order states
+        done = {u["item"] for u in units(before) if u["done"]} & (set(checked) if change != "addChild" else set())
+        if body.get("errors"):
+            code = body["errors"][0]["extensions"]["code"]
+            assert code in EXPECTED_REFUSALS, body["errors"]
+            # A refused amendment changes nothing; a point of no return is a reason to refuse.
+            assert self.read_order(oid) == before, body["errors"]
+            if code == "AMENDMENT_NOT_ALLOWED":
+                assert blocked or done, (body["errors"], before)
+            return
+        answer = body["data"]["amendCustomerOrder"]
+        self.check_answer("amendCustomerOrder", answer)
+        # No change after a point of no return: what was accepted touched no item with done work, nor a closed one.
+        assert not done and not blocked, (data, before)
+        self.revisions[oid] = self.revisions.get(oid, 0) + 1
+        assert answer["revision"] == self.revisions[oid]
+
+    def amendment_candidates(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        return order["allItems"]  # type: ignore[no-any-return]
+
+    def subtree(self, order: dict[str, Any], item_id: str) -> list[str]:
+        kids = [i["id"] for i in order["allItems"] if i["parentId"] == item_id]
+        return [item_id, *(k for kid in kids for k in self.subtree(order, kid))]
+
+    @precondition(lambda self: self.party_orders)
+    @rule(i=st.integers(0, 99), accept=st.booleans())
+    def answer_revision(self, i: int, accept: bool) -> None:
+        _, poid, pid = self.party_orders[i % len(self.party_orders)]
+        po = self.h.run(self.h.staff.ok(GET_PO, {"id": poid}))["partyOrder"]
+        open_revisions = [r["revision"] for r in po["revisions"] if r["state"] == "open"]
+        if not open_revisions:
+            return
+        variables: dict[str, Any] = {"id": poid, "revision": open_revisions[-1], "key": self.key()}
+        if accept:
+            self.send(self.h.partners[pid], "acknowledgePartyOrderRevision", variables)
+        else:
+            self.send(self.h.partners[pid], "rejectPartyOrderRevision", {**variables, "reason": "model rejects"})
+
     @rule(hours=st.integers(1, 24 * 20), seconds=st.integers(0, 59))
     def advance_clock(self, hours: int, seconds: int) -> None:
         self.h.clock.advance(timedelta(hours=hours, seconds=seconds))
@@ -523,6 +596,11 @@ class OrderModel(RuleBasedStateMachine):
         self.fresh_levels = True
 
     # ---- what must hold after every step ----
+    @invariant()
+    def revision_counts_the_accepted_amendments(self) -> None:
+        for oid in self.orders:
+            assert self.read_order(oid)["revision"] == self.revisions.get(oid, 0)
+
     @invariant()
     def every_order_tells_the_truth(self) -> None:
         now = self.now
@@ -564,7 +642,8 @@ class OrderModel(RuleBasedStateMachine):
             assert not finished, order
         if state == "acknowledged":
             assert not any(u["done"] or (u["started"] and not u["dropped"]) for u in work), order
-            assert all(i["state"] == "ACKNOWLEDGED" for i in items.values()), order
+            # Removed items (cancelled, or waiting for their party to confirm) say nothing of work having started.
+            assert all(i["state"] in ("ACKNOWLEDGED", "CANCELLED", "PENDING_CANCELLATION") for i in items.values()), order
         if state == "pendingCancellation":
             assert any(po["state"] == "PENDING_CANCELLATION" for po in order["partyOrders"]), order
         # Expected completion is the critical path of the work.
@@ -596,13 +675,14 @@ class OrderModel(RuleBasedStateMachine):
                 assert order["id"] in self.forced, (item, order)
 
 
-def run_model(loop: asyncio.AbstractEventLoop, db: Database) -> None:
+def run_model(loop: asyncio.AbstractEventLoop, db: Database, machine: type[OrderModel] | None = None,
+              examples: int = EXAMPLES, steps: int = STEPS) -> None:
     global HARNESS
     HARNESS = Harness(loop, db)
     HARNESS.run(HARNESS.start())
     try:
-        run_state_machine_as_test(OrderModel, settings=settings(
-            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=not os.environ.get("ORDERTRACK_MODEL_EXAMPLES"),
+        run_state_machine_as_test(machine or OrderModel, settings=settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=not os.environ.get("ORDERTRACK_MODEL_EXAMPLES"),
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
         ))
     finally:

@@ -37,6 +37,8 @@ class CustomerOrder(SQLModel, table=True):
     characteristics: dict[str, str] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     state_reason: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=1, nullable=False)
+    # How many amendments were accepted (app/orders/amendment.py); every amendment is a new revision.
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -121,5 +123,7 @@ class ServiceOrderRequest(SQLModel, table=True):
     state: str = Field(max_length=32, nullable=False)
     external_ref: str | None = Field(default=None, max_length=128)
     note: str | None = Field(default=None, max_length=2000)
+    # Supplements sent to Issue Service Orders after the item was amended (TMF641 supplemental orders).
+    supplement: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

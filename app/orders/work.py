@@ -133,11 +133,14 @@ SETTLED_ITEM = frozenset({"assessingCancellation", "pendingCancellation", "held"
 def rolled_up_item(state: str, own: Sequence[WorkUnit], children: Sequence[str]) -> str:
     """An item's state as its own work and its children's states make it.
 
+    Removed by an amendment (``pendingCancellation``): cancelled once none of its own work is open.
     Completed when nothing of its own is open, every child is closed and something was done;
     in progress while some live work of its own has started or been done, or a child is in progress
     or completed; otherwise waiting: still ``acknowledged`` if it never started, else ``pending``
     (its party order was cancelled, say, and it waits for another).
     """
+    if state == "pendingCancellation" and not any(u.open for u in own):
+        return "cancelled"  # removed by an amendment, and its party confirmed the cancellation
     if state in SETTLED_ITEM:
         return state
     done = any(u.done for u in own) or "completed" in children

@@ -55,6 +55,19 @@ def record_raised(uow: UnitOfWork, po: PartyOrder, request: PartyChangeRequest) 
                   "reason": request.reason, "state": "open"})
 
 
+async def raise_for_rejected_revision(uow: UnitOfWork, po: PartyOrder, revision: int, reason: str) -> PartyChangeRequest:
+    """The party rejected a revision of its order: an open change request for staff at the customer order."""
+    request = PartyChangeRequest(
+        party_order_id=po.id or 0, order_id=po.order_id, party_id=po.party_id, nature="requested", kind="other",
+        reason=f"Rejected revision {revision}: {reason}", state="open", raised_by=uow.actor.name, created_at=uow.now,
+    )
+    uow.session.add(request)
+    await uow.session.flush()
+    touch(uow, po)
+    record_raised(uow, po, request)
+    return request
+
+
 async def resolve_change_request(uow: UnitOfWork, request_id: int, accept: bool, note: str | None) -> PartyChangeRequest:
     """Accept (the party order's dates change and the customer order is re-dated) or reject with a note."""
     request = await uow.session.get(PartyChangeRequest, request_id)

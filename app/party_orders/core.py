@@ -87,6 +87,16 @@ def move_party_order(uow: UnitOfWork, po: PartyOrder, target: str, reason: str |
     touch(uow, po)
 
 
+def cancel_or_ask(uow: UnitOfWork, po: PartyOrder, reason: str) -> bool:
+    """Cancel a party order the party has not acknowledged; ask one it has (True: it must confirm)."""
+    if po.acknowledged_at is None:
+        move_party_order(uow, po, "cancelled", reason)
+        return False
+    move_party_order(uow, po, "pendingCancellation", reason)
+    record(uow, po, "partyOrderCancellationRequested", data={"reason": reason})
+    return True
+
+
 async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:
     """Heard from the party now: the next report is due one reporting interval later."""
     party = await uow.session.get(Party, po.party_id)

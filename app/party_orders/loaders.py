@@ -15,7 +15,7 @@ from app.loaders import by_id, grouped
 from app.orders.graphql import prefetch
 from app.orders.models import OrderItem
 from app.party_orders.models import (
-    Party, PartyChangeRequest, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem, PartyProgressReport,
+    Party, PartyChangeRequest, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem, PartyOrderRevision, PartyProgressReport,
 )
 
 
@@ -63,6 +63,10 @@ def check_ins_by_party_order(db: Database) -> DataLoader[int, list[PartyCheckIn]
 
 def change_requests_by_party_order(db: Database) -> DataLoader[int, list[PartyChangeRequest]]:
     return grouped(db, PartyChangeRequest, PartyChangeRequest.party_order_id, order_by=(PartyChangeRequest.id,))
+
+
+def revisions_by_party_order(db: Database) -> DataLoader[int, list[PartyOrderRevision]]:
+    return grouped(db, PartyOrderRevision, PartyOrderRevision.party_order_id, order_by=(PartyOrderRevision.revision,))
 
 
 async def _prefetch_party_orders(context: Any, order_ids: list[int]) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from app.columns import UTCDateTime
+from app.columns import JSONType, UTCDateTime
 
 
 class Party(SQLModel, table=True):
@@ -59,8 +60,32 @@ class PartyOrder(SQLModel, table=True):
     jeopardy_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalation_level: int = Field(default=0, nullable=False)
     version: int = Field(default=1, nullable=False)
+    # The latest revision sent to the party after an amendment of its items (0: the order as placed).
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class PartyOrderRevision(SQLModel, table=True):
+    """A changed version of a party order's lines, sent after an amendment; the party acknowledges or rejects it."""
+
+    __tablename__ = "party_order_revision"
+    __table_args__ = (UniqueConstraint("party_order_id", "revision", name="uq_party_order_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    party_order_id: int = Field(sa_column=Column(Integer, ForeignKey("party_order.id"), nullable=False, index=True))
+    order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False))
+    party_id: int = Field(nullable=False)
+    revision: int = Field(nullable=False)
+    order_revision: int = Field(nullable=False)  # the customer order's revision that caused it
+    # The changed lines: item_id, product_ref, change (modify | delete), quantity, previous_quantity, characteristics.
+    lines: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    state: str = Field(max_length=16, nullable=False)  # open | acknowledged | rejected | superseded
+    reason: str | None = Field(default=None, max_length=1000)  # the party's, when it rejects
+    change_request_id: int | None = Field(default=None)  # raised for staff when the party rejects
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_by: str | None = Field(default=None, max_length=128)
 
 
 class PartyOrderItem(SQLModel, table=True):

@@ -24,7 +24,7 @@ from app.db import Database, UnitOfWork
 from app.errors import Conflict, Forbidden, IdempotencyMismatch, InvalidInput, InvalidTransition
 from app.events import jsonable
 from app.orders.models import CustomerOrder
-from app.party_orders import change_requests, quick_report, states
+from app.party_orders import change_requests, quick_report, revisions, states
 from app.party_orders.core import (
     expect_report, load_party_order, move_party_order, record, snapshot, touch,
 )
@@ -229,3 +229,25 @@ async def report_completion(uow: UnitOfWork, party_order_id: int, key: str, deli
         return po
 
     return await _idempotent(uow, "reportCompletion", party_order_id, key, {"delivered_at": delivered_at, "note": note}, perform)
+
+
+async def acknowledge_revision(uow: UnitOfWork, party_order_id: int, key: str, revision: int) -> Result:
+    """Accept a revision of the order (the lines an amendment of the customer order changed)."""
+
+    async def perform(order: CustomerOrder, po: PartyOrder) -> Result:
+        await revisions.acknowledge(uow, po, revision)
+        await expect_report(uow, po)
+        return po
+
+    return await _idempotent(uow, "acknowledgeRevision", party_order_id, key, {"revision": revision}, perform)
+
+
+async def reject_revision(uow: UnitOfWork, party_order_id: int, key: str, revision: int, reason: str) -> Result:
+    """Refuse a revision: staff see it as an open change request on the customer order."""
+
+    async def perform(order: CustomerOrder, po: PartyOrder) -> Result:
+        await revisions.reject(uow, po, revision, reason)
+        await expect_report(uow, po)
+        return po
+
+    return await _idempotent(uow, "rejectRevision", party_order_id, key, {"revision": revision, "reason": reason}, perform)

@@ -19,7 +19,7 @@ from app.orders.models import CustomerOrder, OrderItem
 from app.orders.core import get_order_for_update
 from app.party_orders import states
 from app.party_orders.core import (
-    load_party_order, move_party_order, record, snapshot, touch,
+    cancel_or_ask, load_party_order, move_party_order, record, snapshot, touch,
 )
 from app.party_orders.models import Party, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem
 
@@ -218,11 +218,7 @@ async def cancel_party_order(uow: UnitOfWork, party_order_id: int, reason: str, 
     """Cancel a party order no longer required: at once if the party has not acknowledged, else ask it."""
     _order, po = await load_party_order(uow, party_order_id, expected_version=expected_version)
     reason_text = v.required_text(reason, "reason", max_len=1000)
-    if po.acknowledged_at is None:
-        move_party_order(uow, po, "cancelled", reason_text)
-    else:
-        move_party_order(uow, po, "pendingCancellation", reason_text)
-        record(uow, po, "partyOrderCancellationRequested", data={"reason": reason_text})
+    cancel_or_ask(uow, po, reason_text)
     return po
 
 

@@ -12,7 +12,7 @@ from app.db import UnitOfWork, in_ids
 from app.orders import work
 from app.orders.models import CustomerOrder
 from app.party_orders import states
-from app.party_orders.core import move_party_order, record
+from app.party_orders.core import cancel_or_ask
 from app.party_orders.models import PartyOrder, PartyOrderItem
 
 
@@ -43,14 +43,8 @@ async def cancel_party_orders(uow: UnitOfWork, order: CustomerOrder, reason: str
     for po in rows.scalars():
         if not states.PARTY_ORDER.is_open(po.state):
             continue
-        if po.state == "pendingCancellation":
-            awaiting = True
-        elif po.acknowledged_at is None:
-            move_party_order(uow, po, "cancelled", reason)
-        else:
-            move_party_order(uow, po, "pendingCancellation", reason)
-            record(uow, po, "partyOrderCancellationRequested", data={"reason": reason})
-            awaiting = True
+        asked = po.state == "pendingCancellation" or cancel_or_ask(uow, po, reason)
+        awaiting = awaiting or asked
     return awaiting
 
 

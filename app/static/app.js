@@ -3,7 +3,7 @@
 
 import { Api, ApiError, loadOperations } from "./api.js";
 import { connectLive, follow } from "./live.js";
-import { LEVELS, el, feedEntry, jeopardyBadge, escalationBadge, orderRow, timelineEntry, tree, day } from "./render.js";
+import { LEVELS, el, feedEntry, jeopardyBadge, escalationBadge, orderRow, revisionChanges, timelineEntry, tree, day } from "./render.js";
 
 const OPEN_STATES = ["ACKNOWLEDGED", "PENDING", "HELD", "IN_PROGRESS", "ASSESSING_CANCELLATION", "PENDING_CANCELLATION"];
 const TOKEN_KEY = "ordertrack.token";
@@ -114,7 +114,8 @@ async function loadDetail(id) {
   $("detail-hint").hidden = true;
   $("detail").hidden = false;
   $("detail-title").replaceChildren(`${order.salesRequestRef} · ${order.customerName} `, jeopardyBadge(order.jeopardyLevel, order.jeopardyReason), " ", escalationBadge(order.escalationLevel) || "");
-  $("detail-meta").textContent = `${order.state.toLowerCase()} · committed ${day(order.committedDate)} · expected ${day(order.expectedCompletion)}${order.jeopardyReason ? ` · ${order.jeopardyReason}` : ""}`;
+  $("detail-meta").textContent = `${order.state.toLowerCase()} · revision ${order.revision} · committed ${day(order.committedDate)} · expected ${day(order.expectedCompletion)}${order.jeopardyReason ? ` · ${order.jeopardyReason}` : ""}`;
+  $("revision").replaceChildren(...revisionChanges(order.revision, orderTimeline.edges.map((e) => e.node)));
   $("tree").replaceChildren(...tree(order));
   $("timeline").replaceChildren(...orderTimeline.edges.map((e) => timelineEntry(e.node)));
 }

@@ -104,7 +104,7 @@ function partyOrderNode(po) {
     ` ${po.percentComplete}% · needed by ${date(po.neededBy)} · expected ${date(po.expectedDeliveryDate || po.committedDeliveryDate)} `,
     jeopardyBadge(po.jeopardyLevel, po.jeopardyReason),
     escalationBadge(po.escalationLevel),
-    po.lines.length ? el("div", { class: "sor" }, `delivers ${po.lines.map((l) => l.productRef).join(", ")}`) : null,
+    po.lines.length ? el("div", { class: "sor" }, `delivers ${po.lines.map((l) => l.productRef).join(", ")}${po.revision ? ` · revision ${po.revision}` : ""}`) : null,
     po.milestones.length
       ? el("ul", { class: "milestones" }, po.milestones.map((m) => el("li", {}, `milestone ${m.name}: planned ${date(m.plannedDate)}${m.reachedAt ? ` · reached ${date(m.reachedAt)}` : ""}`)))
       : null,
@@ -138,6 +138,23 @@ function change(event) {
   const keys = Object.keys(after).filter((k) => k !== "version" && k !== "updatedAt" && k !== "updated_at");
   const show = (v) => (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v) ? day(v) : JSON.stringify(v ?? null));
   return keys.slice(0, 4).map((k) => `${k}: ${show((event.before || {})[k])} → ${show(after[k])}`).join(", ");
+}
+
+/** What the order's latest amendment changed: the events of that revision (app/orders/amendment.py). */
+export function revisionChanges(revision, events) {
+  if (!revision) return [];
+  const mine = events.filter((e) => e.type !== "orderAmended" && e.details && (e.details.revision === revision || e.details.order_revision === revision));
+  const line = (e) => {
+    const a = e.after || {};
+    if (e.type === "itemAdded") return `added ${a.product_ref} ×${a.quantity}${a.parent_id ? ` under item ${a.parent_id}` : ""}`;
+    if (e.type === "itemModified") return `item ${e.entityId}: ${change(e)}`;
+    if (e.type === "itemRemoved") return `removed item ${e.entityId}${e.details.reason ? ` (${e.details.reason})` : ""}`;
+    if (e.type === "serviceOrderSupplemented") return `service order request ${e.entityId}: supplement ${a.supplement}`;
+    if (e.type === "partyOrderRevised") return `party order ${e.partyOrderId}: revision ${a.revision} sent (${(a.lines || []).map((l) => `${l.product_ref} ${l.change === "delete" ? "dropped" : `×${l.quantity}`}`).join(", ")})`;
+    if (e.type === "activityRescheduled") return `activity ${e.entityId} re-planned: ${change(e)}`;
+    return `${e.type} ${e.entity} ${e.entityId}`;
+  };
+  return [el("h3", {}, `Revision ${revision}: what changed`), el("ul", { class: "revision-changes" }, mine.map((e) => el("li", { dataset: { type: e.type } }, line(e))))];
 }
 
 export function timelineEntry(event) {

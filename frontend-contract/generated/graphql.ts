@@ -40,6 +40,20 @@ export type ActivityState =
   | 'IN_PROGRESS'
   | 'PLANNED';
 
+/** A new item (with its children), at the top of the tree or under an existing item. */
+export type AddOrderItemInput = {
+  item: OrderItemInput;
+  /** The item it goes under; none: a top-level item. */
+  parentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** One amendment of an order in flight: a new revision of it, applied whole or refused whole. */
+export type AmendCustomerOrderInput = {
+  add?: InputMaybe<Array<AddOrderItemInput>>;
+  modify?: InputMaybe<Array<ModifyOrderItemInput>>;
+  remove?: InputMaybe<Array<RemoveOrderItemInput>>;
+};
+
 export type ChangeDecision =
   | 'ACCEPT'
   | 'REJECT';
@@ -164,6 +178,14 @@ export type MilestoneInput = {
   plannedDate: Scalars['DateTime']['input'];
 };
 
+/** Only the fields given change. Characteristics are merged by name. */
+export type ModifyOrderItemInput = {
+  characteristics?: InputMaybe<Array<CharacteristicInput>>;
+  itemId: Scalars['ID']['input'];
+  quantity?: InputMaybe<Scalars['Int']['input']>;
+  removeCharacteristics?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 export type OrderItemInput = {
   action?: ItemAction;
   characteristics?: InputMaybe<Array<CharacteristicInput>>;
@@ -264,6 +286,12 @@ export type ProgressReportInput = {
   milestoneId?: InputMaybe<Scalars['ID']['input']>;
   note?: InputMaybe<Scalars['String']['input']>;
   percentComplete?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** An item no longer wanted; its children go with it. */
+export type RemoveOrderItemInput = {
+  itemId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 /** Without itemIds: every party-fulfilled item of the order not yet ordered, one party order per party. */
@@ -368,6 +396,20 @@ export type ActivityState =
   | 'IN_PROGRESS'
   | 'PLANNED';
 
+/** A new item (with its children), at the top of the tree or under an existing item. */
+export type AddOrderItemInput = {
+  item: OrderItemInput;
+  /** The item it goes under; none: a top-level item. */
+  parentId?: string | number | null | undefined;
+};
+
+/** One amendment of an order in flight: a new revision of it, applied whole or refused whole. */
+export type AmendCustomerOrderInput = {
+  add?: Array<AddOrderItemInput> | null | undefined;
+  modify?: Array<ModifyOrderItemInput> | null | undefined;
+  remove?: Array<RemoveOrderItemInput> | null | undefined;
+};
+
 export type ChangeDecision =
   | 'ACCEPT'
   | 'REJECT';
@@ -392,6 +434,11 @@ export type ChangeRequestState =
   | 'ACCEPTED'
   | 'OPEN'
   | 'REJECTED';
+
+export type CharacteristicInput = {
+  name: string;
+  value: string;
+};
 
 export type CustomerOrderFilter = {
   /** Committed date on or after. */
@@ -430,6 +477,25 @@ export type JeopardyLevel =
 export type MilestoneInput = {
   name: string;
   plannedDate: string;
+};
+
+/** Only the fields given change. Characteristics are merged by name. */
+export type ModifyOrderItemInput = {
+  characteristics?: Array<CharacteristicInput> | null | undefined;
+  itemId: string | number;
+  quantity?: number | null | undefined;
+  removeCharacteristics?: Array<string> | null | undefined;
+};
+
+export type OrderItemInput = {
+  action?: ItemAction;
+  characteristics?: Array<CharacteristicInput> | null | undefined;
+  children?: Array<OrderItemInput> | null | undefined;
+  fulfillment?: Fulfillment;
+  /** The party that delivers a party-fulfilled item. */
+  partyId?: string | number | null | undefined;
+  productRef: string;
+  quantity?: number;
 };
 
 /** TMF622 ProductOrderItem states. */
@@ -519,6 +585,12 @@ export type ProgressReportInput = {
   percentComplete?: number | null | undefined;
 };
 
+/** An item no longer wanted; its children go with it. */
+export type RemoveOrderItemInput = {
+  itemId: string | number;
+  reason: string;
+};
+
 /** TMF641 ServiceOrder states used by service order requests. */
 export type ServiceOrderRequestState =
   | 'ACKNOWLEDGED'
@@ -532,6 +604,23 @@ export type ServiceOrderRequestState =
 export type SortDirection =
   | 'ASC'
   | 'DESC';
+
+export type AmendCustomerOrderMutationVariables = Exact<{
+  id: string | number;
+  version: number;
+  input: AmendCustomerOrderInput;
+}>;
+
+
+export type AmendCustomerOrderMutation = { amendCustomerOrder: { revision: number, id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, items: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState }> }>, activities: Array<{ id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number }>, serviceOrderRequests: Array<{ supplement: number, id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string }>, partyOrders: Array<{ revision: number, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, party: { id: string, name: string } }> } };
+
+export type AmendmentPreviewQueryVariables = Exact<{
+  id: string | number;
+  input: AmendCustomerOrderInput;
+}>;
+
+
+export type AmendmentPreviewQuery = { amendmentPreview: { allowed: boolean, revision: number, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, refusals: Array<{ itemId: string, reason: string }>, effects: { addedItems: Array<string>, modifiedItems: Array<string>, removedItems: Array<string>, rescheduledActivities: Array<string>, cancelledActivities: Array<string>, supplementedServiceOrderRequests: Array<string>, cancelledServiceOrderRequests: Array<string>, revisedPartyOrders: Array<string>, cancelledPartyOrders: Array<string>, cancellationRequestedPartyOrders: Array<string> } } };
 
 export type OpenChangeRequestsQueryVariables = Exact<{
   orderId?: string | number | null | undefined;
@@ -583,6 +672,8 @@ export type ChangeRequestFieldsFragment = { id: string, partyOrderId: string, na
 export type PartyOrderSummaryFragment = { id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, party: { id: string, name: string } };
 
 export type EscalationFieldsFragment = { id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string };
+
+export type PartyOrderRevisionFieldsFragment = { revision: number, state: string, reason: string | null, changeRequestId: string | null, createdAt: string, answeredAt: string | null, lines: Array<{ itemId: string, productRef: string, change: string, quantity: number, previousQuantity: number, characteristics: Array<{ name: string, value: string }> }> };
 
 export type JeopardyCountsQueryVariables = Exact<{
   states?: Array<OrderState> | OrderState | null | undefined;
@@ -654,7 +745,7 @@ export type OrderTreeQueryVariables = Exact<{
 }>;
 
 
-export type OrderTreeQuery = { customerOrder: { stateReason: string | null, description: string | null, requestedAt: string, createdAt: string, completedAt: string | null, id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, contacts: Array<{ name: string, role: string | null, email: string | null, phone: string | null }>, characteristics: Array<{ name: string, value: string }>, items: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState }> }> }>, activities: Array<{ id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number }>, serviceOrderRequests: Array<{ id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string }>, partyOrders: Array<{ id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, party: { id: string, name: string } }>, escalations: Array<{ id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string }>, notes: Array<{ id: string, text: string, author: string, createdAt: string }> } | null };
+export type OrderTreeQuery = { customerOrder: { revision: number, stateReason: string | null, description: string | null, requestedAt: string, createdAt: string, completedAt: string | null, id: string, salesRequestRef: string, customerId: string, customerName: string, priority: Priority, state: OrderState, committedDate: string, expectedCompletion: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, jeopardySince: string | null, escalationLevel: number, version: number, updatedAt: string, contacts: Array<{ name: string, role: string | null, email: string | null, phone: string | null }>, characteristics: Array<{ name: string, value: string }>, items: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState, serviceOrderRequest: { id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string } | null, children: Array<{ id: string, parentId: string | null, productRef: string, action: ItemAction, quantity: number, fulfillment: Fulfillment, partyId: string | null, state: OrderItemState }> }> }>, activities: Array<{ id: string, itemId: string | null, kind: string, state: ActivityState, plannedStart: string, plannedEnd: string, actualStart: string | null, actualEnd: string | null, expectedEnd: string | null, percentComplete: number, workGroup: string | null, assignee: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, predecessorIds: Array<string>, version: number }>, serviceOrderRequests: Array<{ id: string, itemId: string, state: ServiceOrderRequestState, externalRef: string | null, note: string | null, updatedAt: string }>, partyOrders: Array<{ revision: number, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, party: { id: string, name: string } }>, escalations: Array<{ id: string, fromLevel: number, toLevel: number, direction: EscalationDirection, jeopardyLevel: JeopardyLevel, rule: string | null, reason: string | null, notify: Array<string>, actor: string, manual: boolean, at: string }>, notes: Array<{ id: string, text: string, author: string, createdAt: string }> } | null };
 
 export type AcknowledgePartyOrderMutationVariables = Exact<{
   id: string | number;
@@ -693,6 +784,25 @@ export type ReportPartyOrderCompletionMutationVariables = Exact<{
 
 export type ReportPartyOrderCompletionMutation = { reportPartyOrderCompletion: { id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, party: { id: string, name: string } } };
 
+export type AcknowledgePartyOrderRevisionMutationVariables = Exact<{
+  id: string | number;
+  revision: number;
+  idempotencyKey: string;
+}>;
+
+
+export type AcknowledgePartyOrderRevisionMutation = { acknowledgePartyOrderRevision: { revision: number, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, revisions: Array<{ revision: number, state: string, reason: string | null, changeRequestId: string | null, createdAt: string, answeredAt: string | null, lines: Array<{ itemId: string, productRef: string, change: string, quantity: number, previousQuantity: number, characteristics: Array<{ name: string, value: string }> }> }>, party: { id: string, name: string } } };
+
+export type RejectPartyOrderRevisionMutationVariables = Exact<{
+  id: string | number;
+  revision: number;
+  idempotencyKey: string;
+  reason: string;
+}>;
+
+
+export type RejectPartyOrderRevisionMutation = { rejectPartyOrderRevision: { revision: number, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, revisions: Array<{ revision: number, state: string, reason: string | null, changeRequestId: string | null, createdAt: string, answeredAt: string | null, lines: Array<{ itemId: string, productRef: string, change: string, quantity: number, previousQuantity: number, characteristics: Array<{ name: string, value: string }> }> }>, party: { id: string, name: string } } };
+
 export type PartyOrderListQueryVariables = Exact<{
   filter?: PartyOrderFilter | null | undefined;
   sort?: PartyOrderSortField;
@@ -709,4 +819,4 @@ export type PartyOrderProgressQueryVariables = Exact<{
 }>;
 
 
-export type PartyOrderProgressQuery = { partyOrder: { note: string | null, acknowledgedAt: string | null, deliveredAt: string | null, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string, action: ItemAction, quantity: number }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, progressReports: Array<{ id: string, percentComplete: number | null, note: string | null, expectedDeliveryDate: string | null, milestoneId: string | null, reportedBy: string, reportedAt: string }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, party: { id: string, name: string } } | null };
+export type PartyOrderProgressQuery = { partyOrder: { note: string | null, acknowledgedAt: string | null, deliveredAt: string | null, revision: number, id: string, partyId: string, state: PartyOrderState, stateReason: string | null, neededBy: string, partyReference: string | null, committedDeliveryDate: string | null, expectedDeliveryDate: string | null, percentComplete: number, lastReportAt: string | null, nextReportDue: string | null, jeopardyLevel: JeopardyLevel, jeopardyReason: string | null, escalationLevel: number, version: number, updatedAt: string, lines: Array<{ itemId: string, productRef: string, action: ItemAction, quantity: number }>, milestones: Array<{ id: string, name: string, plannedDate: string, reachedAt: string | null }>, progressReports: Array<{ id: string, percentComplete: number | null, note: string | null, expectedDeliveryDate: string | null, milestoneId: string | null, reportedBy: string, reportedAt: string }>, changeRequests: Array<{ id: string, partyOrderId: string, nature: ChangeNature, kind: ChangeKind, proposedDeliveryDate: string | null, reason: string, state: ChangeRequestState, resolutionNote: string | null, resolvedBy: string | null, resolvedAt: string | null, raisedBy: string, createdAt: string }>, revisions: Array<{ revision: number, state: string, reason: string | null, changeRequestId: string | null, createdAt: string, answeredAt: string | null, lines: Array<{ itemId: string, productRef: string, change: string, quantity: number, previousQuantity: number, characteristics: Array<{ name: string, value: string }> }> }>, party: { id: string, name: string } } | null };

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from app.graphql.ids import parse_id, parse_ids
-from app.orders import activities, service
+from app.orders import activities, amendment, service
 from app.orders.graphql.enums import ActivityState, Fulfillment, ItemAction, JeopardyLevel, OrderState, Priority
 from app.orders.queries import OrderFilter
 
@@ -102,6 +102,55 @@ class UpdateCustomerOrderInput:
             contacts=[c.to_domain() for c in self.contacts] if self.contacts is not None else None,
             characteristics=characteristics_dict(self.characteristics) if self.characteristics is not None else None,
             remove_characteristics=self.remove_characteristics,
+        )
+
+
+@strawberry.input(description="A new item (with its children), at the top of the tree or under an existing item.")
+class AddOrderItemInput:
+    item: OrderItemInput
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="The item it goes under; none: a top-level item.")
+
+    def to_domain(self) -> amendment.ItemAddition:
+        parent = parse_id(self.parent_id, "parentId") if self.parent_id is not None else None
+        return amendment.ItemAddition(item=self.item.to_domain(), parent_id=parent)
+
+
+@strawberry.input(description="Only the fields given change. Characteristics are merged by name.")
+class ModifyOrderItemInput:
+    item_id: strawberry.ID
+    quantity: int | None = None
+    characteristics: list[CharacteristicInput] | None = None
+    remove_characteristics: list[str] | None = None
+
+    def to_domain(self) -> amendment.ItemModification:
+        return amendment.ItemModification(
+            item_id=parse_id(self.item_id, "itemId"),
+            quantity=self.quantity,
+            characteristics=characteristics_dict(self.characteristics) if self.characteristics is not None else None,
+            remove_characteristics=self.remove_characteristics,
+        )
+
+
+@strawberry.input(description="An item no longer wanted; its children go with it.")
+class RemoveOrderItemInput:
+    item_id: strawberry.ID
+    reason: str
+
+    def to_domain(self) -> amendment.ItemRemoval:
+        return amendment.ItemRemoval(item_id=parse_id(self.item_id, "itemId"), reason=self.reason)
+
+
+@strawberry.input(description="One amendment of an order in flight: a new revision of it, applied whole or refused whole.")
+class AmendCustomerOrderInput:
+    add: list[AddOrderItemInput] | None = None
+    modify: list[ModifyOrderItemInput] | None = None
+    remove: list[RemoveOrderItemInput] | None = None
+
+    def to_domain(self) -> amendment.Amendment:
+        return amendment.Amendment(
+            add=[a.to_domain() for a in self.add or []],
+            modify=[m.to_domain() for m in self.modify or []],
+            remove=[r.to_domain() for r in self.remove or []],
         )
 
 

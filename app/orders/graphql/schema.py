@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.graphql.connection import Connection
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
-from app.orders import activities, closing, loaders, queries, service, service_orders
+from app.orders import activities, amendment, amendment_preview, closing, loaders, queries, service, service_orders
 from app.orders.graphql import inputs, prefetch, types
 from app.orders.graphql.enums import OrderSortField, OrderState, ServiceOrderRequestState, SortDirection
 
@@ -47,6 +47,13 @@ class CustomerOrderQuery:
             page = await queries.timeline(session, parse_id(order_id, "orderId"), first=first, after=after)
         return types.visible_timeline(info, page)
 
+    @strawberry.field(permission_classes=[Staff], description="What an amendment would do (items, work, party orders, dates, jeopardy), committing nothing.")
+    async def amendment_preview(self, info: Info, id: strawberry.ID, input: inputs.AmendCustomerOrderInput) -> types.AmendmentPreview:
+        oid, data = parse_id(id), input.to_domain()
+        ctx = info.context
+        preview = await amendment_preview.preview_amendment(ctx.db, ctx.signed_in, ctx.clock.now(), oid, data)
+        return types.AmendmentPreview.of(preview)
+
 
 @strawberry.type
 class CustomerOrderMutation:
@@ -63,6 +70,14 @@ class CustomerOrderMutation:
         order_id, changes = parse_id(id), input.to_domain()
         async with info.context.write() as uow:
             return await service.update_order(uow, order_id, version, changes)
+
+    @strawberry.mutation(permission_classes=[Staff], description="Amend an order in flight: add, modify and remove items as one new revision; an item past its point of no return refuses it whole (AMENDMENT_NOT_ALLOWED).")
+    async def amend_customer_order(
+        self, info: Info, id: strawberry.ID, version: int, input: inputs.AmendCustomerOrderInput
+    ) -> types.CustomerOrder:
+        order_id, data = parse_id(id), input.to_domain()
+        async with info.context.write() as uow:
+            return await amendment.amend_order(uow, order_id, version, data)
 
     @strawberry.mutation(permission_classes=[Staff], description="Add a note to an order.")
     async def add_order_note(self, info: Info, order_id: strawberry.ID, text: str) -> types.OrderNote:

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from app.event_visibility import Viewer, visible_event
 from app.graphql.connection import Connection
-from app.orders import loaders, queries
+from app.orders import amendment_preview, loaders, queries
 from app.orders.graphql import prefetch
 from app.pagination import Page
 from app.orders.graphql.enums import (
@@ -114,6 +114,7 @@ class ServiceOrderRequest:
     state: ServiceOrderRequestState
     external_ref: str | None
     note: str | None
+    supplement: int = strawberry.field(description="Supplements sent after amendments of its item (0: none).")
     created_at: datetime
     updated_at: datetime
 
@@ -204,6 +205,7 @@ class CustomerOrder:
     jeopardy_since: datetime | None
     escalation_level: int
     version: int = strawberry.field(description="Send it back with a change; a stale one is refused with CONFLICT.")
+    revision: int = strawberry.field(description="How many amendments were accepted; each amendment is a new revision.")
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -255,3 +257,50 @@ class CustomerOrder:
         async with info.context.db.read() as session:
             page = await queries.timeline(session, int(self.id), first=first, after=after)
         return visible_timeline(info, page)
+
+
+@strawberry.type(description="An item an amendment may not change, and why (its point of no return).")
+class AmendmentRefusal:
+    item_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type(description="What an amendment changes, by kind; new items by product.")
+class AmendmentEffects:
+    added_items: list[str]
+    modified_items: list[strawberry.ID]
+    removed_items: list[strawberry.ID]
+    rescheduled_activities: list[strawberry.ID]
+    cancelled_activities: list[strawberry.ID]
+    supplemented_requests: list[strawberry.ID] = strawberry.field(name="supplementedServiceOrderRequests")
+    cancelled_requests: list[strawberry.ID] = strawberry.field(name="cancelledServiceOrderRequests")
+    revised_party_orders: list[strawberry.ID]
+    cancelled_party_orders: list[strawberry.ID]
+    cancellation_requested_party_orders: list[strawberry.ID] = strawberry.field(
+        description="Party orders asked to cancel (pendingCancellation until the party confirms)."
+    )
+
+
+@strawberry.type(description="What an amendment would do, computed and rolled back: nothing is committed.")
+class AmendmentPreview:
+    allowed: bool = strawberry.field(description="False: some item is past its point of no return (see refusals).")
+    refusals: list[AmendmentRefusal]
+    effects: AmendmentEffects
+    revision: int = strawberry.field(description="The order's revision after the amendment.")
+    expected_completion: datetime | None
+    jeopardy_level: JeopardyLevel
+    jeopardy_reason: str | None
+
+    @classmethod
+    def of(cls, preview: amendment_preview.AmendmentPreview) -> AmendmentPreview:
+        ids = {k: [i if isinstance(i, str) else strawberry.ID(str(i)) for i in values] for k, values in vars(preview.effects).items()}
+        ids["added_items"] = list(preview.effects.added_items)
+        return cls(
+            allowed=preview.allowed,
+            refusals=[AmendmentRefusal(item_id=strawberry.ID(str(r.item_id)), reason=r.reason) for r in preview.refusals],
+            effects=AmendmentEffects(**ids),
+            revision=preview.revision,
+            expected_completion=preview.expected_completion,
+            jeopardy_level=JeopardyLevel(preview.jeopardy_level),
+            jeopardy_reason=preview.jeopardy_reason,
+        )

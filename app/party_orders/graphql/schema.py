@@ -142,6 +142,22 @@ class PartyOrderMutation:
         async with info.context.write() as uow:
             return await partner.request_change(uow, pid, idempotency_key, data)
 
+    @strawberry.mutation(permission_classes=[Partner], description="Acknowledge a revision of an order (the lines an amendment changed).")
+    async def acknowledge_party_order_revision(
+        self, info: Info, id: strawberry.ID, revision: int, idempotency_key: str
+    ) -> types.PartyOrder:
+        pid = parse_id(id)
+        async with info.context.write() as uow:
+            return await partner.acknowledge_revision(uow, pid, idempotency_key, revision)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[Partner], description="Reject a revision of an order; the enterprise gets a change request.")
+    async def reject_party_order_revision(
+        self, info: Info, id: strawberry.ID, revision: int, idempotency_key: str, reason: str
+    ) -> types.PartyOrder:
+        pid = parse_id(id)
+        async with info.context.write() as uow:
+            return await partner.reject_revision(uow, pid, idempotency_key, revision, reason)  # type: ignore[return-value]
+
     @strawberry.mutation(permission_classes=[Partner], description="Confirm a cancellation the enterprise asked for.")
     async def confirm_party_order_cancellation(
         self, info: Info, id: strawberry.ID, idempotency_key: str, note: str | None = None

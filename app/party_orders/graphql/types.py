@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from app.graphql.permissions import Reader
 from app.orders.graphql.enums import ItemAction, JeopardyLevel
+from app.orders.graphql.types import Characteristic
 from app.party_orders import loaders
 from app.party_orders.graphql.enums import ChangeKind, ChangeNature, ChangeRequestState, PartyKind, PartyOrderState
 
@@ -85,6 +86,38 @@ class PartyChangeRequest:
     created_at: datetime
 
 
+@strawberry.type(description="A line a revision changed: its new quantity and characteristics, or deleted.")
+class PartyOrderRevisionLine:
+    item_id: strawberry.ID
+    product_ref: str
+    change: str = strawberry.field(description="modify or delete.")
+    quantity: int = strawberry.field(description="The new quantity (0 when deleted).")
+    previous_quantity: int
+    characteristics: list[Characteristic]
+
+
+@strawberry.type(description="A revision of a party order after an amendment of its customer order; the party acknowledges or rejects it.")
+class PartyOrderRevision:
+    revision: int
+    state: str = strawberry.field(description="open, acknowledged, rejected, or superseded by a newer revision.")
+    reason: str | None = strawberry.field(description="Why the party rejected it.")
+    change_request_id: strawberry.ID | None = strawberry.field(description="The change request staff got when the party rejected it.")
+    created_at: datetime
+    answered_at: datetime | None
+    answered_by: str | None
+
+    @strawberry.field
+    def lines(self) -> list[PartyOrderRevisionLine]:
+        return [
+            PartyOrderRevisionLine(
+                item_id=strawberry.ID(str(line["item_id"])), product_ref=line["product_ref"], change=line["change"],
+                quantity=line["quantity"], previous_quantity=line["previous_quantity"],
+                characteristics=[Characteristic(name=k, value=v) for k, v in sorted(line.get("characteristics", {}).items())],
+            )
+            for line in self.lines  # type: ignore[attr-defined]  # the row's JSON column under the resolver's name
+        ]
+
+
 @strawberry.type(description="An order placed with a party for items of one customer order.")
 class PartyOrder:
     id: strawberry.ID
@@ -105,8 +138,13 @@ class PartyOrder:
     jeopardy_reason: str | None
     escalation_level: int
     version: int = strawberry.field(description="Send it back with a change; a stale one is refused with CONFLICT.")
+    revision: int = strawberry.field(description="The latest revision sent after amendments (0: as placed).")
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(description="Revisions sent after amendments of the customer order, oldest first.")
+    async def revisions(self, info: Info) -> list[PartyOrderRevision]:
+        return await info.context.loader(loaders.revisions_by_party_order).load(self.id)
 
     @strawberry.field
     async def party(self, info: Info) -> Party:
