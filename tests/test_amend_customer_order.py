@@ -13,6 +13,7 @@ import httpx
 
 from app.clock import FrozenClock
 from app.db import Database
+from app.jeopardy.policy import Policy
 from tests.amend import ACK_REVISION, AMEND, PREVIEW, REJECT_REVISION, REVISIONS, amend, events, item, tree
 from tests.api import Api
 from tests.factories import create_order, iso, progress, schedule
@@ -368,7 +369,9 @@ async def test_the_partner_is_told_of_its_revision_and_nothing_else_of_the_amend
     assert visible_event(amendment[0], Viewer(PARTNER, int(party["id"]) + 1)) is None
 
 
-async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(staff: Api, db: Database, clock: FrozenClock) -> None:
+async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(
+    staff: Api, db: Database, clock: FrozenClock, escalation_policy: Policy
+) -> None:
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.sweep import dry_run
 
@@ -381,7 +384,7 @@ async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(staff: Api, db
     current = await tree(staff, order["id"])
     amended, swept = await asyncio.gather(
         staff.send(AMEND, {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": fibre["id"], "quantity": 2}]}}),
-        Monitor(db, clock).sweep(),
+        Monitor(db, clock, policy=escalation_policy).sweep(),
     )
     assert not amended.get("errors"), amended
     assert swept.led
@@ -389,5 +392,5 @@ async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(staff: Api, db
     assert (after["revision"], item(after, "FIBRE-1G")["quantity"]) == (1, 2)
     assert after["expectedCompletion"] == iso(clock.now() + timedelta(days=2, hours=1))
     assert after["jeopardyLevel"] in ("JEOPARDY", "LATE")  # re-planned past the committed date
-    leftover = await dry_run(db, clock.now())
+    leftover = await dry_run(db, clock.now(), escalation_policy)
     assert (leftover.level_changes, leftover.escalations, leftover.deescalations) == (0, 0, 0)  # nothing the sweep still owes

@@ -128,7 +128,7 @@ class _Tree:
 
 
 async def _tree(uow: UnitOfWork, order_id: int) -> _Tree:
-    rows = await uow.session.execute(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.position, OrderItem.id))
+    rows = await uow.session.execute(select(OrderItem).where(col(OrderItem.order_id) == order_id).order_by(col(OrderItem.position), col(OrderItem.id)))
     items = {i.id or 0: i for i in rows.scalars()}
     children: dict[int | None, list[OrderItem]] = defaultdict(list)
     for item in items.values():
@@ -266,7 +266,7 @@ async def _add(uow: UnitOfWork, order_id: int, tree: _Tree, addition: ItemAdditi
             "product_ref": row.product_ref, "action": row.action, "quantity": row.quantity, "fulfillment": row.fulfillment,
             "party_id": row.party_id, "parent_id": row.parent_id, "characteristics": row.characteristics,
         }, data={"revision": revision})
-    return [row.id for row in created]
+    return [row.id or 0 for row in created]
 
 
 def _modify(
@@ -355,11 +355,11 @@ async def _apply_party_orders(uow: UnitOfWork, lines: dict[int, list[dict[str, A
     """
     if not lines:
         return set()
-    rows = await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(sorted(lines))).order_by(PartyOrder.id).with_for_update())
+    rows = await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(sorted(lines))).order_by(col(PartyOrder.id)).with_for_update())
     awaiting: set[int] = set()
     for po in rows.scalars():
         changed = lines[po.id or 0]
-        links = set((await uow.session.execute(select(PartyOrderItem.item_id).where(PartyOrderItem.party_order_id == po.id))).scalars())
+        links = set((await uow.session.execute(select(col(PartyOrderItem.item_id)).where(col(PartyOrderItem.party_order_id) == po.id))).scalars())
         dropped = {line["item_id"] for line in changed if line["change"] == "delete"}
         if dropped and not links - dropped:
             await revisions.supersede_open(uow, po)

@@ -25,8 +25,8 @@ ANSWERED = ("acknowledged", "rejected")
 
 async def _open_revisions(uow: UnitOfWork, po: PartyOrder) -> list[PartyOrderRevision]:
     rows = await uow.session.execute(
-        select(PartyOrderRevision).where(PartyOrderRevision.party_order_id == po.id, PartyOrderRevision.state == OPEN)
-        .order_by(PartyOrderRevision.revision)
+        select(PartyOrderRevision).where(col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.state) == OPEN)
+        .order_by(col(PartyOrderRevision.revision))
     )
     return list(rows.scalars())
 
@@ -44,7 +44,7 @@ async def revise(uow: UnitOfWork, po: PartyOrder, lines: list[dict[str, Any]], o
     dropped = [line["item_id"] for line in lines if line["change"] == "delete"]
     if dropped:
         await uow.session.execute(
-            delete(PartyOrderItem).where(PartyOrderItem.party_order_id == po.id, col(PartyOrderItem.item_id).in_(dropped))
+            delete(PartyOrderItem).where(col(PartyOrderItem.party_order_id) == po.id, col(PartyOrderItem.item_id).in_(dropped))
         )
     po.revision += 1
     row = PartyOrderRevision(
@@ -62,7 +62,7 @@ async def revise(uow: UnitOfWork, po: PartyOrder, lines: list[dict[str, Any]], o
 async def _revision(uow: UnitOfWork, po: PartyOrder, number: int) -> PartyOrderRevision:
     row = (
         await uow.session.execute(
-            select(PartyOrderRevision).where(PartyOrderRevision.party_order_id == po.id, PartyOrderRevision.revision == number)
+            select(PartyOrderRevision).where(col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.revision) == number)
         )
     ).scalar_one_or_none()
     if row is None:

@@ -148,7 +148,7 @@ class PartyOrderMutation:
     ) -> types.PartyOrder:
         pid = parse_id(id)
         async with info.context.write() as uow:
-            return await partner.acknowledge_revision(uow, pid, idempotency_key, revision)  # type: ignore[return-value]
+            return await partner.acknowledge_revision(uow, pid, idempotency_key, revision)
 
     @strawberry.mutation(permission_classes=[Partner], description="Reject a revision of an order; the enterprise gets a change request.")
     async def reject_party_order_revision(
@@ -156,7 +156,7 @@ class PartyOrderMutation:
     ) -> types.PartyOrder:
         pid = parse_id(id)
         async with info.context.write() as uow:
-            return await partner.reject_revision(uow, pid, idempotency_key, revision, reason)  # type: ignore[return-value]
+            return await partner.reject_revision(uow, pid, idempotency_key, revision, reason)
 
     @strawberry.mutation(permission_classes=[Partner], description="Confirm a cancellation the enterprise asked for.")
     async def confirm_party_order_cancellation(

@@ -114,7 +114,7 @@ class PartyOrderRevision:
                 quantity=line["quantity"], previous_quantity=line["previous_quantity"],
                 characteristics=[Characteristic(name=k, value=v) for k, v in sorted(line.get("characteristics", {}).items())],
             )
-            for line in self.lines  # type: ignore[attr-defined]  # the row's JSON column under the resolver's name
+            for line in self.lines  # the row's JSON column under the resolver's name
         ]
 
 

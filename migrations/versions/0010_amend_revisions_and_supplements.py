@@ -1,7 +1,7 @@
 """amendment: order revisions, party order revisions, service order supplements
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 03:00:00.000000
 
 An amendment of a customer order in flight is a new revision of it (``customer_order.revision``);
@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 
 import app.db
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
