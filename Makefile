@@ -17,7 +17,7 @@ run: install
 	$(BIN)/ordertrack serve --demo
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2  # two workers; each has its own PostgreSQL schema, ports and broker channel
 
 lint: install  # ruff and mypy as configured in pyproject.toml (`ruff format` is not checked yet)
 	$(BIN)/ruff check
