@@ -89,6 +89,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             row, committed_per_s = await _run(db, schema, args, LUA % {**lists, "run": uuid.uuid4().hex[:8]}, root)
             rows.append([label, *row])
             rates[label].append(committed_per_s)
+            print(f"{label}: {committed_per_s:,.0f} committed reports/s", flush=True)
     headers = ["code", "workers", "connections", "requests/s", "committed reports/s", "events/report", "p50 ms", "p99 ms",
                "not committed", "server CPU ms/report", "PostgreSQL CPU ms/report"]
     title = (f"Partner progress reports: {args.seconds:.0f} s of wrk per run against {args.workers} workers, "
@@ -107,7 +108,7 @@ async def _run(db: Database, schema: str, args: argparse.Namespace, script: str,
     async with db.read() as session:
         reports_before = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one()
         events_before = (await session.execute(select(func.count()).select_from(Event))).scalar_one()
-    with uvicorn(SERVICE, env=app_env(db, schema), name="partner", workers=args.workers, root=root) as server:
+    with uvicorn(SERVICE, env=app_env(db, schema), name="partner", workers=args.workers, root=root, timeout=180) as server:
         await asyncio.sleep(2)  # both workers up
         cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_seconds()
         result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script)
