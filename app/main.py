@@ -33,11 +33,12 @@ from app.dashboard import routes as dashboard_routes
 from app.db import Database
 from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
 from app.graphql.context import Context
+from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
 from app.graphql.media_type import MediaTypeView
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
-from app.graphql.schema import build_schema
+from app.graphql.schema import build_schema, direct_mutations
 from app.graphql.session_recheck import PrincipalCheck
 from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHandler
 from app.middleware import BodySizeLimit, RequestContext, error_body
@@ -75,6 +76,18 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
         self.responses = response_cache(state.settings)
         self.tokens = TokenCache(state.settings.token_cache_seconds)
         self._lookups: dict[str, asyncio.Future[Actor | None]] = {}
+        settings = state.settings
+        self.direct = DirectLane(
+            self.schema, direct_mutations(settings), max_tokens=settings.max_tokens, max_aliases=settings.max_aliases,
+            max_depth=settings.max_query_depth, cache_size=settings.graphql_cache_size,
+        )
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:
+        """One operation (after the persisted-query policy): on the direct lane when it qualifies, else strawberry."""
+        answer = await self.direct.execute(request_adapter.method, request_data, context)
+        if answer is not None:
+            return answer
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def process_result(self, request: Any, result: Any) -> Any:
         if result.errors:

@@ -13,6 +13,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.graphql.direct_lane import DirectLane
 from tests.api import Api
+from tests.jeopardy_support import monitor
 from tests.factories import iso
 from tests.party import REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
 
@@ -46,6 +47,7 @@ async def _reporting(staff: Api, http: httpx.AsyncClient, db: Database, clock: F
     (po,) = await requisition(staff, order["id"])
     await acknowledge(partner, po["id"], clock.now())
     await partner.ok(REPORT, {"id": po["id"], "key": "first", "input": {"percentComplete": 5}})  # now in progress
+    assert (await monitor(db, clock).sweep()).led  # its check times stored, as the monitor does
     return partner, po["id"]
 
 

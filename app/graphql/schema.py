@@ -68,4 +68,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return built
 
 
+def direct_mutations(settings: Settings) -> dict[str, Any]:
+    """Mutations the direct lane may answer (``app/graphql/direct_lane.py``); none while a mutation rate limit is on."""
+    from app.party_orders.graphql.schema import DIRECT_MUTATIONS
+
+    return {} if settings.mutation_rate_per_minute > 0 else {**DIRECT_MUTATIONS}
+
+
 schema = build_schema()

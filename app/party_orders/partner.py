@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import validation as v
-from app.db import UnitOfWork
+from app.auth import Actor
+from app.db import Database, UnitOfWork
 from app.errors import Conflict, Forbidden, IdempotencyMismatch, InvalidInput, InvalidTransition
 from app.events import jsonable
 from app.orders.models import CustomerOrder
-from app.party_orders import change_requests, states
+from app.party_orders import change_requests, quick_report, states
 from app.party_orders.core import (
     expect_report, load_party_order, move_party_order, record, snapshot, touch,
 )
@@ -173,6 +174,21 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
         return po
 
     return await _idempotent(uow, "reportProgress", party_order_id, key, asdict(data), perform)
+
+
+async def submit_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> Result:
+    """A progress report in its own transaction: the usual one by ``quick_report``, any other by ``report_progress``."""
+    done = await quick_progress(db, actor, now, party_order_id, key, data)
+    if done is not None:
+        return done
+    async with db.write(actor, now) as uow:
+        return await report_progress(uow, party_order_id, key, data)
+
+
+async def quick_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> PartyOrder | None:
+    """The usual progress report committed at once, or None when ``report_progress`` must decide."""
+    sent = fingerprint("reportProgress", party_order_id, asdict(data))
+    return await quick_report.report_progress(db, actor, now, party_order_id, key, data, sent)
 
 
 async def request_change(uow: UnitOfWork, party_order_id: int, key: str, data: change_requests.NewChangeRequest) -> Result:

@@ -131,8 +131,8 @@ class PartyOrderMutation:
         self, info: Info, id: strawberry.ID, idempotency_key: str, input: inputs.ProgressReportInput
     ) -> types.PartyOrder:
         pid, data = parse_id(id), input.to_domain()
-        async with info.context.write() as uow:
-            return await partner.report_progress(uow, pid, idempotency_key, data)  # type: ignore[return-value]
+        ctx = info.context
+        return await partner.submit_progress(ctx.db, ctx.signed_in, ctx.clock.now(), pid, idempotency_key, data)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=[Partner], description="Ask for a forced or requested change to the order or its delivery date.")
     async def request_party_order_change(
@@ -157,3 +157,17 @@ class PartyOrderMutation:
         pid = parse_id(id)
         async with info.context.write() as uow:
             return await partner.report_completion(uow, pid, idempotency_key, delivered_at, note)  # type: ignore[return-value]
+
+
+async def quick_report_progress(context: Any, arguments: dict[str, Any]) -> Any:
+    """``reportPartyOrderProgress`` on the direct lane (``app/graphql/direct_lane.py``): the usual report only."""
+    data = arguments["input"]
+    if data.get("expectedDeliveryDate") is not None or data.get("milestoneId") is not None:
+        return None
+    report = partner.ProgressReport(percent_complete=data.get("percentComplete"), note=data.get("note"))
+    return await partner.quick_progress(
+        context.db, context.signed_in, context.clock.now(), parse_id(arguments["id"]), arguments["idempotencyKey"], report
+    )
+
+
+DIRECT_MUTATIONS = {"reportPartyOrderProgress": quick_report_progress}
