@@ -4,9 +4,11 @@ The service runs as one uvicorn process with 2 workers; wrk (its own process) se
 ``reportPartyOrderProgress`` mutations from several partners, each with its own token, spread over
 their acknowledged party orders, every request with a fresh idempotency key. "Committed" counts the
 report rows in the database afterwards, so only durable reports count. Events are published after
-commit to whatever bus the build has (pushes).
+commit to whatever bus the build has (pushes). The generated orders are swept once first, as the
+monitor would have done. ``--baseline`` runs another checkout's code (e.g. a git worktree of main)
+on the same data in the same run, interleaved with this one, and prints the ratio.
 
-    python -m bench.partner [--orders 20000] [--seconds 15] [--connections 16] [--workers 2]
+    python -m bench.partner [--orders 20000] [--seconds 15] [--connections 16] [--workers 2] [--baseline PATH] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.auth import Role, create_token
 from app.clock import SystemClock
 from app.datagen import Spec, generate, settle_tables
 from app.events import Event
+from app.jeopardy.monitor import Monitor
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from app.db import Database
 from bench.common import ROOT, SERVICE, NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
@@ -62,6 +65,9 @@ async def main(args: argparse.Namespace) -> list[str]:
             # tables (search_path): a bare ANALYZE takes every schema's, and deadlocks with others' TRUNCATEs.
             await session.execute(text("ANALYZE party, party_request_key, party_progress_report"))
             await session.commit()
+        # One sweep, as the running monitor would have made: it stores every row's next jeopardy check
+        # time, without which the fast path cannot tell that a report changes nothing derived.
+        await Monitor(db, SystemClock(), interval=60).sweep()
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:

@@ -7,7 +7,7 @@ every row of every table and every event, as stored and as published, must be th
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from app.clock import FrozenClock
 from app.consistency import reconcile
 from app.db import Database
 from app.errors import DomainError
-from app.events import event_payload
+from app.events import Event, event_payload
 from app.party_orders import partner
 from tests.api import Api
 from tests.conftest import PG_URL
@@ -153,6 +153,15 @@ async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def _collect(into: list[dict[str, Any]]) -> Callable[[Sequence[Event]], Awaitable[None]]:
+    """A publisher that keeps what it is handed, as the bus carries it."""
+
+    async def remember(events: Sequence[Event]) -> None:
+        into.extend(event_payload(e) for e in events)
+
+    return remember
+
+
 def _differences(a: tuple[str, Any], b: tuple[str, Any]) -> Any:
     """What differs between two answers, field by field when both are party orders."""
     if a[0] != b[0] or a[0] != "ok":
@@ -192,9 +201,7 @@ async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any
     fast_db, full_db = twins
     published: dict[int, list[dict[str, Any]]] = {id(fast_db): [], id(full_db): []}
     for each in twins:
-        async def remember(events: Any, into: list[dict[str, Any]] = published[id(each)]) -> None:
-            into.extend(event_payload(e) for e in events)
-        each.publishers.append(remember)
+        each.publishers.append(_collect(published[id(each)]))
     fresh = itertools.count(1)
     fast_answers = 0
     for steps in [*KNOWN, *scripts(12)]:
