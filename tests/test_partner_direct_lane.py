@@ -12,6 +12,7 @@ import pytest
 from app.clock import FrozenClock
 from app.db import Database
 from app.graphql.direct_lane import DirectLane
+from app.observability.metrics import REGISTRY
 from tests.api import Api
 from tests.jeopardy_support import monitor
 from tests.factories import iso
@@ -40,6 +41,10 @@ def lane(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return answered
 
 
+def _counted(operation: str) -> float:
+    return REGISTRY.get_sample_value("ordertrack_graphql_requests_total", {"operation": operation, "type": "mutation"}) or 0.0
+
+
 async def _reporting(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> tuple[Api, str]:
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
@@ -56,8 +61,10 @@ async def test_a_plain_report_is_answered_as_normal_execution_would(
 ) -> None:
     partner, po_id = await _reporting(staff, http, db, clock)
     lane.clear()
+    counted = _counted("Report")
     answer = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))["r"]
     assert lane == [not db.is_sqlite]  # the lane's quick write runs on PostgreSQL only
+    assert _counted("Report") == counted + 1  # in the operation metrics, on the lane or not
     read = (await partner.ok(READ, {"id": po_id}))["partyOrder"]
     assert answer == read
     assert (answer["__typename"], answer["state"], answer["pct"], answer["jeopardyLevel"]) == ("PartyOrder", "IN_PROGRESS", 30, read["jeopardyLevel"])
