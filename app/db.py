@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 from app.columns import JSONType as JSONType, UTCDateTime as UTCDateTime, as_loaded as as_loaded
 from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
-from app.events import Event, ensure_sequence_row, flush_events
+from app.events import Event, commit_numbered, ensure_sequence_row, flush_events
 from app.outages import MESSAGE as OUTAGE_MESSAGE
 from app.outages import is_outage
 
@@ -212,10 +212,12 @@ class Database:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
                 yield uow
                 await uow.settle()
-                uow.events = await flush_events(session, uow.pending)
-                for hook in uow.before_commit:
-                    await hook(uow.events)
-                await session.commit()
+                if self.is_sqlite or connection is not None:  # the monitor's connection: its transaction is not ours
+                    uow.events = await flush_events(session, uow.pending)
+                    await session.commit()
+                else:
+                    uow.events = await commit_numbered(session, uow.pending)
+                    self.statements.count += 2 if uow.events else 0  # sent on the driver, past the counter
         except Exception as exc:
             raise_if_outage(exc)
             raise
@@ -281,8 +283,6 @@ class UnitOfWork:
         self.events: list[Event] = []
         # Per order: how many of ``pending`` its last reconciliation had seen.
         self._settled: dict[int, int] = {}
-        # Called with this transaction's numbered events, after they are written, before the commit.
-        self.before_commit: list[Callable[[list[Event]], Awaitable[None]]] = []
 
     def touched(self) -> set[int]:
         """Orders with events recorded since they were last reconciled in this transaction."""

@@ -35,6 +35,7 @@ from app.errors import DomainError, ErrorCode, Unauthenticated, Unavailable
 from app.graphql.context import Context
 from app.graphql.direct_lane import DirectLane
 from app.graphql.errors import finalize_errors
+from app.graphql.limits import limit_rules
 from app.graphql.media_type import MediaTypeView
 from app.graphql.persisted import PersistedQueryView, persisted_queries
 from app.graphql.response_cache import ResponseCacheView, response_cache
@@ -79,8 +80,8 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
         self._lookups: dict[str, asyncio.Future[Actor | None]] = {}
         settings = state.settings
         self.direct = DirectLane(
-            self.schema, direct_mutations(settings), max_tokens=settings.max_tokens, max_aliases=settings.max_aliases,
-            max_depth=settings.max_query_depth, cache_size=settings.graphql_cache_size,
+            self.schema, direct_mutations(settings), max_tokens=settings.max_tokens, rules=limit_rules(settings),
+            cache_size=settings.graphql_cache_size,
         )
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:

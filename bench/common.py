@@ -81,12 +81,15 @@ def wait_for_port(process: subprocess.Popen[bytes], port: int, name: str, timeou
 
 
 @contextmanager
-def uvicorn(app: str, *, env: dict[str, str], name: str, timeout: float = 60.0, workers: int = 1) -> Iterator[ServiceProcess]:
+def uvicorn(
+    app: str, *, env: dict[str, str], name: str, timeout: float = 60.0, workers: int = 1, root: Path = ROOT
+) -> Iterator[ServiceProcess]:
     """The service as ``ordertrack serve`` runs it (``app`` is ``SERVICE``), or another app factory (a
     baseline) with the same uvicorn settings, in its own process (one worker: one core, unless
-    ``workers``); stopped afterwards. Uncompressed websockets unless ``BENCH_WS_DEFLATE=true``."""
+    ``workers``); stopped afterwards. Uncompressed websockets unless ``BENCH_WS_DEFLATE=true``.
+    ``root``: the checkout whose code runs (another one, e.g. a worktree of main, for old against new)."""
     settings = {"MONITOR_ENABLED": "false", "WS_PER_MESSAGE_DEFLATE": os.environ.get("BENCH_WS_DEFLATE", "false"), **env}
-    server = ServiceProcess(settings, workers=workers, app=None if app == SERVICE else app, name=name)
+    server = ServiceProcess(settings, workers=workers, app=None if app == SERVICE else app, name=name, root=root)
     try:
         server.start(timeout)
         yield server

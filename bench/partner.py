@@ -4,9 +4,11 @@ The service runs as one uvicorn process with 2 workers; wrk (its own process) se
 ``reportPartyOrderProgress`` mutations from several partners, each with its own token, spread over
 their acknowledged party orders, every request with a fresh idempotency key. "Committed" counts the
 report rows in the database afterwards, so only durable reports count. Events are published after
-commit to whatever bus the build has (pushes).
+commit to whatever bus the build has (pushes). The generated orders are swept once first, as the
+monitor would have done. ``--baseline`` runs another checkout's code (e.g. a git worktree of main)
+on the same data in the same run, interleaved with this one, and prints the ratio.
 
-    python -m bench.partner [--orders 20000] [--seconds 15] [--connections 16] [--workers 2]
+    python -m bench.partner [--orders 20000] [--seconds 15] [--connections 16] [--workers 2] [--baseline PATH] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
+import statistics
 import uuid
+from collections import defaultdict
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 
@@ -23,8 +27,10 @@ from app.auth import Role, create_token
 from app.clock import SystemClock
 from app.datagen import Spec, generate, settle_tables
 from app.events import Event
+from app.jeopardy.monitor import Monitor
 from app.party_orders.models import PartyOrder, PartyProgressReport
-from bench.common import NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
+from app.db import Database
+from bench.common import ROOT, SERVICE, NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
 
 MUTATION = ("mutation($id: ID!, $key: String!, $input: ProgressReportInput!) { "
             "reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) { id percentComplete version } }")
@@ -59,6 +65,9 @@ async def main(args: argparse.Namespace) -> list[str]:
             # tables (search_path): a bare ANALYZE takes every schema's, and deadlocks with others' TRUNCATEs.
             await session.execute(text("ANALYZE party, party_request_key, party_progress_report"))
             await session.commit()
+        # One sweep, as the running monitor would have made: it stores every row's next jeopardy check
+        # time, without which the fast path cannot tell that a report changes nothing derived.
+        await Monitor(db, SystemClock(), interval=60).sweep()
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:
@@ -72,31 +81,51 @@ async def main(args: argparse.Namespace) -> list[str]:
             await session.commit()
         if not tokens:
             raise NotReady("no acknowledged party orders were generated")
-        script = LUA % {
+        lists = {
             "tokens": "{" + ",".join(json.dumps(t) for t in tokens) + "}",
             "orders": "{" + ",".join("{" + ",".join(json.dumps(i) for i in ids) + "}" for ids in orders) + "}",
-            "run": uuid.uuid4().hex[:8], "mutation": json.dumps(json.dumps(MUTATION)),
+            "mutation": json.dumps(json.dumps(MUTATION)),
         }
-        async with db.read() as session:
-            events_before = (await session.execute(select(func.count()).select_from(Event))).scalar_one()
-        with uvicorn("app.main:create_app", env=app_env(db, schema), name="partner", workers=args.workers) as server:
-            await asyncio.sleep(2)  # both workers up
-            started, cpu_before, pg_before = time.perf_counter(), server.cpu_seconds(), postgres_cpu_seconds()
-            result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script)
-            took = time.perf_counter() - started
-            cpu, pg_cpu = server.cpu_seconds() - cpu_before, postgres_cpu_seconds() - pg_before
-        async with db.read() as session:
-            reports = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one()
-            events = (await session.execute(select(func.count()).select_from(Event))).scalar_one() - events_before
+        new = ("this checkout", ROOT)
+        bases = [(f"baseline {Path(b).name}", Path(b).resolve()) for b in args.baseline or ()]
+        group = [*bases, new]
+        codes = [code for r in range(max(1, args.rounds)) for code in (group if r % 2 == 0 else group[::-1])]
+        rows, rates = [], defaultdict(list)
+        for label, root in codes:  # every run its own idempotency keys
+            row, committed_per_s = await _run(db, schema, args, LUA % {**lists, "run": uuid.uuid4().hex[:8]}, root)
+            rows.append([label, *row])
+            rates[label].append(committed_per_s)
+            print(f"{label}: {committed_per_s:,.0f} committed reports/s", flush=True)
+    headers = ["code", "workers", "connections", "requests/s", "committed reports/s", "events/report", "p50 ms", "p99 ms",
+               "not committed", "server CPU ms/report", "PostgreSQL CPU ms/report"]
+    title = (f"Partner progress reports: {args.seconds:.0f} s of wrk per run against {args.workers} workers, "
+             f"{len(tokens)} partners, {sum(len(o) for o in orders)} acknowledged party orders")
+    out = [table(title, headers, rows)]
+    if bases:
+        first = statistics.mean(rates[bases[0][0]])
+        out.append(table(f"Committed reports/s, mean of each code's runs, against {bases[0][0]}", ["code", "committed reports/s", "ratio"],
+                         [[label, f"{statistics.mean(rates[label]):,.0f}", f"{statistics.mean(rates[label]) / max(first, 1e-9):.2f}"]
+                          for label, _ in group]))
+    return out
+
+
+async def _run(db: Database, schema: str, args: argparse.Namespace, script: str, root: Path) -> tuple[list[object], float]:
+    """One wrk run against the service running ``root``'s code: its table row and committed reports/s."""
+    async with db.read() as session:
+        reports_before = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one()
+        events_before = (await session.execute(select(func.count()).select_from(Event))).scalar_one()
+    with uvicorn(SERVICE, env=app_env(db, schema), name="partner", workers=args.workers, root=root, timeout=180) as server:
+        await asyncio.sleep(2)  # both workers up
+        cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_seconds()
+        result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script)
+        cpu, pg_cpu = server.cpu_seconds() - cpu_before, postgres_cpu_seconds() - pg_before
+    async with db.read() as session:
+        reports = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one() - reports_before
+        events = (await session.execute(select(func.count()).select_from(Event))).scalar_one() - events_before
     committed_per_s = reports / args.seconds
-    rows = [[args.workers, args.connections, len(tokens), sum(len(o) for o in orders), f"{result.requests_per_s:,.0f}",
-             f"{committed_per_s:,.0f}", f"{events / max(reports, 1):.1f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
-             max(0, result.requests - reports), f"{cpu * 1000 / max(reports, 1):.2f}",
-             f"{pg_cpu * 1000 / max(reports, 1):.2f}" if pg_cpu else "-"]]
-    title = f"Partner progress reports: {args.seconds:.0f} s of wrk against {args.workers} workers ({took:.0f} s wall)"
-    return [table(title, ["workers", "connections", "partners", "party orders", "requests/s", "committed reports/s",
-                          "events/report", "p50 ms", "p99 ms", "not committed",
-                          "server CPU ms/report", "PostgreSQL CPU ms/report"], rows)]
+    return [args.workers, args.connections, f"{result.requests_per_s:,.0f}", f"{committed_per_s:,.0f}",
+            f"{events / max(reports, 1):.1f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", max(0, result.requests - reports),
+            f"{cpu * 1000 / max(reports, 1):.2f}", f"{pg_cpu * 1000 / max(reports, 1):.2f}" if pg_cpu else "-"], committed_per_s
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
@@ -105,6 +134,9 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}seconds", type=float, default=15)
     p.add_argument(f"--{prefix}connections", type=int, default=16)
     p.add_argument(f"--{prefix}workers", type=int, default=2)
+    p.add_argument(f"--{prefix}baseline", action="append",
+                   help="another checkout (e.g. a git worktree of main) measured in the same run on the same data; may repeat")
+    p.add_argument(f"--{prefix}rounds", type=int, default=2, help="runs of each code, interleaved (baselines, this, this, baselines reversed, ...)")
 
 
 def quick(args: argparse.Namespace) -> None:

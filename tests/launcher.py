@@ -53,9 +53,11 @@ class ServiceProcess:
     e.g. a benchmark's baseline. Start, kill -9, restart on the same port."""
 
     def __init__(self, env: dict[str, str], *, port: int | None = None, log_path: Path | None = None,
-                 workers: int = 1, app: str | None = None, name: str = "ordertrack", inherit_env: bool = True) -> None:
+                 workers: int = 1, app: str | None = None, name: str = "ordertrack", inherit_env: bool = True,
+                 root: Path = ROOT) -> None:
         base = dict(os.environ) if inherit_env else {}
-        self.env = {**base, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "warning", **env}
+        self.root = root  # another checkout's code (a benchmark's baseline) runs from its own root
+        self.env = {**base, "PYTHONPATH": str(root), "LOG_LEVEL": "warning", **env}
         self.port = port or free_port()
         self.log_path = log_path
         self.workers = workers
@@ -100,7 +102,7 @@ class ServiceProcess:
         """Start and return once it is ready (within ``timeout`` seconds)."""
         if self._log is None:
             self._log = open(self.log_path, "ab") if self.log_path else tempfile.NamedTemporaryFile(prefix=f"{self.name}-", suffix=".log")  # noqa: SIM115  kept open for the process's life
-        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(), cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -75,3 +75,25 @@ async def test_a_failing_publisher_loses_no_write(db: Database, clock: FrozenClo
         await service.create_order(uow, new_order(clock, "SR-PUB"))
     async with db.read() as session:
         assert [e.type for e in await read_after(session, 0)] == ["orderCreated"]
+
+
+async def test_an_events_words_are_stored_and_published_exactly_whatever_they_hold(db: Database, clock: FrozenClock) -> None:
+    # On PostgreSQL the events travel inside the statement text (events.commit_numbered): quotes,
+    # backslashes, the dollar-quote tag and any Unicode must come back as they went in.
+    notes = ["it's", "back\\slash", "$ev$ and $$", "$ev$'); DROP TABLE event; --", "ünïcødé 漢字 🙂", "two\nlines"]
+    published: list[Event] = []
+
+    async def remember(events: list[Event]) -> None:
+        published.extend(events)
+
+    db.publishers.append(remember)
+    async with db.write(STAFF, clock.now()) as uow:
+        order = await service.create_order(uow, new_order(clock, "SR-WORDS"))
+    for note in notes:
+        async with db.write(STAFF, clock.now()) as uow:
+            await service.add_note(uow, order.id or 0, note)
+    async with db.read() as session:
+        stored = await read_after(session, 0)
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1)) == [e.seq for e in published]
+    assert [(e.type, e.data, e.at, e.order_id) for e in stored] == [(e.type, e.data, e.at, e.order_id) for e in published]
+    assert [e.data["after"]["text"] for e in stored if e.type == "noteAdded"] == notes

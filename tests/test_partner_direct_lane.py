@@ -12,7 +12,9 @@ import pytest
 from app.clock import FrozenClock
 from app.db import Database
 from app.graphql.direct_lane import DirectLane
+from app.observability import metrics
 from tests.api import Api
+from tests.jeopardy_support import monitor
 from tests.factories import iso
 from tests.party import REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
 
@@ -39,6 +41,12 @@ def lane(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return answered
 
 
+def _counted(operation: str) -> float:
+    """Mutations counted under ``operation``'s label (``other`` once the process has seen too many names)."""
+    labels = {"operation": metrics.operation_label(operation), "type": "mutation"}
+    return metrics.REGISTRY.get_sample_value("ordertrack_graphql_requests_total", labels) or 0.0
+
+
 async def _reporting(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> tuple[Api, str]:
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
@@ -46,6 +54,7 @@ async def _reporting(staff: Api, http: httpx.AsyncClient, db: Database, clock: F
     (po,) = await requisition(staff, order["id"])
     await acknowledge(partner, po["id"], clock.now())
     await partner.ok(REPORT, {"id": po["id"], "key": "first", "input": {"percentComplete": 5}})  # now in progress
+    assert (await monitor(db, clock).sweep()).led  # its check times stored, as the monitor does
     return partner, po["id"]
 
 
@@ -54,8 +63,10 @@ async def test_a_plain_report_is_answered_as_normal_execution_would(
 ) -> None:
     partner, po_id = await _reporting(staff, http, db, clock)
     lane.clear()
+    counted = _counted("Report")
     answer = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))["r"]
     assert lane == [not db.is_sqlite]  # the lane's quick write runs on PostgreSQL only
+    assert _counted("Report") == counted + 1  # in the operation metrics, on the lane or not
     read = (await partner.ok(READ, {"id": po_id}))["partyOrder"]
     assert answer == read
     assert (answer["__typename"], answer["state"], answer["pct"], answer["jeopardyLevel"]) == ("PartyOrder", "IN_PROGRESS", 30, read["jeopardyLevel"])

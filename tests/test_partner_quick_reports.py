@@ -20,6 +20,7 @@ from app.orders import service
 from app.party_orders import partner
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from tests.api import Api
+from tests.jeopardy_support import monitor
 from tests.live import wait_until
 from tests.party import (
     REPORT,
@@ -37,7 +38,7 @@ _keys = itertools.count(1)
 
 
 async def _in_progress(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, n: int) -> tuple[Api, Actor, list[int]]:
-    """A partner with ``n`` party orders it acknowledged and reported on once (so they are in progress)."""
+    """A partner with ``n`` party orders it acknowledged and reported on once (so they are in progress), swept."""
     party = await create_party(staff)
     api = await partner_api(http, db, clock, party["id"])
     ids = []
@@ -47,6 +48,7 @@ async def _in_progress(staff: Api, http: httpx.AsyncClient, db: Database, clock:
         await acknowledge(api, po["id"], clock.now())
         await api.ok(REPORT, {"id": po["id"], "key": f"first-{po['id']}", "input": {"percentComplete": 1}})
         ids.append(int(po["id"]))
+    assert (await monitor(db, clock).sweep()).led  # the check times the fast path needs, stored as the monitor does
     return api, Actor(name=f"partner-{party['id']}", role=Role.PARTNER, party_id=int(party["id"])), ids
 
 

@@ -5,16 +5,19 @@ partner's progress report itself. A domain may register a *quick* resolver for a
 ``quick(context, arguments) -> result | None`` with the arguments coerced by graphql-core under their
 GraphQL names. A request takes the lane only when
 
-- its document (planned once per query text) is valid and is exactly one mutation with that one field,
-  and a selection of plain leaf fields of the result (no fragments, directives, arguments, custom
-  resolvers, field permissions or nested objects; ``__typename`` is fine), within the query limits;
+- its document (planned once per query text) is valid under the schema's own limit rules
+  (``graphql/limits.limit_rules``) and is exactly one mutation with that one field, and a selection
+  of plain leaf fields of the result (no fragments, directives, arguments, custom resolvers, field
+  permissions or nested objects; ``__typename`` is fine);
 - it is an HTTP POST of one operation, and its variables coerce without errors;
 - the quick resolver returns a result. It checks who may act itself, and returns None for anything it
   does not handle plainly.
 
 Every other case, including any exception on the lane, runs through strawberry as usual, which gives
 the exact answer or error. So a quick resolver must be safe to run again: the registered ones are
-idempotent partner writes (same key and request: the first result).
+idempotent partner writes (same key and request: the first result). Its answers are counted by the
+same ``observability.graphql.count_operation`` as strawberry's. It is off while a mutation rate limit
+is on (``graphql/schema.direct_mutations``): that limit is a strawberry extension it would bypass.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +42,11 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.validation import ASTValidationRule
 from strawberry.types import ExecutionResult
 
 from app.observability import metrics
-from app.observability.logs import current_request
+from app.observability.graphql import count_operation
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +70,12 @@ class Plan:
 
 class DirectLane:
     def __init__(
-        self, schema: Any, quick: dict[str, QuickResolver], *, max_tokens: int, max_aliases: int, max_depth: int, cache_size: int = 256
+        self, schema: Any, quick: dict[str, QuickResolver], *, max_tokens: int, rules: Sequence[type[ASTValidationRule]], cache_size: int = 256
     ) -> None:
         self.schema = schema
-        self.quick = quick if max_depth >= 2 else {}  # the lane's documents are two levels deep
+        self.quick = quick
         self.max_tokens = max_tokens
-        self.max_selections = max(1, min(max_aliases, 30))
+        self.rules = (*specified_rules, *rules)  # the schema's limits (``graphql/limits.py``), as strawberry validates
         self.cache_size = cache_size
         self._plans: OrderedDict[str, Plan | None] = OrderedDict()
 
@@ -98,11 +102,7 @@ class DirectLane:
         except Exception:
             log.debug("direct lane gave way to normal execution", exc_info=True)
             return None
-        info = current_request.get()
-        if info is not None:
-            info.operation = plan.label
-        metrics.GRAPHQL_REQUESTS.labels(operation=plan.label, type=OperationType.MUTATION.value).inc()
-        metrics.GRAPHQL_LATENCY.labels(operation=plan.label).observe(time.perf_counter() - started)
+        count_operation(plan.label, OperationType.MUTATION.value, time.perf_counter() - started)
         return ExecutionResult(data=data, errors=None)
 
     @staticmethod
@@ -134,7 +134,7 @@ class DirectLane:
 
     def _make_plan(self, query: str) -> Plan | None:
         document = parse(query, max_tokens=self.max_tokens)
-        if len(document.definitions) != 1 or validate(self.schema._schema, document, specified_rules):
+        if len(document.definitions) != 1 or validate(self.schema._schema, document, self.rules):
             return None
         (operation,) = document.definitions
         if not isinstance(operation, OperationDefinitionNode) or operation.operation is not OperationType.MUTATION:
@@ -161,8 +161,6 @@ class DirectLane:
         }
         leaves: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
         children = field_node.selection_set.selections
-        if len(children) > self.max_selections:
-            return None
         for child in children:
             if not isinstance(child, FieldNode) or child.directives or child.arguments or child.selection_set is not None:
                 return None

@@ -22,6 +22,7 @@ from graphql import (
     visit,
 )
 from graphql.language import Visitor
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -172,14 +173,19 @@ def _root_field_count(document: Any, operation_name: str | None) -> int:
     return 1
 
 
+def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The validation rules of the depth and alias limits in ``settings`` (every way a document is run validates with them)."""
+    return [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+
+
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """The schema extensions that enforce the limits in ``settings`` (factories, one instance per request)."""
     # The limiters' rule classes are made once: a fresh class per request would make every
     # request's rule set different, and the validation cache would never hit.
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    rules = limit_rules(settings)
     validator = cached_validator(settings.graphql_cache_size, hide_suggestions=not settings.suggestions)
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: AddValidationRules(rules),

@@ -12,6 +12,15 @@ from app.observability import metrics
 from app.observability.logs import current_request
 
 
+def count_operation(name: str, kind: str, seconds: float) -> None:
+    """One answered operation (``name`` a label from ``metrics.operation_label``): its log line's name, count and latency."""
+    info = current_request.get()
+    if info is not None:
+        info.operation = name
+    metrics.GRAPHQL_REQUESTS.labels(operation=name, type=kind).inc()
+    metrics.GRAPHQL_LATENCY.labels(operation=name).observe(seconds)
+
+
 class OperationMetrics(SchemaExtension):
     """Listed first, so it sees the errors after masking (extension exits run in reverse order)."""
 
@@ -26,11 +35,7 @@ class OperationMetrics(SchemaExtension):
             kind = "invalid"
         if kind == OperationType.SUBSCRIPTION.value:
             return  # a subscription's life is not a request; realtime keeps its own numbers
-        info = current_request.get()
-        if info is not None:
-            info.operation = name
-        metrics.GRAPHQL_REQUESTS.labels(operation=name, type=kind).inc()
-        metrics.GRAPHQL_LATENCY.labels(operation=name).observe(time.perf_counter() - started)
+        count_operation(name, kind, time.perf_counter() - started)
         result = ctx.result
         for error in getattr(result, "errors", None) or ():
             code = (error.extensions or {}).get("code") or "UNKNOWN"

@@ -1,10 +1,14 @@
 """The common progress report in one statement that writes everything and commits by itself.
 
 Partners send progress reports far more often than anything else. The usual one (percent and/or
-note on a party order already in progress and in no jeopardy whose next check time has not come,
-fresh idempotency key) changes nothing the reconciliation (``app/consistency.py``) derives: no work
-state, no date, and a report only puts the party order's next report due later, which cannot raise
-its level. So the full path's reconciliation would record nothing, and this path leaves it out. It is written here by one statement in its own implicit transaction (PostgreSQL):
+note on a party order already in progress and in no jeopardy, fresh idempotency key, and no check
+time of its customer order's rows come: the party order's and the customer order's are stored and
+ahead, none of its activities' or other party orders' has come) changes nothing the reconciliation
+(``app/consistency.py``) derives: no work state, no date, and a report only puts the party order's
+next report due later, which cannot raise its level. So the full path's reconciliation would record
+nothing, and this path leaves it out. A check time not stored (no sweep has seen the row since it was
+made) is not known to be ahead: the full path decides. ``tests/test_partner_report_paths.py`` holds
+both paths to the same rows and events. It is written here by one statement in its own implicit transaction (PostgreSQL):
 it locks the customer order and the party order as ``core.load_party_order`` does, updates the party
 order, inserts the report, the idempotency key and the event, numbered from ``event_sequence``
 inside that statement. The sequence row is locked last and released by the statement's own commit,
@@ -13,7 +17,7 @@ instead of one event-loop turn at a time; the numbers stay gap-free and in commi
 ``app/events.py``).
 
 Anything else (SQLite, an unknown or foreign order, a key seen before, another state, a party order
-in jeopardy (the report may end it), a new expected date, a milestone, bad input, the same key racing in) returns None having written nothing, and the
+in jeopardy (the report may end it) or with a check time come or unknown, a new expected date, a milestone, bad input, the same key racing in) returns None having written nothing, and the
 caller runs the full domain path (``partner.report_progress``), which gives the exact result or error.
 """
 
@@ -41,7 +45,8 @@ _ISO = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
 # order, then the party order (FOR UPDATE waits for a concurrent writer and then sees its row), then
 # the report and the key, and only then the sequence row, held until this statement commits. No row
 # comes back when the party order is not this party's, not in progress, or the key was seen: nothing
-# was written, and the full path decides.
+# was written, and the full path decides. ``jeopardy_check_at + 0``: the rows are found by their keys,
+# not by a range scan of the check-time index (most check times are ahead, so that range is most rows).
 REPORT = f"""
 WITH customer AS MATERIALIZED (
     SELECT o.id FROM customer_order o
@@ -51,7 +56,10 @@ WITH customer AS MATERIALIZED (
     SELECT po.id, po.percent_complete, p.reporting_interval_hours
     FROM customer JOIN party_order po ON po.order_id = customer.id JOIN party p ON p.id = po.party_id
     WHERE po.id = $1 AND po.party_id = $2 AND po.state = 'inProgress' AND po.acknowledged_at IS NOT NULL
-      AND po.jeopardy_level = 'none' AND (po.jeopardy_check_at IS NULL OR po.jeopardy_check_at > $10)
+      AND po.jeopardy_level = 'none' AND po.jeopardy_check_at + 0 > $10
+      AND (SELECT o.jeopardy_check_at > $10 FROM customer_order o WHERE o.id = customer.id)
+      AND NOT EXISTS (SELECT FROM activity a WHERE a.order_id = customer.id AND a.jeopardy_check_at + 0 <= $10)
+      AND NOT EXISTS (SELECT FROM party_order p2 WHERE p2.order_id = customer.id AND p2.jeopardy_check_at + 0 <= $10)
       AND NOT EXISTS (SELECT FROM party_request_key k WHERE k.party_id = $2 AND k.key = $6)
     FOR UPDATE OF po
 ), po AS (

@@ -1,0 +1,235 @@
+"""The usual progress report has a fast path (``app/party_orders/quick_report.py``, one SQL statement)
+beside the full domain path (``partner.report_progress`` in a unit of work). Both must leave the same
+database behind: the same random partner reports, sweeps and clock moves go to twin databases, one
+through ``submit_progress`` (fast path first) and one through the full path only, and every answer,
+every row of every table and every event, as stored and as published, must be the same."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from app.auth import Actor, Role
+from app.clock import FrozenClock
+from app.consistency import reconcile
+from app.db import Database
+from app.errors import DomainError
+from app.events import Event, event_payload
+from app.party_orders import partner
+from tests.api import Api
+from tests.conftest import PG_URL
+from tests.factories import iso
+from tests.jeopardy_support import monitor
+from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+
+pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the fast path runs on PostgreSQL only
+
+NOTES = st.one_of(st.none(), st.sampled_from(["", "  ", "cabinet's in", "$ev$ and $$ dollars", "trench\ndug", "bell\x07"]),
+                  st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happens to both twins: the clock moves, then a report is sent (or a sweep runs)."""
+
+    hours: int
+    sweep: bool
+    order: int  # index into the set-up's party orders (the last is an id nobody has)
+    actor: str  # "own" party, "other" party or "staff"
+    key: str | None  # None: a fresh key; else one of a few, so retries and mismatches happen
+    percent: int | None
+    note: str | None
+    days_to_expected: int | None
+    milestone: bool
+
+
+STEPS = st.builds(
+    Step, hours=st.sampled_from([0, 0, 1, 30, 50, 24 * 25]), sweep=st.booleans(), order=st.integers(0, 4),
+    actor=st.sampled_from(["own", "own", "own", "other", "staff"]), key=st.one_of(st.none(), st.sampled_from(["a", "b", " "])),
+    percent=st.one_of(st.none(), st.integers(-1, 101)), note=NOTES,
+    days_to_expected=st.one_of(st.none(), st.none(), st.integers(-1, 40)), milestone=st.sampled_from([False, False, False, True]),
+)
+
+
+# Found by this test once, kept: weeks later, past the committed delivery date and with no sweep since.
+# And the usual report after a sweep (the fast path), its retry, and the same key for another request.
+KNOWN = [
+    [Step(hours=600, sweep=False, order=0, actor="own", key=None, percent=10, note=None, days_to_expected=None, milestone=False)],
+    [Step(hours=1, sweep=True, order=0, actor="own", key="a", percent=40, note="cabinet's in", days_to_expected=None, milestone=False),
+     Step(hours=0, sweep=False, order=0, actor="own", key="a", percent=40, note="cabinet's in", days_to_expected=None, milestone=False),
+     Step(hours=1, sweep=False, order=3, actor="own", key="a", percent=41, note=None, days_to_expected=None, milestone=False)],
+]
+
+
+def scripts(count: int) -> list[list[Step]]:
+    """``count`` step lists hypothesis draws (collected first: the test itself runs in an event loop)."""
+    found: list[list[Step]] = []
+
+    @hypothesis_settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(STEPS, min_size=1, max_size=8))
+    def collect(steps: list[Step]) -> None:
+        found.append(steps)
+
+    collect()
+    return found
+
+
+@dataclass
+class Template:
+    schema: str
+    party_orders: list[tuple[int, int]]  # (party order id, its party id), the last unknown
+    milestone: int
+    now: datetime
+
+
+async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> Template:
+    """Two parties; one's party orders in progress, acknowledged only and not acknowledged; the other's in progress."""
+    first, second = await create_party(staff), await create_party(staff, hours=24)
+    apis = {p["id"]: await partner_api(http, db, clock, p["id"]) for p in (first, second)}
+    found = []
+    for party, stage in [(first, "reported"), (first, "acknowledged"), (first, "requested"), (second, "reported")]:
+        order = await order_with_party_items(staff, clock.now(), party["id"])
+        (po,) = await requisition(staff, order["id"])
+        if stage != "requested":
+            await acknowledge(apis[party["id"]], po["id"], clock.now())
+        if stage == "reported":
+            await apis[party["id"]].ok(REPORT, {"id": po["id"], "key": f"set-up-{po['id']}", "input": {"percentComplete": 5}})
+        found.append((int(po["id"]), int(party["id"])))
+    planned = await staff.ok(MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}})
+    assert db.schema is not None
+    return Template(db.schema, [*found, (999999, int(first["id"]))], int(planned["planPartyMilestone"]["id"]), clock.now())
+
+
+@pytest.fixture
+async def twins(db: Database) -> AsyncIterator[tuple[Database, Database]]:
+    """Two more schemas with every table: one for each path."""
+    assert db.schema is not None
+    names = [f"{db.schema}_fast", f"{db.schema}_full"]
+    async with db.engine.begin() as conn:
+        for name in names:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    made = [Database(PG_URL, schema=name, pool_size=2) for name in names]
+    for each in made:
+        await each.create_all()
+        each.reconcile = reconcile
+    try:
+        yield made[0], made[1]
+    finally:
+        for each in made:
+            await each.dispose()
+        async with db.engine.begin() as conn:
+            for name in names:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+async def _copy(template: str, into: Database) -> None:
+    """Make ``into`` a copy of the template schema: every row, and every id sequence where it stood."""
+    tables = [t.name for t in SQLModel.metadata.sorted_tables]
+    async with into.write_session() as session:
+        await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            await session.execute(text(f'INSERT INTO "{into.schema}"."{table}" SELECT * FROM "{template}"."{table}"'))
+        sequences = await session.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+        ), {"s": template})
+        for table, column in list(sequences):
+            source = (await session.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{template}"."{table}"', "c": column})).scalar_one()
+            target = (await session.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{into.schema}"."{table}"', "c": column})).scalar_one()
+            await session.execute(text(f"SELECT setval(:target, last_value, is_called) FROM {source}"), {"target": target})
+        await session.commit()
+
+
+async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in key order."""
+    out = {}
+    async with db.read() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            keys = ", ".join(c.name for c in table.primary_key.columns)
+            out[table.name] = [tuple(r) for r in await session.execute(text(f'SELECT * FROM "{table.name}" ORDER BY {keys}'))]
+    return out
+
+
+def _collect(into: list[dict[str, Any]]) -> Callable[[Sequence[Event]], Awaitable[None]]:
+    """A publisher that keeps what it is handed, as the bus carries it."""
+
+    async def remember(events: Sequence[Event]) -> None:
+        into.extend(event_payload(e) for e in events)
+
+    return remember
+
+
+def _differences(a: tuple[str, Any], b: tuple[str, Any]) -> Any:
+    """What differs between two answers, field by field when both are party orders."""
+    if a[0] != b[0] or a[0] != "ok":
+        return a, b
+    return {k: (a[1][k], b[1].get(k)) for k in a[1] if a[1][k] != b[1].get(k)}
+
+
+def _answer(result: Any) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in type(result).model_fields}
+
+
+async def _send(db: Database, step: Step, template: Template, now: datetime, fast: bool, fresh: str) -> tuple[str, Any]:
+    po_id, party_id = template.party_orders[step.order]
+    other = next(p for _, p in template.party_orders if p != party_id)
+    actor = {"own": Actor(name=f"partner-{party_id}", role=Role.PARTNER, party_id=party_id),
+             "other": Actor(name=f"partner-{other}", role=Role.PARTNER, party_id=other),
+             "staff": Actor(name="sam.staff", role=Role.STAFF)}[step.actor]
+    report = partner.ProgressReport(
+        percent_complete=step.percent, note=step.note, milestone_id=template.milestone if step.milestone else None,
+        expected_delivery=now + timedelta(days=step.days_to_expected) if step.days_to_expected is not None else None,
+    )
+    key = step.key if step.key is not None else fresh
+    try:
+        if fast:
+            return "ok", _answer(await partner.submit_progress(db, actor, now, po_id, key, report))
+        async with db.write(actor, now) as uow:  # answered after the commit, as the mutation's resolver is
+            result = await partner.report_progress(uow, po_id, key, report)
+        return "ok", _answer(result)
+    except DomainError as exc:
+        return "refused", (exc.code, str(exc))
+
+
+async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any_reports(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, twins: tuple[Database, Database]
+) -> None:
+    template = await _template(staff, http, db, clock)
+    fast_db, full_db = twins
+    published: dict[int, list[dict[str, Any]]] = {id(fast_db): [], id(full_db): []}
+    for each in twins:
+        each.publishers.append(_collect(published[id(each)]))
+    fresh = itertools.count(1)
+    fast_answers = 0
+    for steps in [*KNOWN, *scripts(12)]:
+        for each in twins:
+            await _copy(template.schema, each)
+            published[id(each)].clear()
+        now, sweeper = template.now, FrozenClock(template.now)
+        for n, step in enumerate(steps):
+            now += timedelta(hours=step.hours)
+            sweeper.set(now)
+            if step.sweep:
+                for each in twins:
+                    await monitor(each, sweeper).sweep()
+            key = f"fresh-{next(fresh)}"
+            before = fast_db.statements.count
+            got = await _send(fast_db, step, template, now, True, key)
+            fast_answers += got[0] == "ok" and fast_db.statements.count - before == 1  # the one statement alone answered
+            expected = await _send(full_db, step, template, now, False, key)
+            assert got == expected, (steps[: n + 1], _differences(got, expected))
+        fast_rows, full_rows = await _everything(fast_db), await _everything(full_db)
+        differ = {t: (sorted(set(fast_rows[t]) - set(full_rows[t]), key=repr), sorted(set(full_rows[t]) - set(fast_rows[t]), key=repr))
+                  for t in fast_rows if fast_rows[t] != full_rows[t]}
+        assert not differ, (steps, differ)
+        assert published[id(fast_db)] == published[id(full_db)], steps
+    assert fast_answers > 0, "some reports took the fast path"
