@@ -229,11 +229,11 @@ def create_app(
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     state = AppState(settings=settings, db=db or Database(settings.database_url, pool_size=settings.db_pool_size, schema=settings.database_schema), clock=clock or SystemClock())
-    if settings.read_planner and not state.db.is_sqlite:
+    if settings.read_planner:
         from app.graphql.planner import ReadPlanner
         from app.orders.graphql.read_model import READ_MODEL, ROOTS
 
-        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS)
+        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS, sqlite_dialect=state.db.is_sqlite)
     graphql_app = OrderTrackGraphQL(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,

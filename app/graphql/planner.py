@@ -2,7 +2,7 @@
 
 For a root field the planner knows (``RootReader``), the validated selection below it is turned into one
 statement whose JSON is built by PostgreSQL (``json_build_object`` / ``json_agg`` over correlated
-subqueries, one per nested list): no Python per field. Leaves are the fields strawberry itself would
+subqueries, one per nested list; SQLite: ``json_object`` / ``json_group_array``): no Python per field. Leaves are the fields strawberry itself would
 read off the row (``execution.plain_leaves``) and are rendered as strawberry renders them (IDs as
 text, enum values as their names, instants as ``isoformat``); nested lists are the relations a
 ``ReadModel`` declares, each with the same order and predicates as the DataLoader it stands for.
@@ -15,7 +15,7 @@ permission class, asked before planning; a refusal is left to strawberry to repo
 
 The SQL below a root field depends only on the selection's shape (fields, aliases, types after
 fragments and @skip/@include), so it is compiled once per shape and kept; per request only the root
-statement's arguments change. PostgreSQL only: on SQLite every operation runs on strawberry.
+statement's arguments change.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import collect_subfields
 from sqlalchemy import Table, Text, case, cast, func, literal, literal_column, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 
@@ -92,6 +92,14 @@ def instant(column: Any) -> ColumnElement[Any]:
                 else_=func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'")))
 
 
+def sqlite_instant(column: Any) -> ColumnElement[Any]:
+    """The same on SQLite, which stores a naive UTC instant as ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's format)."""
+    fraction = func.substr(column, 21)
+    return func.replace(func.substr(column, 1, 19), literal_column("' '"), literal_column("'T'")).op("||")(
+        case((fraction.in_([literal_column("''"), literal_column("'000000'")]), literal_column("''")),
+             else_=literal_column("'.'").op("||")(func.substr(column, 21, 6)))).op("||")(literal_column("'+00:00'"))
+
+
 def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
     """Stored value -> the name strawberry sends for it."""
     names = {}
@@ -102,11 +110,17 @@ def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
 
 
 class Planner:
-    """Plans and compiles selections of one schema over one ``ReadModel`` (PostgreSQL)."""
+    """Plans and compiles selections of one schema over one ``ReadModel``, for PostgreSQL or SQLite.
 
-    def __init__(self, model: ReadModel) -> None:
+    The two differ only in the JSON functions: PostgreSQL's ``json_build_object`` and ``json_agg(... ORDER
+    BY ...)``; SQLite's ``json_object`` and ``json_group_array`` over an ordered subquery (its aggregates
+    take no ORDER BY before 3.44), with ``json(...)`` around every nested value (a subquery's result is
+    text to SQLite, JSON only once parsed again) and booleans, stored as 0/1, written as JSON's."""
+
+    def __init__(self, model: ReadModel, sqlite_dialect: bool = False) -> None:
         self.model = model
-        self.dialect = postgresql.dialect()
+        self.sqlite = sqlite_dialect
+        self.dialect = sqlite.dialect() if sqlite_dialect else postgresql.dialect()
         self._compiled: OrderedDict[Shape, str] = OrderedDict()
         self._statements: OrderedDict[Any, Any] = OrderedDict()
         self._aliases = 0
@@ -188,6 +202,10 @@ class Planner:
             self._compiled.popitem(last=False)
         return compiled
 
+    def as_text(self, sql: str) -> str:
+        """A compiled node expression as a text column of the enclosing statement."""
+        return f"({sql})" if self.sqlite else f"({sql})::text"
+
     def _alias(self, table: Table) -> Any:
         self._aliases += 1
         return table.alias(f"r{self._aliases}")
@@ -199,18 +217,30 @@ class Planner:
             pairs += [literal(entry[0], Text), self._value(type_name, entry, row, schema)]
         if len(pairs) > 2 * JSON_PAIRS:
             raise NotPlanned("too many fields for json_build_object")
-        return func.json_build_object(*pairs)
+        return func.json_object(*pairs) if self.sqlite else func.json_build_object(*pairs)
+
+    def _list(self, item: Any, order: Sequence[Any], where: Sequence[ColumnElement[bool]], row: Any, parse: bool) -> Any:
+        """The JSON array of ``item`` over the rows ``where`` selects, in ``order`` (``parse``: items are JSON)."""
+        if not self.sqlite:
+            return (select(func.coalesce(func.json_agg(aggregate_order_by(item, *order)), text("'[]'::json")))
+                    .where(*where).correlate(row).scalar_subquery())
+        rows = select(item.label("item")).where(*where).order_by(*order).correlate(row).subquery()
+        element = func.json(rows.c.item) if parse else rows.c.item
+        return func.json(select(func.json_group_array(element)).select_from(rows).scalar_subquery())
 
     def _value(self, type_name: str, entry: tuple[Any, ...], row: Any, schema: Any) -> Any:
         kind = entry[1]
         if kind == "typename":
             return literal(entry[2], Text)
+        if kind == "Boolean" and self.sqlite:
+            flag = row.c[entry[2]]
+            return func.json(case((flag.is_(None), None), (flag != 0, literal_column("'true'")), else_=literal_column("'false'")))
         if kind in ("String", "Int", "Boolean"):
             return row.c[entry[2]]
         if kind == "ID":
             return cast(row.c[entry[2]], Text)
         if kind == "DateTime":
-            return instant(row.c[entry[2]])
+            return sqlite_instant(row.c[entry[2]]) if self.sqlite else instant(row.c[entry[2]])
         if kind == "enum":
             names = enum_names(schema.get_type(entry[3]))
             return case(*((row.c[entry[2]] == literal(v, Text), literal(n, Text)) for v, n in names.items()), else_=None)
@@ -218,16 +248,15 @@ class Planner:
             link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
             child = self._alias(link.table)
             column = child.c[link.column]
-            return (select(func.coalesce(func.json_agg(aggregate_order_by(cast(column, Text), column)), text("'[]'::json")))
-                    .where(*link.where(row, child)).correlate(row).scalar_subquery())
+            return self._list(cast(column, Text), [column], link.where(row, child), row, parse=False)
         relation: Relation = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
         sub_shape = entry[3]
         child = self._alias(self.model.tables[relation.target])
         obj = self._object(sub_shape, child, schema)
         if relation.many:
-            return (select(func.coalesce(func.json_agg(aggregate_order_by(obj, *relation.order(child))), text("'[]'::json")))
-                    .where(*relation.where(row, child)).correlate(row).scalar_subquery())
-        return select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+            return self._list(obj, relation.order(child), relation.where(row, child), row, parse=True)
+        first = select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+        return func.json(first) if self.sqlite else first
 
 
 @dataclass
@@ -251,8 +280,8 @@ def loads(node: str | None) -> Any:
 class ReadPlanner:
     """What the executor asks: can this query's root selection be answered by planned statements?"""
 
-    def __init__(self, model: ReadModel, roots: dict[str, RootReader]) -> None:
-        self.planner = Planner(model)
+    def __init__(self, model: ReadModel, roots: dict[str, RootReader], sqlite_dialect: bool = False) -> None:
+        self.planner = Planner(model, sqlite_dialect)
         self.roots = roots
         self.answered = 0  # operations answered by planned statements (for tests and curiosity)
 

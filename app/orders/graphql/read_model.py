@@ -125,7 +125,7 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
         rows = page.subquery("o")
         count = count_of(queries.filtered(f))
-        columns = [literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)]
+        columns = [literal_column(planner.as_text(sql)).label(f"node_{n}") for n, sql in enumerate(nodes)]
         if counted:
             columns.append(count.scalar_subquery().label("total_count"))
         return select(rows, *columns).select_from(rows).order_by(rows.c.page_position), count
@@ -169,7 +169,7 @@ def customer_order(planner: Planner, executor: Any, root_type: GraphQLObjectType
     order_id = parse_id(_arguments(executor, root_type, name, details)["id"])
     sql = planner.node_sql(planner.shape(executor, get_nullable_type(root_type.fields[name].type), details), executor.schema)
     row = T["CustomerOrder"].alias("o")
-    statement = select(literal_column(f"({sql})::text").label("node")).select_from(row).where(row.c.id == order_id)
+    statement = select(literal_column(planner.as_text(sql)).label("node")).select_from(row).where(row.c.id == order_id)
 
     async def finish(result: list[Any], session: Any) -> Any:
         return loads(result[0].node) if result else None
