@@ -63,6 +63,11 @@ READ_MODEL = ReadModel(
 )
 
 
+# What the page's cursors are made of (the id and what every sort's ``value_of`` reads): the rest of
+# an order comes as its JSON, so the wide columns (contacts, characteristics) are not sent twice.
+CURSOR_COLUMNS = ("id", "created_at", "updated_at", "committed_date", "sales_request_ref", "priority")
+
+
 def _allowed(executor: Any) -> None:
     """The root fields' permission (Reader), asked as strawberry asks it; a refusal is strawberry's to report."""
     Reader().has_permission(None, SimpleNamespace(context=executor.context_value))  # type: ignore[arg-type]
@@ -125,10 +130,11 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
         rows = page.subquery("o")
         count = count_of(queries.filtered(f))
-        columns = [literal_column(planner.as_text(sql)).label(f"node_{n}") for n, sql in enumerate(nodes)]
+        columns = [rows.c[name] for name in CURSOR_COLUMNS]
+        columns += [literal_column(planner.as_text(sql)).label(f"node_{n}") for n, sql in enumerate(nodes)]
         if counted:
             columns.append(count.scalar_subquery().label("total_count"))
-        return select(rows, *columns).select_from(rows).order_by(rows.c.page_position), count
+        return select(*columns).select_from(rows).order_by(rows.c.page_position), count
 
     # repr of the domain filter: a dataclass of plain values (what the statement is built from)
     statement, count = planner.statement(("customerOrders", tuple(nodes), counted, repr(f), sort, descending, first, after), build)
