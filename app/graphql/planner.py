@@ -72,12 +72,30 @@ class IdList:
     where: Callable[[Any, Any], Sequence[ColumnElement[bool]]]
 
 
+@dataclass(frozen=True)
+class Computed:
+    """A leaf strawberry computes in Python (``Escalation.direction``), as the same value in SQL: ``value(row)``
+    is already what the response holds (an ID as text, an enum as its name)."""
+
+    value: Callable[[Any], ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class StoredJson:
+    """A list kept as JSON in a column: ``strings`` listed as stored, ``objects`` (the selected keys of each,
+    absent ones null), or ``pairs`` (a JSON object as ``{name, value}`` items by key in code point order)."""
+
+    column: str
+    form: str  # "strings" | "objects" | "pairs"
+
+
 @dataclass
 class ReadModel:
-    """Which table backs each GraphQL type, and the relations that stand for resolvers."""
+    """Which table backs each GraphQL type, and the relations and computed fields that stand for resolvers."""
 
     tables: dict[str, Table]
     relations: dict[tuple[str, str], Relation | IdList] = field(default_factory=dict)
+    computed: dict[tuple[str, str], Computed | StoredJson] = field(default_factory=dict)
 
 
 Shape = tuple[Any, ...]
@@ -159,6 +177,13 @@ class Planner:
             if node.arguments:
                 raise NotPlanned("argument")
             field_def = parent.fields[name]
+            computed = self.model.computed.get((parent.name, name))
+            if isinstance(computed, Computed):
+                entries.append((response_name, "computed", name))
+                continue
+            if isinstance(computed, StoredJson):
+                entries.append((response_name, "json", name, self._json_keys(executor, get_nullable_type(field_def.type), details, computed)))
+                continue
             relation = self.model.relations.get((parent.name, name))
             if relation is not None:
                 if isinstance(relation, IdList):
@@ -178,6 +203,27 @@ class Planner:
             else:
                 raise NotPlanned(f"{parent.name}.{name}: {kind}")
         return (parent.name, tuple(entries))
+
+    def _json_keys(self, executor: Any, list_type: Any, details: Any, stored: StoredJson) -> tuple[tuple[str, str], ...]:
+        """(response name, stored key) of each field selected on a ``StoredJson`` list's objects; ``__typename`` as is."""
+        if stored.form == "strings":
+            return ()
+        item = get_nullable_type(get_nullable_type(list_type).of_type)
+        grouped = collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation,
+                                    item, details).grouped_field_set
+        keys = []
+        for response_name, sub in grouped.items():
+            name = sub[0].node.name.value
+            if sub[0].node.arguments or any(d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives)
+                                            for d in sub):
+                raise NotPlanned("argument or directive")
+            if name == "__typename":
+                keys.append((response_name, "__typename:" + item.name))
+            elif stored.form == "pairs":
+                keys.append((response_name, {"name": "key", "value": "value"}[name]))
+            else:
+                keys.append((response_name, name))
+        return tuple(keys)
 
     # --- SQL: a shape as a JSON expression over the row alias ``row`` ---
 
@@ -201,6 +247,31 @@ class Planner:
         while len(self._compiled) > MAX_SHAPES:
             self._compiled.popitem(last=False)
         return compiled
+
+    def _stored_json(self, stored: StoredJson, row: Any, keys: tuple[tuple[str, str], ...]) -> Any:
+        """A ``StoredJson`` column as its GraphQL list: SQL text over the row alias (names are GraphQL names or
+        keys the model gives, never request values)."""
+        column = f"{row.name}.{stored.column}"
+        if stored.form == "strings":
+            return literal_column(f"json({column})" if self.sqlite else f"to_json({column})")
+
+        def value(key: str, item: str) -> str:
+            if key.startswith("__typename:"):
+                return f"'{key.partition(':')[2]}'"
+            if stored.form == "pairs":
+                return f"{item}.{key}"
+            return f"json_extract({item}.value, '$.{key}')" if self.sqlite else f"{item}.value -> '{key}'"
+
+        if self.sqlite:
+            pairs = ", ".join(f"'{name}', {value(key, 'x')}" for name, key in keys)
+            rows = f"SELECT key, value FROM json_each({column}) ORDER BY key"  # array index, or name (BINARY: code point order)
+            return literal_column(f"json((SELECT json_group_array(json_object({pairs})) FROM ({rows}) AS x))")
+        pairs = ", ".join(f"'{name}', {value(key, 'x')}" for name, key in keys)
+        if stored.form == "pairs":
+            source, order = f"jsonb_each_text({column}) AS x", 'x.key COLLATE "C"'
+        else:
+            source, order = f"jsonb_array_elements({column}) WITH ORDINALITY AS x(value, n)", "x.n"
+        return literal_column(f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]'::json) FROM {source})")
 
     def as_text(self, sql: str) -> str:
         """A compiled node expression as a text column of the enclosing statement."""
@@ -244,6 +315,12 @@ class Planner:
         if kind == "enum":
             names = enum_names(schema.get_type(entry[3]))
             return case(*((row.c[entry[2]] == literal(v, Text), literal(n, Text)) for v, n in names.items()), else_=None)
+        if kind == "computed":
+            found: Computed = self.model.computed[(type_name, entry[2])]  # type: ignore[assignment]
+            return found.value(row)
+        if kind == "json":
+            stored: StoredJson = self.model.computed[(type_name, entry[2])]  # type: ignore[assignment]
+            return self._stored_json(stored, row, entry[3])
         if kind == "ids":
             link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]
             child = self._alias(link.table)

@@ -13,23 +13,37 @@ from typing import Any
 from graphql import GraphQLObjectType, get_nullable_type
 from graphql.execution.collect_fields import collect_subfields
 from graphql.execution.values import get_argument_values
-from sqlalchemy import literal_column, select
+from sqlalchemy import Text, case, cast, literal, literal_column, select
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader
-from app.graphql.planner import IdList, NotPlanned, PlannedRoot, Planner, ReadModel, Relation, RootReader, loads
+from app.graphql.planner import (
+    Computed,
+    IdList,
+    NotPlanned,
+    PlannedRoot,
+    Planner,
+    ReadModel,
+    Relation,
+    RootReader,
+    StoredJson,
+    loads,
+)
+from app.jeopardy.models import Escalation
 from app.orders import queries
 from app.orders.graphql.enums import SortDirection
 from app.orders.loaders import Record
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 from app.pagination import count_of, page_of
-from app.party_orders.models import PartyOrder, PartyOrderItem
+from app.party_orders.models import Party, PartyChangeRequest, PartyMilestone, PartyOrder, PartyOrderItem
 
 T = {name: model.__table__ for name, model in {  # type: ignore[attr-defined]
     "CustomerOrder": CustomerOrder, "OrderItem": OrderItem, "Activity": Activity,
-    "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder,
+    "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder, "OrderNote": OrderNote,
+    "Escalation": Escalation, "Party": Party, "PartyOrderLine": OrderItem, "PartyMilestone": PartyMilestone,
+    "PartyChangeRequest": PartyChangeRequest,
 }.items()}
 LINKS = PartyOrderItem.__table__  # type: ignore[attr-defined]
 
@@ -37,6 +51,16 @@ LINKS = PartyOrderItem.__table__  # type: ignore[attr-defined]
 def _party_orders_of_item(item: Any, po: Any) -> list[Any]:
     linked = select(LINKS.c.party_order_id).where(LINKS.c.item_id == item.c.id, LINKS.c.order_id == item.c.order_id).correlate(item)
     return [po.c.order_id == item.c.order_id, po.c.id.in_(linked.scalar_subquery())]
+
+
+def _lines_of_party_order(po: Any, item: Any) -> list[Any]:
+    linked = select(LINKS.c.item_id).where(LINKS.c.party_order_id == po.c.id).correlate(po)
+    return [item.c.id.in_(linked.scalar_subquery())]
+
+
+def _direction(escalation: Any) -> Any:
+    """``Escalation.direction`` (app/jeopardy/graphql/types.py) in SQL: up a level is an escalation."""
+    return case((escalation.c.to_level > escalation.c.from_level, literal("ESCALATE", Text)), else_=literal("DEESCALATE", Text))
 
 
 READ_MODEL = ReadModel(
@@ -59,6 +83,20 @@ READ_MODEL = ReadModel(
         ("OrderItem", "partyOrders"): Relation("PartyOrder", _party_orders_of_item, lambda p: [p.c.id]),
         ("Activity", "predecessorIds"): IdList(ActivityDependency.__table__, "predecessor_id",  # type: ignore[attr-defined]
                                                lambda a, d: [d.c.activity_id == a.c.id]),
+        ("CustomerOrder", "notes"): Relation("OrderNote", lambda o, n: [n.c.order_id == o.c.id], lambda n: [n.c.id]),
+        ("CustomerOrder", "escalations"): Relation("Escalation", lambda o, e: [e.c.order_id == o.c.id], lambda e: [e.c.id]),
+        ("PartyOrder", "party"): Relation("Party", lambda p, party: [party.c.id == p.c.party_id], lambda party: [party.c.id], many=False),
+        ("PartyOrder", "lines"): Relation("PartyOrderLine", _lines_of_party_order, lambda i: [i.c.id]),
+        ("PartyOrder", "milestones"): Relation("PartyMilestone", lambda p, m: [m.c.party_order_id == p.c.id],
+                                               lambda m: [m.c.planned_date, m.c.id]),
+        ("PartyOrder", "changeRequests"): Relation("PartyChangeRequest", lambda p, c: [c.c.party_order_id == p.c.id], lambda c: [c.c.id]),
+    },
+    computed={
+        ("CustomerOrder", "contacts"): StoredJson("contacts", "objects"),
+        ("CustomerOrder", "characteristics"): StoredJson("characteristics", "pairs"),
+        ("Escalation", "notify"): StoredJson("notify", "strings"),
+        ("Escalation", "direction"): Computed(_direction),
+        ("PartyOrderLine", "itemId"): Computed(lambda item: cast(item.c.id, Text)),
     },
 )
 
