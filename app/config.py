@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
     token_cache_seconds: float = Field(default=5.0, description="How long a verified token is trusted without a lookup (a revocation waits this long).")
     graphql_cache_size: int = Field(default=256, description="Parsed and validated documents kept (LRU).")
-    read_planner: bool = Field(default=True, description="Answer order-tree queries with one planned SQL statement each (PostgreSQL; see app/graphql/planner.py).")
+    read_planner: bool = Field(default=True, description="Answer order-tree queries with one planned SQL statement each (PostgreSQL and SQLite; see app/graphql/planner.py).")
     response_cache_size: int = Field(default=256, description="Query answers kept (LRU), checked against the event log per request; 0 turns the cache off.")
     response_cache_bytes: int = Field(default=64 * 1024 * 1024, description="Encoded query answers kept, in bytes, over all entries.")
     db_pool_size: int = 10

@@ -238,11 +238,11 @@ def create_app(
         clock=clock or SystemClock(),
         policy=policy or load_policy(settings.jeopardy_policy_file),
     )
-    if settings.read_planner and not state.db.is_sqlite:
+    if settings.read_planner:
         from app.graphql.planner import ReadPlanner
         from app.orders.graphql.read_model import READ_MODEL, ROOTS
 
-        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS)
+        state.services.read_planner = ReadPlanner(READ_MODEL, ROOTS, sqlite_dialect=state.db.is_sqlite)
     graphql_app = OrderTrackGraphQL(
         state,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -22,7 +22,7 @@ class Services:
     bus: EventBus | None = None
     monitor: Monitor | None = None
     deliverer: Deliverer | None = None
-    read_planner: ReadPlanner | None = None  # PostgreSQL with READ_PLANNER on
+    read_planner: ReadPlanner | None = None  # READ_PLANNER on (PostgreSQL or SQLite)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import Database
 from app.graphql.response_cache import ResponseCache, committed_sequence
 from app.main import create_app
+from app.graphql.planner import ReadPlanner
 from app.orders import queries as order_queries
 from app.orders import service
 from app.party_orders import queries as party_queries
@@ -59,7 +60,23 @@ class Calls:
 
 @pytest.fixture
 def page_reads(monkeypatch: pytest.MonkeyPatch) -> Calls:
-    return Calls(monkeypatch, order_queries, "list_orders")
+    """The order page read by either path: the domain's list query (strawberry) or a planned answer."""
+    calls = Calls(monkeypatch, order_queries, "list_orders")
+    plan = ReadPlanner.plan
+
+    def counted_plan(self: ReadPlanner, *args: Any) -> Any:
+        run = plan(self, *args)
+        if run is None:
+            return None
+
+        async def counted(db: Any) -> Any:
+            calls.count += 1
+            return await run(db)
+
+        return counted
+
+    monkeypatch.setattr(ReadPlanner, "plan", counted_plan)
+    return calls
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 For a root field the planner knows (``RootReader``), the validated selection below it is turned into one
 statement whose JSON is built by PostgreSQL (``json_build_object`` / ``json_agg`` over correlated
-subqueries, one per nested list): no Python per field. Leaves are the fields strawberry itself would
+subqueries, one per nested list; SQLite: ``json_object`` / ``json_group_array``): no Python per field. Leaves are the fields strawberry itself would
 read off the row (``execution.plain_leaves``) and are rendered as strawberry renders them (IDs as
 text, enum values as their names, instants as ``isoformat``); nested lists are the relations a
 ``ReadModel`` declares, each with the same order and predicates as the DataLoader it stands for.
@@ -15,7 +15,7 @@ permission class, asked before planning; a refusal is left to strawberry to repo
 
 The SQL below a root field depends only on the selection's shape (fields, aliases, types after
 fragments and @skip/@include), so it is compiled once per shape and kept; per request only the root
-statement's arguments change. PostgreSQL only: on SQLite every operation runs on strawberry.
+statement's arguments change.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import collect_subfields
 from sqlalchemy import Table, Text, case, cast, func, literal, literal_column, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 
@@ -72,12 +72,30 @@ class IdList:
     where: Callable[[Any, Any], Sequence[ColumnElement[bool]]]
 
 
+@dataclass(frozen=True)
+class Computed:
+    """A leaf strawberry computes in Python (``Escalation.direction``), as the same value in SQL: ``value(row)``
+    is already what the response holds (an ID as text, an enum as its name)."""
+
+    value: Callable[[Any], ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class StoredJson:
+    """A list kept as JSON in a column: ``strings`` listed as stored, ``objects`` (the selected keys of each,
+    absent ones null), or ``pairs`` (a JSON object as ``{name, value}`` items by key in code point order)."""
+
+    column: str
+    form: str  # "strings" | "objects" | "pairs"
+
+
 @dataclass
 class ReadModel:
-    """Which table backs each GraphQL type, and the relations that stand for resolvers."""
+    """Which table backs each GraphQL type, and the relations and computed fields that stand for resolvers."""
 
     tables: dict[str, Table]
     relations: dict[tuple[str, str], Relation | IdList] = field(default_factory=dict)
+    computed: dict[tuple[str, str], Computed | StoredJson] = field(default_factory=dict)
 
 
 Shape = tuple[Any, ...]
@@ -86,10 +104,18 @@ Shape = tuple[Any, ...]
 def instant(column: Any) -> ColumnElement[Any]:
     """A timestamptz rendered as Python's ``datetime.isoformat()`` of the UTC instant (what strawberry sends)."""
     utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
-    seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
-    fraction = case((func.date_trunc(literal_column("'second'"), column) == column, literal_column("''")),
-                    else_=func.to_char(utc, literal_column("'.US'")))
-    return seconds.op("||")(fraction).op("||")(literal_column("'+00:00'"))
+    # one to_char per value (isoformat leaves out a zero fraction): a third cheaper than concatenating parts
+    return case((func.date_trunc(literal_column("'second'"), column) == column,
+                 func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'"))),
+                else_=func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'")))
+
+
+def sqlite_instant(column: Any) -> ColumnElement[Any]:
+    """The same on SQLite, which stores a naive UTC instant as ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's format)."""
+    fraction = func.substr(column, 21)
+    return func.replace(func.substr(column, 1, 19), literal_column("' '"), literal_column("'T'")).op("||")(
+        case((fraction.in_([literal_column("''"), literal_column("'000000'")]), literal_column("''")),
+             else_=literal_column("'.'").op("||")(func.substr(column, 21, 6)))).op("||")(literal_column("'+00:00'"))
 
 
 def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
@@ -102,11 +128,17 @@ def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
 
 
 class Planner:
-    """Plans and compiles selections of one schema over one ``ReadModel`` (PostgreSQL)."""
+    """Plans and compiles selections of one schema over one ``ReadModel``, for PostgreSQL or SQLite.
 
-    def __init__(self, model: ReadModel) -> None:
+    The two differ only in the JSON functions: PostgreSQL's ``json_build_object`` and ``json_agg(... ORDER
+    BY ...)``; SQLite's ``json_object`` and ``json_group_array`` over an ordered subquery (its aggregates
+    take no ORDER BY before 3.44), with ``json(...)`` around every nested value (a subquery's result is
+    text to SQLite, JSON only once parsed again) and booleans, stored as 0/1, written as JSON's."""
+
+    def __init__(self, model: ReadModel, sqlite_dialect: bool = False) -> None:
         self.model = model
-        self.dialect = postgresql.dialect()
+        self.sqlite = sqlite_dialect
+        self.dialect = sqlite.dialect() if sqlite_dialect else postgresql.dialect()
         self._compiled: OrderedDict[Shape, str] = OrderedDict()
         self._statements: OrderedDict[Any, Any] = OrderedDict()
         self._aliases = 0
@@ -145,6 +177,13 @@ class Planner:
             if node.arguments:
                 raise NotPlanned("argument")
             field_def = parent.fields[name]
+            computed = self.model.computed.get((parent.name, name))
+            if isinstance(computed, Computed):
+                entries.append((response_name, "computed", name))
+                continue
+            if isinstance(computed, StoredJson):
+                entries.append((response_name, "json", name, self._json_keys(executor, get_nullable_type(field_def.type), details, computed)))
+                continue
             relation = self.model.relations.get((parent.name, name))
             if relation is not None:
                 if isinstance(relation, IdList):
@@ -164,6 +203,27 @@ class Planner:
             else:
                 raise NotPlanned(f"{parent.name}.{name}: {kind}")
         return (parent.name, tuple(entries))
+
+    def _json_keys(self, executor: Any, list_type: Any, details: Any, stored: StoredJson) -> tuple[tuple[str, str], ...]:
+        """(response name, stored key) of each field selected on a ``StoredJson`` list's objects; ``__typename`` as is."""
+        if stored.form == "strings":
+            return ()
+        item = get_nullable_type(get_nullable_type(list_type).of_type)
+        grouped = collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation,
+                                    item, details).grouped_field_set
+        keys = []
+        for response_name, sub in grouped.items():
+            name = sub[0].node.name.value
+            if sub[0].node.arguments or any(d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives)
+                                            for d in sub):
+                raise NotPlanned("argument or directive")
+            if name == "__typename":
+                keys.append((response_name, "__typename:" + item.name))
+            elif stored.form == "pairs":
+                keys.append((response_name, {"name": "key", "value": "value"}[name]))
+            else:
+                keys.append((response_name, name))
+        return tuple(keys)
 
     # --- SQL: a shape as a JSON expression over the row alias ``row`` ---
 
@@ -188,6 +248,35 @@ class Planner:
             self._compiled.popitem(last=False)
         return compiled
 
+    def _stored_json(self, stored: StoredJson, row: Any, keys: tuple[tuple[str, str], ...]) -> Any:
+        """A ``StoredJson`` column as its GraphQL list: SQL text over the row alias (names are GraphQL names or
+        keys the model gives, never request values)."""
+        column = f"{row.name}.{stored.column}"
+        if stored.form == "strings":
+            return literal_column(f"json({column})" if self.sqlite else f"to_json({column})")
+
+        def value(key: str, item: str) -> str:
+            if key.startswith("__typename:"):
+                return f"'{key.partition(':')[2]}'"
+            if stored.form == "pairs":
+                return f"{item}.{key}"
+            return f"json_extract({item}.value, '$.{key}')" if self.sqlite else f"{item}.value -> '{key}'"
+
+        if self.sqlite:
+            pairs = ", ".join(f"'{name}', {value(key, 'x')}" for name, key in keys)
+            rows = f"SELECT key, value FROM json_each({column}) ORDER BY key"  # array index, or name (BINARY: code point order)
+            return literal_column(f"json((SELECT json_group_array(json_object({pairs})) FROM ({rows}) AS x))")
+        pairs = ", ".join(f"'{name}', {value(key, 'x')}" for name, key in keys)
+        if stored.form == "pairs":
+            source, order = f"jsonb_each_text({column}) AS x", 'x.key COLLATE "C"'
+        else:
+            source, order = f"jsonb_array_elements({column}) WITH ORDINALITY AS x(value, n)", "x.n"
+        return literal_column(f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]'::json) FROM {source})")
+
+    def as_text(self, sql: str) -> str:
+        """A compiled node expression as a text column of the enclosing statement."""
+        return f"({sql})" if self.sqlite else f"({sql})::text"
+
     def _alias(self, table: Table) -> Any:
         self._aliases += 1
         return table.alias(f"r{self._aliases}")
@@ -199,35 +288,52 @@ class Planner:
             pairs += [literal(entry[0], Text), self._value(type_name, entry, row, schema)]
         if len(pairs) > 2 * JSON_PAIRS:
             raise NotPlanned("too many fields for json_build_object")
-        return func.json_build_object(*pairs)
+        return func.json_object(*pairs) if self.sqlite else func.json_build_object(*pairs)
+
+    def _list(self, item: Any, order: Sequence[Any], where: Sequence[ColumnElement[bool]], row: Any, parse: bool) -> Any:
+        """The JSON array of ``item`` over the rows ``where`` selects, in ``order`` (``parse``: items are JSON)."""
+        if not self.sqlite:
+            return (select(func.coalesce(func.json_agg(aggregate_order_by(item, *order)), text("'[]'::json")))
+                    .where(*where).correlate(row).scalar_subquery())
+        rows = select(item.label("item")).where(*where).order_by(*order).correlate(row).subquery()
+        element = func.json(rows.c.item) if parse else rows.c.item
+        return func.json(select(func.json_group_array(element)).select_from(rows).scalar_subquery())
 
     def _value(self, type_name: str, entry: tuple[Any, ...], row: Any, schema: Any) -> Any:
         kind = entry[1]
         if kind == "typename":
             return literal(entry[2], Text)
+        if kind == "Boolean" and self.sqlite:
+            flag = row.c[entry[2]]
+            return func.json(case((flag.is_(None), None), (flag != 0, literal_column("'true'")), else_=literal_column("'false'")))
         if kind in ("String", "Int", "Boolean"):
             return row.c[entry[2]]
         if kind == "ID":
             return cast(row.c[entry[2]], Text)
         if kind == "DateTime":
-            return instant(row.c[entry[2]])
+            return sqlite_instant(row.c[entry[2]]) if self.sqlite else instant(row.c[entry[2]])
         if kind == "enum":
             names = enum_names(schema.get_type(entry[3]))
             return case(*((row.c[entry[2]] == literal(v, Text), literal(n, Text)) for v, n in names.items()), else_=None)
+        if kind == "computed":
+            found: Computed = self.model.computed[(type_name, entry[2])]  # type: ignore[assignment]
+            return found.value(row)
+        if kind == "json":
+            stored: StoredJson = self.model.computed[(type_name, entry[2])]  # type: ignore[assignment]
+            return self._stored_json(stored, row, entry[3])
         if kind == "ids":
             link: IdList = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]  # an "ids" entry names an IdList relation
             child = self._alias(link.table)
             column = child.c[link.column]
-            return (select(func.coalesce(func.json_agg(aggregate_order_by(cast(column, Text), column)), text("'[]'::json")))
-                    .where(*link.where(row, child)).correlate(row).scalar_subquery())
+            return self._list(cast(column, Text), [column], link.where(row, child), row, parse=False)
         relation: Relation = self.model.relations[(type_name, entry[2])]  # type: ignore[assignment]  # a "relation" entry names a Relation
         sub_shape = entry[3]
         child = self._alias(self.model.tables[relation.target])
         obj = self._object(sub_shape, child, schema)
         if relation.many:
-            return (select(func.coalesce(func.json_agg(aggregate_order_by(obj, *relation.order(child))), text("'[]'::json")))
-                    .where(*relation.where(row, child)).correlate(row).scalar_subquery())
-        return select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+            return self._list(obj, relation.order(child), relation.where(row, child), row, parse=True)
+        first = select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+        return func.json(first) if self.sqlite else first
 
 
 @dataclass
@@ -251,8 +357,8 @@ def loads(node: str | None) -> Any:
 class ReadPlanner:
     """What the executor asks: can this query's root selection be answered by planned statements?"""
 
-    def __init__(self, model: ReadModel, roots: dict[str, RootReader]) -> None:
-        self.planner = Planner(model)
+    def __init__(self, model: ReadModel, roots: dict[str, RootReader], sqlite_dialect: bool = False) -> None:
+        self.planner = Planner(model, sqlite_dialect)
         self.roots = roots
         self.answered = 0  # operations answered by planned statements (for tests and curiosity)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -12,7 +11,6 @@ from strawberry.dataloader import DataLoader
 
 from app.db import Database
 from app.loaders import by_id, grouped
-from app.orders.graphql import prefetch
 from app.orders.models import OrderItem
 from app.party_orders.models import (
     Party, PartyChangeRequest, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem, PartyOrderRevision, PartyProgressReport,
@@ -68,12 +66,3 @@ def change_requests_by_party_order(db: Database) -> DataLoader[int, list[PartyCh
 def revisions_by_party_order(db: Database) -> DataLoader[int, list[PartyOrderRevision]]:
     return grouped(db, PartyOrderRevision, PartyOrderRevision.party_order_id, order_by=(PartyOrderRevision.revision,))
 
-
-async def _prefetch_party_orders(context: Any, order_ids: list[int]) -> None:
-    """Dashboards list customer orders with the party orders of their items: load both lists up front
-    (one after the other: one pooled connection per request at a time)."""
-    await context.loader(links_by_order).load_many(order_ids)
-    await context.loader(party_orders_by_order).load_many(order_ids)
-
-
-prefetch.register(["partyOrders"], _prefetch_party_orders)

@@ -13,24 +13,38 @@ from typing import Any
 from graphql import GraphQLObjectType, get_nullable_type
 from graphql.execution.collect_fields import collect_subfields
 from graphql.execution.values import get_argument_values
-from sqlalchemy import ColumnElement, Select, literal_column, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, literal, literal_column, select
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader
-from app.graphql.planner import IdList, NotPlanned, PlannedRoot, Planner, ReadModel, Relation, RootReader, loads
+from app.graphql.planner import (
+    Computed,
+    IdList,
+    NotPlanned,
+    PlannedRoot,
+    Planner,
+    ReadModel,
+    Relation,
+    RootReader,
+    StoredJson,
+    loads,
+)
+from app.jeopardy.models import Escalation
 from app.orders import queries
 from app.orders.graphql.enums import SortDirection
 from app.orders.loaders import Record
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 from app.pagination import count_of, page_of
-from app.party_orders.models import PartyOrder, PartyOrderItem
 from app.columns import table_of
+from app.party_orders.models import Party, PartyChangeRequest, PartyMilestone, PartyOrder, PartyOrderItem
 
 T = {name: table_of(model) for name, model in {
     "CustomerOrder": CustomerOrder, "OrderItem": OrderItem, "Activity": Activity,
-    "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder,
+    "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder, "OrderNote": OrderNote,
+    "Escalation": Escalation, "Party": Party, "PartyOrderLine": OrderItem, "PartyMilestone": PartyMilestone,
+    "PartyChangeRequest": PartyChangeRequest,
 }.items()}
 LINKS = table_of(PartyOrderItem)
 
@@ -38,6 +52,16 @@ LINKS = table_of(PartyOrderItem)
 def _party_orders_of_item(item: Any, po: Any) -> list[Any]:
     linked = select(LINKS.c.party_order_id).where(LINKS.c.item_id == item.c.id, LINKS.c.order_id == item.c.order_id).correlate(item)
     return [po.c.order_id == item.c.order_id, po.c.id.in_(linked.scalar_subquery())]
+
+
+def _lines_of_party_order(po: Any, item: Any) -> list[Any]:
+    linked = select(LINKS.c.item_id).where(LINKS.c.party_order_id == po.c.id).correlate(po)
+    return [item.c.id.in_(linked.scalar_subquery())]
+
+
+def _direction(escalation: Any) -> Any:
+    """``Escalation.direction`` (app/jeopardy/graphql/types.py) in SQL: up a level is an escalation."""
+    return case((escalation.c.to_level > escalation.c.from_level, literal("ESCALATE", Text)), else_=literal("DEESCALATE", Text))
 
 
 READ_MODEL = ReadModel(
@@ -60,8 +84,27 @@ READ_MODEL = ReadModel(
         ("OrderItem", "partyOrders"): Relation("PartyOrder", _party_orders_of_item, lambda p: [p.c.id]),
         ("Activity", "predecessorIds"): IdList(table_of(ActivityDependency), "predecessor_id",
                                                lambda a, d: [d.c.activity_id == a.c.id]),
+        ("CustomerOrder", "notes"): Relation("OrderNote", lambda o, n: [n.c.order_id == o.c.id], lambda n: [n.c.id]),
+        ("CustomerOrder", "escalations"): Relation("Escalation", lambda o, e: [e.c.order_id == o.c.id], lambda e: [e.c.id]),
+        ("PartyOrder", "party"): Relation("Party", lambda p, party: [party.c.id == p.c.party_id], lambda party: [party.c.id], many=False),
+        ("PartyOrder", "lines"): Relation("PartyOrderLine", _lines_of_party_order, lambda i: [i.c.id]),
+        ("PartyOrder", "milestones"): Relation("PartyMilestone", lambda p, m: [m.c.party_order_id == p.c.id],
+                                               lambda m: [m.c.planned_date, m.c.id]),
+        ("PartyOrder", "changeRequests"): Relation("PartyChangeRequest", lambda p, c: [c.c.party_order_id == p.c.id], lambda c: [c.c.id]),
+    },
+    computed={
+        ("CustomerOrder", "contacts"): StoredJson("contacts", "objects"),
+        ("CustomerOrder", "characteristics"): StoredJson("characteristics", "pairs"),
+        ("Escalation", "notify"): StoredJson("notify", "strings"),
+        ("Escalation", "direction"): Computed(_direction),
+        ("PartyOrderLine", "itemId"): Computed(lambda item: cast(item.c.id, Text)),
     },
 )
+
+
+# What the page's cursors are made of (the id and what every sort's ``value_of`` reads): the rest of
+# an order comes as its JSON, so the wide columns (contacts, characteristics) are not sent twice.
+CURSOR_COLUMNS = ("id", "created_at", "updated_at", "committed_date", "sales_request_ref", "priority")
 
 
 def _allowed(executor: Any) -> None:
@@ -126,10 +169,11 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         page = queries.orders_page_query(f, sort=sort, descending=descending, first=first, after=after, position="page_position")
         rows = page.subquery("o")
         count = count_of(queries.filtered(f))
-        columns: list[ColumnElement[Any]] = [literal_column(f"({sql})::text").label(f"node_{n}") for n, sql in enumerate(nodes)]
+        columns: list[ColumnElement[Any]] = [rows.c[name] for name in CURSOR_COLUMNS]
+        columns += [literal_column(planner.as_text(sql)).label(f"node_{n}") for n, sql in enumerate(nodes)]
         if counted:
             columns.append(count.scalar_subquery().label("total_count"))
-        return select(rows, *columns).select_from(rows).order_by(rows.c.page_position), count
+        return select(*columns).select_from(rows).order_by(rows.c.page_position), count
 
     # repr of the domain filter: a dataclass of plain values (what the statement is built from)
     statement, count = planner.statement(("customerOrders", tuple(nodes), counted, repr(f), sort, descending, first, after), build)
@@ -170,7 +214,7 @@ def customer_order(planner: Planner, executor: Any, root_type: GraphQLObjectType
     order_id = parse_id(_arguments(executor, root_type, name, details)["id"])
     sql = planner.node_sql(planner.shape(executor, get_nullable_type(root_type.fields[name].type), details), executor.schema)
     row = T["CustomerOrder"].alias("o")
-    statement: Select[Any] = select(literal_column(f"({sql})::text").label("node")).select_from(row).where(row.c.id == order_id)
+    statement: Select[Any] = select(literal_column(planner.as_text(sql)).label("node")).select_from(row).where(row.c.id == order_id)
 
     async def finish(result: list[Any], session: Any) -> Any:
         return loads(result[0].node) if result else None

@@ -11,7 +11,7 @@ from app.graphql.connection import Connection
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, Staff
 from app.orders import activities, amendment, amendment_preview, closing, loaders, queries, service, service_orders
-from app.orders.graphql import inputs, prefetch, types
+from app.orders.graphql import inputs, types
 from app.orders.graphql.enums import OrderSortField, OrderState, ServiceOrderRequestState, SortDirection
 
 
@@ -36,7 +36,6 @@ class CustomerOrderQuery:
             page = await queries.list_orders(
                 session, f, sort=sort.value, descending=direction is SortDirection.DESC, first=first, after=after
             )
-        await prefetch.prefetch(info, [o.id for o in page.items])
         return Connection.of(page)
 
     @strawberry.field(permission_classes=[Reader], description="An order's event timeline, oldest first.")

@@ -14,7 +14,6 @@ from strawberry.types import Info
 from app.event_visibility import Viewer, visible_event
 from app.graphql.connection import Connection
 from app.orders import amendment_preview, loaders, queries
-from app.orders.graphql import prefetch
 from app.pagination import Page
 from app.orders.graphql.enums import (
     ActivityState,
@@ -30,13 +29,6 @@ from app.orders.graphql.enums import (
 if TYPE_CHECKING:
     from app.jeopardy.graphql.types import Escalation
     from app.party_orders.graphql.types import PartyOrder
-
-
-async def _prefetch_trees(context: Any, order_ids: list[int]) -> None:
-    await context.loader(loaders.order_trees).load_many(order_ids)
-
-
-prefetch.register(["items", "allItems", "activities", "serviceOrderRequests"], _prefetch_trees)
 
 
 def tree_field(info: Info, order_id: Any, pick: Callable[[loaders.OrderTree], Any]) -> Any:
@@ -183,7 +175,7 @@ class OrderItem:
             rows = info.context.loader(party_loaders.party_orders_by_order)
             return loaders.from_tree(rows, int(self.order_id), lambda pos: [p for p in pos if p.id in mine])
 
-        # Synchronous when the list query prefetched both loaders (the dashboard case).
+        # Synchronous once both loaders hold the order (after the first item of it asked).
         return loaders.from_tree(info.context.loader(party_loaders.links_by_order), int(self.order_id), pick)
 
 
