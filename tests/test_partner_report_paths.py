@@ -20,10 +20,11 @@ from sqlmodel import SQLModel
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
-from app.consistency import reconcile
+from app.consistency import reconciler
 from app.db import Database
 from app.errors import DomainError
 from app.events import Event, event_payload
+from app.jeopardy.policy import Policy
 from app.party_orders import partner
 from tests.api import Api
 from tests.conftest import PG_URL
@@ -110,8 +111,8 @@ async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: Fr
 
 
 @pytest.fixture
-async def twins(db: Database) -> AsyncIterator[tuple[Database, Database]]:
-    """Two more schemas with every table: one for each path."""
+async def twins(db: Database, escalation_policy: Policy) -> AsyncIterator[tuple[Database, Database]]:
+    """Two more schemas with every table: one for each path, reconciled under the test's policy."""
     assert db.schema is not None
     names = [f"{db.schema}_fast", f"{db.schema}_full"]
     async with db.engine.begin() as conn:
@@ -121,7 +122,7 @@ async def twins(db: Database) -> AsyncIterator[tuple[Database, Database]]:
     made = [Database(PG_URL, schema=name, pool_size=2) for name in names]
     for each in made:
         await each.create_all()
-        each.reconcile = reconcile
+        each.reconcile = reconciler(escalation_policy)
     try:
         yield made[0], made[1]
     finally:
@@ -201,7 +202,8 @@ async def _send(db: Database, step: Step, template: Template, now: datetime, fas
 
 
 async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any_reports(
-    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, twins: tuple[Database, Database]
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, twins: tuple[Database, Database],
+    escalation_policy: Policy,
 ) -> None:
     template = await _template(staff, http, db, clock)
     fast_db, full_db = twins
@@ -220,7 +222,7 @@ async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any
             sweeper.set(now)
             if step.sweep:
                 for each in twins:
-                    await monitor(each, sweeper).sweep()
+                    await monitor(each, sweeper, escalation_policy).sweep()
             key = f"fresh-{next(fresh)}"
             before = fast_db.statements.count
             got = await _send(fast_db, step, template, now, True, key)
