@@ -28,6 +28,7 @@ from app.forecast import learning
 from app.forecast.models import OrderForecast
 from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Work, simulate
 from app.jeopardy.policy import Policy
+from app.jeopardy.rules import FORECAST_REASON
 from app.orders import states
 from app.orders.models import CustomerOrder
 from app.party_orders import states as party_states
@@ -60,7 +61,7 @@ def inputs_key(w: OrderWork) -> str:
 
 def stale(w: OrderWork, key: str, now: datetime) -> bool:
     due = w.order.forecast_due_at
-    return w.order.forecast_key != key or due is None or due <= now.timestamp()
+    return w.order.forecast_key != key or (due is not None and due <= now.timestamp())
 
 
 class Learned:
@@ -88,8 +89,9 @@ class Learned:
     async def name_parties(self, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids) - set(self.party_names))
         if wanted:
-            rows = await self.session.execute(select(Party.id, Party.name).where(in_ids(Party.id, wanted, self.dialect)))
-            self.party_names.update({pid: name for pid, name in rows})
+            party: Any = Party.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
+            rows = await self.session.execute(select(party.id, party.name).where(in_ids(party.id, wanted, self.dialect)))
+            self.party_names.update(dict(rows.tuples()))
 
 
 async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
@@ -148,11 +150,13 @@ def chain_sentence(forecast: Forecast, work: Mapping[str, Work], min_samples: in
     return f"{waiting} waits on {work[worst].name}, which is late {rate}% of the time"
 
 
-def due_at(work: Sequence[Work], now: datetime, policy: Policy) -> float:
-    """When to draw again with no date moved: the refresh interval, or the next planned date now passes."""
+def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> float | None:
+    """When to draw again with no date moved: the next planned date now passes, and, for a forecast
+    drawn from history (whose open draws now keeps overtaking), the refresh interval."""
     ahead = [w.start for w in work if w.done_at is None and not w.started and w.start > now]
     ahead += [w.end for w in work if w.done_at is None and w.end > now]
-    return min([(now + policy.forecast.refresh).timestamp(), *(t.timestamp() for t in ahead)])
+    times = [t.timestamp() for t in ahead] + ([(now + policy.forecast.refresh).timestamp()] if drawn else [])
+    return min(times, default=None)
 
 
 async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
@@ -174,7 +178,7 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
         graph = {x.key: x for x in work}
         sentence = chain_sentence(forecast, graph, settings.min_samples)
         percent = round(forecast.on_time_probability * 100)
-        summary = f"The forecast gives it a {percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
+        summary = f"{FORECAST_REASON}{percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
         stored.append({
             "order_id": oid, "completion_p50": forecast.completion_p50, "completion_p90": forecast.completion_p90,
             "on_time_probability": forecast.on_time_probability, "basis": basis(work, settings.min_samples),
@@ -185,7 +189,7 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
             },
             "computed_at": now,
         })
-        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy), "b_on_time": forecast.on_time_probability,
+        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy, forecast.draws > 1), "b_on_time": forecast.on_time_probability,
                       "b_summary": summary[:500]})
     await _store(uow, stored, marks)
     return len(todo)

@@ -228,7 +228,7 @@ async def escalations_due(
 
     Only orders already in jeopardy are read, so the work grows with those, not with all open orders.
     """
-    o, po = CustomerOrder, PartyOrder
+    o = CustomerOrder
     best: dict[tuple[int, int | None], Escalate] = {}
     book = policy.calendars
     for rule in policy.rules:
