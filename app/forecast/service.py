@@ -91,7 +91,7 @@ class Learned:
         if wanted:
             party: Any = Party.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
             rows = await self.session.execute(select(party.id, party.name).where(in_ids(party.id, wanted, self.dialect)))
-            self.party_names.update(dict(rows.tuples()))
+            self.party_names.update({pid: name for pid, name in rows})  # noqa: C416  rows are Row objects, not pairs dict() accepts
 
 
 async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
