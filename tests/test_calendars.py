@@ -115,3 +115,18 @@ def test_adding_working_time_then_measuring_it_gives_it_back(start: datetime, ho
     # Going back lands at the same point of working time (the start of its working hours, when
     # ``start`` was outside them).
     assert LONDON.between(LONDON.add(end, -hours * HOUR), start) == pytest.approx(0, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("policy", "says"),
+    [
+        ({"at_risk_probability": 1.5}, "at_risk_probability must be a number above 0"),
+        ({"forecast": {"draws": 0}}, "forecast draws"),
+        ({"forecast": {"refresh": "soon"}}, "not a duration"),
+        ({"forecast": {"samples": 3}}, "forecast has draws"),
+        ({"rules": [{"level": "late", "after": "4 business weeks", "escalate_to": 1}]}, "not a duration"),
+    ],
+)
+def test_a_wrong_forecast_setting_is_refused_naming_it(policy: dict[str, object], says: str) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        parse_policy(policy, "my policy")

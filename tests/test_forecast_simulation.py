@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.calendars.book import parse_calendars
 from app.calendars.calendar import ALWAYS
@@ -88,3 +90,31 @@ def test_open_work_does_not_finish_before_now_nor_before_a_later_date_it_reporte
     forecast = simulate([overdue, told], T0 + 100 * HOUR, now, draws=10, seed=1, min_samples=5)
     assert forecast.work[overdue.key].p50 == now
     assert forecast.completion_p50 == reported
+
+
+factors = st.lists(st.floats(min_value=0.2, max_value=4.0), min_size=5, max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plans=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 20), factors), min_size=1, max_size=5),
+    chained=st.booleans(), seed=st.integers(0, 2**16), ahead=st.integers(0, 100),
+)
+def test_any_forecast_is_ordered_bounded_and_never_before_now(
+    plans: list[tuple[int, int, list[float]]], chained: bool, seed: int, ahead: int,
+) -> None:
+    now = T0 + timedelta(hours=ahead % 7)
+    work, previous = [], ()
+    for n, (offset, hours, samples) in enumerate(plans):
+        w = activity(n, T0 + offset * HOUR, hours, History(tuple(samples), sum(1 for f in samples if f > 1)), preds=previous)
+        work.append(w)
+        previous = (w.key,) if chained else ()
+    forecast = simulate(work, T0 + ahead * HOUR, now, draws=50, seed=seed, min_samples=5)
+    assert forecast.completion_p50 is not None and forecast.completion_p90 is not None
+    assert now <= forecast.completion_p50 <= forecast.completion_p90
+    assert 0.0 <= forecast.on_time_probability <= 1.0
+    assert all(now <= f.p50 <= f.p90 for f in forecast.work.values())
+    # The order completes with its last work in every draw, so its percentiles bound every work's.
+    assert forecast.completion_p50 >= max(f.p50 for f in forecast.work.values())
+    assert forecast.completion_p90 >= max(f.p90 for f in forecast.work.values())
+    assert set(forecast.critical_path) <= {w.key for w in work}
