@@ -46,6 +46,14 @@ class BusinessCalendar:
     _years: dict[int, _Year] = field(default_factory=dict, repr=False)
 
     @property
+    def wall_clock(self) -> bool:
+        """Every hour of every day, no holidays: working time is plain elapsed time."""
+        return (
+            self.days == frozenset(range(7)) and self.opens == time(0) and self.closes is None and not self.dates
+            and self.public_holidays is _no_holidays
+        )
+
+    @property
     def day_seconds(self) -> float:
         """Working seconds in one working day (what "1 business day" means)."""
         return self._day_end_seconds() - (self.opens.hour * 3600 + self.opens.minute * 60 + self.opens.second)
@@ -104,6 +112,8 @@ class BusinessCalendar:
 
     def between(self, start: datetime, end: datetime) -> float:
         """Working seconds from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+        if self.wall_clock:
+            return (end - start).total_seconds()
         a, b = start.timestamp(), end.timestamp()
         if b < a:
             return -self.between(end, start)
@@ -125,6 +135,8 @@ class BusinessCalendar:
         """
         if seconds == 0:
             return start
+        if self.wall_clock:  # exact to the microsecond, as timedelta arithmetic is
+            return start + timedelta(seconds=seconds)
         if seconds < 0:
             return self._back(start, -seconds)
         t = start.timestamp()
