@@ -49,14 +49,20 @@ class OrderWork:
     needed_by: Mapping[int, datetime]  # party orders' needed-by dates just settled, where they moved
 
 
+def _t(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
 def inputs_key(w: OrderWork) -> str:
-    """A digest of everything a forecast reads of the order (not the time)."""
-    parts: list[Any] = [w.order.committed_date]
+    """A digest of everything a forecast reads of the order (not the time); every reconciliation
+    computes it, so it is built of plain numbers and names (``repr`` of datetimes costs more)."""
+    parts: list[Any] = [_t(w.order.committed_date)]
     for a in w.activities:
-        parts += [a.id, a.kind, a.work_group, a.state, a.planned_start, a.planned_end, a.actual_start, a.actual_end,
-                  a.expected_end, sorted(w.preds.get(a.id, ()))]
+        parts += (a.id, a.kind, a.work_group, a.state, _t(a.planned_start), _t(a.planned_end), _t(a.actual_start),
+                  _t(a.actual_end), _t(a.expected_end), tuple(w.preds.get(a.id, ())))
     for p in w.party_orders:
-        parts += [p.id, p.party_id, p.state, w.needed_by.get(p.id, p.needed_by), p.committed_delivery, p.expected_delivery, p.delivered_at]
+        parts += (p.id, p.party_id, p.state, _t(w.needed_by.get(p.id, p.needed_by)), _t(p.committed_delivery),
+                  _t(p.expected_delivery), _t(p.delivered_at))
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
