@@ -137,34 +137,33 @@ class BusinessCalendar:
             return start
         if self.wall_clock:  # exact to the microsecond, as timedelta arithmetic is
             return start + timedelta(seconds=seconds)
-        if seconds < 0:
-            return self._back(start, -seconds)
-        t = start.timestamp()
+        return datetime.fromtimestamp(self.add_epoch(start.timestamp(), seconds), UTC)
+
+    def add_epoch(self, t: float, seconds: float) -> float:
+        """``add`` on epoch seconds (what the forecast's draws use: no datetimes made per draw)."""
+        if seconds == 0 or self.wall_clock:
+            return t + seconds
         year = self._year_of(t)
         y = self._year(year)
+        if seconds < 0:
+            target = self._position(y, t) + seconds
+            for _ in range(1000):
+                if target >= 0 and y.starts:
+                    i = bisect_right(y.before, target) - 1
+                    return y.starts[i] + target - y.before[i]
+                year -= 1
+                y = self._year(year)
+                target += y.total
+            raise ValueError(f"calendar {self.name} has no working time behind")
         target = self._position(y, t) + seconds
         for _ in range(1000):
             if target <= y.total and y.starts:
                 i = max(bisect_left(y.before, target) - 1, 0)
-                return datetime.fromtimestamp(y.starts[i] + target - y.before[i], UTC)
+                return y.starts[i] + target - y.before[i]
             target -= y.total
             year += 1
             y = self._year(year)
         raise ValueError(f"calendar {self.name} has no working time ahead")
-
-    def _back(self, end: datetime, seconds: float) -> datetime:
-        t = end.timestamp()
-        year = self._year_of(t)
-        y = self._year(year)
-        target = self._position(y, t) - seconds
-        for _ in range(1000):
-            if target >= 0 and y.starts:
-                i = bisect_right(y.before, target) - 1
-                return datetime.fromtimestamp(y.starts[i] + target - y.before[i], UTC)
-            year -= 1
-            y = self._year(year)
-            target += y.total
-        raise ValueError(f"calendar {self.name} has no working time behind")
 
 
 ALWAYS = BusinessCalendar("always")  # every hour of every day, UTC: wall-clock time

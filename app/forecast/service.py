@@ -182,12 +182,14 @@ def chain_sentence(forecast: Forecast, work: Mapping[str, Work], min_samples: in
 
 
 def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> float | None:
-    """When to draw again with no date moved: the next planned date now passes, and, for a forecast
-    drawn from history (whose open draws now keeps overtaking), the refresh interval."""
-    ahead = [w.start for w in work if w.done_at is None and not w.started and w.start > now]
-    ahead += [w.end for w in work if w.done_at is None and w.end > now]
-    times = [t.timestamp() for t in ahead] + ([(now + policy.forecast.refresh).timestamp()] if drawn else [])
-    return min(times, default=None)
+    """When to draw again with no date moved: when now passes the next planned end of open work
+    (where the jeopardy rules look too, so a sweep reaches few more orders than it would anyway),
+    and, for a forecast drawn from history, after the policy's ``refresh`` if it sets one."""
+    ahead = [w.end.timestamp() for w in work if w.done_at is None and w.end > now]
+    refresh = policy.forecast.refresh
+    if drawn and refresh is not None:
+        ahead.append((now + refresh).timestamp())
+    return min(ahead, default=None)
 
 
 async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
