@@ -6,7 +6,8 @@ its planned working time times a factor drawn from its kind's history, in its wo
 calendar; a party order delivers at its committed date plus a slip drawn from the party's history,
 in the party's calendar. Nothing open finishes before now, nor before a later date it reported.
 The order completes when its last work does. Without history a factor is 1 and a slip 0, so the
-draw is the plan (one draw is enough, and ``basis`` says so).
+draw is the plan (one draw is enough, and ``basis`` says so). All draws of a piece of work are
+taken at once, as numpy arrays of epoch seconds (``numpy.random.default_rng(seed)``: reproducible).
 """
 
 from __future__ import annotations
