@@ -27,7 +27,9 @@ def _db(settings: Settings, policy: Policy | None = None) -> Database:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url, schema=settings.database_schema, pool_size=2)
     # every write keeps its orders consistent (see app/consistency.py)
-    db.reconcile = reconciler(policy or load_policy(settings.jeopardy_policy_file))
+    used = policy or load_policy(settings.jeopardy_policy_file)
+    db.reconcile = reconciler(used)
+    db.calendars = used.calendars
     return db
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
 # Re-exported for code that still imports them from here; models import app.columns (no cycle).
+from app.calendars.book import CalendarBook
 from app.columns import JSONType as JSONType, UTCDateTime as UTCDateTime, as_loaded as as_loaded
 from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
@@ -71,6 +72,8 @@ class Database:
         self.publishers: list[Publisher] = []
         # Handed to every write transaction; the app factory and the command line set it.
         self.reconcile: Reconciler | None = None
+        # Whose working time counts (the policy's calendars); wall-clock until the app factory or the CLI sets it.
+        self.calendars = CalendarBook()
         self.direct_engine: AsyncEngine | None = None
         # SQLite has one writer at a time. Its busy handler retries a waiting BEGIN IMMEDIATE after
         # growing sleeps (up to 100 ms), so a writer that commits and begins again at once (the

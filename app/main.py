@@ -274,6 +274,7 @@ def create_app(
 
     if state.db.reconcile is None:  # every write keeps its orders consistent (see app/consistency.py)
         state.db.reconcile = reconciler(state.policy)
+        state.db.calendars = state.policy.calendars
     if metrics.count_published not in state.db.publishers:
         state.db.publishers.append(metrics.count_published)
 

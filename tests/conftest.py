@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -130,6 +131,26 @@ async def app(
     application = create_app(settings, db=db, clock=clock, policy=escalation_policy)
     async with application.router.lifespan_context(application):
         yield application
+
+
+RestartUnder = Callable[[Policy], Coroutine[Any, Any, httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def restart_under(db: Database, clock: FrozenClock, settings: Settings) -> AsyncIterator[RestartUnder]:
+    """The service started again on the same data under another policy file, as a new process would be
+    (its own Database object: the policy is fixed for the life of an app and its database)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(policy: Policy) -> httpx.AsyncClient:
+            again = Database(db.url, schema=db.schema, pool_size=3)
+            stack.push_async_callback(again.dispose)
+            application = create_app(settings, db=again, clock=clock, policy=policy)
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            transport = httpx.ASGITransport(app=application)
+            return await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test"))
+
+        yield start
 
 
 @pytest.fixture

@@ -225,7 +225,8 @@ async def settle_levels(
     about those of them that are once the levels are stored (in a sweep's batch, few), and not at
     all when none is.
     """
-    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
+    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack,
+                        at_risk_probability=policy.at_risk_probability)
     changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
     if watched is not None:
         order_ids = sorted({oid for key, (oid, level) in watched.items() if changed.get(key, level) != "none"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -98,9 +97,11 @@ def cancel_or_ask(uow: UnitOfWork, po: PartyOrder, reason: str) -> bool:
 
 
 async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:
-    """Heard from the party now: the next report is due one reporting interval later."""
+    """Heard from the party now: the next report is due one reporting interval later, in business
+    hours of the party's calendar (plain hours when it works wall-clock time)."""
     party = await uow.session.get(Party, po.party_id)
     assert party is not None
     po.last_report_at = uow.now
     if states.PARTY_ORDER.is_open(po.state):
-        po.next_report_due = uow.now + timedelta(hours=party.reporting_interval_hours)
+        calendar = uow.db.calendars.for_party(party.name)
+        po.next_report_due = calendar.add(uow.now, party.reporting_interval_hours * 3600.0)

@@ -105,6 +105,8 @@ async def report_progress(
         return None
     if data.expected_delivery is not None or data.milestone_id is not None:
         return None  # these move dates or milestones: the full path rolls them up
+    if not db.calendars.parties_on_wall_clock:
+        return None  # the next report is due in business hours of the party's calendar: the full path counts them
     try:
         key = v.required_text(key, "idempotencyKey", max_len=128)
         note = v.text(data.note, "note")

@@ -16,6 +16,7 @@ from app.party_orders import loaders
 from app.party_orders.graphql.enums import ChangeKind, ChangeNature, ChangeRequestState, PartyKind, PartyOrderState
 
 if TYPE_CHECKING:
+    from app.forecast.graphql.types import DeliveryStats, PartyOrderForecast
     from app.jeopardy.graphql.types import Escalation
     from app.orders.graphql.types import CustomerOrder
 
@@ -27,6 +28,13 @@ class Party:
     kind: PartyKind
     reporting_interval_hours: int = strawberry.field(description="How often the enterprise expects a progress report.")
     created_at: datetime
+
+    @strawberry.field(permission_classes=[Reader], description="How reliably it delivered by its committed dates (enterprise only).")
+    async def delivery_stats(self, info: Info) -> Annotated[DeliveryStats, strawberry.lazy("app.forecast.graphql.types")]:
+        from app.forecast.graphql.types import DeliveryStats
+        from app.forecast.queries import party_delivery_stats
+        async with info.context.db.read() as session:
+            return DeliveryStats.of(await party_delivery_stats(session, self, info.context.policy))
 
 
 @strawberry.type(description="A customer order item as the party sees it: what to deliver.")
@@ -145,6 +153,15 @@ class PartyOrder:
     @strawberry.field(description="Revisions sent after amendments of the customer order, oldest first.")
     async def revisions(self, info: Info) -> list[PartyOrderRevision]:
         return await info.context.loader(loaders.revisions_by_party_order).load(self.id)
+
+    @strawberry.field(permission_classes=[Reader], description="When it will be delivered, from the party's history (enterprise only); null until drawn.")
+    async def forecast(self, info: Info) -> Annotated[PartyOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
+        from app.forecast.graphql.types import PartyOrderForecast
+        from app.forecast.loaders import forecasts_by_order
+
+        row = await info.context.loader(forecasts_by_order).load(int(self.order_id))
+        entry = row.party_orders.get(str(self.id)) if row is not None else None
+        return PartyOrderForecast.of(entry) if entry is not None else None
 
     @strawberry.field
     async def party(self, info: Info) -> Party:
