@@ -11,7 +11,8 @@ order, in this order:
 3. its expected completion: the critical path of its work, done work at its actual end, dropped
    work not at all (``schedule.expected_completion``);
 4. the needed-by date of its open party orders: the committed date, unless staff gave an earlier one;
-5. the jeopardy levels and reasons of the order, its activities and party orders (the set-based
+5. its forecast, when the dates or states it reads changed or its time came (``app/forecast/service.py``);
+6. the jeopardy levels and reasons of the order, its activities and party orders (the set-based
    rules of ``app/jeopardy``), escalation by policy, and escalation lowered to 0 when the order or
    party order closes or recovers.
 
@@ -30,7 +31,8 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, select
 
 from app.db import UnitOfWork, in_ids
-from app.jeopardy.policy import Policy
+from app.forecast import service as forecasts
+from app.jeopardy.policy import Policy, active
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
@@ -76,7 +78,8 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     session, dialect = uow.session, uow.dialect
     o, i, a, p = CustomerOrder.__table__.c, OrderItem.__table__.c, Activity.__table__.c, PartyOrder.__table__.c  # type: ignore[attr-defined]
     orders = list(await session.execute(
-        select(o.id, o.state, o.committed_date, o.expected_completion, o.escalation_level, o.jeopardy_level)
+        select(o.id, o.state, o.committed_date, o.expected_completion, o.escalation_level, o.jeopardy_level, o.forecast_key,
+               o.forecast_due_at)
         .where(in_ids(o.id, ids, dialect)).order_by(o.id)
     ))
     tree = Tree(orders=orders)
@@ -85,7 +88,8 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
     ):
         tree.items[item.order_id].append(item)
     for activity in await session.execute(
-        select(a.id, a.order_id, a.item_id, a.state, a.planned_start, a.planned_end, a.actual_start, a.actual_end, a.expected_end)
+        select(a.id, a.order_id, a.item_id, a.kind, a.work_group, a.state, a.planned_start, a.planned_end, a.actual_start,
+               a.actual_end, a.expected_end)
         .where(in_ids(a.order_id, ids, dialect)).order_by(a.id)
     ):
         tree.activities[activity.order_id].append(activity)
@@ -97,7 +101,8 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)
     for po in await session.execute(
-        select(p.id, p.order_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level)
+        select(p.id, p.order_id, p.party_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level,
+               p.committed_delivery, p.expected_delivery, p.delivered_at)
         .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
     ):
         tree.party_orders[po.order_id].append(po)
@@ -216,6 +221,16 @@ async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
             change_escalation(uow, po, 0, reason=f"closed: the party order is {po.state}")
 
 
+def _forecast_inputs(tree: Tree, moves: Moves) -> list[forecasts.OrderWork]:
+    """The open orders' work as the forecast reads it (party orders with the needed-by dates just settled)."""
+    found = []
+    for order in tree.orders:
+        if not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
+            continue
+        found.append(forecasts.OrderWork(order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by))
+    return found
+
+
 def _entities(tree: Tree) -> frozenset[str]:
     """The jeopardy rules worth running: those whose rows these orders have."""
     found = {"order"}
@@ -249,6 +264,8 @@ async def reconcile(
         _settle_order_state(order, item_states, tree, moves)
     await _apply(uow, moves, tree)
     await uow.session.flush()
+    policy = policy or active()
+    await forecasts.refresh(uow, _forecast_inputs(tree, moves), policy)  # before the levels: a rule reads the forecast
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)

@@ -2,6 +2,7 @@
 
 from app.auth import ApiToken
 from app.events import Event, EventSequence
+from app.forecast.models import OrderForecast
 from app.jeopardy.models import Escalation, MonitorLease
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 from app.party_orders.models import (
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "EventSequence",
     "MonitorLease",
+    "OrderForecast",
     "OrderItem",
     "OrderNote",
     "Party",

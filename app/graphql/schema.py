@@ -20,6 +20,7 @@ from app.graphql.permissions import SignedIn
 from app.graphql.scalars import SCALAR_OVERRIDES
 from app.graphql.suggestions import without_suggestions
 from app.observability.graphql import OperationMetrics
+from app.forecast.graphql.schema import ForecastQuery
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
@@ -43,7 +44,7 @@ class SessionQuery:
         return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, LiveQuery, WebhookQuery)
+QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, ForecastQuery, LiveQuery, WebhookQuery)
 MUTATIONS: tuple[type, ...] = (AccessMutation, CustomerOrderMutation, PartyOrderMutation, JeopardyMutation, WebhookMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 

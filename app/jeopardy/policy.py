@@ -12,6 +12,8 @@ import yaml
 from sqlalchemy import null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calendars.book import CalendarBook, parse_calendars
+from app.calendars.calendar import BusinessCalendar
 from app.errors import InvalidInput
 from app.jeopardy.models import LEVELS, RANK
 from app.jeopardy.rules import OPEN_ORDER, in_ids
@@ -23,6 +25,7 @@ from app.party_orders.models import Party, PartyOrder
 DEFAULT_FILE = Path(__file__).with_name("policy.yaml")
 MAX_ESCALATION_LEVEL = 9
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_BUSINESS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*business\s+(hour|day)s?\s*$")
 _UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 CUSTOMER_ORDER, PARTY_ORDER = "customerOrder", "partyOrder"  # what a rule escalates
 ACTIVE_PARTY_ORDER = sorted(party_states.ACTIVE)
@@ -34,6 +37,7 @@ class EscalationRule:
     level: str  # this jeopardy level or worse
     escalate_to: int
     after: timedelta = timedelta(0)  # time spent in the current jeopardy level
+    business: bool = False  # ``after`` counts working time in the calendar of whoever does the work
     notify: tuple[str, ...] = ()
     priorities: frozenset[str] = frozenset()  # empty: any (of the customer order, also for party orders)
     customers: frozenset[str] = frozenset()  # empty: any
@@ -42,10 +46,25 @@ class EscalationRule:
 
 
 @dataclass(frozen=True)
+class ForecastSettings:
+    """How the completion forecast is drawn (see ``app/forecast``)."""
+
+    draws: int = 500  # Monte Carlo draws per forecast
+    min_samples: int = 5  # fewer closed cases than this: the plan is the forecast
+    history: int = 200  # the most recent closed cases learned from, per activity kind and work group, per party
+    refresh: timedelta = timedelta(days=1)  # a forecast no date moved is drawn again after this long
+    seed: int = 18
+
+
+@dataclass(frozen=True)
 class Policy:
     at_risk_slack: float = 0.2
     rules: tuple[EscalationRule, ...] = ()
     levels: dict[int, str] = field(default_factory=dict)  # escalation level -> who it reaches
+    # An open order is atRisk when the forecast gives it less than this chance of meeting its committed date.
+    at_risk_probability: float | None = None
+    calendars: CalendarBook = field(default_factory=CalendarBook)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
     @property
     def max_level(self) -> int:
@@ -71,6 +90,38 @@ def parse_duration(value: Any, where: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
+def parse_after(value: Any, calendar: BusinessCalendar, where: str) -> tuple[timedelta, bool]:
+    """A rule's ``after``: wall-clock (``4h``) or working time (``4 business hours``, ``2 business days``).
+
+    Business durations are kept as working seconds; a business day is the default calendar's working day.
+    """
+    match = _BUSINESS.match(str(value))
+    if not match:
+        return parse_duration(value, where), False
+    amount = float(match.group(1))
+    seconds = amount * (3600 if match.group(2) == "hour" else calendar.day_seconds)
+    return timedelta(seconds=seconds), True
+
+
+def cutoff(calendar: BusinessCalendar, rule: EscalationRule, now: datetime) -> datetime:
+    """The latest start of a jeopardy level that has lasted ``rule.after`` by ``now``."""
+    return calendar.add(now, -rule.after.total_seconds()) if rule.business else now - rule.after
+
+
+def _forecast_settings(raw: Any, source: str) -> ForecastSettings:
+    if raw is None:
+        return ForecastSettings()
+    if not isinstance(raw, dict) or set(raw) - {"draws", "min_samples", "history", "refresh", "seed"}:
+        raise InvalidInput(f"{source}: forecast has draws, min_samples, history, refresh and seed.", field="forecast")
+    numbers = {k: raw.get(k, getattr(ForecastSettings, k)) for k in ("draws", "min_samples", "history", "seed")}
+    if not all(isinstance(v, int) and v >= 0 for v in numbers.values()) or not 1 <= numbers["draws"] <= 10000 or numbers["history"] < 1:
+        raise InvalidInput(f"{source}: forecast draws (1..10000), min_samples, history (1 or more) and seed are whole numbers.", field="forecast")
+    refresh = parse_duration(raw.get("refresh", "1d"), f"{source} forecast refresh")
+    if refresh <= timedelta(0):
+        raise InvalidInput(f"{source}: forecast refresh must be longer than 0.", field="forecast")
+    return ForecastSettings(refresh=refresh, **numbers)
+
+
 def _names(value: Any, where: str, allowed: tuple[str, ...] | None = None) -> frozenset[str]:
     if value is None:
         return frozenset()
@@ -88,6 +139,10 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
     slack = data.get("at_risk_slack", 0.2)
     if not isinstance(slack, (int, float)) or not 0 <= slack < 1:
         raise InvalidInput(f"{source}: at_risk_slack must be a number from 0 up to (not including) 1.", field="at_risk_slack")
+    probability = data.get("at_risk_probability")
+    if probability is not None and (not isinstance(probability, (int, float)) or not 0 < probability <= 1):
+        raise InvalidInput(f"{source}: at_risk_probability must be a number above 0 and at most 1.", field="at_risk_probability")
+    calendars = parse_calendars(data.get("calendars"), source)
     levels = data.get("levels") or {}
     if not isinstance(levels, dict) or not all(isinstance(k, int) and 0 < k <= MAX_ESCALATION_LEVEL for k in levels):
         raise InvalidInput(f"{source}: levels maps escalation levels 1..{MAX_ESCALATION_LEVEL} to names.", field="levels")
@@ -113,12 +168,14 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
         to = raw.get("escalate_to")
         if not isinstance(to, int) or not 0 < to <= MAX_ESCALATION_LEVEL:
             raise InvalidInput(f"{where}: escalate_to must be a level from 1 to {MAX_ESCALATION_LEVEL}.", field="escalate_to")
+        after, business = parse_after(raw.get("after", 0), calendars.default, where)
         rules.append(
             EscalationRule(
                 name=name,
                 level=level,
                 escalate_to=to,
-                after=parse_duration(raw.get("after", 0), where),
+                after=after,
+                business=business,
                 notify=tuple(sorted(_names(raw.get("notify"), f"{where} notify"))),
                 priorities=_names(raw.get("priorities"), f"{where} priorities", PRIORITIES),
                 customers=_names(raw.get("customers"), f"{where} customers"),
@@ -126,7 +183,11 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
                 parties=_names(raw.get("parties"), f"{where} parties"),
             )
         )
-    return Policy(at_risk_slack=float(slack), rules=tuple(rules), levels={int(k): str(v) for k, v in levels.items()})
+    return Policy(
+        at_risk_slack=float(slack), rules=tuple(rules), levels={int(k): str(v) for k, v in levels.items()},
+        at_risk_probability=None if probability is None else float(probability), calendars=calendars,
+        forecast=_forecast_settings(data.get("forecast"), source),
+    )
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -169,36 +230,54 @@ async def escalations_due(
     """
     o, po = CustomerOrder, PartyOrder
     best: dict[tuple[int, int | None], Escalate] = {}
+    book = policy.calendars
     for rule in policy.rules:
         levels = [lvl for lvl in LEVELS if RANK[lvl] >= RANK[rule.level]]
-        if rule.applies_to == PARTY_ORDER:
-            query = (
-                select(po.order_id, po.escalation_level, po.id)
-                .join(o, o.id == po.order_id)
-                .where(
-                    po.jeopardy_level.in_(levels),
-                    po.state.in_(ACTIVE_PARTY_ORDER),
-                    po.escalation_level < rule.escalate_to,
-                    po.jeopardy_since <= now - rule.after,
-                )
-            )
-            if rule.parties:
-                query = query.join(Party, Party.id == po.party_id).where(Party.name.in_(sorted(rule.parties)))
-        else:
-            query = select(o.id, o.escalation_level, null()).where(
+        for query in _rule_queries(rule, levels, book, now):
+            if rule.priorities:
+                query = query.where(o.priority.in_(sorted(rule.priorities)))
+            if rule.customers:
+                query = query.where(o.customer_id.in_(sorted(rule.customers)))
+            if order_ids is not None:
+                query = query.where(in_ids(o.id, order_ids, session.bind.dialect.name if session.bind else "sqlite"))
+            for order_id, current, party_order_id in await session.execute(query):
+                found = best.get((order_id, party_order_id))
+                if found is None or rule.escalate_to > found.to_level:
+                    best[(order_id, party_order_id)] = Escalate(order_id, current, rule.escalate_to, rule, party_order_id)
+    return [best[k] for k in sorted(best, key=lambda k: (k[0], k[1] or 0))]
+
+
+def _rule_queries(rule: EscalationRule, levels: list[str], book: CalendarBook, now: datetime) -> list[Any]:
+    """The queries of one rule; a party order rule in business time asks once per party calendar."""
+    o, po = CustomerOrder, PartyOrder
+    if rule.applies_to != PARTY_ORDER:
+        return [
+            select(o.id, o.escalation_level, null()).where(
                 o.jeopardy_level.in_(levels),
                 o.state.in_(OPEN_ORDER),
                 o.escalation_level < rule.escalate_to,
-                o.jeopardy_since <= now - rule.after,
+                o.jeopardy_since <= cutoff(book.default, rule, now),
             )
-        if rule.priorities:
-            query = query.where(o.priority.in_(sorted(rule.priorities)))
-        if rule.customers:
-            query = query.where(o.customer_id.in_(sorted(rule.customers)))
-        if order_ids is not None:
-            query = query.where(in_ids(o.id, order_ids, session.bind.dialect.name if session.bind else "sqlite"))
-        for order_id, current, party_order_id in await session.execute(query):
-            found = best.get((order_id, party_order_id))
-            if found is None or rule.escalate_to > found.to_level:
-                best[(order_id, party_order_id)] = Escalate(order_id, current, rule.escalate_to, rule, party_order_id)
-    return [best[k] for k in sorted(best, key=lambda k: (k[0], k[1] or 0))]
+        ]
+
+    own = sorted(name for name in book.parties if not rule.parties or name in rule.parties) if rule.business else []
+
+    def party_query(since: datetime) -> Any:
+        query = select(po.order_id, po.escalation_level, po.id).join(o, o.id == po.order_id)
+        if rule.parties or own:  # the party's name is read only when a name matters
+            query = query.join(Party, Party.id == po.party_id)
+        return (
+            query.where(
+                po.jeopardy_level.in_(levels),
+                po.state.in_(ACTIVE_PARTY_ORDER),
+                po.escalation_level < rule.escalate_to,
+                po.jeopardy_since <= since,
+            )
+        )
+
+    rest = party_query(cutoff(book.default, rule, now))
+    if rule.parties:
+        rest = rest.where(Party.name.in_(sorted(rule.parties)))
+    if own:
+        rest = rest.where(Party.name.not_in(own))
+    return [rest] + [party_query(cutoff(book.parties[name], rule, now)).where(Party.name == name) for name in own]

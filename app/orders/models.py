@@ -33,6 +33,12 @@ class CustomerOrder(SQLModel, table=True):
     jeopardy_check_at: float | None = Field(default=None)  # epoch seconds; see app/jeopardy/rules.py
     jeopardy_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalation_level: int = Field(default=0, nullable=False)
+    # The forecast's inputs (a digest of the open work's dates), when it is drawn again with no date
+    # moved (epoch seconds), its chance of meeting the committed date and what decides it (app/forecast).
+    forecast_key: str | None = Field(default=None, max_length=32)
+    forecast_due_at: float | None = Field(default=None)
+    forecast_on_time: float | None = Field(default=None)
+    forecast_summary: str | None = Field(default=None, max_length=500)
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType, nullable=False)
     characteristics: dict[str, str] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     state_reason: str | None = Field(default=None, max_length=1000)
@@ -75,7 +81,10 @@ class Activity(SQLModel, table=True):
     """A provisioning activity scheduled for an order (or one of its items)."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_open_end", "state", "planned_end"),)
+    __table_args__ = (
+        Index("ix_activity_open_end", "state", "planned_end"),
+        Index("ix_activity_kind_group_done", "kind", "work_group", "actual_end"),  # learned durations, newest first
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False, index=True))

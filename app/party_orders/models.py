@@ -32,6 +32,7 @@ class PartyOrder(SQLModel, table=True):
         Index("ix_party_order_state_expected", "state", "expected_delivery"),
         Index("ix_party_order_jeopardy", "jeopardy_level", "state"),
         Index("ix_party_order_party_created", "party_id", "created_at"),
+        Index("ix_party_order_party_delivered", "party_id", "delivered_at"),  # delivery reliability, newest first
     )
 
     id: int | None = Field(default=None, primary_key=True)

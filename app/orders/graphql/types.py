@@ -31,6 +31,7 @@ from app.orders.graphql.enums import (
 )
 
 if TYPE_CHECKING:
+    from app.forecast.graphql.types import CustomerOrderForecast
     from app.jeopardy.graphql.types import Escalation
     from app.party_orders.graphql.types import PartyOrder
 
@@ -257,6 +258,14 @@ class CustomerOrder:
         from app.jeopardy.loaders import escalations_by_order
 
         return await info.context.loader(escalations_by_order).load(int(self.id))
+
+    @strawberry.field(description="When its open work will be done and how likely by the committed date; null until first drawn.")
+    async def forecast(self, info: Info) -> Annotated[CustomerOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
+        from app.forecast.graphql.types import CustomerOrderForecast
+        from app.forecast.loaders import forecasts_by_order
+
+        row = await info.context.loader(forecasts_by_order).load(int(self.id))
+        return CustomerOrderForecast.of(row) if row is not None else None
 
     @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
     async def timeline(

@@ -15,6 +15,7 @@ from app.party_orders import loaders
 from app.party_orders.graphql.enums import ChangeKind, ChangeNature, ChangeRequestState, PartyKind, PartyOrderState
 
 if TYPE_CHECKING:
+    from app.forecast.graphql.types import DeliveryStats, PartyOrderForecast
     from app.jeopardy.graphql.types import Escalation
     from app.orders.graphql.types import CustomerOrder
 
@@ -26,6 +27,15 @@ class Party:
     kind: PartyKind
     reporting_interval_hours: int = strawberry.field(description="How often the enterprise expects a progress report.")
     created_at: datetime
+
+    @strawberry.field(permission_classes=[Reader], description="How reliably it delivered by its committed dates (enterprise only).")
+    async def delivery_stats(self, info: Info) -> Annotated[DeliveryStats, strawberry.lazy("app.forecast.graphql.types")]:
+        from app.forecast.graphql.types import DeliveryStats
+        from app.forecast.queries import party_delivery_stats
+        from app.jeopardy import policy
+
+        async with info.context.db.read() as session:
+            return DeliveryStats.of(await party_delivery_stats(session, self, policy.active()))  # type: ignore[arg-type]  # self is the Party row
 
 
 @strawberry.type(description="A customer order item as the party sees it: what to deliver.")
@@ -107,6 +117,15 @@ class PartyOrder:
     version: int = strawberry.field(description="Send it back with a change; a stale one is refused with CONFLICT.")
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(permission_classes=[Reader], description="When it will be delivered, from the party's history (enterprise only); null until drawn.")
+    async def forecast(self, info: Info) -> Annotated[PartyOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
+        from app.forecast.graphql.types import PartyOrderForecast
+        from app.forecast.loaders import forecasts_by_order
+
+        row = await info.context.loader(forecasts_by_order).load(int(self.order_id))  # type: ignore[attr-defined]  # the party order row
+        entry = row.party_orders.get(str(self.id)) if row is not None else None
+        return PartyOrderForecast.of(entry) if entry is not None else None
 
     @strawberry.field
     async def party(self, info: Info) -> Party:

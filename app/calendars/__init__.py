@@ -1,0 +1,1 @@
+"""Business calendars: working hours, weekly working days and holidays, and time measured in them."""

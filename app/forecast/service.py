@@ -1,0 +1,216 @@
+"""Drawing and storing customer orders' forecasts, inside the reconciliation (``app/consistency.py``).
+
+A forecast is drawn again only when its inputs change (a digest of the open work's dates and
+states, kept on the order as ``forecast_key``: a report that moves no date leaves it) or when its
+time comes (``forecast_due_at``: the policy's refresh interval, or earlier the next planned date
+that now will pass; the order rule lists it among its thresholds, so the sweep reaches the order
+through its index, never by scanning open orders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.calendars.book import CalendarBook
+from app.db import UnitOfWork, in_ids
+from app.forecast import learning
+from app.forecast.models import OrderForecast
+from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Work, simulate
+from app.jeopardy.policy import Policy
+from app.orders import states
+from app.orders.models import CustomerOrder
+from app.party_orders import states as party_states
+from app.party_orders.models import Party
+
+PLAN_BASIS = "plan: too few closed cases to learn from, so the plan is the forecast"
+
+
+@dataclass(frozen=True)
+class OrderWork:
+    """What a forecast reads of one open order (plain rows from the reconciliation's read)."""
+
+    order: Any  # id, committed_date, forecast_key, forecast_due_at
+    activities: Sequence[Any]  # id, kind, work_group, state, planned/actual dates, expected_end
+    preds: Mapping[int, Sequence[int]]
+    party_orders: Sequence[Any]  # id, party_id, state, needed_by, committed_delivery, expected_delivery, delivered_at
+    needed_by: Mapping[int, datetime]  # party orders' needed-by dates just settled, where they moved
+
+
+def inputs_key(w: OrderWork) -> str:
+    """A digest of everything a forecast reads of the order (not the time)."""
+    parts: list[Any] = [w.order.committed_date]
+    for a in w.activities:
+        parts += [a.id, a.kind, a.work_group, a.state, a.planned_start, a.planned_end, a.actual_start, a.actual_end,
+                  a.expected_end, sorted(w.preds.get(a.id, ()))]
+    for p in w.party_orders:
+        parts += [p.id, p.party_id, p.state, w.needed_by.get(p.id, p.needed_by), p.committed_delivery, p.expected_delivery, p.delivered_at]
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def stale(w: OrderWork, key: str, now: datetime) -> bool:
+    due = w.order.forecast_due_at
+    return w.order.forecast_key != key or due is None or due <= now.timestamp()
+
+
+class Learned:
+    """Histories asked for while forecasting one batch, each read once."""
+
+    def __init__(self, session: AsyncSession, dialect: str, book: CalendarBook, limit: int) -> None:
+        self.session, self.dialect, self.book, self.limit = session, dialect, book, limit
+        self._activities: dict[tuple[str, str | None], History] = {}
+        self._parties: dict[int, History] = {}
+        self.party_names: dict[int, str] = {}
+
+    async def activity(self, kind: str, work_group: str | None) -> History:
+        key = (kind, work_group)
+        if key not in self._activities:
+            calendar = self.book.for_work_group(work_group)
+            self._activities[key] = await learning.activity_history(self.session, kind, work_group, calendar, self.limit)
+        return self._activities[key]
+
+    async def party(self, party_id: int) -> History:
+        if party_id not in self._parties:
+            calendar = self.book.for_party(self.party_names.get(party_id))
+            self._parties[party_id] = await learning.party_history(self.session, party_id, calendar, self.limit)
+        return self._parties[party_id]
+
+    async def name_parties(self, ids: Iterable[int]) -> None:
+        wanted = sorted(set(ids) - set(self.party_names))
+        if wanted:
+            rows = await self.session.execute(select(Party.id, Party.name).where(in_ids(Party.id, wanted, self.dialect)))
+            self.party_names.update({pid: name for pid, name in rows})
+
+
+async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
+    book = learned.book
+    work: list[Work] = []
+    for a in w.activities:
+        if a.state in states.WORK_DROPPED:
+            continue
+        done = a.state in states.WORK_DONE
+        start = a.actual_start or a.planned_start
+        end = a.planned_end + (start - a.planned_start) if a.actual_start else a.planned_end
+        floor = a.expected_end if a.expected_end and a.expected_end > a.planned_end else None
+        work.append(Work(
+            ACTIVITY, a.id, a.kind, book.for_work_group(a.work_group), start, end, started=a.actual_start is not None,
+            done_at=(a.actual_end or a.planned_end) if done else None, floor=floor,
+            preds=tuple(f"{ACTIVITY}:{p}" for p in w.preds.get(a.id, ())),
+            history=None if done else await learned.activity(a.kind, a.work_group),
+        ))
+    for p in w.party_orders:
+        if p.state in party_states.DROPPED:
+            continue
+        done = p.state in party_states.DONE
+        base = p.committed_delivery or p.expected_delivery or w.needed_by.get(p.id, p.needed_by)
+        name = learned.party_names.get(p.party_id, f"party {p.party_id}")
+        later = p.expected_delivery if p.expected_delivery and p.expected_delivery > base else None
+        work.append(Work(
+            PARTY_ORDER, p.id, f"{name}'s delivery", book.for_party(name), base, base,
+            done_at=(p.delivered_at or base) if done else None, floor=later, due=p.committed_delivery or w.needed_by.get(p.id, p.needed_by),
+            history=None if done else await learned.party(p.party_id),
+        ))
+    return work
+
+
+def basis(work: Sequence[Work], min_samples: int) -> str:
+    open_work = [w for w in work if w.done_at is None]
+    learned = [w for w in open_work if w.history is not None and w.history.count >= min_samples]
+    if not open_work:
+        return "done: no open work"
+    if not learned:
+        return PLAN_BASIS
+    if len(learned) < len(open_work):
+        return f"history for {len(learned)} of {len(open_work)} open pieces of work; the plan for the rest"
+    return f"history of closed work for all {len(open_work)} open pieces of work"
+
+
+def chain_sentence(forecast: Forecast, work: Mapping[str, Work], min_samples: int) -> str | None:
+    """What decides the completion, naming the least reliable work of the critical chain."""
+    chain = list(forecast.critical_path)
+    known = [k for k in chain if (h := work[k].history) is not None and h.count >= min_samples and work[k].done_at is None]
+    if not known:
+        return None
+    worst = max(known, key=lambda k: (work[k].history.late_rate, k))  # type: ignore[union-attr]
+    after = chain.index(worst) + 1
+    waiting = work[chain[after]].name if after < len(chain) else "completion"
+    rate = round(work[worst].history.late_rate * 100)  # type: ignore[union-attr]
+    return f"{waiting} waits on {work[worst].name}, which is late {rate}% of the time"
+
+
+def due_at(work: Sequence[Work], now: datetime, policy: Policy) -> float:
+    """When to draw again with no date moved: the refresh interval, or the next planned date now passes."""
+    ahead = [w.start for w in work if w.done_at is None and not w.started and w.start > now]
+    ahead += [w.end for w in work if w.done_at is None and w.end > now]
+    return min([(now + policy.forecast.refresh).timestamp(), *(t.timestamp() for t in ahead)])
+
+
+async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
+    """Draw again the forecasts of these open orders whose inputs changed or whose time came; returns how many."""
+    now = uow.now
+    todo = [(w, key) for w in orders if stale(w, key := inputs_key(w), now)]
+    if not todo:
+        return 0
+    settings = policy.forecast
+    learned = Learned(uow.session, uow.dialect, policy.calendars, settings.history)
+    await learned.name_parties(p.party_id for w, _ in todo for p in w.party_orders)
+    stored: list[dict[str, Any]] = []
+    marks: list[dict[str, Any]] = []
+    for w, key in todo:
+        work = await _work_of(w, learned)
+        oid = w.order.id
+        forecast = simulate(work, w.order.committed_date, now, draws=settings.draws, seed=settings.seed * 1_000_003 + oid,
+                            min_samples=settings.min_samples)
+        graph = {x.key: x for x in work}
+        sentence = chain_sentence(forecast, graph, settings.min_samples)
+        percent = round(forecast.on_time_probability * 100)
+        summary = f"The forecast gives it a {percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
+        stored.append({
+            "order_id": oid, "completion_p50": forecast.completion_p50, "completion_p90": forecast.completion_p90,
+            "on_time_probability": forecast.on_time_probability, "basis": basis(work, settings.min_samples),
+            "critical_path": [{"kind": graph[k].kind, "id": graph[k].id, "name": graph[k].name} for k in forecast.critical_path],
+            "party_orders": {
+                str(x.id): {"p50": f.p50.isoformat(), "p90": f.p90.isoformat(), "probability": f.probability}
+                for k, f in forecast.work.items() if (x := graph[k]).kind == PARTY_ORDER
+            },
+            "computed_at": now,
+        })
+        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy), "b_on_time": forecast.on_time_probability,
+                      "b_summary": summary[:500]})
+    await _store(uow, stored, marks)
+    return len(todo)
+
+
+async def _store(uow: UnitOfWork, stored: list[dict[str, Any]], marks: list[dict[str, Any]]) -> None:
+    """Not through the ORM: a sweep may draw many forecasts at once."""
+    table: Any = OrderForecast.__table__  # type: ignore[attr-defined]
+    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
+    columns = [c.name for c in table.c if c.name != "order_id"]
+    await uow.session.execute(insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}), stored)
+    o: Any = CustomerOrder.__table__  # type: ignore[attr-defined]
+    await uow.session.execute(
+        update(o).where(o.c.id == bindparam("b_id")).values(
+            forecast_key=bindparam("b_key"), forecast_due_at=bindparam("b_due"), forecast_on_time=bindparam("b_on_time"),
+            forecast_summary=bindparam("b_summary"),
+        ),
+        marks,
+        execution_options={"synchronize_session": False},
+    )
+    mapper = sa_inspect(CustomerOrder)
+    held = uow.session.sync_session.identity_map
+    for mark in marks:  # rows this session holds (a mutation's own order) show the stored values
+        loaded = held.get(mapper.identity_key_from_primary_key((mark["b_id"],)))
+        if loaded is not None:
+            for column, value in (("forecast_key", "b_key"), ("forecast_due_at", "b_due"), ("forecast_on_time", "b_on_time"),
+                                  ("forecast_summary", "b_summary")):
+                set_committed_value(loaded, column, mark[value])
