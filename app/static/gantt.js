@@ -94,8 +94,8 @@ function windowOf(order, items) {
   const known = times.filter((t) => t !== null && t !== undefined && !Number.isNaN(t));
   const start = Math.min(...known);
   const end = Math.max(...known);
-  const margin = Math.max((end - start) * 0.06, 6 * HOUR);
-  return { start: start - margin, end: end + 2.5 * margin }; // room on the right for the committed date's label
+  const margin = Math.max((end - start) * 0.05, 6 * HOUR);
+  return { start: start - margin, end: end + 3 * margin }; // room on the right for the committed date's label
 }
 
 /** Draw (or redraw) the order's Gantt into ``container``; returns the vis.Timeline. */
@@ -122,7 +122,8 @@ export function drawGantt(container, order, previous) {
   });
   timeline.orderId = order.id;
   timeline.addCustomTime(ms(order.committedDate), "committed");
-  timeline.setCustomTimeMarker(`committed ${day(order.committedDate)}`, "committed");
+  timeline.setCustomTimeMarker("committed", "committed");
+  timeline.setCustomTimeTitle(`committed ${day(order.committedDate)}`, "committed");
   container.dataset.drawn = String(order.version);
   return timeline;
 }
