@@ -12,6 +12,8 @@ function text(...parts) {
   return span;
 }
 
+// Tooltips are HTML to vis-timeline (it filters them for scripts): names from the API are escaped.
+const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const ms = (iso) => (iso ? new Date(iso).getTime() : null);
 const critical = (order) => new Set((order.forecast?.criticalPath || []).map((w) => `${w.kind}:${w.id}`));
 
@@ -28,14 +30,14 @@ export function planOf(order, now = Date.now()) {
     groups.push({ id: key, content: text(a.kind, a.workGroup ? `· ${a.workGroup}` : ""), className: `row-activity${onChain(key)}` });
     items.push({
       id: `${key}:plan`, group: key, start: ms(a.plannedStart), end: ms(a.plannedEnd), type: "range",
-      className: `planned activity work-activity-${a.id}${onChain(key)}${late}`, content: text(), title: `${a.kind}: planned ${day(a.plannedStart)} → ${day(a.plannedEnd)}`,
+      className: `planned activity work-activity-${a.id}${onChain(key)}${late}`, content: text(), title: escape(`${a.kind}: planned ${day(a.plannedStart)} → ${day(a.plannedEnd)}`),
     });
     if (a.actualStart) {
       const end = ms(a.actualEnd) || Math.max(now, ms(a.actualStart) + HOUR);
       items.push({
         id: `${key}:actual`, group: key, start: ms(a.actualStart), end, type: "range",
         className: `actual activity state-${a.state.toLowerCase()}`, content: text(`${a.percentComplete}%`),
-        title: `${a.kind}: ${a.state.toLowerCase().replaceAll("_", " ")} ${a.percentComplete}%, since ${day(a.actualStart)}`,
+        title: escape(`${a.kind}: ${a.state.toLowerCase().replaceAll("_", " ")} ${a.percentComplete}%, since ${day(a.actualStart)}`),
       });
     }
   }
@@ -49,7 +51,7 @@ export function planOf(order, now = Date.now()) {
       items.push({
         id: `${key}:plan`, group: key, start: from, end: Math.max(committed, from + HOUR), type: "range",
         className: `planned party-order work-partyOrder-${po.id}${onChain(key)}`, content: text(po.committedDeliveryDate ? "committed" : "needed by"),
-        title: `${po.party.name}: ${po.committedDeliveryDate ? `committed ${day(po.committedDeliveryDate)}` : `needed by ${day(po.neededBy)}`}`,
+        title: escape(`${po.party.name}: ${po.committedDeliveryDate ? `committed ${day(po.committedDeliveryDate)}` : `needed by ${day(po.neededBy)}`}`),
       });
     }
     if (po.acknowledgedAt) {
@@ -57,21 +59,21 @@ export function planOf(order, now = Date.now()) {
       items.push({
         id: `${key}:actual`, group: key, start: ms(po.acknowledgedAt), end, type: "range",
         className: `actual party-order state-${po.state.toLowerCase()}`, content: text(`${po.percentComplete}%`),
-        title: `${po.party.name}: ${po.state.toLowerCase().replaceAll("_", " ")} ${po.percentComplete}%`,
+        title: escape(`${po.party.name}: ${po.state.toLowerCase().replaceAll("_", " ")} ${po.percentComplete}%`),
       });
     }
     for (const m of po.milestones || []) {
       items.push({
         id: `${key}:milestone:${m.id}`, group: key, start: ms(m.reachedAt || m.plannedDate), type: "point",
         className: `milestone${m.reachedAt ? " reached" : ""}`, content: text(m.name),
-        title: `milestone ${m.name}: planned ${day(m.plannedDate)}${m.reachedAt ? `, reached ${day(m.reachedAt)}` : ""}`,
+        title: escape(`milestone ${m.name}: planned ${day(m.plannedDate)}${m.reachedAt ? `, reached ${day(m.reachedAt)}` : ""}`),
       });
     }
     if (po.forecast) {
       items.push({
         id: `${key}:band`, group: key, start: ms(po.forecast.deliveryP50), end: Math.max(ms(po.forecast.deliveryP90), ms(po.forecast.deliveryP50) + HOUR),
         type: "background", className: "forecast-band party-order",
-        title: `${po.party.name}: delivery P50 ${day(po.forecast.deliveryP50)} – P90 ${day(po.forecast.deliveryP90)}, on time ${Math.round(po.forecast.onTimeProbability * 100)}%`,
+        title: escape(`${po.party.name}: delivery P50 ${day(po.forecast.deliveryP50)} – P90 ${day(po.forecast.deliveryP90)}, on time ${Math.round(po.forecast.onTimeProbability * 100)}%`),
       });
     }
   }
@@ -81,7 +83,7 @@ export function planOf(order, now = Date.now()) {
     items.push({
       id: "order:band", start: ms(f.completionP50), end: Math.max(ms(f.completionP90), ms(f.completionP50) + HOUR), type: "background",
       className: "forecast-band order", content: text(`P50–P90 · on time ${Math.round(f.onTimeProbability * 100)}%`),
-      title: `completion P50 ${day(f.completionP50)} – P90 ${day(f.completionP90)}; ${f.basis}`,
+      title: escape(`completion P50 ${day(f.completionP50)} – P90 ${day(f.completionP90)}; ${f.basis}`),
     });
   }
   groups.forEach((g, order) => { g.order = order; });
