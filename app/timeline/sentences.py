@@ -293,9 +293,10 @@ def _party_completed(e: EventLike, n: Names) -> str:
 
 def _check_in(e: EventLike, n: Names) -> str:
     after = _sets(e)[1]
-    with_whom = f" ({after['with_whom']})" if after.get("with_whom") else ""
+    who, outcome = _extra(e, "with_whom") or after.get("with_whom"), _extra(e, "outcome") or after.get("outcome")
+    with_whom = f" ({who})" if who else ""
     expected = f", expecting delivery by {when(after['expected_delivery'], e.at.year)}" if after.get("expected_delivery") else ""
-    return f"Checked in with {_party(e, n)}{with_whom}: {_quote(after.get('outcome'))}{expected}"
+    return f"Checked in with {_party(e, n)}{with_whom}: {_quote(outcome)}{expected}"
 
 
 def _jeopardy(e: EventLike, n: Names) -> str:
