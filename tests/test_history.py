@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit import audit
+from app.calendars.calendar import ALWAYS
+from app.forecast import learning
 from app.clock import FrozenClock
 from app.consistency import reconcile
 from app.db import Database
 from app.events import Event
 from app.history import HistorySpec, deal, generate_history, parse_rates
 from app.orders.models import CustomerOrder
+from app.party_orders.models import Party
 
 PARTY_SLIP = {"FibreCo": 0.5, "Reliable Ltd": 0.0}
 KIND_SLIP = {"survey": 0.25, "install": 0.75}
@@ -64,6 +67,16 @@ async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per
     for kind, rate in KIND_SLIP.items():
         assert abs(by_kind[kind] - rate) <= 1 / orders / 2 + 1e-9, (kind, by_kind[kind])
     assert (await audit(db)).ok
+
+    # and the forecast's learner, reading the tables in wall-clock time, learns the same rates
+    async with db.read() as session:
+        parties = dict((await session.execute(select(Party.name, Party.id))).all())
+        for name in PARTY_SLIP:
+            stats = learning.delivery_stats(await learning.party_history(session, parties[name], ALWAYS, 100))
+            assert stats.samples == orders // 2 and stats.on_time_rate == pytest.approx(1 - by_party[name])
+        for kind in KIND_SLIP:
+            history = await learning.activity_history(session, kind, "field-north", ALWAYS, 100)
+            assert learning.duration_stats(kind, "field-north", history).late_rate == pytest.approx(by_kind[kind])
 
 
 def test_slips_are_dealt_exactly_and_rates_are_parsed_strictly() -> None:
