@@ -242,6 +242,7 @@ async def _escalated_order_with_history(w: World) -> dict[str, Any]:
 JEOPARDY_OPERATIONS: dict[str, Op] = {
     "escalationPolicy": Op("{ escalationPolicy { atRiskSlack } }", READERS, _nothing),
     "escalationDryRun": Op("{ escalationDryRun { __typename } }", READERS, _order),
+    "activityDurationStats": Op('{ activityDurationStats(kind: "install") { samples meanFactor } }', STAFF, _activity),
     "escalateCustomerOrder": Op(
         'mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: "customer called twice") { escalationLevel } }',
         STAFF, _escalation, ("id",),

@@ -89,6 +89,9 @@ class BusinessCalendar:
         return built
 
     def _year_of(self, epoch: float) -> int:
+        for year, y in self._years.items():  # the few years built so far, before a time zone conversion
+            if y.first <= epoch < y.after:
+                return year
         return datetime.fromtimestamp(epoch, self.zone).year
 
     @staticmethod

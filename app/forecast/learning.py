@@ -9,6 +9,7 @@ did the work: reading the statistics never scans all history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,7 @@ async def activity_history(
     session: AsyncSession, kind: str, work_group: str | None, calendar: BusinessCalendar, limit: int
 ) -> History:
     """Actual over planned working time of the latest completed activities of this kind and work group."""
-    a = Activity
+    a: Any = Activity.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
     group = a.work_group.is_(None) if work_group is None else a.work_group == work_group
     rows = await session.execute(
         select(a.planned_start, a.planned_end, a.actual_start, a.actual_end)
@@ -43,7 +44,7 @@ async def activity_history(
 
 async def party_history(session: AsyncSession, party_id: int, calendar: BusinessCalendar, limit: int) -> History:
     """Working seconds between committed date and delivery (negative: early) of the party's latest deliveries."""
-    po = PartyOrder
+    po: Any = PartyOrder.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
     rows = await session.execute(
         select(po.committed_delivery, po.delivered_at)
         .where(po.party_id == party_id, po.delivered_at.is_not(None), po.committed_delivery.is_not(None))

@@ -10,24 +10,26 @@ through its index, never by scanning open orders).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.calendars.book import CalendarBook
-from app.db import UnitOfWork, in_ids
+from app.db import Database, UnitOfWork, in_ids
 from app.forecast import learning
 from app.forecast.models import OrderForecast
 from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Work, simulate
 from app.jeopardy.policy import Policy
+from app.jeopardy.rules import FORECAST_REASON
 from app.orders import states
 from app.orders.models import CustomerOrder
 from app.party_orders import states as party_states
@@ -60,36 +62,61 @@ def inputs_key(w: OrderWork) -> str:
 
 def stale(w: OrderWork, key: str, now: datetime) -> bool:
     due = w.order.forecast_due_at
-    return w.order.forecast_key != key or due is None or due <= now.timestamp()
+    return w.order.forecast_key != key or (due is not None and due <= now.timestamp())
+
+
+# Histories move slowly (a case closes now and then), so a process keeps what it read, per database,
+# for ``forecast.keep`` rather than read it again in every transaction that draws a forecast.
+_kept: WeakKeyDictionary[Database, dict[tuple[Any, ...], tuple[float, Any]]] = WeakKeyDictionary()
 
 
 class Learned:
-    """Histories asked for while forecasting one batch, each read once."""
+    """Histories (and party names) asked for while forecasting, read once per ``keep`` seconds."""
 
-    def __init__(self, session: AsyncSession, dialect: str, book: CalendarBook, limit: int) -> None:
-        self.session, self.dialect, self.book, self.limit = session, dialect, book, limit
-        self._activities: dict[tuple[str, str | None], History] = {}
-        self._parties: dict[int, History] = {}
+    def __init__(self, uow: UnitOfWork, book: CalendarBook, limit: int, keep: float) -> None:
+        self.session, self.dialect, self.book, self.limit, self.keep = uow.session, uow.dialect, book, limit, keep
+        self._kept = _kept.setdefault(uow.db, {})
+        self._tag = (id(book), limit)  # another policy in force reads afresh
         self.party_names: dict[int, str] = {}
 
+    def _recall(self, key: tuple[Any, ...]) -> Any:
+        found = self._kept.get((*self._tag, *key))
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        if self.keep > 0:
+            self._kept[(*self._tag, *key)] = (time.monotonic() + self.keep, value)
+
     async def activity(self, kind: str, work_group: str | None) -> History:
-        key = (kind, work_group)
-        if key not in self._activities:
+        found = self._recall(("activity", kind, work_group))
+        if found is None:
             calendar = self.book.for_work_group(work_group)
-            self._activities[key] = await learning.activity_history(self.session, kind, work_group, calendar, self.limit)
-        return self._activities[key]
+            found = await learning.activity_history(self.session, kind, work_group, calendar, self.limit)
+            self._keep(("activity", kind, work_group), found)
+        return found
 
     async def party(self, party_id: int) -> History:
-        if party_id not in self._parties:
+        found = self._recall(("party", party_id))
+        if found is None:
             calendar = self.book.for_party(self.party_names.get(party_id))
-            self._parties[party_id] = await learning.party_history(self.session, party_id, calendar, self.limit)
-        return self._parties[party_id]
+            found = await learning.party_history(self.session, party_id, calendar, self.limit)
+            self._keep(("party", party_id), found)
+        return found
 
     async def name_parties(self, ids: Iterable[int]) -> None:
-        wanted = sorted(set(ids) - set(self.party_names))
+        wanted = []
+        for pid in sorted(set(ids)):
+            name = self._recall(("name", pid))
+            if name is None:
+                wanted.append(pid)
+            else:
+                self.party_names[pid] = name
         if wanted:
-            rows = await self.session.execute(select(Party.id, Party.name).where(in_ids(Party.id, wanted, self.dialect)))
-            self.party_names.update({pid: name for pid, name in rows})
+            party: Any = Party.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
+            rows = await self.session.execute(select(party.id, party.name).where(in_ids(party.id, wanted, self.dialect)))
+            for pid, name in rows:
+                self.party_names[pid] = name
+                self._keep(("name", pid), name)
 
 
 async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
@@ -148,11 +175,13 @@ def chain_sentence(forecast: Forecast, work: Mapping[str, Work], min_samples: in
     return f"{waiting} waits on {work[worst].name}, which is late {rate}% of the time"
 
 
-def due_at(work: Sequence[Work], now: datetime, policy: Policy) -> float:
-    """When to draw again with no date moved: the refresh interval, or the next planned date now passes."""
+def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> float | None:
+    """When to draw again with no date moved: the next planned date now passes, and, for a forecast
+    drawn from history (whose open draws now keeps overtaking), the refresh interval."""
     ahead = [w.start for w in work if w.done_at is None and not w.started and w.start > now]
     ahead += [w.end for w in work if w.done_at is None and w.end > now]
-    return min([(now + policy.forecast.refresh).timestamp(), *(t.timestamp() for t in ahead)])
+    times = [t.timestamp() for t in ahead] + ([(now + policy.forecast.refresh).timestamp()] if drawn else [])
+    return min(times, default=None)
 
 
 async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
@@ -162,7 +191,7 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
     if not todo:
         return 0
     settings = policy.forecast
-    learned = Learned(uow.session, uow.dialect, policy.calendars, settings.history)
+    learned = Learned(uow, policy.calendars, settings.history, settings.keep.total_seconds())
     await learned.name_parties(p.party_id for w, _ in todo for p in w.party_orders)
     stored: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
@@ -174,7 +203,7 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
         graph = {x.key: x for x in work}
         sentence = chain_sentence(forecast, graph, settings.min_samples)
         percent = round(forecast.on_time_probability * 100)
-        summary = f"The forecast gives it a {percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
+        summary = f"{FORECAST_REASON}{percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
         stored.append({
             "order_id": oid, "completion_p50": forecast.completion_p50, "completion_p90": forecast.completion_p90,
             "on_time_probability": forecast.on_time_probability, "basis": basis(work, settings.min_samples),
@@ -185,7 +214,7 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
             },
             "computed_at": now,
         })
-        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy), "b_on_time": forecast.on_time_probability,
+        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy, forecast.draws > 1), "b_on_time": forecast.on_time_probability,
                       "b_summary": summary[:500]})
     await _store(uow, stored, marks)
     return len(todo)

@@ -114,44 +114,51 @@ def simulate(
     rng = random.Random(seed)
     # Per activity: its planned working time and the instant the plan reaches in its calendar.
     planned = {k: graph[k].calendar.between(graph[k].start, graph[k].end) for k in order if graph[k].kind == ACTIVITY}
+    reached = {k: graph[k].calendar.add(graph[k].start, seconds) for k, seconds in planned.items()}
     finishes: dict[str, list[datetime]] = {k: [] for k in order}
     completions: list[datetime] = []
     chains: Counter[tuple[str, ...]] = Counter()
+    uniform = rng.random
+    # What each draw reads of a piece of work, looked up once (the loop runs draws x pieces times).
+    steps = [(k, graph[k], graph[k].history.samples if k in uncertain else (), graph[k].kind == ACTIVITY)  # type: ignore[union-attr]
+             for k in order]
     for _ in range(n):
         finish: dict[str, datetime] = {}
         decided_by: dict[str, str] = {}
-        for k in order:
-            w = graph[k]
+        last, last_end = "", None
+        for k, w, samples, is_activity in steps:
             if w.done_at is not None:
-                finish[k] = w.done_at
-                continue
-            factor_or_slip = w.history.samples[rng.randrange(w.history.count)] if k in uncertain else None  # type: ignore[union-attr]
-            if w.kind == ACTIVITY:
-                start = w.start
-                if not w.started:
-                    # The latest predecessor that leaves no slack decides the start (and is on the chain).
-                    latest = max((p for p in w.preds if p in finish), key=lambda p: (finish[p], p), default=None)
-                    if latest is not None and finish[latest] >= start:
-                        start, decided_by[k] = finish[latest], latest
-                    start = max(start, now)
-                factor = 1.0 if factor_or_slip is None else factor_or_slip
-                if start == w.start and factor == 1.0:
-                    end = w.end
-                else:  # the plan's end, moved by what the later start and the drawn factor add in working time
-                    end = w.end + (w.calendar.add(start, planned[k] * factor) - w.calendar.add(w.start, planned[k]))
+                end = w.done_at
             else:
-                end = w.start if factor_or_slip is None else w.calendar.add(w.start, factor_or_slip)
-            if w.floor is not None and w.floor > end:
-                end = w.floor
-            finish[k] = max(end, now)
-        last = max(order, key=lambda key: (finish[key], key))
+                drawn = samples[int(uniform() * len(samples))] if samples else None
+                if is_activity:
+                    start = w.start
+                    if not w.started:
+                        # The latest predecessor that leaves no slack decides the start (and is on the chain).
+                        for p in w.preds:
+                            if p in finish and finish[p] >= start:
+                                start, decided_by[k] = finish[p], p
+                        if start < now:
+                            start = now
+                    if start == w.start and (drawn is None or drawn == 1.0):
+                        end = w.end
+                    else:  # the plan's end, moved by what the later start and the drawn factor add in working time
+                        end = w.end + (w.calendar.add(start, planned[k] * (1.0 if drawn is None else drawn)) - reached[k])
+                else:
+                    end = w.start if drawn is None else w.calendar.add(w.start, drawn)
+                if w.floor is not None and w.floor > end:
+                    end = w.floor
+                if end < now:
+                    end = now
+            finish[k] = end
+            finishes[k].append(end)
+            if last_end is None or end >= last_end:
+                last, last_end = k, end
         chain = [last]
         while chain[-1] in decided_by:
             chain.append(decided_by[chain[-1]])
         chains[tuple(reversed(chain))] += 1
         completions.append(finish[last])
-        for k in order:
-            finishes[k].append(finish[k])
     completions.sort()
     per_work: dict[str, WorkForecast] = {}
     for k in order:

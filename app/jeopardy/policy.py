@@ -53,6 +53,7 @@ class ForecastSettings:
     min_samples: int = 5  # fewer closed cases than this: the plan is the forecast
     history: int = 200  # the most recent closed cases learned from, per activity kind and work group, per party
     refresh: timedelta = timedelta(days=1)  # a forecast no date moved is drawn again after this long
+    keep: timedelta = timedelta(minutes=1)  # a process reads the learned histories again after this long
     seed: int = 18
 
 
@@ -111,15 +112,16 @@ def cutoff(calendar: BusinessCalendar, rule: EscalationRule, now: datetime) -> d
 def _forecast_settings(raw: Any, source: str) -> ForecastSettings:
     if raw is None:
         return ForecastSettings()
-    if not isinstance(raw, dict) or set(raw) - {"draws", "min_samples", "history", "refresh", "seed"}:
-        raise InvalidInput(f"{source}: forecast has draws, min_samples, history, refresh and seed.", field="forecast")
+    if not isinstance(raw, dict) or set(raw) - {"draws", "min_samples", "history", "refresh", "keep", "seed"}:
+        raise InvalidInput(f"{source}: forecast has draws, min_samples, history, refresh, keep and seed.", field="forecast")
     numbers = {k: raw.get(k, getattr(ForecastSettings, k)) for k in ("draws", "min_samples", "history", "seed")}
     if not all(isinstance(v, int) and v >= 0 for v in numbers.values()) or not 1 <= numbers["draws"] <= 10000 or numbers["history"] < 1:
         raise InvalidInput(f"{source}: forecast draws (1..10000), min_samples, history (1 or more) and seed are whole numbers.", field="forecast")
     refresh = parse_duration(raw.get("refresh", "1d"), f"{source} forecast refresh")
     if refresh <= timedelta(0):
         raise InvalidInput(f"{source}: forecast refresh must be longer than 0.", field="forecast")
-    return ForecastSettings(refresh=refresh, **numbers)
+    keep = parse_duration(raw.get("keep", "1m"), f"{source} forecast keep")
+    return ForecastSettings(refresh=refresh, keep=keep, **numbers)
 
 
 def _names(value: Any, where: str, allowed: tuple[str, ...] | None = None) -> frozenset[str]:
@@ -228,7 +230,7 @@ async def escalations_due(
 
     Only orders already in jeopardy are read, so the work grows with those, not with all open orders.
     """
-    o, po = CustomerOrder, PartyOrder
+    o = CustomerOrder
     best: dict[tuple[int, int | None], Escalate] = {}
     book = policy.calendars
     for rule in policy.rules:

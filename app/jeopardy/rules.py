@@ -42,6 +42,7 @@ class Context:
     now: datetime
     dialect: str
     at_risk_slack: float  # share of the request->committed window below which an order is at risk
+    at_risk_probability: float | None = None  # forecast chance of meeting the committed date below which it is
 
     def at(self, when: datetime) -> ColumnElement[Any]:
         return literal(when, UTCDateTime)
@@ -67,6 +68,21 @@ class Evaluation:
     tracked: ColumnElement[bool]
     order_id: ColumnElement[Any]
     thresholds: list[ColumnElement[Any]]  # epoch seconds at which the outcome may change with time alone
+    # Reasons worded by the row itself (a stored sentence), by their fixed start: (prefix, level).
+    worded: tuple[tuple[str, str], ...] = ()
+
+    def level_of(self, reason: str | None) -> str:
+        if reason is None:
+            return "none"
+        if reason in self.levels:
+            return self.levels[reason]
+        return next((level for prefix, level in self.worded if reason.startswith(prefix)), "none")
+
+    def level_expression(self, reason: Any) -> ColumnElement[Any]:
+        """The level of an evaluated reason, in SQL."""
+        worded = case(*[(reason.startswith(prefix), literal(level)) for prefix, level in self.worded], else_=literal("none")) \
+            if self.worded else literal("none")
+        return case(self.levels, value=reason, else_=worded)
 
 
 @dataclass(frozen=True)
@@ -94,13 +110,18 @@ class LevelChange:
 EXTRA_COLUMNS = ("party_id", "jeopardy_since", "escalation_level")
 
 
-def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
+def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str | Any]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
     """One CASE giving the reason of the first (condition, level, reason) that holds; untracked rows get NULL.
 
-    The level follows from the reason, so the database evaluates one expression per row, not two.
+    The level follows from the reason, so the database evaluates one expression per row, not two. A
+    reason may be a column (a sentence the row stores); its level is then found by ``Evaluation.worded``.
     """
-    reason = case((~tracked, null()), *[(cond, literal(why)) for cond, _, why in pairs], else_=null())
-    return reason, {why: level for _, level, why in pairs}
+    reason = case((~tracked, null()), *[(cond, literal(why) if isinstance(why, str) else why) for cond, _, why in pairs], else_=null())
+    return reason, {why: level for _, level, why in pairs if isinstance(why, str)}
+
+
+# The start of every reason the forecast words (app/forecast/service.py writes the sentence).
+FORECAST_REASON = "The forecast gives it a "
 
 
 def customer_order_rule(ctx: Context) -> Evaluation:
@@ -111,23 +132,27 @@ def customer_order_rule(ctx: Context) -> Evaluation:
     slack = ctx.epoch(o.committed_date) - finish
     window = ctx.epoch(o.committed_date) - ctx.epoch(o.requested_at)
     percent = round(ctx.at_risk_slack * 100)
-    reason, levels = levels_of(
-        [
-            (o.committed_date <= ctx.at(ctx.now), "late", "The committed date has passed and the order is not complete."),
-            (o.expected_completion > o.committed_date, "jeopardy", "The expected completion is after the committed date."),
-            (
-                slack < window * ctx.at_risk_slack,
-                "atRisk",
-                f"Less than {percent}% of the time between request and committed date is left after the open work.",
-            ),
-        ],
-        tracked,
-    )
+    pairs: list[tuple[ColumnElement[bool], str, str | Any]] = [
+        (o.committed_date <= ctx.at(ctx.now), "late", "The committed date has passed and the order is not complete."),
+        (o.expected_completion > o.committed_date, "jeopardy", "The expected completion is after the committed date."),
+    ]
+    worded: tuple[tuple[str, str], ...] = ()
+    if ctx.at_risk_probability is not None:  # before the slack rule: it names what decides the date
+        unlikely = and_(o.forecast_on_time < ctx.at_risk_probability, o.forecast_summary.is_not(None))
+        pairs.append((unlikely, "atRisk", o.forecast_summary))
+        worded = ((FORECAST_REASON, "atRisk"),)
+    pairs.append((
+        slack < window * ctx.at_risk_slack,
+        "atRisk",
+        f"Less than {percent}% of the time between request and committed date is left after the open work.",
+    ))
+    reason, levels = levels_of(pairs, tracked)
     committed = ctx.epoch(o.committed_date)
     # Not the expected completion: once now passes it, slack shrinks with time, but it crosses the
     # at-risk line only at the at-risk point (if it was above it), so that point is the threshold.
-    thresholds = [committed, committed - window * ctx.at_risk_slack]
-    return Evaluation(row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds)
+    # The forecast's own time to be drawn again: the sweep reaches the order then (and reconciles it).
+    thresholds = [committed, committed - window * ctx.at_risk_slack, o.forecast_due_at]
+    return Evaluation(row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds, worded=worded)
 
 
 def activity_rule(ctx: Context) -> Evaluation:
@@ -224,7 +249,7 @@ async def _store_all(
         .where(in_ids(ev.order_id, order_ids, ctx.dialect))
         .subquery("evaluated")
     )
-    level = case(ev.levels, value=c.c.reason, else_=literal("none"))  # from the evaluated reason, not evaluated again
+    level = ev.level_expression(c.c.reason)  # from the evaluated reason, not evaluated again
     values: dict[str, Any] = {"jeopardy_check_at": c.c.check_at, "jeopardy_level": level, "jeopardy_reason": c.c.reason}
     if "jeopardy_since" in t.c:  # as change_levels computes it: a new level starts now, "none" has no start
         values["jeopardy_since"] = case((level == c.c.before, t.c.jeopardy_since), (level != "none", ctx.at(ctx.now)), else_=null())
@@ -241,7 +266,7 @@ async def _store_all(
 def _level_changes(rule: Rule, ev: Evaluation, extra: list[str], rows: Any, *, stored: bool) -> list[LevelChange]:
     found = [
         LevelChange(
-            rule, i, oid, before, before_reason, ev.levels.get(reason, "none") if reason else "none", reason,
+            rule, i, oid, before, before_reason, ev.level_of(reason), reason,
             {"id": i, "order_id": oid, **dict(zip(extra, rest))}, stored,
         )
         for i, oid, before, before_reason, reason, *rest in rows

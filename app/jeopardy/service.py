@@ -224,7 +224,8 @@ async def settle_levels(
     all when none is.
     """
     policy = policy or active()
-    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack)
+    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack,
+                        at_risk_probability=policy.at_risk_probability)
     changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
     if watched is not None:
         order_ids = sorted({oid for key, (oid, level) in watched.items() if changed.get(key, level) != "none"})

@@ -20,6 +20,7 @@ class ForecastQuery:
     )
     async def activity_duration_stats(self, info: Info, kind: str, work_group: str | None = None) -> types.ActivityDurationStats:
         kind = v.required_text(kind, "kind", max_len=64)
+        work_group = v.text(work_group, "workGroup", max_len=128)
         async with info.context.db.read() as session:
             stats = await queries.activity_duration_stats(session, kind, work_group, policy.active())
         return types.ActivityDurationStats.of(stats)

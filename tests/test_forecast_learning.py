@@ -1,0 +1,115 @@
+"""What closed work teaches, on a history generated with known parameters, and the probability rule it feeds."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.calendars.book import parse_calendars
+from app.db import Database
+from app.forecast import learning
+from app.jeopardy import policy as policies
+from app.jeopardy.policy import parse_policy
+from app.orders.models import Activity, CustomerOrder
+from app.party_orders.models import Party, PartyOrder
+from tests.api import Api
+from tests.conftest import START
+from tests.party import REPORT, acknowledge, create_party, key, order_with_party_items, partner_api, requisition
+
+HOUR = timedelta(hours=1)
+PAST = datetime(2026, 6, 1, 9, tzinfo=UTC)
+WALL_CLOCK = parse_calendars(None).default
+
+
+async def closed_history(db: Database, party_id: int, *, cases: int, late_share: float, mean_slip_hours: float,
+                         kind: str = "install", factor: tuple[float, float] = (1.0, 1.5), seed: int = 11) -> None:
+    """Closed orders of the past: activities taking plan times U(factor), deliveries late with the share given."""
+    rng = random.Random(seed)
+    async with db.write_session() as session:
+        order = CustomerOrder(sales_request_ref=f"SR-PAST-{party_id}", customer_id="C", customer_name="Past Ltd", priority="normal",
+                              state="completed", requested_at=PAST, committed_date=PAST, created_at=PAST, updated_at=PAST)
+        session.add(order)
+        await session.flush()
+        for n in range(cases):
+            start = PAST + n * 24 * HOUR
+            took = 8 * rng.uniform(*factor)
+            session.add(Activity(order_id=order.id, kind=kind, state="completed", planned_start=start, planned_end=start + 8 * HOUR,
+                                 actual_start=start, actual_end=start + took * HOUR, work_group="field-ops", updated_at=start))
+            slip = rng.expovariate(1 / mean_slip_hours) if rng.random() < late_share else -rng.uniform(0, 4)
+            session.add(PartyOrder(order_id=order.id, party_id=party_id, state="completed", needed_by=start, committed_delivery=start,
+                                   delivered_at=start + slip * HOUR, created_at=start, updated_at=start))
+        await session.commit()
+
+
+async def a_party(db: Database, name: str) -> int:
+    async with db.write_session() as session:
+        party = Party(name=name, kind="supplier", reporting_interval_hours=48, created_at=PAST)
+        session.add(party)
+        await session.commit()
+        assert party.id is not None
+        return party.id
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+async def test_a_partys_reliability_and_an_activitys_durations_are_recovered_from_its_history(db: Database) -> None:
+    party_id = await a_party(db, "FibreCo")
+    await closed_history(db, party_id, cases=150, late_share=0.4, mean_slip_hours=12)
+    async with db.read() as session:
+        deliveries = learning.delivery_stats(await learning.party_history(session, party_id, WALL_CLOCK, 200))
+        installs = await learning.activity_history(session, "install", "field-ops", WALL_CLOCK, 200)
+        newest = await learning.party_history(session, party_id, WALL_CLOCK, 20)
+    assert deliveries.samples == 150
+    assert deliveries.on_time_rate == pytest.approx(0.6, abs=0.1)
+    # Mean slip: 40% late by Exp(mean 12h), 60% early by U(0, 4h): 0.4 * 12 - 0.6 * 2 = 3.6h.
+    assert deliveries.mean_slip_hours == pytest.approx(3.6, abs=1.8)
+    stats = learning.duration_stats("install", "field-ops", installs)
+    assert stats.samples == 150
+    assert stats.mean_factor == pytest.approx(1.25, abs=0.04)
+    assert stats.p90_factor == pytest.approx(1.45, abs=0.04)
+    assert newest.count == 20  # bounded: the latest cases only
+
+
+UNLIKELY = """query($id: ID!) { customerOrder(id: $id) { jeopardyLevel jeopardyReason
+  forecast { onTimeProbability basis computedAt criticalPath { kind name } }
+  partyOrders { id forecast { deliveryP50 deliveryP90 onTimeProbability } party { deliveryStats { onTimeRate meanSlipHours samples } } } } }"""
+DRY_RUN = "{ escalationDryRun { levelChanges { entity entityId toLevel reason } } }"
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+async def test_an_order_waiting_on_an_unreliable_party_is_at_risk_and_the_reason_names_it(staff: Api, db: Database, http, clock) -> None:  # type: ignore[no-untyped-def]  # fixtures
+    policies.use(parse_policy({"at_risk_slack": 0.0}))  # no probability rule yet
+    try:
+        party = await create_party(staff, name="FibreCo")
+        # FibreCo delivers late 4 times in 10, by about two days.
+        await closed_history(db, int(party["id"]), cases=30, late_share=0.4, mean_slip_hours=48, seed=3)
+        order = await order_with_party_items(staff, START, party["id"], days=30)
+        [po] = await requisition(staff, order["id"])
+        partner = await partner_api(http, db, clock, party["id"])
+        await acknowledge(partner, po["id"], START, days=29)  # one day before the committed date
+        found = (await staff.ok(UNLIKELY, {"id": order["id"]}))["customerOrder"]
+        forecast = found["forecast"]
+        assert found["jeopardyLevel"] == "NONE"
+        assert 0.4 < forecast["onTimeProbability"] < 0.8
+        assert forecast["criticalPath"] == [{"kind": "partyOrder", "name": "FibreCo's delivery"}]
+        assert forecast["basis"].startswith("history")
+        [seen] = found["partyOrders"]
+        stats = seen["party"]["deliveryStats"]
+        assert stats["samples"] == 30 and 0.4 < stats["onTimeRate"] < 0.8 and stats["meanSlipHours"] > 0
+        assert seen["forecast"]["onTimeProbability"] < 0.8
+
+        policies.use(parse_policy({"at_risk_slack": 0.0, "at_risk_probability": 0.8}))
+        [planned] = [c for c in (await staff.ok(DRY_RUN))["escalationDryRun"]["levelChanges"] if c["entity"] == "order"]
+        late = round((1 - stats["onTimeRate"]) * 100)
+        expected = (f"The forecast gives it a {round(forecast['onTimeProbability'] * 100)}% chance of meeting the committed date: "
+                    f"completion waits on FibreCo's delivery, which is late {late}% of the time.")
+        assert (planned["entityId"], planned["toLevel"], planned["reason"]) == (order["id"], "AT_RISK", expected)
+
+        # A report that moves no date: the levels are settled again, the forecast is not drawn again.
+        await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40}})
+        after = (await staff.ok(UNLIKELY, {"id": order["id"]}))["customerOrder"]
+        assert (after["jeopardyLevel"], after["jeopardyReason"]) == ("AT_RISK", expected)
+        assert after["forecast"] == forecast
+    finally:
+        policies.use(None)
