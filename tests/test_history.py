@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from app import cli
 from app.audit import audit
 from app.calendars.calendar import ALWAYS
 from app.forecast import learning
@@ -88,3 +91,27 @@ def test_slips_are_dealt_exactly_and_rates_are_parsed_strictly() -> None:
     for bad in (["FibreCo"], ["=0.2"], ["FibreCo=1.5"], ["FibreCo=often"]):
         with pytest.raises(SystemExit, match="--party-slip"):
             parse_rates(bad, "--party-slip")
+
+
+def test_the_generate_command_writes_a_history_with_the_rates_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/history.db")
+    cli.get_settings.cache_clear()
+    try:
+        cli.main(["migrate"])
+        cli.main(["generate", "--history", "2", "--party-slip", "FibreCo=0.5", "--kind-slip", "install=1"])
+        with pytest.raises(SystemExit, match="--kind-slip"):
+            cli.main(["generate", "--history", "2", "--kind-slip", "install"])
+    finally:
+        cli.get_settings.cache_clear()
+    assert "2 closed orders in " in capsys.readouterr().out
+
+    async def read() -> list[Event]:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/history.db")
+        try:
+            async with db.read() as session:
+                return list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+        finally:
+            await db.dispose()
+
+    by_party, by_kind = rates_in_the_event_log(asyncio.run(read()))
+    assert by_party == {"FibreCo": 0.5} and by_kind == {"install": 1.0}
