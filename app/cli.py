@@ -87,7 +87,11 @@ async def _demo(settings: Settings) -> None:
         if await has_orders(db):
             print("demo data: the database already has orders; none added")
         else:
-            ids = await load_demo(db, SystemClock())
+            history_db = _db(settings)  # see load_demo: the open orders' forecasts read the history afresh
+            try:
+                ids = await load_demo(db, SystemClock(), history_db=history_db)
+            finally:
+                await history_db.dispose()
             print(f"demo data: {len(ids)} customer orders created")
     finally:
         await db.dispose()

@@ -32,15 +32,20 @@ HISTORY_PARTY_SLIP = {PARTIES[0][0]: 0.5, PARTIES[1][0]: 0.1, PARTIES[2][0]: 0.2
 HISTORY_KIND_SLIP = {"site survey": 0.1, "install": 0.4}
 
 
-async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7, history: int = 15) -> list[int]:
+async def load_demo(
+    db: Database, clock: Clock, count: int = 36, seed: int = 7, history: int = 15, history_db: Database | None = None
+) -> list[int]:
     """Create ``count`` open orders through the same domain functions the API uses (so events exist too),
-    after ``history`` closed ones (app/history.py) that the forecasts learn from."""
+    after ``history`` closed ones (app/history.py) that the forecasts learn from, written through
+    ``history_db`` (default ``db``; the command line gives it a Database of its own, because a process
+    keeps the learned histories it read per Database for the policy's ``forecast.keep``, and the open
+    orders' forecasts must read the history just written)."""
     if db.reconcile is None:  # its writes would leave every order unreconciled
         raise RuntimeError("The database has no reconciliation wired (create_app and the command line hand it in).")
     party_ids = await create_demo_parties(db, clock)
     if history:
         spec = HistorySpec(orders=history, party_slip=HISTORY_PARTY_SLIP, kind_slip=HISTORY_KIND_SLIP, seed=seed, ref_prefix="SR-DEMO-H")
-        await generate_history(db, spec, clock.now())
+        await generate_history(history_db or db, spec, clock.now())
     rng = random.Random(seed)
     ids: list[int] = []
     for n in range(count):

@@ -76,6 +76,8 @@ def test_an_order_shows_its_tree_and_timeline(page: Any, server: Server) -> None
     assert "site survey" in tree and "install" in tree and "service order" in tree
     types = page.locator("#timeline li").evaluate_all("items => items.map(i => i.dataset.type)")
     assert types[0] == "orderCreated" and "activityScheduled" in types
+    page.wait_for_selector("#gantt .vis-item.planned.activity")  # the plan is drawn on the next animation frame
+    assert page.locator("#gantt .vis-item.planned.activity").count() == 2  # the survey and the install
     shot = screenshot(page, "order-tree.png")
     assert shot.stat().st_size > 10_000
 

@@ -33,7 +33,7 @@ export function planOf(order, now = Date.now()) {
       className: `planned activity work-activity-${a.id}${onChain(key)}${late}`, content: text(), title: escape(`${a.kind}: planned ${day(a.plannedStart)} → ${day(a.plannedEnd)}`),
     });
     if (a.actualStart) {
-      const end = ms(a.actualEnd) || Math.max(now, ms(a.actualStart) + HOUR);
+      const end = Math.max(ms(a.actualEnd) || now, ms(a.actualStart) + HOUR); // at least an hour wide, to be seen
       items.push({
         id: `${key}:actual`, group: key, start: ms(a.actualStart), end, type: "range",
         className: `actual activity state-${a.state.toLowerCase()}`, content: text(`${a.percentComplete}%`),
@@ -55,7 +55,7 @@ export function planOf(order, now = Date.now()) {
       });
     }
     if (po.acknowledgedAt) {
-      const end = ms(po.deliveredAt) || Math.max(now, ms(po.acknowledgedAt) + HOUR);
+      const end = Math.max(ms(po.deliveredAt) || now, ms(po.acknowledgedAt) + HOUR);
       items.push({
         id: `${key}:actual`, group: key, start: ms(po.acknowledgedAt), end, type: "range",
         className: `actual party-order state-${po.state.toLowerCase()}`, content: text(`${po.percentComplete}%`),
