@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
+from app.clock import FrozenClock
+from app.db import Database
+from app.jeopardy import policy as policies
+from app.jeopardy.policy import parse_policy
 from tests.api import Api
 from tests.conftest import START
 from tests.factories import create_order, schedule
+from tests.party import REPORT, acknowledge, create_party, key, order_with_party_items, partner_api, requisition
 
 FORECAST = """query($id: ID!) { customerOrder(id: $id) { expectedCompletion committedDate
   forecast { completionP50 completionP90 onTimeProbability basis criticalPath { kind id name } } } }"""
@@ -26,3 +32,21 @@ async def test_a_scheduled_order_without_history_is_forecast_to_finish_as_planne
     assert forecast["basis"].startswith("plan:")
     assert [w["id"] for w in forecast["criticalPath"]] == [survey["id"], install["id"]]
     assert (START + timedelta(days=4)).isoformat().startswith(found["expectedCompletion"][:19])
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+async def test_a_partys_next_report_is_due_in_its_business_hours(staff: Api, db: Database, http: httpx.AsyncClient, clock: FrozenClock) -> None:
+    office = {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-17:00"}
+    policies.use(parse_policy({"calendars": {"parties": {"Office Hours Ltd": office}}}))
+    try:
+        party = await create_party(staff, name="Office Hours Ltd", hours=16)
+        order = await order_with_party_items(staff, START, party["id"])
+        [po] = await requisition(staff, order["id"])
+        partner = await partner_api(http, db, clock, party["id"])
+        acknowledged = await acknowledge(partner, po["id"], START)  # Monday 09:00
+        assert acknowledged["nextReportDue"].startswith("2027-03-02T17:00:00")  # two working days, not Tuesday 01:00
+        clock.advance(timedelta(hours=5))
+        reported = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10}}))["reportPartyOrderProgress"]
+        assert reported["nextReportDue"].startswith("2027-03-03T14:00:00")  # Monday 14:00 + 3h Monday + 8h Tuesday + 5h Wednesday
+    finally:
+        policies.use(None)

@@ -44,6 +44,11 @@ class CalendarBook:
     def for_party(self, name: str | None) -> BusinessCalendar:
         return self.parties.get(name or "", self.default)
 
+    @property
+    def parties_on_wall_clock(self) -> bool:
+        """Every party works wall-clock time (so a reporting interval is plain hours)."""
+        return self.default.wall_clock and all(c.wall_clock for c in self.parties.values())
+
 
 @lru_cache(maxsize=256)
 def _public(country: str, subdivision: str | None, year: int) -> frozenset[date]:

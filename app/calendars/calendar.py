@@ -46,6 +46,14 @@ class BusinessCalendar:
     _years: dict[int, _Year] = field(default_factory=dict, repr=False)
 
     @property
+    def wall_clock(self) -> bool:
+        """Every hour of every day, no holidays: working time is plain elapsed time."""
+        return (
+            self.days == frozenset(range(7)) and self.opens == time(0) and self.closes is None and not self.dates
+            and self.public_holidays is _no_holidays
+        )
+
+    @property
     def day_seconds(self) -> float:
         """Working seconds in one working day (what "1 business day" means)."""
         return self._day_end_seconds() - (self.opens.hour * 3600 + self.opens.minute * 60 + self.opens.second)
@@ -104,6 +112,8 @@ class BusinessCalendar:
 
     def between(self, start: datetime, end: datetime) -> float:
         """Working seconds from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+        if self.wall_clock:
+            return (end - start).total_seconds()
         a, b = start.timestamp(), end.timestamp()
         if b < a:
             return -self.between(end, start)
@@ -125,34 +135,35 @@ class BusinessCalendar:
         """
         if seconds == 0:
             return start
-        if seconds < 0:
-            return self._back(start, -seconds)
-        t = start.timestamp()
+        if self.wall_clock:  # exact to the microsecond, as timedelta arithmetic is
+            return start + timedelta(seconds=seconds)
+        return datetime.fromtimestamp(self.add_epoch(start.timestamp(), seconds), UTC)
+
+    def add_epoch(self, t: float, seconds: float) -> float:
+        """``add`` on epoch seconds (what the forecast's draws use: no datetimes made per draw)."""
+        if seconds == 0 or self.wall_clock:
+            return t + seconds
         year = self._year_of(t)
         y = self._year(year)
+        if seconds < 0:
+            target = self._position(y, t) + seconds
+            for _ in range(1000):
+                if target >= 0 and y.starts:
+                    i = bisect_right(y.before, target) - 1
+                    return y.starts[i] + target - y.before[i]
+                year -= 1
+                y = self._year(year)
+                target += y.total
+            raise ValueError(f"calendar {self.name} has no working time behind")
         target = self._position(y, t) + seconds
         for _ in range(1000):
             if target <= y.total and y.starts:
                 i = max(bisect_left(y.before, target) - 1, 0)
-                return datetime.fromtimestamp(y.starts[i] + target - y.before[i], UTC)
+                return y.starts[i] + target - y.before[i]
             target -= y.total
             year += 1
             y = self._year(year)
         raise ValueError(f"calendar {self.name} has no working time ahead")
-
-    def _back(self, end: datetime, seconds: float) -> datetime:
-        t = end.timestamp()
-        year = self._year_of(t)
-        y = self._year(year)
-        target = self._position(y, t) - seconds
-        for _ in range(1000):
-            if target >= 0 and y.starts:
-                i = bisect_right(y.before, target) - 1
-                return datetime.fromtimestamp(y.starts[i] + target - y.before[i], UTC)
-            year -= 1
-            y = self._year(year)
-            target += y.total
-        raise ValueError(f"calendar {self.name} has no working time behind")
 
 
 ALWAYS = BusinessCalendar("always")  # every hour of every day, UTC: wall-clock time

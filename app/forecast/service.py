@@ -49,14 +49,20 @@ class OrderWork:
     needed_by: Mapping[int, datetime]  # party orders' needed-by dates just settled, where they moved
 
 
+def _t(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
 def inputs_key(w: OrderWork) -> str:
-    """A digest of everything a forecast reads of the order (not the time)."""
-    parts: list[Any] = [w.order.committed_date]
+    """A digest of everything a forecast reads of the order (not the time); every reconciliation
+    computes it, so it is built of plain numbers and names (``repr`` of datetimes costs more)."""
+    parts: list[Any] = [_t(w.order.committed_date)]
     for a in w.activities:
-        parts += [a.id, a.kind, a.work_group, a.state, a.planned_start, a.planned_end, a.actual_start, a.actual_end,
-                  a.expected_end, sorted(w.preds.get(a.id, ()))]
+        parts += (a.id, a.kind, a.work_group, a.state, _t(a.planned_start), _t(a.planned_end), _t(a.actual_start),
+                  _t(a.actual_end), _t(a.expected_end), tuple(w.preds.get(a.id, ())))
     for p in w.party_orders:
-        parts += [p.id, p.party_id, p.state, w.needed_by.get(p.id, p.needed_by), p.committed_delivery, p.expected_delivery, p.delivered_at]
+        parts += (p.id, p.party_id, p.state, _t(w.needed_by.get(p.id, p.needed_by)), _t(p.committed_delivery),
+                  _t(p.expected_delivery), _t(p.delivered_at))
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -176,12 +182,14 @@ def chain_sentence(forecast: Forecast, work: Mapping[str, Work], min_samples: in
 
 
 def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> float | None:
-    """When to draw again with no date moved: the next planned date now passes, and, for a forecast
-    drawn from history (whose open draws now keeps overtaking), the refresh interval."""
-    ahead = [w.start for w in work if w.done_at is None and not w.started and w.start > now]
-    ahead += [w.end for w in work if w.done_at is None and w.end > now]
-    times = [t.timestamp() for t in ahead] + ([(now + policy.forecast.refresh).timestamp()] if drawn else [])
-    return min(times, default=None)
+    """When to draw again with no date moved: when now passes the next planned end of open work
+    (where the jeopardy rules look too, so a sweep reaches few more orders than it would anyway),
+    and, for a forecast drawn from history, after the policy's ``refresh`` if it sets one."""
+    ahead = [w.end.timestamp() for w in work if w.done_at is None and w.end > now]
+    refresh = policy.forecast.refresh
+    if drawn and refresh is not None:
+        ahead.append((now + refresh).timestamp())
+    return min(ahead, default=None)
 
 
 async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:

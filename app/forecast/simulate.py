@@ -16,7 +16,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.calendars.calendar import BusinessCalendar
 
@@ -78,7 +78,7 @@ class Forecast:
     draws: int = 0
 
 
-def percentile(values: Sequence[datetime], share: float) -> datetime:
+def percentile(values: Sequence[float], share: float) -> float:
     """Nearest-rank percentile of sorted values."""
     return values[max(math.ceil(share * len(values)) - 1, 0)]
 
@@ -112,60 +112,73 @@ def simulate(
     uncertain = {k for k in order if graph[k].done_at is None and graph[k].history and graph[k].history.count >= min_samples}  # type: ignore[union-attr]
     n = draws if uncertain else 1
     rng = random.Random(seed)
-    # Per activity: its planned working time and the instant the plan reaches in its calendar.
-    planned = {k: graph[k].calendar.between(graph[k].start, graph[k].end) for k in order if graph[k].kind == ACTIVITY}
-    reached = {k: graph[k].calendar.add(graph[k].start, seconds) for k, seconds in planned.items()}
-    finishes: dict[str, list[datetime]] = {k: [] for k in order}
-    completions: list[datetime] = []
-    chains: Counter[tuple[str, ...]] = Counter()
     uniform = rng.random
-    # What each draw reads of a piece of work, looked up once (the loop runs draws x pieces times).
-    steps = [(k, graph[k], graph[k].history.samples if k in uncertain else (), graph[k].kind == ACTIVITY)  # type: ignore[union-attr]
-             for k in order]
+    now_e = now.timestamp()
+    # Draws run on epoch seconds (no datetimes made per draw); each piece of work's constants once:
+    # key, work, samples, activity?, start, end, done, floor, its planned working time and the instant
+    # the plan reaches in its calendar.
+    steps = []
+    for k in order:
+        w = graph[k]
+        planned = w.calendar.between(w.start, w.end) if w.kind == ACTIVITY else 0.0
+        start_e = w.start.timestamp()
+        steps.append((
+            k, w, w.history.samples if k in uncertain else (), w.kind == ACTIVITY, start_e, w.end.timestamp(),  # type: ignore[union-attr]
+            None if w.done_at is None else w.done_at.timestamp(), None if w.floor is None else w.floor.timestamp(),
+            planned, w.calendar.add_epoch(start_e, planned),
+        ))
+    finishes: dict[str, list[float]] = {k: [] for k in order}
+    completions: list[float] = []
+    chains: Counter[tuple[str, ...]] = Counter()
     for _ in range(n):
-        finish: dict[str, datetime] = {}
+        finish: dict[str, float] = {}
         decided_by: dict[str, str] = {}
-        last, last_end = "", None
-        for k, w, samples, is_activity in steps:
-            if w.done_at is not None:
-                end = w.done_at
+        last, last_end = "", -1e18
+        for k, w, samples, is_activity, start_e, end_e, done_e, floor_e, planned, reached in steps:
+            if done_e is not None:
+                end = done_e
             else:
                 drawn = samples[int(uniform() * len(samples))] if samples else None
                 if is_activity:
-                    start = w.start
+                    start = start_e
                     if not w.started:
                         # The latest predecessor that leaves no slack decides the start (and is on the chain).
                         for p in w.preds:
                             if p in finish and finish[p] >= start:
                                 start, decided_by[k] = finish[p], p
-                        if start < now:
-                            start = now
-                    if start == w.start and (drawn is None or drawn == 1.0):
-                        end = w.end
+                        if start < now_e:
+                            start = now_e
+                    if start == start_e and (drawn is None or drawn == 1.0):
+                        end = end_e
                     else:  # the plan's end, moved by what the later start and the drawn factor add in working time
-                        end = w.end + (w.calendar.add(start, planned[k] * (1.0 if drawn is None else drawn)) - reached[k])
+                        end = end_e + (w.calendar.add_epoch(start, planned * (1.0 if drawn is None else drawn)) - reached)
                 else:
-                    end = w.start if drawn is None else w.calendar.add(w.start, drawn)
-                if w.floor is not None and w.floor > end:
-                    end = w.floor
-                if end < now:
-                    end = now
+                    end = start_e if drawn is None else w.calendar.add_epoch(start_e, drawn)
+                if floor_e is not None and floor_e > end:
+                    end = floor_e
+                if end < now_e:
+                    end = now_e
             finish[k] = end
             finishes[k].append(end)
-            if last_end is None or end >= last_end:
+            if end >= last_end:
                 last, last_end = k, end
         chain = [last]
         while chain[-1] in decided_by:
             chain.append(decided_by[chain[-1]])
         chains[tuple(reversed(chain))] += 1
-        completions.append(finish[last])
+        completions.append(last_end)
     completions.sort()
     per_work: dict[str, WorkForecast] = {}
     for k in order:
         values = sorted(finishes[k])
         due = graph[k].due
-        on_time = 1.0 if due is None else sum(1 for v in values if v <= due) / n
-        per_work[k] = WorkForecast(percentile(values, 0.5), percentile(values, 0.9), on_time)
-    probability = sum(1 for c in completions if c <= committed) / n
+        on_time = 1.0 if due is None else sum(1 for v in values if v <= due.timestamp()) / n
+        per_work[k] = WorkForecast(_instant(percentile(values, 0.5)), _instant(percentile(values, 0.9)), on_time)
+    committed_e = committed.timestamp()
+    probability = sum(1 for c in completions if c <= committed_e) / n
     critical = max(chains.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    return Forecast(percentile(completions, 0.5), percentile(completions, 0.9), probability, critical, per_work, n)
+    return Forecast(_instant(percentile(completions, 0.5)), _instant(percentile(completions, 0.9)), probability, critical, per_work, n)
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)

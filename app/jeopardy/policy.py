@@ -52,7 +52,7 @@ class ForecastSettings:
     draws: int = 500  # Monte Carlo draws per forecast
     min_samples: int = 5  # fewer closed cases than this: the plan is the forecast
     history: int = 200  # the most recent closed cases learned from, per activity kind and work group, per party
-    refresh: timedelta = timedelta(days=1)  # a forecast no date moved is drawn again after this long
+    refresh: timedelta | None = None  # a forecast drawn from history, no date moved, is drawn again after this long
     keep: timedelta = timedelta(minutes=1)  # a process reads the learned histories again after this long
     seed: int = 18
 
@@ -117,8 +117,8 @@ def _forecast_settings(raw: Any, source: str) -> ForecastSettings:
     numbers = {k: raw.get(k, getattr(ForecastSettings, k)) for k in ("draws", "min_samples", "history", "seed")}
     if not all(isinstance(v, int) and v >= 0 for v in numbers.values()) or not 1 <= numbers["draws"] <= 10000 or numbers["history"] < 1:
         raise InvalidInput(f"{source}: forecast draws (1..10000), min_samples, history (1 or more) and seed are whole numbers.", field="forecast")
-    refresh = parse_duration(raw.get("refresh", "1d"), f"{source} forecast refresh")
-    if refresh <= timedelta(0):
+    refresh = parse_duration(raw["refresh"], f"{source} forecast refresh") if raw.get("refresh") is not None else None
+    if refresh is not None and refresh <= timedelta(0):
         raise InvalidInput(f"{source}: forecast refresh must be longer than 0.", field="forecast")
     keep = parse_duration(raw.get("keep", "1m"), f"{source} forecast keep")
     return ForecastSettings(refresh=refresh, keep=keep, **numbers)

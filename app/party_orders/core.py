@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
+from app.jeopardy.policy import active
 from app.orders.models import CustomerOrder
 from app.orders.service import get_order_for_update
 from app.party_orders import states
@@ -88,9 +88,11 @@ def move_party_order(uow: UnitOfWork, po: PartyOrder, target: str, reason: str |
 
 
 async def expect_report(uow: UnitOfWork, po: PartyOrder) -> None:
-    """Heard from the party now: the next report is due one reporting interval later."""
+    """Heard from the party now: the next report is due one reporting interval later, in business
+    hours of the party's calendar (plain hours when it works wall-clock time)."""
     party = await uow.session.get(Party, po.party_id)
     assert party is not None
     po.last_report_at = uow.now
     if states.PARTY_ORDER.is_open(po.state):
-        po.next_report_due = uow.now + timedelta(hours=party.reporting_interval_hours)
+        calendar = active().calendars.for_party(party.name)
+        po.next_report_due = calendar.add(uow.now, party.reporting_interval_hours * 3600.0)

@@ -27,6 +27,7 @@ from app.auth import Actor
 from app.db import Database, StaleConnection, as_loaded
 from app.errors import DomainError
 from app.events import Event
+from app.jeopardy.policy import active
 from app.party_orders.models import PartyOrder
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ async def report_progress(
         return None
     if data.expected_delivery is not None or data.milestone_id is not None:
         return None  # these move dates or milestones: the full path rolls them up
+    if not active().calendars.parties_on_wall_clock:
+        return None  # the next report is due in business hours of the party's calendar: the full path counts them
     try:
         key = v.required_text(key, "idempotencyKey", max_len=128)
         note = v.text(data.note, "note")
