@@ -10,114 +10,12 @@ Knows nothing of GraphQL, HTTP or the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
 
 from app.event_visibility import EventLike
+from app.timeline.phrases import because, change_sets, changes, extra, instant, moved, quote, state_words, when
 from app.timeline.subjects import Subject, subject_of
 
 Names = Mapping[Subject, str]
-
-STATE_WORDS = {
-    "inProgress": "in progress", "pendingCancellation": "pending cancellation",
-    "assessingCancellation": "being assessed for cancellation", "held": "on hold",
-}
-FIELD_WORDS = {
-    "committed_date": "committed date", "customer_name": "customer name", "needed_by": "needed-by date",
-    "party_ref": "party reference", "committed_delivery": "committed delivery", "expected_delivery": "expected delivery",
-    "percent_complete": "progress", "planned_start": "planned start", "planned_end": "planned end",
-    "actual_start": "actual start", "actual_end": "actual end", "expected_end": "expected end",
-    "work_group": "work group", "predecessor_ids": "predecessors", "expected_completion": "expected completion",
-}
-QUIET_FIELDS = {"version", "updated_at", "state", "contacts", "characteristics"}  # told otherwise, or too long for a line
-
-
-def _state(value: Any) -> str:
-    return STATE_WORDS.get(str(value), str(value)) if value is not None else "unknown"
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _day(value: datetime, year: int | None, with_time: bool) -> str:
-    text = f"{value.day} {value:%b}"
-    if year is not None and value.year != year:
-        text += f" {value.year}"
-    return f"{text} {value:%H:%M}" if with_time else text
-
-
-def when(value: Any, year: int | None = None, other: Any = None) -> str:
-    """A date as "3 Dec" (the year only when it is not ``year``), with the time when ``other`` falls on the same day."""
-    moment = _instant(value)
-    if moment is None:
-        return "no date" if value is None else str(value)
-    peer = _instant(other)
-    return _day(moment, year, peer is not None and peer.date() == moment.date())
-
-
-def moved(before: Any, after: Any, year: int | None) -> str:
-    """How a date changed: "from 3 Dec to 5 Dec", "to 5 Dec" (was unset), "cleared"."""
-    if after is None:
-        return "cleared"
-    if before is None:
-        return f"set to {when(after, year)}"
-    return f"from {when(before, year, after)} to {when(after, year, before)}"
-
-
-def _value(name: str, value: Any, year: int) -> str:
-    if _instant(value) is not None:
-        return when(value, year)
-    if name == "percent_complete" and value is not None:
-        return f"{value}%"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
-    return "none" if value is None or value == "" else str(value)
-
-
-def changes(event: EventLike, skip: frozenset[str] = frozenset()) -> str:
-    """The changed fields of an event as phrases: "planned end moved from 3 Dec to 5 Dec, assignee bob"."""
-    before, after = _sets(event)
-    year = event.at.year
-    phrases = []
-    for name, new in after.items():
-        if name in QUIET_FIELDS or name in skip:
-            continue
-        old = before.get(name)
-        label = FIELD_WORDS.get(name, name.replace("_", " "))
-        if _instant(new) is not None or _instant(old) is not None:
-            phrases.append(f"{label} {'moved ' if old is not None and new is not None else ''}{moved(old, new, year)}")
-        elif old is None:
-            phrases.append(f"{label} {_value(name, new, year)}")
-        else:
-            phrases.append(f"{label} {_value(name, old, year)} → {_value(name, new, year)}")
-    return ", ".join(phrases)
-
-
-def _sets(event: EventLike) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = event.data or {}
-    before, after = data.get("before"), data.get("after")
-    return (before if isinstance(before, dict) else {}), (after if isinstance(after, dict) else {})
-
-
-def _extra(event: EventLike, name: str) -> Any:
-    return (event.data or {}).get(name)
-
-
-def _because(reason: Any) -> str:
-    return f": {reason}" if reason else ""
-
-
-def _quote(text: Any, limit: int = 80) -> str:
-    text = " ".join(str(text or "").split())
-    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
 def subject(event: EventLike, names: Names) -> str:
@@ -125,12 +23,12 @@ def subject(event: EventLike, names: Names) -> str:
     found = subject_of(event)
     name = names.get(found) if found is not None else None
     if event.entity == "activity":
-        kind = name or _sets(event)[1].get("kind")
+        kind = name or change_sets(event)[1].get("kind")
         return f"{str(kind).capitalize()} activity" if kind else f"Activity {event.entity_id}"
     if event.entity == "item":
         return f"Item {name}" if name else f"Item {event.entity_id}"
     if event.entity == "serviceOrderRequest":
-        product = name or _sets(event)[1].get("product_ref")
+        product = name or change_sets(event)[1].get("product_ref")
         return f"Service order for {product}" if product else f"Service order {event.entity_id}"
     if event.entity in ("partyOrder", "partyChangeRequest", "partyMilestone", "partyProgressReport", "partyCheckIn"):
         return f"{_party(event, names)}'s party order"
@@ -146,7 +44,7 @@ def _party(event: EventLike, names: Names) -> str:
 
 
 def _order_created(e: EventLike, n: Names) -> str:
-    _, after = _sets(e)
+    _, after = change_sets(e)
     ref, customer = after.get("sales_request_ref") or "order", after.get("customer_name") or "a customer"
     verb = "generated" if after.get("generated") else "taken"
     return f"Order {ref} {verb} for {customer}, committed for {when(after.get('committed_date'), e.at.year)}"
@@ -158,38 +56,38 @@ def _order_updated(e: EventLike, n: Names) -> str:
 
 
 def _state_changed(e: EventLike, n: Names) -> str:
-    before, after = _sets(e)
+    before, after = change_sets(e)
     state = after.get("state")
-    reason = _extra(e, "reason") or after.get("reason")
+    reason = extra(e, "reason") or after.get("reason")
     if state == "completed":
-        return f"{subject(e, n)} completed{_because(reason)}"
+        return f"{subject(e, n)} completed{because(reason)}"
     if state == "cancelled":
-        return f"{subject(e, n)} cancelled{_because(reason)}"
+        return f"{subject(e, n)} cancelled{because(reason)}"
     if state == "inProgress" and before.get("state") in (None, "planned", "acknowledged", "pending"):
-        return f"{subject(e, n)} started{_because(reason)}"
-    return f"{subject(e, n)} is now {_state(state)}{_because(reason)}"
+        return f"{subject(e, n)} started{because(reason)}"
+    return f"{subject(e, n)} is now {state_words(state)}{because(reason)}"
 
 
 def _expected_completion(e: EventLike, n: Names) -> str:
-    before, after = _sets(e)
+    before, after = change_sets(e)
     return f"Expected completion {moved(before.get('expected_completion'), after.get('expected_completion'), e.at.year)}"
 
 
 def _service_order_requested(e: EventLike, n: Names) -> str:
-    _, after = _sets(e)
+    _, after = change_sets(e)
     return f"Service order requested for {after.get('product_ref') or 'an item'} ({after.get('action') or 'add'})"
 
 
 def _service_order_referenced(e: EventLike, n: Names) -> str:
-    return f"{subject(e, n)} referenced as {_sets(e)[1].get('external_ref') or 'nothing'}"
+    return f"{subject(e, n)} referenced as {change_sets(e)[1].get('external_ref') or 'nothing'}"
 
 
 def _service_order_noted(e: EventLike, n: Names) -> str:
-    return f"{subject(e, n)} noted: {_quote(_sets(e)[1].get('note'))}"
+    return f"{subject(e, n)} noted: {quote(change_sets(e)[1].get('note'))}"
 
 
 def _activity_scheduled(e: EventLike, n: Names) -> str:
-    _, after = _sets(e)
+    _, after = change_sets(e)
     start, end = after.get("planned_start"), after.get("planned_end")
     group = f" for {after['work_group']}" if after.get("work_group") else ""
     return f"{subject(e, n)} scheduled from {when(start, e.at.year, end)} to {when(end, e.at.year, start)}{group}"
@@ -204,7 +102,7 @@ def _activity_changed(verb: str) -> Callable[[EventLike, Names], str]:
 
 
 def _activity_progressed(e: EventLike, n: Names) -> str:
-    before, after = _sets(e)
+    before, after = change_sets(e)
     state = after.get("state")
     done = f"{after['percent_complete']}% done" if after.get("percent_complete") is not None else ""
     rest = ", ".join(p for p in (done, changes(e, frozenset({"actual_start", "actual_end", "percent_complete"}))) if p)
@@ -214,14 +112,14 @@ def _activity_progressed(e: EventLike, n: Names) -> str:
 
 
 def _party_created(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     hours = after.get("reporting_interval_hours")
     every = f", reporting every {hours} h" if hours else ""
     return f"Party {after.get('name') or _party(e, n)} added ({after.get('kind') or 'party'}{every})"
 
 
 def _party_order_created(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     listed = after.get("items")
     items = listed if isinstance(listed, list) else []
     products = ", ".join(str(i.get("product_ref")) for i in items if isinstance(i, dict)) or "its items"
@@ -234,97 +132,97 @@ def _party_order_updated(e: EventLike, n: Names) -> str:
 
 
 def _party_acknowledged(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     ref = f" as {after['party_ref']}" if after.get("party_ref") else ""
     return f"{_party(e, n)} acknowledged its order{ref}, committing to deliver by {when(after.get('committed_delivery'), e.at.year)}"
 
 
 def _milestone_planned(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
-    return f"{_party(e, n)} planned milestone {_quote(after.get('name'))} for {when(after.get('planned_date'), e.at.year)}"
+    after = change_sets(e)[1]
+    return f"{_party(e, n)} planned milestone {quote(after.get('name'))} for {when(after.get('planned_date'), e.at.year)}"
 
 
 def _progress_reported(e: EventLike, n: Names) -> str:
-    before, after = _sets(e)
+    before, after = change_sets(e)
     party, year = _party(e, n), e.at.year
     done = f"{after['percent_complete']}% done" if after.get("percent_complete") is not None else None
     old, new = before.get("expected_delivery"), after.get("expected_delivery")
-    if new is not None and old is not None and _instant(old) != _instant(new):
+    if new is not None and old is not None and instant(old) != instant(new):
         text = f"{party} moved its delivery from {when(old, year, new)} to {when(new, year, old)}" + (f" ({done})" if done else "")
     else:
         text = f"{party} reported {done or 'progress'}"
-    milestone = _extra(e, "milestone")
+    milestone = extra(e, "milestone")
     if milestone:
-        text += f", reaching milestone {_quote(milestone)}"
-    note = _extra(e, "note")
-    return text + (f": {_quote(note)}" if note else "")
+        text += f", reaching milestone {quote(milestone)}"
+    note = extra(e, "note")
+    return text + (f": {quote(note)}" if note else "")
 
 
 def _change_requested(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     nature = after.get("nature") or "requested"
     if after.get("kind") == "deliveryDate":
         what = f"asked to move its delivery to {when(after.get('proposed_delivery'), e.at.year)} ({nature})"
     else:
         what = f"asked for a change ({nature})"
-    return f"{_party(e, n)} {what}{_because(after.get('reason'))}"
+    return f"{_party(e, n)} {what}{because(after.get('reason'))}"
 
 
 def _change_resolved(e: EventLike, n: Names) -> str:
-    before, after = _sets(e)
+    before, after = change_sets(e)
     verdict = after.get("state") or "resolved"
     text = f"{_party(e, n)}'s change request {verdict}"
     old, new = before.get("committed_delivery"), after.get("committed_delivery")
-    if new is not None and _instant(old) != _instant(new):
+    if new is not None and instant(old) != instant(new):
         text += f": delivery moved {moved(old, new, e.at.year)}"
-    note = _extra(e, "note")
-    return text + (f" ({_quote(note)})" if note else "")
+    note = extra(e, "note")
+    return text + (f" ({quote(note)})" if note else "")
 
 
 def _cancellation_requested(e: EventLike, n: Names) -> str:
-    return f"{_party(e, n)} was asked to cancel its order{_because(_extra(e, 'reason'))}"
+    return f"{_party(e, n)} was asked to cancel its order{because(extra(e, 'reason'))}"
 
 
 def _party_completed(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     ref = f" ({after['party_ref']})" if after.get("party_ref") else ""
     return f"{_party(e, n)} delivered on {when(after.get('delivered_at'), e.at.year)}{ref}"
 
 
 def _check_in(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
-    who, outcome = _extra(e, "with_whom") or after.get("with_whom"), _extra(e, "outcome") or after.get("outcome")
+    after = change_sets(e)[1]
+    who, outcome = extra(e, "with_whom") or after.get("with_whom"), extra(e, "outcome") or after.get("outcome")
     with_whom = f" ({who})" if who else ""
     expected = f", expecting delivery by {when(after['expected_delivery'], e.at.year)}" if after.get("expected_delivery") else ""
-    return f"Checked in with {_party(e, n)}{with_whom}: {_quote(outcome)}{expected}"
+    return f"Checked in with {_party(e, n)}{with_whom}: {quote(outcome)}{expected}"
 
 
 def _jeopardy(e: EventLike, n: Names) -> str:
-    after = _sets(e)[1]
+    after = change_sets(e)[1]
     level = after.get("jeopardy_level")
     words = {"none": "back on track", "atRisk": "at risk", "at_risk": "at risk", "jeopardy": "in jeopardy", "late": "late"}
-    return f"{subject(e, n)} is {words.get(str(level), _state(level))}{_because(after.get('jeopardy_reason'))}"
+    return f"{subject(e, n)} is {words.get(str(level), state_words(level))}{because(after.get('jeopardy_reason'))}"
 
 
 def _escalation(verb: str) -> Callable[[EventLike, Names], str]:
     def phrase(e: EventLike, n: Names) -> str:
-        level = _sets(e)[1].get("escalation_level")
-        rule = _extra(e, "rule")
-        how = " by hand" if _extra(e, "manual") else f" by rule {rule}" if rule else ""
-        notify = _extra(e, "notify")
+        level = change_sets(e)[1].get("escalation_level")
+        rule = extra(e, "rule")
+        how = " by hand" if extra(e, "manual") else f" by rule {rule}" if rule else ""
+        notify = extra(e, "notify")
         told = f"; notifying {', '.join(str(who) for who in notify)}" if isinstance(notify, list) and notify else ""
         to = f" to level {level}" if level is not None else ""
-        return f"{subject(e, n)} {verb}{to}{how}{_because(_extra(e, 'reason'))}{told}"
+        return f"{subject(e, n)} {verb}{to}{how}{because(extra(e, 'reason'))}{told}"
 
     return phrase
 
 
 def _token(verb: str) -> Callable[[EventLike, Names], str]:
     def phrase(e: EventLike, n: Names) -> str:
-        after = _sets(e)[1]
+        after = change_sets(e)[1]
         party = f" of party {after['party_id']}" if after.get("party_id") is not None else ""
         expiry = f", until {when(after['expires_at'], e.at.year)}" if verb == "issued" and after.get("expires_at") else ""
-        return f"API token {_quote(after.get('name'))} ({after.get('role') or 'unknown role'}{party}) {verb}{expiry}"
+        return f"API token {quote(after.get('name'))} ({after.get('role') or 'unknown role'}{party}) {verb}{expiry}"
 
     return phrase
 
@@ -332,7 +230,7 @@ def _token(verb: str) -> Callable[[EventLike, Names], str]:
 SENTENCES: Mapping[str, Callable[[EventLike, Names], str]] = {
     "orderCreated": _order_created,
     "orderUpdated": _order_updated,
-    "noteAdded": lambda e, n: f"Note added: {_quote(_sets(e)[1].get('text'))}",
+    "noteAdded": lambda e, n: f"Note added: {quote(change_sets(e)[1].get('text'))}",
     "orderStateChanged": _state_changed,
     "itemStateChanged": _state_changed,
     "expectedCompletionChanged": _expected_completion,
