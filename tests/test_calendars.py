@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,3 +131,14 @@ def test_adding_working_time_then_measuring_it_gives_it_back(start: datetime, ho
 def test_a_wrong_forecast_setting_is_refused_naming_it(policy: dict[str, object], says: str) -> None:
     with pytest.raises(InvalidInput, match=says):
         parse_policy(policy, "my policy")
+
+
+@settings(max_examples=40, deadline=None)
+@given(starts=st.lists(instants, min_size=1, max_size=30), hours=st.lists(st.floats(min_value=-300, max_value=3000), min_size=30, max_size=30))
+def test_adding_to_many_instants_at_once_agrees_with_adding_to_each(starts: list[datetime], hours: list[float]) -> None:
+    """The forecast adds working time to all its draws at once; the answer is the one instant by instant."""
+    for calendar in (LONDON, BOOK.for_party("FibreCo")):
+        t = np.array([s.timestamp() for s in starts])
+        seconds = np.array(hours[: len(starts)]) * HOUR
+        at_once = calendar.add_epochs(t, seconds)
+        assert at_once.tolist() == pytest.approx([calendar.add_epoch(a, b) for a, b in zip(t.tolist(), seconds.tolist())], abs=1e-3)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HolidaySource = Callable[[int], frozenset[date]]  # a year -> its public holidays
 
@@ -44,6 +47,7 @@ class BusinessCalendar:
     dates: frozenset[date] = frozenset()  # explicit holidays
     public_holidays: HolidaySource = _no_holidays
     _years: dict[int, _Year] = field(default_factory=dict, repr=False)
+    _tables: dict[tuple[int, int], tuple[npt.NDArray[np.float64], ...]] = field(default_factory=dict, repr=False)
 
     @property
     def wall_clock(self) -> bool:
@@ -164,6 +168,41 @@ class BusinessCalendar:
             year += 1
             y = self._year(year)
         raise ValueError(f"calendar {self.name} has no working time ahead")
+
+
+    def _table(self, first: int, last: int) -> tuple[npt.NDArray[np.float64], ...]:
+        """The working intervals of these local years as arrays: starts, ends, working seconds before each."""
+        found = self._tables.get((first, last))
+        if found is None:
+            starts: list[float] = []
+            ends: list[float] = []
+            before: list[float] = []
+            total = 0.0
+            for year in range(first, last + 1):
+                y = self._year(year)
+                starts += y.starts
+                ends += y.ends
+                before += [total + b for b in y.before]
+                total += y.total
+            found = self._tables[(first, last)] = (np.array(starts), np.array(ends), np.array(before))
+        return found
+
+    def add_epochs(self, t: npt.NDArray[np.float64], seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``add`` on arrays of epoch seconds at once (the forecast's draws)."""
+        if self.wall_clock or not len(t):
+            return t + seconds
+        reach = float(np.abs(seconds).max())
+        # Years enough either side for the longest duration: working time per year is at least a
+        # working day (a calendar has one working day a week at least).
+        spare = int(reach / (self.day_seconds * 50)) + 1
+        first, last = self._year_of(float(t.min())) - spare, self._year_of(float(t.max())) + spare
+        starts, ends, before = self._table(first, last)
+        i = np.maximum(np.searchsorted(starts, t, side="right") - 1, 0)
+        target = before[i] + np.minimum(t, ends[i]) - starts[i] + seconds
+        ahead = np.maximum(np.searchsorted(before, target, side="left") - 1, 0)
+        behind = np.maximum(np.searchsorted(before, target, side="right") - 1, 0)
+        j = np.where(seconds >= 0, ahead, behind)
+        return np.where(seconds == 0, t, starts[j] + target - before[j])
 
 
 ALWAYS = BusinessCalendar("always")  # every hour of every day, UTC: wall-clock time

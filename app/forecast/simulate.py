@@ -6,17 +6,20 @@ its planned working time times a factor drawn from its kind's history, in its wo
 calendar; a party order delivers at its committed date plus a slip drawn from the party's history,
 in the party's calendar. Nothing open finishes before now, nor before a later date it reported.
 The order completes when its last work does. Without history a factor is 1 and a slip 0, so the
-draw is the plan (one draw is enough, and ``basis`` says so).
+draw is the plan (one draw is enough, and ``basis`` says so). All draws of a piece of work are
+taken at once, as numpy arrays of epoch seconds (``numpy.random.default_rng(seed)``: reproducible).
 """
 
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from app.calendars.calendar import BusinessCalendar
 
@@ -78,9 +81,9 @@ class Forecast:
     draws: int = 0
 
 
-def percentile(values: Sequence[float], share: float) -> float:
+def percentile(values: npt.NDArray[np.float64], share: float) -> float:
     """Nearest-rank percentile of sorted values."""
-    return values[max(math.ceil(share * len(values)) - 1, 0)]
+    return float(values[max(math.ceil(share * len(values)) - 1, 0)])
 
 
 def _order(work: dict[str, Work]) -> list[str]:
@@ -111,74 +114,69 @@ def simulate(
         return Forecast(None, None, 1.0 if committed >= now else 0.0, ())
     uncertain = {k for k in order if graph[k].done_at is None and graph[k].history and graph[k].history.count >= min_samples}  # type: ignore[union-attr]
     n = draws if uncertain else 1
-    rng = random.Random(seed)
-    uniform = rng.random
+    rng = np.random.default_rng(seed)
     now_e = now.timestamp()
-    # Draws run on epoch seconds (no datetimes made per draw); each piece of work's constants once:
-    # key, work, samples, activity?, start, end, done, floor, its planned working time and the instant
-    # the plan reaches in its calendar.
-    steps = []
+    index = {k: i for i, k in enumerate(order)}
+    # Every piece of work is drawn n times at once, in topological order: arrays of epoch seconds.
+    finish: dict[str, npt.NDArray[np.float64]] = {}
+    decided = np.full((len(order), n), -1)  # the predecessor (index) that decided each draw's start
     for k in order:
         w = graph[k]
-        planned = w.calendar.between(w.start, w.end) if w.kind == ACTIVITY else 0.0
-        start_e = w.start.timestamp()
-        steps.append((
-            k, w, w.history.samples if k in uncertain else (), w.kind == ACTIVITY, start_e, w.end.timestamp(),  # type: ignore[union-attr]
-            None if w.done_at is None else w.done_at.timestamp(), None if w.floor is None else w.floor.timestamp(),
-            planned, w.calendar.add_epoch(start_e, planned),
-        ))
-    finishes: dict[str, list[float]] = {k: [] for k in order}
-    completions: list[float] = []
-    chains: Counter[tuple[str, ...]] = Counter()
-    for _ in range(n):
-        finish: dict[str, float] = {}
-        decided_by: dict[str, str] = {}
-        last, last_end = "", -1e18
-        for k, w, samples, is_activity, start_e, end_e, done_e, floor_e, planned, reached in steps:
-            if done_e is not None:
-                end = done_e
-            else:
-                drawn = samples[int(uniform() * len(samples))] if samples else None
-                if is_activity:
-                    start = start_e
-                    if not w.started:
-                        # The latest predecessor that leaves no slack decides the start (and is on the chain).
-                        for p in w.preds:
-                            if p in finish and finish[p] >= start:
-                                start, decided_by[k] = finish[p], p
-                        if start < now_e:
-                            start = now_e
-                    if start == start_e and (drawn is None or drawn == 1.0):
-                        end = end_e
-                    else:  # the plan's end, moved by what the later start and the drawn factor add in working time
-                        end = end_e + (w.calendar.add_epoch(start, planned * (1.0 if drawn is None else drawn)) - reached)
-                else:
-                    end = start_e if drawn is None else w.calendar.add_epoch(start_e, drawn)
-                if floor_e is not None and floor_e > end:
-                    end = floor_e
-                if end < now_e:
-                    end = now_e
-            finish[k] = end
-            finishes[k].append(end)
-            if end >= last_end:
-                last, last_end = k, end
-        chain = [last]
-        while chain[-1] in decided_by:
-            chain.append(decided_by[chain[-1]])
-        chains[tuple(reversed(chain))] += 1
-        completions.append(last_end)
-    completions.sort()
+        if w.done_at is not None:
+            finish[k] = np.full(n, w.done_at.timestamp())
+            continue
+        drawn = np.asarray(w.history.samples)[rng.integers(0, w.history.count, n)] if k in uncertain else None  # type: ignore[union-attr]
+        start_e, end_e = w.start.timestamp(), w.end.timestamp()
+        if w.kind == ACTIVITY:
+            planned = w.calendar.between(w.start, w.end)
+            reached = w.calendar.add_epoch(start_e, planned)
+            start = np.full(n, start_e)
+            if not w.started:
+                # The latest predecessor that leaves no slack decides the start (and is on the chain).
+                for p in w.preds:
+                    if p in finish:
+                        later = finish[p] >= start
+                        start = np.where(later, finish[p], start)
+                        decided[index[k]] = np.where(later, index[p], decided[index[k]])
+                start = np.maximum(start, now_e)
+            factor = np.ones(n) if drawn is None else drawn
+            # The plan's end, moved by what the later start and the drawn factor add in working time.
+            moved = end_e + (w.calendar.add_epochs(start, planned * factor) - reached)
+            end = np.where((start == start_e) & (factor == 1.0), end_e, moved)
+        else:
+            end = np.full(n, start_e) if drawn is None else w.calendar.add_epochs(np.full(n, start_e), drawn)
+        if w.floor is not None:
+            end = np.maximum(end, w.floor.timestamp())
+        finish[k] = np.maximum(end, now_e)
+    stack = np.vstack([finish[k] for k in order])
+    last = len(order) - 1 - np.argmax(stack[::-1], axis=0)  # the latest work; of equals, the last in order
+    completions = stack[last, np.arange(n)]
+    critical = _critical_chain(order, decided, last)
     per_work: dict[str, WorkForecast] = {}
     for k in order:
-        values = sorted(finishes[k])
+        values = np.sort(finish[k])
         due = graph[k].due
-        on_time = 1.0 if due is None else sum(1 for v in values if v <= due.timestamp()) / n
+        on_time = 1.0 if due is None else np.count_nonzero(values <= due.timestamp()) / n
         per_work[k] = WorkForecast(_instant(percentile(values, 0.5)), _instant(percentile(values, 0.9)), on_time)
-    committed_e = committed.timestamp()
-    probability = sum(1 for c in completions if c <= committed_e) / n
-    critical = max(chains.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    completions.sort()
+    probability = np.count_nonzero(completions <= committed.timestamp()) / n
     return Forecast(_instant(percentile(completions, 0.5)), _instant(percentile(completions, 0.9)), probability, critical, per_work, n)
 
 
+def _critical_chain(order: list[str], decided: npt.NDArray[np.int_], last: npt.NDArray[np.int_]) -> tuple[str, ...]:
+    """The chain (first to last) that decided completion in most draws."""
+    n = last.shape[0]
+    links = [last]
+    while True:
+        before = decided[links[-1], np.arange(n)]
+        before = np.where(links[-1] < 0, -1, before)
+        if (before < 0).all():
+            break
+        links.append(before)
+    counts = Counter(zip(*(link.tolist() for link in links)))
+    best = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    return tuple(order[i] for i in reversed(best) if i >= 0)
+
+
 def _instant(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+    return datetime.fromtimestamp(float(epoch), UTC)
