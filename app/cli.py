@@ -92,7 +92,11 @@ async def _demo(settings: Settings) -> None:
         if await has_orders(db):
             print("demo data: the database already has orders; none added")
         else:
-            ids = await load_demo(db, SystemClock())
+            history_db = _db(settings)  # see load_demo: the open orders' forecasts read the history afresh
+            try:
+                ids = await load_demo(db, SystemClock(), history_db=history_db)
+            finally:
+                await history_db.dispose()
             print(f"demo data: {len(ids)} customer orders created")
     finally:
         await db.dispose()
@@ -226,8 +230,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
     m.set_defaults(run=cmd_monitor)
     sub.add_parser("deliver", help="deliver webhooks on their own (one process per webhook at a time)").set_defaults(run=cmd_deliver)
-    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders (demo, load test)")
-    g.add_argument("--orders", type=int, required=True, help="how many customer orders")
+    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders, and/or a history of closed ones (demo, load test)")
+    g.add_argument("--orders", type=int, default=0, help="how many open customer orders")
+    g.add_argument("--history", type=int, default=0, help="how many closed orders to write first, through the domain functions (learned statistics)")
+    g.add_argument("--party-slip", action="append", metavar="NAME=RATE", help="share of a party's deliveries that are late (repeat; default: the demo's parties)")
+    g.add_argument("--kind-slip", action="append", metavar="KIND=RATE", help="share of an activity kind's work that overruns its plan (repeat; default: site survey, install)")
     g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")
     g.add_argument("--chunk", type=int, default=5000, help="orders per transaction")
     g.add_argument("--seed", type=int, default=1)

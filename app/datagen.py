@@ -337,11 +337,15 @@ async def run_generate(db: Database, args: Any) -> None:
 
     from app.clock import SystemClock
 
-    if args.items < 1 or args.orders < 1 or args.chunk < 1:
-        raise SystemExit("--orders, --items and --chunk must be at least 1")
+    if args.items < 1 or args.orders < 0 or args.chunk < 1 or args.history < 0 or args.orders + args.history < 1:
+        raise SystemExit("--orders or --history must be at least 1, --items and --chunk at least 1")
     spec = Spec(orders=args.orders, items=args.items, chunk=args.chunk, seed=args.seed, jobs=args.jobs)
     started = time.perf_counter()
     try:
+        if args.history:
+            await _generate_history(db, args, SystemClock().now())
+        if not spec.orders:
+            return
         with Progress(TextColumn("orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
             task = bar.add_task("orders", total=spec.orders)
             rows = await generate(db, spec, SystemClock().now(), lambda n: bar.advance(task, n))
@@ -351,3 +355,24 @@ async def run_generate(db: Database, args: Any) -> None:
         await db.dispose()
     took = time.perf_counter() - started
     print(f"{spec.orders} orders, {rows} rows in {took:.1f} s ({spec.orders / took:,.0f} orders/s)")
+
+
+async def _generate_history(db: Database, args: Any, now: datetime) -> None:
+    """``--history N``: closed orders with the chosen slip rates, written before the open ones."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.history import HistorySpec, generate_history, parse_rates
+
+    spec = HistorySpec(orders=args.history, seed=args.seed)
+    if args.party_slip:
+        spec.party_slip = parse_rates(args.party_slip, "--party-slip")
+    if args.kind_slip:
+        spec.kind_slip = parse_rates(args.kind_slip, "--kind-slip")
+    started = time.perf_counter()
+    with Progress(TextColumn("closed orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("history", total=spec.orders)
+        await generate_history(db, spec, now, lambda n: bar.advance(task, n), jobs=args.jobs)
+    took = time.perf_counter() - started
+    print(f"{spec.orders} closed orders in {took:.1f} s; late deliveries {dict(spec.party_slip)}, overruns {dict(spec.kind_slip)}")

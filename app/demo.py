@@ -12,7 +12,8 @@ from app.clock import Clock
 from app.db import Database
 from app.orders import activities, closing, service, service_orders
 from app.orders.models import CustomerOrder
-from app.party_orders.demo import load_party_demo
+from app.history import HistorySpec, generate_history
+from app.party_orders.demo import PARTIES, create_demo_parties, load_party_demo
 
 DEMO_ACTOR = Actor(name="demo-loader", role=Role.STAFF)
 CUSTOMERS = [("C-100", "Acme Ltd"), ("C-200", "Globex plc"), ("C-300", "Initech GmbH"), ("C-400", "Umbrella SA"), ("C-500", "Hooli Inc")]
@@ -25,10 +26,26 @@ async def has_orders(db: Database) -> bool:
         return bool((await session.execute(select(func.count()).select_from(CustomerOrder))).scalar())
 
 
-async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) -> list[int]:
-    """Create ``count`` orders through the same domain functions the API uses (so events exist too)."""
+# The demo's history (15 closed orders: 5 per party, the forecasts' default min_samples): how late each
+# demo party delivered, how often each kind of work overran.
+HISTORY_PARTY_SLIP = {PARTIES[0][0]: 0.5, PARTIES[1][0]: 0.1, PARTIES[2][0]: 0.25}
+HISTORY_KIND_SLIP = {"site survey": 0.1, "install": 0.4}
+
+
+async def load_demo(
+    db: Database, clock: Clock, count: int = 36, seed: int = 7, history: int = 15, history_db: Database | None = None
+) -> list[int]:
+    """Create ``count`` open orders through the same domain functions the API uses (so events exist too),
+    after ``history`` closed ones (app/history.py) that the forecasts learn from, written through
+    ``history_db`` (default ``db``; the command line gives it a Database of its own, because a process
+    keeps the learned histories it read per Database for the policy's ``forecast.keep``, and the open
+    orders' forecasts must read the history just written)."""
     if db.reconcile is None:  # its writes would leave every order unreconciled
         raise RuntimeError("The database has no reconciliation wired (create_app and the command line hand it in).")
+    party_ids = await create_demo_parties(db, clock)
+    if history:
+        spec = HistorySpec(orders=history, party_slip=HISTORY_PARTY_SLIP, kind_slip=HISTORY_KIND_SLIP, seed=seed, ref_prefix="SR-DEMO-H")
+        await generate_history(history_db or db, spec, clock.now())
     rng = random.Random(seed)
     ids: list[int] = []
     for n in range(count):
@@ -54,7 +71,7 @@ async def load_demo(db: Database, clock: Clock, count: int = 36, seed: int = 7) 
         assert order.id is not None
         ids.append(order.id)
         await _progress(db, clock, order.id, n, rng)
-    await load_party_demo(db, clock)
+    await load_party_demo(db, clock, party_ids)
     return ids
 
 

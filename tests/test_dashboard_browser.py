@@ -76,6 +76,8 @@ def test_an_order_shows_its_tree_and_timeline(page: Any, server: Server) -> None
     assert "site survey" in tree and "install" in tree and "service order" in tree
     types = page.locator("#timeline li").evaluate_all("items => items.map(i => i.dataset.type)")
     assert types[0] == "orderCreated" and "activityScheduled" in types
+    page.wait_for_selector("#gantt .vis-item.planned.activity")  # the plan is drawn on the next animation frame
+    assert page.locator("#gantt .vis-item.planned.activity").count() == 2  # the survey and the install
     shot = screenshot(page, "order-tree.png")
     assert shot.stat().st_size > 10_000
 
@@ -249,3 +251,78 @@ def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_misse
     assert page.locator("#message").is_hidden()
     assert page.locator(f"#feed li[data-order-id='{first['id']}']").count() == 1  # no duplicate
     assert page.evaluate("window.notReloaded") is True
+
+
+PLAN_ORDER = """query($id: ID!) { customerOrder(id: $id) { committedDate
+  forecast { completionP50 completionP90 onTimeProbability criticalPath { kind id } }
+  activities { id } partyOrders { id } } }"""
+
+
+def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
+    """An order with a survey → install chain, the install started late, and a delivery from a demo party
+    (which has a history, so its forecast is learned), acknowledged with a milestone, then moved by the party."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    at = lambda days: (now + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
+    edges = server.graphql(server.staff, "{ parties(first: 50) { edges { node { id name } } } }")["parties"]["edges"]  # type: ignore[index]
+    [party] = [e["node"] for e in edges if e["node"]["name"] == "Northern Civils"]
+    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
+        "salesRequestRef": "SR-PLAN-0001", "customerId": "C-100", "customerName": "Acme Ltd", "committedDate": at(20),
+        "items": [{"productRef": "FIBRE-1G"}, {"productRef": "ACCESS-CIRCUIT", "fulfillment": "PARTY", "partyId": party["id"]}]}})["createCustomerOrder"]
+    oid = order["id"]  # type: ignore[index]
+    schedule = "mutation($o: ID!, $i: ScheduleActivityInput!) { scheduleActivity(orderId: $o, input: $i) { id } }"
+    survey = server.graphql(server.staff, schedule, {"o": oid, "i": {"kind": "site survey", "plannedStart": at(-1), "plannedEnd": at(1), "workGroup": "field-north"}})["scheduleActivity"]
+    server.graphql(server.staff, schedule, {"o": oid, "i": {"kind": "install", "plannedStart": at(1), "plannedEnd": at(6), "workGroup": "field-north", "predecessorIds": [survey["id"]]}})  # type: ignore[index]
+    server.graphql(server.staff, "mutation($id: ID!, $at: DateTime!) { recordActivityProgress(id: $id, input: {state: IN_PROGRESS, percentComplete: 30, actualStart: $at}) { id } }",
+                   {"id": survey["id"], "at": at(-0.5)})  # type: ignore[index]
+    [po] = server.graphql(server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": oid}})["requestPartyOrders"]  # type: ignore[misc]
+    partner = server.cli("create-token", "--name", "northern-civils", "--role", "partner", "--party-id", party["id"]).strip()
+    server.graphql(partner, "mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: \"p1\", input: $i) { id } }",
+                   {"id": po["id"], "i": {"partyReference": "NC-7", "committedDeliveryDate": at(10), "milestones": [{"name": "ducts laid", "plannedDate": at(5)}]}})
+    server.graphql(partner, "mutation($id: ID!, $i: ProgressReportInput!) { reportPartyOrderProgress(id: $id, idempotencyKey: \"p2\", input: $i) { id } }",
+                   {"id": po["id"], "i": {"percentComplete": 20, "expectedDeliveryDate": at(12)}})
+    plan: dict[str, Any] = server.graphql(server.staff, PLAN_ORDER, {"id": oid})["customerOrder"]  # type: ignore[assignment]
+    return {**plan, "id": oid, "moved": (now + timedelta(days=10), now + timedelta(days=12))}
+
+
+def test_an_orders_plan_is_drawn_and_its_timeline_reads_as_sentences(page: Any, server: Server) -> None:
+    order = planned_order_with_a_party_and_a_chain(server)
+    forecast = order["forecast"]
+    assert forecast and forecast["completionP50"] and forecast["criticalPath"], forecast  # drawn at once, by the write's reconciliation
+    sign_in(page, server.viewer)
+    page.fill("#search", "SR-PLAN-0001")
+    page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
+    page.click("#orders tbody tr[data-ref='SR-PLAN-0001']")
+    page.wait_for_selector("#gantt .vis-item.planned")
+
+    # planned bars: one per activity and per party order; actual progress; the party's milestone
+    assert page.locator("#gantt .vis-item.planned.activity").count() == len(order["activities"]) == 2
+    assert page.locator("#gantt .vis-item.planned.party-order").count() == len(order["partyOrders"]) == 1
+    assert page.locator("#gantt .vis-item.actual").count() == 2  # the survey under way, the party reporting
+    assert page.locator("#gantt .vis-item.actual.activity").inner_text() == "30%"
+    assert page.locator("#gantt .vis-item.vis-point.milestone").inner_text() == "ducts laid"
+    # the committed date, marked and labelled
+    assert page.locator("#gantt .vis-custom-time.committed").count() == 1
+    assert page.locator("#gantt .vis-custom-time-marker").inner_text() == "committed"
+    # the critical chain is exactly the forecast's
+    on_chain = {f"work-{w['kind']}-{w['id']}" for w in forecast["criticalPath"]}
+    drawn = set(page.locator("#gantt .vis-item.planned.critical").evaluate_all(
+        "items => items.flatMap(i => [...i.classList].filter(c => c.startsWith('work-')))"))
+    assert drawn == on_chain
+    # the forecast band P50–P90 for the order, and the party's delivery band
+    band = page.locator("#gantt .vis-item.vis-background.forecast-band.order")
+    assert band.count() == 1 and "P50–P90" in band.inner_text()
+    assert page.locator("#gantt .vis-item.vis-background.forecast-band.party-order").count() == 1
+    assert f"{round(forecast['onTimeProbability'] * 100)}% on time" in page.locator("#forecast").inner_text()
+
+    # the timeline as sentences, none a snake_case diff
+    import re
+
+    moved_from, moved_to = order["moved"]
+    said = page.locator("#timeline li .summary").all_inner_texts()
+    assert f"Northern Civils moved its delivery from {moved_from.day} {moved_from:%b} to {moved_to.day} {moved_to:%b} (20% done)" in said
+    assert "Site survey activity started (30% done)" in said
+    assert "Northern Civils acknowledged its order as NC-7, committing to deliver by " + f"{moved_from.day} {moved_from:%b}" in said
+    assert said and not [s for s in said if re.search(r"\b[a-z]+_[a-z_]+\b", s)]
+    screenshot(page, "order-plan.png")

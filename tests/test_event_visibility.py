@@ -34,7 +34,7 @@ from tests.party import (
 )
 
 APP = Path(__file__).resolve().parent.parent / "app"
-PARTY = f"subscription($partyId: ID, $after: String) {{ partyOrderEvents(partyId: $partyId, after: $after) {{ {EVENT_FIELDS} }} }}"
+PARTY = f"subscription($partyId: ID, $after: String) {{ partyOrderEvents(partyId: $partyId, after: $after) {{ {EVENT_FIELDS} summary }} }}"
 SECRETS = ("Bo Secret", "off the record")  # what staff wrote in their check-in
 
 
@@ -147,6 +147,8 @@ def _leaks(events: list[dict[str, Any]], partner_name: str) -> list[str]:
         if e["actor"] not in ("staff", "system", partner_name) or e["orderId"] is not None:
             found.append(f"{e['type']} by {e['actor']} on order {e['orderId']}")
         found += [f"{e['type']} carries {s!r}" for s in SECRETS if s in json.dumps(e)]
+        if "sam.staff" in e["summary"] or not e["summary"]:  # the sentence is made from the partner's view only
+            found.append(f"{e['type']} says {e['summary']!r}")
     return found
 
 
@@ -200,6 +202,11 @@ async def test_a_partner_gets_its_party_orders_events_without_staff_check_ins_es
         assert {e["actor"] for e in seen if e["actorRole"] == "partner"} == {partner_name}
         assert {e["actor"] for e in seen if e["actorRole"] == "staff"} == {"staff"}
     assert [e["sequence"] for e in replay.events] == [e["sequence"] for e in live.events]
+    said = [e["summary"] for e in live.events]
+    assert f"{fibre['name']} reported 40% done: “trenching”" in said
+    assert any(s.startswith(f"{fibre['name']}'s change request accepted: delivery moved from ") for s in said), said
+    check_in_said = next(e["summary"] for e in desk.events if e["type"] == "partyCheckInRecorded")
+    assert SECRETS[1] in check_in_said  # staff read the whole check-in; the partner never got the event
 
     # What the service stored carries only the fields its type declares (the declarations are complete).
     async with db.read() as session:

@@ -3,6 +3,7 @@ the persisted-operation manifest and the generated TypeScript types are up to da
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -73,7 +74,7 @@ def test_changing_what_the_contract_does_not_use_breaks_nothing() -> None:
     assert contract_changes(PUBLISHED, changed, load_document())[0] == []
 
 
-# --- Node: GraphQL Code Generator and the graphql-ws browser build -------------------------------
+# --- Node: GraphQL Code Generator and the vendored browser builds (graphql-ws, vis-timeline) -------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,11 @@ def test_the_generated_typescript_types_are_up_to_date(fresh_install: Path) -> N
 def test_the_dashboard_ships_the_graphql_ws_browser_build_from_npm(fresh_install: Path) -> None:
     shipped = (ROOT / "app" / "static" / "vendor" / "graphql-ws.min.js").read_bytes()
     assert shipped == (fresh_install / "node_modules" / "graphql-ws" / "umd" / "graphql-ws.min.js").read_bytes()
+
+
+def test_the_dashboard_ships_the_vis_timeline_standalone_build_from_npm(fresh_install: Path) -> None:
+    shipped = (ROOT / "app" / "static" / "vendor" / "vis-timeline-graph2d.min.js").read_bytes()
+    built = fresh_install / "node_modules" / "vis-timeline" / "standalone" / "umd" / "vis-timeline-graph2d.min.js"
+    assert shipped == built.read_bytes()
+    version = json.loads((fresh_install / "node_modules" / "vis-timeline" / "package.json").read_text())["version"]
+    assert f"vis-timeline {version}" in (ROOT / "app" / "static" / "vendor" / "vis-timeline.LICENSE.md").read_text()

@@ -36,7 +36,7 @@ async def test_readiness_fails_when_the_database_is_unreachable() -> None:
 
 async def test_demo_data_has_orders_in_varied_states(db: Database) -> None:
     app = create_app(Settings(_env_file=None), db=db)  # type: ignore[call-arg]  # wires the reconciliation into db
-    ids = await load_demo(db, SystemClock(), count=12)
+    ids = await load_demo(db, SystemClock(), count=12, history=2)
     assert len(ids) == 12
     token = await issue_token(db, FrozenClock(), Role.VIEWER, "demo-check")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

@@ -16,14 +16,20 @@ PARTIES = [("Northern Civils", "supplier", 48), ("MetroLink Wholesale", "partner
 STAGES = ["requested", "acknowledged", "reporting", "changeOpen", "changeAccepted", "delivered", "cancelling", "silent"]
 
 
-async def load_party_demo(db: Database, clock: Clock) -> list[int]:
-    """Create the parties and one customer order per stage; returns the party ids."""
-    now = clock.now()
+async def create_demo_parties(db: Database, clock: Clock) -> list[int]:
+    """The demo's parties (their history, app/history.py, is written before their open orders)."""
     party_ids = []
-    async with db.write(DEMO_STAFF, now) as uow:
+    async with db.write(DEMO_STAFF, clock.now()) as uow:
         for name, kind, hours in PARTIES:
             party = await service.create_party(uow, service.NewParty(name=name, kind=kind, reporting_interval_hours=hours))
             party_ids.append(party.id or 0)
+    return party_ids
+
+
+async def load_party_demo(db: Database, clock: Clock, party_ids: list[int] | None = None) -> list[int]:
+    """One customer order per stage with the demo's parties (created here unless given); returns the party ids."""
+    if party_ids is None:
+        party_ids = await create_demo_parties(db, clock)
     for n, stage in enumerate(STAGES):
         await _stage(db, clock, n, stage, party_ids)
     return party_ids
@@ -76,4 +82,4 @@ async def _stage(db: Database, clock: Clock, n: int, stage: str, party_ids: list
             await closing.cancel_order(uow, order.id or 0, "sales request withdrawn by the customer")
 
 
-__all__ = ["load_party_demo"]
+__all__ = ["create_demo_parties", "load_party_demo"]

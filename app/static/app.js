@@ -3,7 +3,8 @@
 
 import { Api, ApiError, loadOperations } from "./api.js";
 import { connectLive, follow } from "./live.js";
-import { LEVELS, el, feedEntry, jeopardyBadge, escalationBadge, orderRow, revisionChanges, timelineEntry, tree, day } from "./render.js";
+import { LEVELS, el, feedEntry, jeopardyBadge, escalationBadge, forecastLine, orderRow, revisionChanges, timelineEntry, tree, day } from "./render.js";
+import { drawGantt } from "./gantt.js";
 
 const OPEN_STATES = ["ACKNOWLEDGED", "PENDING", "HELD", "IN_PROGRESS", "ASSESSING_CANCELLATION", "PENDING_CANCELLATION"];
 const TOKEN_KEY = "ordertrack.token";
@@ -13,7 +14,7 @@ const LIVE_ALERTS = "LiveJeopardyAlerts";
 
 const LOST = "Connection to the server lost — reconnecting; missed events will be replayed.";
 const $ = (id) => document.getElementById(id);
-const state = { api: null, level: "ALL", openOnly: false, text: "", orders: [], selected: null, live: null, subscriptions: [], refresh: null, generation: 0 };
+const state = { api: null, level: "ALL", openOnly: false, text: "", orders: [], selected: null, live: null, subscriptions: [], refresh: null, generation: 0, gantt: null };
 
 function say(text, kind = "error") {
   const box = $("message");
@@ -116,6 +117,8 @@ async function loadDetail(id) {
   $("detail-title").replaceChildren(`${order.salesRequestRef} · ${order.customerName} `, jeopardyBadge(order.jeopardyLevel, order.jeopardyReason), " ", escalationBadge(order.escalationLevel) || "");
   $("detail-meta").textContent = `${order.state.toLowerCase()} · revision ${order.revision} · committed ${day(order.committedDate)} · expected ${day(order.expectedCompletion)}${order.jeopardyReason ? ` · ${order.jeopardyReason}` : ""}`;
   $("revision").replaceChildren(...revisionChanges(order.revision, orderTimeline.edges.map((e) => e.node)));
+  $("forecast").replaceChildren(...forecastLine(order));
+  state.gantt = drawGantt($("gantt"), order, state.gantt);
   $("tree").replaceChildren(...tree(order));
   $("timeline").replaceChildren(...orderTimeline.edges.map((e) => timelineEntry(e.node)));
 }

@@ -163,10 +163,22 @@ export function timelineEntry(event) {
     { dataset: { sequence: event.sequence, type: event.type } },
     el("time", {}, day(event.at)),
     " ",
-    el("strong", {}, event.type),
-    ` ${event.entity} ${event.entityId} by ${event.actor}`,
-    el("div", { class: "change" }, change(event)),
+    el("span", { class: "summary" }, event.summary),
+    el("span", { class: "by" }, ` · ${event.actor}`),
   );
+}
+
+/** One line on the order's forecast: when it completes (P50–P90), how likely on time, and on what basis. */
+export function forecastLine(order) {
+  const f = order.forecast;
+  if (!f || !f.completionP50) return [el("span", { class: "hint" }, "No forecast yet: it is drawn once the order's work is planned.")];
+  const chance = Math.round(f.onTimeProbability * 100);
+  return [
+    el("span", { class: `chance ${chance >= 80 ? "good" : chance >= 50 ? "fair" : "poor"}` }, `${chance}% on time`),
+    ` · completes ${date(f.completionP50)} (P50) – ${date(f.completionP90)} (P90) · committed ${date(order.committedDate)}`,
+    f.criticalPath.length ? ` · critical chain: ${f.criticalPath.map((w) => w.name).join(" → ")}` : "",
+    el("div", { class: "basis" }, f.basis),
+  ];
 }
 
 export function feedEntry(event, refOf) {
@@ -180,7 +192,7 @@ export function feedEntry(event, refOf) {
     " ",
     el("strong", { dataset: { refFor: event.orderId } }, refOf(event.orderId)),
     " ",
-    event.type,
+    event.summary || event.type,
     " ",
     level ? jeopardyBadge(String(level).toUpperCase(), event.details?.reason) : null,
     escalation !== undefined ? escalationBadge(Number(escalation)) : null,

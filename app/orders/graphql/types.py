@@ -11,10 +11,13 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.event_visibility import Viewer, visible_event
+from app.event_visibility import EventLike, Viewer, visible_event
 from app.graphql.connection import Connection
 from app.orders import amendment_preview, loaders, queries
 from app.pagination import Page
+from app.timeline.loaders import subject_names
+from app.timeline.sentences import sentence
+from app.timeline.subjects import subjects_needed
 from app.orders.graphql.enums import (
     ActivityState,
     Fulfillment,
@@ -82,6 +85,13 @@ class OrderEvent:
     @strawberry.field(description="Anything else the event carries (reason, ...).")
     def details(self) -> JSON:
         return {k: v for k, v in self.data.items() if k not in ("before", "after")}
+
+    @strawberry.field(description='The event as a sentence ("FibreCo moved its delivery from 3 Dec to 5 Dec"), told from what the caller may see of it.')
+    async def summary(self, info: Info) -> str:
+        event: EventLike = self  # type: ignore[assignment]  # resolved on an Event row or its EventView, which carry data
+        needed = subjects_needed(event, Viewer.of(info.context.signed_in))
+        found = await info.context.loader(subject_names).load_many(needed) if needed else []
+        return sentence(event, {s: name for s, name in zip(needed, found) if name is not None})
 
 
 def visible_timeline(info: Info, page: Page[Any]) -> Connection[OrderEvent]:
