@@ -15,7 +15,8 @@ from app.audit import audit
 from app.calendars.calendar import ALWAYS
 from app.forecast import learning
 from app.clock import FrozenClock
-from app.consistency import reconcile
+from app.consistency import reconciler
+from app.jeopardy.policy import load_policy
 from app.db import Database
 from app.events import Event
 from app.history import HistorySpec, deal, generate_history, parse_rates
@@ -55,7 +56,7 @@ def rates_in_the_event_log(events: list[Event]) -> tuple[dict[str, float], dict[
 
 
 async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per_activity_kind(db: Database, clock: FrozenClock) -> None:
-    db.reconcile = reconcile
+    db.reconcile = reconciler(load_policy())
     orders = 4  # 2 per party, 4 per kind: the dealt rates are exact at these sizes
     ids = await generate_history(db, HistorySpec(orders=orders, party_slip=PARTY_SLIP, kind_slip=KIND_SLIP, seed=3), clock.now(), jobs=2)
 

@@ -231,14 +231,14 @@ def _order_amended(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
     counts = [(len(extra(e, k) or []), word) for k, word in (("added", "added"), ("modified", "changed"), ("removed", "removed"))]
     what = ", ".join(f"{count} item{'s' if count != 1 else ''} {word}" for count, word in counts if count)
-    return f"Order amended to revision {after.get('revision')}" + (f": {what}" if what else "")
+    return f"Order amended{_numbered(' to revision', after.get('revision'))}" + (f": {what}" if what else "")
 
 
 def _item_added(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
     quantity = after.get("quantity")
-    times = f" ×{quantity}" if quantity not in (None, 1) else ""
-    under = f" under item {after['parent_id']}" if after.get("parent_id") else ""
+    times = f" ×{quantity}" if isinstance(quantity, int) and quantity != 1 else ""
+    under = _numbered(" under item", after.get("parent_id"))
     return f"Item {after.get('product_ref') or e.entity_id}{times} added{under}" + _in_revision(e)
 
 
@@ -253,32 +253,39 @@ def _item_removed(e: EventLike, n: Names) -> str:
 
 def _service_order_supplemented(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
-    return f"{subject(e, n)} supplemented (supplement {after.get('supplement')})" + _in_revision(e)
+    return f"{subject(e, n)} supplemented{_numbered(' with supplement', after.get('supplement'))}" + _in_revision(e)
 
 
 def _party_order_revised(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
     lines = after.get("lines") or []
     what = ", ".join(_revision_line(line) for line in lines if isinstance(line, dict))
-    return f"{subject(e, n)} sent revision {after.get('revision')} to acknowledge" + (f": {what}" if what else "")
+    return f"{subject(e, n)} sent{_numbered(' revision', after.get('revision')) or ' a revision'} to acknowledge" + (f": {what}" if what else "")
 
 
 def _revision_line(line: Mapping[str, object]) -> str:
-    change = "dropped" if line.get("change") == "delete" else f"×{line.get('quantity')}"
-    return f"{line.get('product_ref')} {change}"
+    product = str(line.get("product_ref") or "an item")
+    if line.get("change") == "delete":
+        return f"{product} dropped"
+    quantity = line.get("quantity")
+    return f"{product} ×{quantity}" if isinstance(quantity, int) else product
 
 
 def _revision_answered(verb: str) -> Callable[[EventLike, Names], str]:
     def phrase(e: EventLike, n: Names) -> str:
         _, after = change_sets(e)
-        return f"{_party(e, n)} {verb} revision {after.get('revision')} of its party order" + because(extra(e, "reason"))
+        return f"{_party(e, n)} {verb}{_numbered(' revision', after.get('revision')) or ' a revision'} of its party order" + because(extra(e, "reason"))
 
     return phrase
 
 
 def _in_revision(e: EventLike) -> str:
-    revision = extra(e, "revision")
-    return f" in revision {revision}" if revision else ""
+    return _numbered(" in revision", extra(e, "revision"))
+
+
+def _numbered(words: str, value: object) -> str:
+    """``words`` and the number, or nothing when the event holds no number there."""
+    return f"{words} {value}" if isinstance(value, int) and not isinstance(value, bool) else ""
 
 
 SENTENCES: Mapping[str, Callable[[EventLike, Names], str]] = {

@@ -1,7 +1,7 @@
 """forecast: stored order forecasts, the forecast's marks on the order, indexes to learn from closed work
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 03:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.columns
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
