@@ -22,7 +22,7 @@ answer shows the result, because the rows it returns are the ones changed here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -72,7 +72,8 @@ class Moves:
     cancelled: list[int] = field(default_factory=list)  # orders whose open items are cancelled with them
 
 
-async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
+async def _read(uow: UnitOfWork, ids: Sequence[int], rolled: Sequence[int]) -> Tree:
+    """The orders and their party orders; the rest of the tree (items, work) of the ``rolled`` ones only."""
     session, dialect = uow.session, uow.dialect
     o, i, a, p = CustomerOrder.__table__.c, OrderItem.__table__.c, Activity.__table__.c, PartyOrder.__table__.c  # type: ignore[attr-defined]
     orders = list(await session.execute(
@@ -80,6 +81,14 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
         .where(in_ids(o.id, ids, dialect)).order_by(o.id)
     ))
     tree = Tree(orders=orders)
+    for po in await session.execute(
+        select(p.id, p.order_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level)
+        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
+    ):
+        tree.party_orders[po.order_id].append(po)
+    if not rolled:
+        return tree
+    ids = rolled
     for item in await session.execute(
         select(i.id, i.order_id, i.parent_id, i.state).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
     ):
@@ -96,14 +105,9 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
         )
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)
-    for po in await session.execute(
-        select(p.id, p.order_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level)
-        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
-    ):
-        tree.party_orders[po.order_id].append(po)
     for order_id, activities in tree.activities.items():
         tree.units[order_id] += [work.activity_unit(act) for act in activities]
-    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if tree.party_orders else [])
+    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if any(tree.party_orders.get(oid) for oid in ids) else [])
     for unit in await work.units_of(session, kinds, ids, dialect):
         tree.units[unit.order_id].append(unit)
     return tree
@@ -216,10 +220,11 @@ async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
             change_escalation(uow, po, 0, reason=f"closed: the party order is {po.state}")
 
 
-def _entities(tree: Tree) -> frozenset[str]:
-    """The jeopardy rules worth running: those whose rows these orders have."""
+def _entities(tree: Tree, unread: bool) -> frozenset[str]:
+    """The jeopardy rules worth running: those whose rows these orders have (``unread``: some orders'
+    activities were not read, so theirs are run as well)."""
     found = {"order"}
-    if tree.activities:
+    if tree.activities or unread:
         found.add("activity")
     if tree.party_orders:
         found.add("partyOrder")
@@ -228,21 +233,27 @@ def _entities(tree: Tree) -> frozenset[str]:
 
 async def reconcile(
     uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy | None = None, sweep: bool = False,
-    out: SweepOutcome | None = None,
+    out: SweepOutcome | None = None, in_step: Collection[int] = (),
 ) -> SweepOutcome:
     """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.
 
     ``sweep``: store every row's next jeopardy check time as well (see ``app/jeopardy/candidates.py``).
+    ``in_step``: orders whose work is known unchanged since they were last reconciled (a sweep's
+    orders that only time has reached): steps 1-4 read only the rows' data, never the clock, so
+    they would move nothing, and their items and work are not read; their levels and escalation are
+    settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
     """
     out = out if out is not None else SweepOutcome()
     ids = sorted(set(order_ids))
     if not ids:
         return out
     await uow.session.flush()
-    tree = await _read(uow, ids)
+    in_step = frozenset(in_step)
+    rolled = [oid for oid in ids if oid not in in_step]
+    tree = await _read(uow, ids, rolled)
     moves = Moves()
     for order in tree.orders:
-        if not states.ORDER.is_open(order.state):
+        if not states.ORDER.is_open(order.state) or order.id in in_step:
             continue
         item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
         _settle_dates(order, tree, moves)
@@ -251,7 +262,7 @@ async def reconcile(
     await uow.session.flush()
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
-    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)
+    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(rolled) < len(ids)), watched=watched)
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)
     return out
