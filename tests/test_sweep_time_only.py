@@ -125,8 +125,13 @@ async def test_an_order_only_time_has_reached_settles_the_same_without_its_tree_
                 ctx = rules.Context(now=clock.now(), dialect="sqlite" if db.is_sqlite else "postgresql", at_risk_slack=ESCALATE.at_risk_slack)
                 plan = await candidates.plan(session, ctx, ESCALATE)
             assert plan.in_step(plan.order_ids) == plan.order_ids, "nothing but time changed"
+            if not plan.order_ids:
+                continue
+            before = db.statements.count
             whole = await outcome(db, clock, ESCALATE, plan.order_ids, in_step=[])
+            read_whole, before = db.statements.count - before, db.statements.count
             assert await outcome(db, clock, ESCALATE, plan.order_ids, in_step=plan.order_ids) == whole
+            assert db.statements.count - before < read_whole, "their items and work were not read"
             compared += len(whole[1])
             assert (await mon.sweep()).led
     assert compared > 0, "time changed some levels to compare"
