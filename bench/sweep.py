@@ -150,9 +150,9 @@ async def main(args: argparse.Namespace) -> list[str]:
                              f"{settle:.2f} ({settle_examined:,})", "", f"{max(waits) * 1000:.0f}",
                              f"{statistics.median(waits) * 1000:.0f}", len(waits), f"{idle:.3f} ({idle_examined:,})",
                              idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
-                print(f"  {size:,} orders, {rows[-1][1]}: settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
+                print(f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
                       f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
-                      f"idle {idle:.3f} s, {changed} due: {busy:.3f} s", flush=True)
+                      f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)", flush=True)
             base = settled.get((size, "one"), settled[(size, ways[0])])  # against the one transaction, wherever it ran
             for row, way in zip(rows[-len(ways):], ways, strict=True):
                 row[4] = f"{settled[(size, way)] / base:.2f}×"
