@@ -15,7 +15,7 @@ The ways (``--batches``): ``one``, the whole sweep in one transaction (a batch a
 backlog: as the sweep was before it worked in batches), and batches of N orders, one after the other
 at each size (in the order given); the settle ratio is against the one transaction.
 
-    python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3] [--batches one,500]
+    python -m bench.sweep [--sizes 10000,100000,1000000] [--items 3] [--batches one,250]
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}sizes", default="10000,100000,1000000", help="open orders, comma-separated, ascending")
     p.add_argument(f"--{prefix}items", type=int, default=3, help="items (and activities) per order")
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
-    p.add_argument(f"--{prefix}batches", default="one,500", help="ways to sweep, comma-separated: one (one transaction) or orders per batch")
+    p.add_argument(f"--{prefix}batches", default="one,250", help="ways to sweep, comma-separated: one (one transaction) or orders per batch")
 
 
 def quick(args: argparse.Namespace) -> None:
