@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MONITOR_BATCH_ORDERS = 500
+MONITOR_BATCH_ORDERS = 250
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,7 @@ answer shows the result, because the rows it returns are the ones changed here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -77,7 +77,9 @@ class Moves:
     cancelled: list[int] = field(default_factory=list)  # orders whose open items are cancelled with them
 
 
-async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
+async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> tuple[Tree, list[int]]:
+    """The orders and their party orders, and the rest of the tree (items, work) of those to roll up:
+    all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work)."""
     session, dialect = uow.session, uow.dialect
     o, i, a, p = table_of(CustomerOrder).c, table_of(OrderItem).c, table_of(Activity).c, table_of(PartyOrder).c
     orders = list(await session.execute(
@@ -86,6 +88,17 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
         .where(in_ids(o.id, ids, dialect)).order_by(o.id)
     ))
     tree = Tree(orders=orders)
+    for po in await session.execute(
+        select(p.id, p.order_id, p.party_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level,
+               p.committed_delivery, p.expected_delivery, p.delivered_at)
+        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
+    ):
+        tree.party_orders[po.order_id].append(po)
+    now = uow.now.timestamp()
+    rolled = [o.id for o in orders if o.id not in in_step or (o.forecast_due_at is not None and o.forecast_due_at <= now)]
+    if not rolled:
+        return tree, rolled
+    ids = rolled
     for item in await session.execute(
         select(i.id, i.order_id, i.parent_id, i.state).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
     ):
@@ -103,18 +116,12 @@ async def _read(uow: UnitOfWork, ids: Sequence[int]) -> Tree:
         )
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)
-    for po in await session.execute(
-        select(p.id, p.order_id, p.party_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level,
-               p.committed_delivery, p.expected_delivery, p.delivered_at)
-        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
-    ):
-        tree.party_orders[po.order_id].append(po)
     for order_id, activities in tree.activities.items():
         tree.units[order_id] += [work.activity_unit(act) for act in activities]
-    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if tree.party_orders else [])
+    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if any(tree.party_orders.get(oid) for oid in ids) else [])
     for unit in await work.units_of(session, kinds, ids, dialect):
         tree.units[unit.order_id].append(unit)
-    return tree
+    return tree, rolled
 
 
 def _roll_up_items(items: list[AnyRow], units: list[work.WorkUnit], moves: Moves) -> dict[int, str]:
@@ -224,20 +231,22 @@ async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
             change_escalation(uow, po, 0, reason=f"closed: the party order is {po.state}")
 
 
-def _forecast_inputs(tree: Tree, moves: Moves) -> list[forecasts.OrderWork]:
-    """The open orders' work as the forecast reads it (party orders with the needed-by dates just settled)."""
+def _forecast_inputs(tree: Tree, moves: Moves, rolled: Collection[int]) -> list[forecasts.OrderWork]:
+    """The open orders' work as the forecast reads it (party orders with the needed-by dates just settled);
+    only the ``rolled`` orders, whose work was read."""
     found = []
     for order in tree.orders:
-        if not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
+        if not states.ORDER.is_open(order.state) or order.id in moves.cancelled or order.id not in rolled:
             continue
         found.append(forecasts.OrderWork(order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by))
     return found
 
 
-def _entities(tree: Tree) -> frozenset[str]:
-    """The jeopardy rules worth running: those whose rows these orders have."""
+def _entities(tree: Tree, unread: bool) -> frozenset[str]:
+    """The jeopardy rules worth running: those whose rows these orders have (``unread``: some orders'
+    activities were not read, so theirs are run as well)."""
     found = {"order"}
-    if tree.activities:
+    if tree.activities or unread:
         found.add("activity")
     if tree.party_orders:
         found.add("partyOrder")
@@ -255,31 +264,37 @@ def reconciler(policy: Policy) -> Reconciler:
 
 async def reconcile(
     uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, sweep: bool = False,
-    out: SweepOutcome | None = None,
+    out: SweepOutcome | None = None, in_step: Collection[int] = (),
 ) -> SweepOutcome:
     """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.
 
     ``sweep``: store every row's next jeopardy check time as well (see ``app/jeopardy/candidates.py``).
+    ``in_step``: orders whose work is known unchanged since they were last reconciled (a sweep's
+    orders that only time has reached): steps 1-4 read only the rows' data, never the clock, so
+    they would move nothing, and their items and work are not read (unless their forecast is due:
+    drawing it reads their work); their levels and escalation are
+    settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
     """
     out = out if out is not None else SweepOutcome()
     ids = sorted(set(order_ids))
     if not ids:
         return out
     await uow.session.flush()
-    tree = await _read(uow, ids)
+    tree, rolled = await _read(uow, ids, frozenset(in_step))
+    read = frozenset(rolled)
     moves = Moves()
     for order in tree.orders:
-        if not states.ORDER.is_open(order.state):
+        if not states.ORDER.is_open(order.state) or order.id not in read:
             continue
         item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
         _settle_dates(order, tree, moves)
         _settle_order_state(order, item_states, tree, moves)
     await _apply(uow, moves, tree)
     await uow.session.flush()
-    await forecasts.refresh(uow, _forecast_inputs(tree, moves), policy)  # before the levels: a rule reads the forecast
+    await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy)  # before the levels: a rule reads the forecast
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
-    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree), watched=watched)
+    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(rolled) < len(ids)), watched=watched)
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)
     return out

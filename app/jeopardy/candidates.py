@@ -49,6 +49,14 @@ class Plan:
     pending: list[int] = field(default_factory=list)
     done_through: int = 0
     has_mark: bool = True
+    # Orders whose data may have changed since a sweep last reconciled them: an event of theirs
+    # follows the mark, or they were left over. The others only time has reached (or the policy):
+    # their work is as the last reconciliation left it (every change of data records an event).
+    changed: set[int] = field(default_factory=set)
+
+    def in_step(self, order_ids: Sequence[int]) -> list[int]:
+        """Those of these orders whose work has not changed since they were last reconciled."""
+        return [oid for oid in order_ids if oid not in self.changed]
 
 
 async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
@@ -76,6 +84,7 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         .distinct()
     )
     wanted.update(oid for oid in changed.scalars() if oid is not None)  # the query keeps events of an order only
+    touched = set(wanted)
     for rule in rulebook.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
     # Time in a level alone can make an escalation due; such an order is examined like the others.
@@ -83,6 +92,7 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
     return Plan(
         order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last,
         pending=list(mark.pending) if mark else [], done_through=done_through, has_mark=mark is not None,
+        changed=touched,
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, null, or_, select, update
+from sqlalchemy import and_, case, cast, exists, func, literal, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
@@ -214,15 +214,14 @@ async def changes(
 ) -> list[LevelChange]:
     """Rows of these orders whose computed level or reason differs from the stored one.
 
-    With ``store_checks`` (a sweep) every row's next check time is stored as well; on PostgreSQL one
-    ``UPDATE ... FROM (evaluation) ... RETURNING`` evaluates the rule once per row and writes only
-    the rows whose check time or level changes, both at once (see ``_store_all``).
+    With ``store_checks`` (a sweep) every row's next check time is stored as well (on PostgreSQL see
+    ``changes_of``, which does it for every rule in one statement).
     """
+    if store_checks and ctx.dialect == "postgresql":
+        return (await changes_of(session, [rule], ctx, order_ids))[rule.entity]
     ev = rule.build(ctx)
     t = ev.row
     extra = [name for name in EXTRA_COLUMNS if name in t.c]
-    if store_checks and ctx.dialect == "postgresql":
-        return await _store_all(session, rule, ctx, ev, extra, order_ids)
     columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
     scope = in_ids(ev.order_id, order_ids, ctx.dialect)
     rows = list(await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason))))
@@ -232,13 +231,49 @@ async def changes(
     return _level_changes(rule, ev, extra, rows, stored=False)
 
 
-async def _store_all(
-    session: AsyncSession, rule: Rule, ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence[int]
-) -> list[LevelChange]:
-    """A sweep's statement on PostgreSQL: evaluate, then store check time, level, reason and the
-    level's start where any of them changes. A row is written at most once per sweep (an indexed
-    column changes, so every write touches every index of the table) and not at all when nothing
-    changes; RETURNING hands back the values from before."""
+async def changes_of(
+    session: AsyncSession, wanted: Sequence[Rule], ctx: Context, order_ids: Sequence[int]
+) -> dict[str, list[LevelChange]]:
+    """A sweep's rules on PostgreSQL, by entity: one statement evaluates and stores them all.
+
+    Each rule is an ``UPDATE ... FROM (evaluation) ... RETURNING`` (``_storing``) in a CTE of its
+    own, and the statement returns their rows together: one round trip per batch, not one per rule.
+    The CTEs see the same snapshot, which is right because no rule reads the levels another stores
+    (a rule that would must go in a statement of its own after that one).
+    """
+    if len(wanted) == 1:
+        rule = wanted[0]
+        ev = rule.build(ctx)
+        extra = [name for name in EXTRA_COLUMNS if name in ev.row.c]
+        rows = await session.execute(_storing(ctx, ev, extra, order_ids), execution_options={"synchronize_session": False})
+        return {rule.entity: _level_changes(rule, ev, extra, rows, stored=True)}
+    built = [(rule, rule.build(ctx)) for rule in wanted]
+    everywhere = [name for name in EXTRA_COLUMNS if any(name in ev.row.c for _, ev in built)]
+    types = {name: next(ev.row.c[name].type for _, ev in built if name in ev.row.c) for name in everywhere}
+    parts = []
+    for n, (rule, ev) in enumerate(built):
+        stored = _storing(ctx, ev, [name for name in everywhere if name in ev.row.c], order_ids).cte(f"stored_{rule.entity}")
+        parts.append(select(
+            literal(n).label("rule"), stored.c.id, stored.c.order_id, stored.c.before, stored.c.before_reason, stored.c.reason,
+            *[stored.c[name] if name in ev.row.c else cast(null(), types[name]).label(name) for name in everywhere],
+        ))
+    together = (await session.execute(union_all(*parts), execution_options={"synchronize_session": False})).all()
+    found: dict[str, list[LevelChange]] = {}
+    for n, (rule, ev) in enumerate(built):
+        extra = [name for name in EXTRA_COLUMNS if name in ev.row.c]
+        own = [
+            (i, oid, before, before_reason, reason, *[value for name, value in zip(everywhere, rest) if name in extra])
+            for number, i, oid, before, before_reason, reason, *rest in together if number == n
+        ]
+        found[rule.entity] = _level_changes(rule, ev, extra, own, stored=True)
+    return found
+
+
+def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence[int]) -> Any:
+    """A sweep's statement for one rule on PostgreSQL: evaluate, then store check time, level, reason
+    and the level's start where any of them changes. A row is written at most once per sweep (an
+    indexed column changes, so every write touches every index of the table) and not at all when
+    nothing changes; RETURNING hands back the values from before."""
     t = ev.row
     c = (
         select(
@@ -247,20 +282,22 @@ async def _store_all(
             *[t.c[name] for name in extra],
         )
         .where(in_ids(ev.order_id, order_ids, ctx.dialect))
+        # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the UPDATE, where each use of
+        # its columns (the filter, the level, its start) would evaluate the rule's CASE and its
+        # subqueries again: once per row instead of up to nine times.
+        .offset(0)
         .subquery("evaluated")
     )
     level = ev.level_expression(c.c.reason)  # from the evaluated reason, not evaluated again
     values: dict[str, Any] = {"jeopardy_check_at": c.c.check_at, "jeopardy_level": level, "jeopardy_reason": c.c.reason}
     if "jeopardy_since" in t.c:  # as change_levels computes it: a new level starts now, "none" has no start
         values["jeopardy_since"] = case((level == c.c.before, t.c.jeopardy_since), (level != "none", ctx.at(ctx.now)), else_=null())
-    store = (
+    return (
         update(t)
         .where(t.c.id == c.c.id, or_(c.c.check_at.is_distinct_from(c.c.old_check), c.c.reason.is_distinct_from(c.c.before_reason)))
         .values(values)
         .returning(c.c.id, c.c.order_id, c.c.before, c.c.before_reason, c.c.reason, *[c.c[name] for name in extra])
     )
-    rows = await session.execute(store, execution_options={"synchronize_session": False})
-    return _level_changes(rule, ev, extra, rows, stored=True)
 
 
 def _level_changes(rule: Rule, ev: Evaluation, extra: list[str], rows: Any, *, stored: bool) -> list[LevelChange]:

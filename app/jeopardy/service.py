@@ -168,10 +168,15 @@ async def _apply_levels(
     times); returns the new levels by (entity, id)."""
     session = uow.session
     levels: dict[tuple[str, int], str] = {}
-    for rule in rulebook.RULES:  # activities and party orders first: the order rule may read their rows
-        if entities is not None and rule.entity not in entities:
-            continue
-        found = await rules.changes(session, rule, ctx, order_ids, store_checks=store_checks) if order_ids else []
+    wanted = [rule for rule in rulebook.RULES if entities is None or rule.entity in entities]
+    # A sweep on PostgreSQL evaluates and stores every rule in one statement; otherwise rule by rule,
+    # activities and party orders first (the order rule may read their rows).
+    at_once = await rules.changes_of(session, wanted, ctx, order_ids) if store_checks and ctx.dialect == "postgresql" and order_ids else None
+    for rule in wanted:
+        if at_once is not None:
+            found = at_once[rule.entity]
+        else:
+            found = await rules.changes(session, rule, ctx, order_ids, store_checks=store_checks) if order_ids else []
         if not found:
             continue
         await change_levels(uow, rule, found)

@@ -94,7 +94,7 @@ async def run(
             if postgres:
                 await uow.session.execute(BATCH_SETTINGS)
             locked = await candidates.lock_orders(uow, batch)
-            part = await reconcile(uow, locked, policy=policy, sweep=True, out=SweepOutcome())
+            part = await reconcile(uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked))
             part.events = list(uow.pending)
             if postgres and uow.pending:  # its events are published after the commit: durable first
                 await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
