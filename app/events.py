@@ -142,6 +142,10 @@ async def commit_numbered(session: AsyncSession, pending: list[dict[str, Any]]) 
     array = json.dumps([{**row, "at": row["at"].isoformat(), "n": n} for n, row in enumerate(rows, 1)], separators=(",", ":"))
     driver = (await (await session.connection()).get_raw_connection()).driver_connection
     assert driver is not None
+    if not driver.is_in_transaction():
+        # Nothing has run in this transaction yet (events but no row changes): the driver begins its
+        # transaction with the first statement through SQLAlchemy, and COMMIT AND CHAIN needs one.
+        await session.execute(text("SELECT 1"))
     await driver.execute(NUMBER_AND_COMMIT.format(count=len(rows), rows=_dollar_quoted(array)))
     last = int(await driver.fetchval("SELECT current_setting('ordertrack.last_seq')"))
     await session.commit()  # the empty transaction COMMIT AND CHAIN began
