@@ -19,8 +19,9 @@ run: install
 test: install
 	$(BIN)/pytest -n 2  # two workers; each has its own PostgreSQL schema, ports and broker channel
 
-lint: install  # ruff and mypy as configured in pyproject.toml (`ruff format` is not checked yet)
+lint: install  # ruff (lint and format) and mypy as configured in pyproject.toml
 	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
 schema: install

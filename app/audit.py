@@ -50,14 +50,20 @@ async def audit(db: Database, *, batch: int = 5000) -> AuditReport:
     report = AuditReport()
     async with db.read() as session:
         report.last_seq = await last_sequence(session)
-        orders = {o.id: o for o in (await session.execute(select(CustomerOrder))).scalars() if o.id is not None}  # stored rows: ids are set
+        orders = {
+            o.id: o for o in (await session.execute(select(CustomerOrder))).scalars() if o.id is not None
+        }  # stored rows: ids are set
         report.orders = len(orders)
         replay: dict[int, dict[str, Any]] = {}
         created: dict[int, int] = {}
         first_seq: dict[int, int] = {}
         expected, after = 1, 0
         while True:
-            rows = list((await session.execute(select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(batch))).scalars())
+            rows = list(
+                (
+                    await session.execute(select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(batch))
+                ).scalars()
+            )
             if not rows:
                 break
             for event in rows:
@@ -71,7 +77,9 @@ async def audit(db: Database, *, batch: int = 5000) -> AuditReport:
     if report.events != count:
         report.problems.append(f"{count} events stored but {report.events} read in sequence")
     if expected - 1 != report.last_seq:
-        report.problems.append(f"event log gap at the end: event_sequence.last is {report.last_seq} but the log ends at {expected - 1}")
+        report.problems.append(
+            f"event log gap at the end: event_sequence.last is {report.last_seq} but the log ends at {expected - 1}"
+        )
     for order_id, order in orders.items():
         if created.get(order_id, 0) != 1:
             report.problems.append(f"order {order_id} has {created.get(order_id, 0)} orderCreated events")

@@ -76,7 +76,12 @@ def hash_token(token: str) -> str:
 
 
 async def create_token(
-    session: AsyncSession, *, name: str, role: Role, now: datetime, party_id: int | None = None,
+    session: AsyncSession,
+    *,
+    name: str,
+    role: Role,
+    now: datetime,
+    party_id: int | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[str, ApiToken]:
     """Make a token (valid until ``expires_at``, or until revoked); the plain text is returned once and never stored."""
@@ -91,8 +96,9 @@ async def create_token(
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("A token must expire in the future.", field="expires_at")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name.strip(), role=role.value, party_id=party_id, token_hash=hash_token(plain), created_at=now,
-                   expires_at=expires_at)
+    row = ApiToken(
+        name=name.strip(), role=role.value, party_id=party_id, token_hash=hash_token(plain), created_at=now, expires_at=expires_at
+    )
     session.add(row)
     await session.flush()
     return plain, row
@@ -122,9 +128,7 @@ async def authenticate(session: AsyncSession, authorization: str | None, now: da
 
 
 async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Verified:
-    row = (
-        await session.execute(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token)))
-    ).scalar_one_or_none()
+    row = (await session.execute(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token)))).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("The token is unknown or revoked.")
     if row.expires_at is not None and row.expires_at <= now:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,6 @@ from app.consistency import reconciler
 from app.db import Database
 from app.errors import DomainError
 from app.jeopardy.policy import Policy, load_policy
-import contextlib
 
 
 def _db(settings: Settings, policy: Policy | None = None) -> Database:
@@ -80,8 +80,10 @@ def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> None:
         count = asyncio.run(_revoke(settings, args.name))
     except DomainError as exc:
         _fail(exc)
-    print(f"revoked {count} token{'s' if count != 1 else ''} named {args.name.strip()!r} "
-          f"(open sessions end within TOKEN_CACHE_SECONDS={settings.token_cache_seconds:g})")
+    print(
+        f"revoked {count} token{'s' if count != 1 else ''} named {args.name.strip()!r} "
+        f"(open sessions end within TOKEN_CACHE_SECONDS={settings.token_cache_seconds:g})"
+    )
 
 
 async def _demo(settings: Settings) -> None:
@@ -138,8 +140,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from app.observability.logs import logging_config
 
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=args.workers,
-        log_config=logging_config(settings.log_level), **uvicorn_options(settings),
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_config=logging_config(settings.log_level),
+        **uvicorn_options(settings),
     )
 
 
@@ -229,12 +236,31 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--once", action="store_true", help="one sweep, print what changed, exit")
     m.add_argument("--interval", type=float, help="seconds between sweeps (default MONITOR_INTERVAL_SECONDS)")
     m.set_defaults(run=cmd_monitor)
-    sub.add_parser("deliver", help="deliver webhooks on their own (one process per webhook at a time)").set_defaults(run=cmd_deliver)
-    g = sub.add_parser("generate", help="bulk-load a consistent set of open orders, and/or a history of closed ones (demo, load test)")
+    sub.add_parser("deliver", help="deliver webhooks on their own (one process per webhook at a time)").set_defaults(
+        run=cmd_deliver
+    )
+    g = sub.add_parser(
+        "generate", help="bulk-load a consistent set of open orders, and/or a history of closed ones (demo, load test)"
+    )
     g.add_argument("--orders", type=int, default=0, help="how many open customer orders")
-    g.add_argument("--history", type=int, default=0, help="how many closed orders to write first, through the domain functions (learned statistics)")
-    g.add_argument("--party-slip", action="append", metavar="NAME=RATE", help="share of a party's deliveries that are late (repeat; default: the demo's parties)")
-    g.add_argument("--kind-slip", action="append", metavar="KIND=RATE", help="share of an activity kind's work that overruns its plan (repeat; default: site survey, install)")
+    g.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="how many closed orders to write first, through the domain functions (learned statistics)",
+    )
+    g.add_argument(
+        "--party-slip",
+        action="append",
+        metavar="NAME=RATE",
+        help="share of a party's deliveries that are late (repeat; default: the demo's parties)",
+    )
+    g.add_argument(
+        "--kind-slip",
+        action="append",
+        metavar="KIND=RATE",
+        help="share of an activity kind's work that overruns its plan (repeat; default: site survey, install)",
+    )
     g.add_argument("--items", type=int, default=5, help="items per order (each with an activity and a service order request)")
     g.add_argument("--chunk", type=int, default=5000, help="orders per transaction")
     g.add_argument("--seed", type=int, default=1)

@@ -34,7 +34,11 @@ async def start_bus(state: AppState) -> Stop:
 async def start_monitor(state: AppState) -> Stop:
     """Sweep in the background, under the app's escalation policy."""
     monitor = Monitor(
-        state.db, state.clock, policy=state.policy, interval=state.settings.monitor_interval_seconds, batch_orders=state.settings.monitor_batch_orders
+        state.db,
+        state.clock,
+        policy=state.policy,
+        interval=state.settings.monitor_interval_seconds,
+        batch_orders=state.settings.monitor_batch_orders,
     )
     state.services.monitor = monitor
     monitor.start()

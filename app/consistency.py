@@ -30,18 +30,18 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Row, select
 
+from app.columns import table_of
 from app.db import Reconciler, UnitOfWork, in_ids
 from app.forecast import service as forecasts
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
 from app.orders.core import move_order
+from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
 from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import PartyOrder
 from app.party_orders.work import PARTY_ORDERS
-from app.columns import table_of
 
 # A plain row of any columns (SQLAlchemy types a row by its columns' types).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -82,16 +82,39 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
     all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work)."""
     session, dialect = uow.session, uow.dialect
     o, i, a, p = table_of(CustomerOrder).c, table_of(OrderItem).c, table_of(Activity).c, table_of(PartyOrder).c
-    orders = list(await session.execute(
-        select(o.id, o.state, o.committed_date, o.expected_completion, o.escalation_level, o.jeopardy_level, o.forecast_key,
-               o.forecast_due_at)
-        .where(in_ids(o.id, ids, dialect)).order_by(o.id)
-    ))
+    orders = list(
+        await session.execute(
+            select(
+                o.id,
+                o.state,
+                o.committed_date,
+                o.expected_completion,
+                o.escalation_level,
+                o.jeopardy_level,
+                o.forecast_key,
+                o.forecast_due_at,
+            )
+            .where(in_ids(o.id, ids, dialect))
+            .order_by(o.id)
+        )
+    )
     tree = Tree(orders=orders)
     for po in await session.execute(
-        select(p.id, p.order_id, p.party_id, p.state, p.needed_by, p.needed_by_given, p.escalation_level, p.jeopardy_level,
-               p.committed_delivery, p.expected_delivery, p.delivered_at)
-        .where(in_ids(p.order_id, ids, dialect)).order_by(p.id)
+        select(
+            p.id,
+            p.order_id,
+            p.party_id,
+            p.state,
+            p.needed_by,
+            p.needed_by_given,
+            p.escalation_level,
+            p.jeopardy_level,
+            p.committed_delivery,
+            p.expected_delivery,
+            p.delivered_at,
+        )
+        .where(in_ids(p.order_id, ids, dialect))
+        .order_by(p.id)
     ):
         tree.party_orders[po.order_id].append(po)
     now = uow.now.timestamp()
@@ -104,15 +127,29 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
     ):
         tree.items[item.order_id].append(item)
     for activity in await session.execute(
-        select(a.id, a.order_id, a.item_id, a.kind, a.work_group, a.state, a.planned_start, a.planned_end, a.actual_start,
-               a.actual_end, a.expected_end)
-        .where(in_ids(a.order_id, ids, dialect)).order_by(a.id)
+        select(
+            a.id,
+            a.order_id,
+            a.item_id,
+            a.kind,
+            a.work_group,
+            a.state,
+            a.planned_start,
+            a.planned_end,
+            a.actual_start,
+            a.actual_end,
+            a.expected_end,
+        )
+        .where(in_ids(a.order_id, ids, dialect))
+        .order_by(a.id)
     ):
         tree.activities[activity.order_id].append(activity)
     if tree.activities:
         d = table_of(ActivityDependency).c
         rows = await session.execute(
-            select(d.activity_id, d.predecessor_id).join(table_of(Activity), a.id == d.activity_id).where(in_ids(a.order_id, ids, dialect))
+            select(d.activity_id, d.predecessor_id)
+            .join(table_of(Activity), a.id == d.activity_id)
+            .where(in_ids(a.order_id, ids, dialect))
         )
         for activity_id, predecessor_id in rows:
             tree.preds[activity_id].append(predecessor_id)
@@ -202,15 +239,27 @@ async def _apply(uow: UnitOfWork, moves: Moves, tree: Tree) -> None:
     for oid, new in sorted(moves.expected.items()):
         order = orders[oid]
         before, order.expected_completion = order.expected_completion, new
-        uow.record("expectedCompletionChanged", entity="order", entity_id=oid, order_id=oid,
-                   before={"expected_completion": before}, after={"expected_completion": new})
+        uow.record(
+            "expectedCompletionChanged",
+            entity="order",
+            entity_id=oid,
+            order_id=oid,
+            before={"expected_completion": before},
+            after={"expected_completion": new},
+        )
     party_orders = await _objects(uow, PartyOrder, moves.needed_by)
     for poid, new_date in sorted(moves.needed_by.items()):
         po = party_orders[poid]
         before, po.needed_by = po.needed_by, new_date
         touch_party(uow, po)
-        record_party(uow, po, "partyOrderUpdated", before={"needed_by": before}, after={"needed_by": new_date},
-                     data={"reason": "follows the customer order's committed date"})
+        record_party(
+            uow,
+            po,
+            "partyOrderUpdated",
+            before={"needed_by": before},
+            after={"needed_by": new_date},
+            data={"reason": "follows the customer order's committed date"},
+        )
     for oid, steps in sorted(moves.orders.items()):
         for target, reason in steps:
             move_order(uow, orders[oid], target, reason)
@@ -222,7 +271,9 @@ async def _apply(uow: UnitOfWork, moves: Moves, tree: Tree) -> None:
 async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
     """A closed order or party order is escalated no more (stored levels as read, recoveries already lowered)."""
     orders = await _objects(uow, CustomerOrder, [o.id for o in tree.orders if o.escalation_level > 0])
-    party_orders = await _objects(uow, PartyOrder, [p.id for ps in tree.party_orders.values() for p in ps if p.escalation_level > 0])
+    party_orders = await _objects(
+        uow, PartyOrder, [p.id for ps in tree.party_orders.values() for p in ps if p.escalation_level > 0]
+    )
     for order in orders.values():
         if not states.ORDER.is_open(order.state) and order.escalation_level > 0:
             change_escalation(uow, order, 0, reason=f"closed: the order is {order.state}")
@@ -238,7 +289,9 @@ def _forecast_inputs(tree: Tree, moves: Moves, rolled: Collection[int]) -> list[
     for order in tree.orders:
         if not states.ORDER.is_open(order.state) or order.id in moves.cancelled or order.id not in rolled:
             continue
-        found.append(forecasts.OrderWork(order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by))
+        found.append(
+            forecasts.OrderWork(order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by)
+        )
     return found
 
 
@@ -263,8 +316,13 @@ def reconciler(policy: Policy) -> Reconciler:
 
 
 async def reconcile(
-    uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, sweep: bool = False,
-    out: SweepOutcome | None = None, in_step: Collection[int] = (),
+    uow: UnitOfWork,
+    order_ids: Iterable[int],
+    *,
+    policy: Policy,
+    sweep: bool = False,
+    out: SweepOutcome | None = None,
+    in_step: Collection[int] = (),
 ) -> SweepOutcome:
     """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.
 
@@ -294,7 +352,9 @@ async def reconcile(
     await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy)  # before the levels: a rule reads the forecast
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
-    await settle_levels(uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(rolled) < len(ids)), watched=watched)
+    await settle_levels(
+        uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(rolled) < len(ids)), watched=watched
+    )
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)
     return out

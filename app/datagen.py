@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlmodel import col
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import Database
 from app.events import Event, EventSequence
@@ -40,9 +40,26 @@ from app.orders.models import Activity, ActivityDependency, CustomerOrder, Order
 from app.party_orders.models import Party, PartyOrder, PartyOrderItem
 
 GENERATOR = "datagen"
-CUSTOMERS = [(f"C-{n:05d}", name) for n, name in enumerate(
-    ["Acme Ltd", "Globex plc", "Initech GmbH", "Umbrella SA", "Hooli Inc", "Stark Industries", "Wayne Enterprises",
-     "Wonka Foods", "Tyrell Corp", "Cyberdyne Systems", "Soylent AG", "Vandelay Import"], start=100)]
+CUSTOMERS = [
+    (f"C-{n:05d}", name)
+    for n, name in enumerate(
+        [
+            "Acme Ltd",
+            "Globex plc",
+            "Initech GmbH",
+            "Umbrella SA",
+            "Hooli Inc",
+            "Stark Industries",
+            "Wayne Enterprises",
+            "Wonka Foods",
+            "Tyrell Corp",
+            "Cyberdyne Systems",
+            "Soylent AG",
+            "Vandelay Import",
+        ],
+        start=100,
+    )
+]
 PRODUCTS = ["FIBRE-1G", "ROUTER-X", "CPE-INSTALL", "SDWAN-EDGE", "LICENCE-3Y", "IP-BLOCK-29", "VOICE-SIP", "NUMBER-PORT"]
 PRIORITIES = ["low", "normal", "normal", "normal", "high", "critical"]
 KINDS = ["site survey", "install", "configure", "test", "handover"]
@@ -78,18 +95,78 @@ class Chunk:
     events: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-ORDER_COLS = ("id", "sales_request_ref", "customer_id", "customer_name", "priority", "state", "description",
-              "requested_at", "committed_date", "expected_completion", "jeopardy_level", "escalation_level",
-              "contacts", "characteristics", "version", "created_at", "updated_at")
-ITEM_COLS = ("id", "order_id", "parent_id", "position", "product_ref", "action", "quantity", "fulfillment",
-             "party_id", "state", "characteristics", "updated_at")
-ACTIVITY_COLS = ("id", "order_id", "item_id", "kind", "state", "planned_start", "planned_end", "actual_start",
-                 "actual_end", "percent_complete", "work_group", "jeopardy_level", "version", "updated_at")
+ORDER_COLS = (
+    "id",
+    "sales_request_ref",
+    "customer_id",
+    "customer_name",
+    "priority",
+    "state",
+    "description",
+    "requested_at",
+    "committed_date",
+    "expected_completion",
+    "jeopardy_level",
+    "escalation_level",
+    "contacts",
+    "characteristics",
+    "version",
+    "created_at",
+    "updated_at",
+)
+ITEM_COLS = (
+    "id",
+    "order_id",
+    "parent_id",
+    "position",
+    "product_ref",
+    "action",
+    "quantity",
+    "fulfillment",
+    "party_id",
+    "state",
+    "characteristics",
+    "updated_at",
+)
+ACTIVITY_COLS = (
+    "id",
+    "order_id",
+    "item_id",
+    "kind",
+    "state",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "percent_complete",
+    "work_group",
+    "jeopardy_level",
+    "version",
+    "updated_at",
+)
 DEP_COLS = ("activity_id", "predecessor_id")
 REQUEST_COLS = ("id", "order_id", "item_id", "state", "external_ref", "created_at", "updated_at")
-PARTY_ORDER_COLS = ("id", "order_id", "party_id", "state", "state_reason", "needed_by", "needed_by_given", "party_ref", "committed_delivery",
-                    "expected_delivery", "percent_complete", "acknowledged_at", "last_report_at", "next_report_due",
-                    "jeopardy_level", "escalation_level", "version", "created_at", "updated_at")
+PARTY_ORDER_COLS = (
+    "id",
+    "order_id",
+    "party_id",
+    "state",
+    "state_reason",
+    "needed_by",
+    "needed_by_given",
+    "party_ref",
+    "committed_delivery",
+    "expected_delivery",
+    "percent_complete",
+    "acknowledged_at",
+    "last_report_at",
+    "next_report_due",
+    "jeopardy_level",
+    "escalation_level",
+    "version",
+    "created_at",
+    "updated_at",
+)
 PARTY_LINK_COLS = ("party_order_id", "item_id", "order_id")
 EVENT_COLS = ("seq", "at", "type", "entity", "entity_id", "order_id", "actor", "actor_role", "data")
 
@@ -145,15 +222,33 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
             parent = item_ids[0] if 1 <= k <= 2 and item_ids else None
             activity_id = ids.take("activity")
             a_start, a_end = base + step * k, base + step * (k + 1)
-            a_state = "completed" if stage == 2 and k == 0 else "inProgress" if (stage == 1 and k == 0) or (stage == 2 and k == 1) else "planned"
+            a_state = (
+                "completed"
+                if stage == 2 and k == 0
+                else "inProgress"
+                if (stage == 1 and k == 0) or (stage == 2 and k == 1)
+                else "planned"
+            )
             if a_state != "planned":
                 started_items.add(item_id)
-            c.activities.append((
-                activity_id, order_id, item_id, KINDS[k % len(KINDS)], a_state, a_start, a_end,
-                a_start if a_state != "planned" else None, a_end if a_state == "completed" else None,
-                100 if a_state == "completed" else 50 if a_state == "inProgress" else 0,
-                GROUPS[n % len(GROUPS)], "none", 1, now,
-            ))
+            c.activities.append(
+                (
+                    activity_id,
+                    order_id,
+                    item_id,
+                    KINDS[k % len(KINDS)],
+                    a_state,
+                    a_start,
+                    a_end,
+                    a_start if a_state != "planned" else None,
+                    a_end if a_state == "completed" else None,
+                    100 if a_state == "completed" else 50 if a_state == "inProgress" else 0,
+                    GROUPS[n % len(GROUPS)],
+                    "none",
+                    1,
+                    now,
+                )
+            )
             if activity_ids:
                 c.dependencies.append((activity_id, activity_ids[-1]))
             activity_ids.append(activity_id)
@@ -161,23 +256,62 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
                 # Acknowledged once the order is under way (then the party reports), pending before.
                 acked = now - day if stage else None
                 po_id = ids.take("party_order")
-                c.party_orders.append((
-                    po_id, order_id, party_id, "inProgress" if acked else "pending", None, a_start, True,
-                    f"P-{po_id}" if acked else None, a_start if acked else None, a_start if acked else None,
-                    20 if acked else 0, acked, acked, now + day if acked else None, "none", 0, 1, now, now,
-                ))
+                c.party_orders.append(
+                    (
+                        po_id,
+                        order_id,
+                        party_id,
+                        "inProgress" if acked else "pending",
+                        None,
+                        a_start,
+                        True,
+                        f"P-{po_id}" if acked else None,
+                        a_start if acked else None,
+                        a_start if acked else None,
+                        20 if acked else 0,
+                        acked,
+                        acked,
+                        now + day if acked else None,
+                        "none",
+                        0,
+                        1,
+                        now,
+                        now,
+                    )
+                )
                 c.party_links.append((po_id, item_id, order_id))
                 if acked:
                     started_items.add(item_id)
             else:
                 r_state = "inProgress" if stage and k == 0 else "acknowledged"
-                c.requests.append((ids.take("request"), order_id, item_id, r_state, f"SO-{order_id}-{k}" if r_state != "acknowledged" else None, now, now))
+                c.requests.append(
+                    (
+                        ids.take("request"),
+                        order_id,
+                        item_id,
+                        r_state,
+                        f"SO-{order_id}-{k}" if r_state != "acknowledged" else None,
+                        now,
+                        now,
+                    )
+                )
             item_ids.append(item_id)
-            c.items.append([
-                item_id, order_id, parent, k if parent is None else k - 1, PRODUCTS[(n + k) % len(PRODUCTS)], "add",
-                1 + (k % 3), "party" if k == party_item else "internal", party_id if k == party_item else None,
-                "inProgress" if item_id in started_items else "acknowledged", "{}", now,
-            ])
+            c.items.append(
+                [
+                    item_id,
+                    order_id,
+                    parent,
+                    k if parent is None else k - 1,
+                    PRODUCTS[(n + k) % len(PRODUCTS)],
+                    "add",
+                    1 + (k % 3),
+                    "party" if k == party_item else "internal",
+                    party_id if k == party_item else None,
+                    "inProgress" if item_id in started_items else "acknowledged",
+                    "{}",
+                    now,
+                ]
+            )
         # A bundle whose child started is in progress too (roll_up settles children first).
         if spec.items > 1 and any(i in started_items for i in item_ids[1:3]):
             c.items[-spec.items][9] = "inProgress"
@@ -186,20 +320,60 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
         # Slack of at least a third of the request-to-commitment window: a fresh set is in no jeopardy.
         committed = expected + (expected - requested) / 2 + timedelta(days=rng.randint(1, 10))
         ref = f"{spec.ref_prefix}-{order_id:08d}"
-        snapshot = {"state": "inProgress" if stage else "acknowledged", "priority": PRIORITIES[n % len(PRIORITIES)],
-                    "committed_date": committed.isoformat(), "customer_name": customer_name, "description": None,
-                    "contacts": [{"name": f"{customer_name} buyer", "role": "buyer", "email": None, "phone": None}],
-                    "characteristics": {"segment": "enterprise"}, "version": 1}
-        c.orders.append((
-            order_id, ref, customer_id, customer_name, snapshot["priority"], snapshot["state"], None, requested,
-            committed, expected, "none", 0, json.dumps(snapshot["contacts"]), json.dumps(snapshot["characteristics"]),
-            1, now, now,
-        ))
-        summary = {**snapshot, "sales_request_ref": ref, "customer_id": customer_id, "items": spec.items,
-                   "activities": spec.items, "serviceOrderRequests": spec.items - (party_item is not None),
-                   "partyOrders": int(party_item is not None), "generated": True}
-        c.events.append((0, now, "orderCreated", "order", order_id, order_id, GENERATOR, "system",
-                         json.dumps({"before": {}, "after": summary})))
+        snapshot = {
+            "state": "inProgress" if stage else "acknowledged",
+            "priority": PRIORITIES[n % len(PRIORITIES)],
+            "committed_date": committed.isoformat(),
+            "customer_name": customer_name,
+            "description": None,
+            "contacts": [{"name": f"{customer_name} buyer", "role": "buyer", "email": None, "phone": None}],
+            "characteristics": {"segment": "enterprise"},
+            "version": 1,
+        }
+        c.orders.append(
+            (
+                order_id,
+                ref,
+                customer_id,
+                customer_name,
+                snapshot["priority"],
+                snapshot["state"],
+                None,
+                requested,
+                committed,
+                expected,
+                "none",
+                0,
+                json.dumps(snapshot["contacts"]),
+                json.dumps(snapshot["characteristics"]),
+                1,
+                now,
+                now,
+            )
+        )
+        summary = {
+            **snapshot,
+            "sales_request_ref": ref,
+            "customer_id": customer_id,
+            "items": spec.items,
+            "activities": spec.items,
+            "serviceOrderRequests": spec.items - (party_item is not None),
+            "partyOrders": int(party_item is not None),
+            "generated": True,
+        }
+        c.events.append(
+            (
+                0,
+                now,
+                "orderCreated",
+                "order",
+                order_id,
+                order_id,
+                GENERATOR,
+                "system",
+                json.dumps({"before": {}, "after": summary}),
+            )
+        )
     c.items = [tuple(i) for i in c.items]
     return c
 
@@ -233,8 +407,13 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
     async with db.write_session() as session:
         if not db.is_sqlite:
             await _pg_bulk_mode(session)
-        tables = {"order": CustomerOrder.__tablename__, "item": OrderItem.__tablename__, "activity": Activity.__tablename__,
-                  "request": ServiceOrderRequest.__tablename__, "party_order": PartyOrder.__tablename__}
+        tables = {
+            "order": CustomerOrder.__tablename__,
+            "item": OrderItem.__tablename__,
+            "activity": Activity.__tablename__,
+            "request": ServiceOrderRequest.__tablename__,
+            "party_order": PartyOrder.__tablename__,
+        }
         per_order = {"order": 1, "item": spec.items, "activity": spec.items, "request": spec.items, "party_order": 1}
         first = {k: await reserve(session, t, count * per_order[k]) for k, t in tables.items()}
         chunk = build_chunk(rng, spec, start, count, Ids(first), now)
@@ -246,9 +425,11 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
                 written += len(rows)
         # Events are numbered last, under the sequence row lock, like any transaction's events; the
         # lock is held only for the event rows and the commit, so concurrent chunks overlap the rest.
-        last = (await session.execute(
-            text("UPDATE event_sequence SET last = last + :n WHERE id = 1 RETURNING last"), {"n": len(chunk.events)}
-        )).scalar_one()
+        last = (
+            await session.execute(
+                text("UPDATE event_sequence SET last = last + :n WHERE id = 1 RETURNING last"), {"n": len(chunk.events)}
+            )
+        ).scalar_one()
         seq0 = int(last) - len(chunk.events) + 1
         chunk.events = [(seq0 + i, *e[1:]) for i, e in enumerate(chunk.events)]
         await _store(session, db, TABLES[-1][0], TABLES[-1][2], chunk.events)
@@ -259,8 +440,19 @@ async def write_chunk(db: Database, spec: Spec, start: int, count: int, now: dat
 
 async def _store(session: AsyncSession, db: Database, table: str, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     if db.is_sqlite:
-        model = {t.__tablename__: t for t in (CustomerOrder, OrderItem, Activity, ActivityDependency, ServiceOrderRequest,
-                                              PartyOrder, PartyOrderItem, Event)}[table]
+        model = {
+            t.__tablename__: t
+            for t in (
+                CustomerOrder,
+                OrderItem,
+                Activity,
+                ActivityDependency,
+                ServiceOrderRequest,
+                PartyOrder,
+                PartyOrderItem,
+                Event,
+            )
+        }[table]
         json_cols = {"contacts", "characteristics", "data"}
         dicts = [{c: (json.loads(v) if c in json_cols and isinstance(v, str) else v) for c, v in zip(cols, row)} for row in rows]
         await session.execute(insert(model), dicts)
@@ -375,4 +567,6 @@ async def _generate_history(db: Database, args: Any, now: datetime) -> None:
         task = bar.add_task("history", total=spec.orders)
         await generate_history(db, spec, now, lambda n: bar.advance(task, n), jobs=args.jobs)
     took = time.perf_counter() - started
-    print(f"{spec.orders} closed orders in {took:.1f} s; late deliveries {dict(spec.party_slip)}, overruns {dict(spec.kind_slip)}")
+    print(
+        f"{spec.orders} closed orders in {took:.1f} s; late deliveries {dict(spec.party_slip)}, overruns {dict(spec.kind_slip)}"
+    )

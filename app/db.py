@@ -22,8 +22,7 @@ from app.columns import JSONType as JSONType, UTCDateTime as UTCDateTime, as_loa
 from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
 from app.events import Event, commit_numbered, ensure_sequence_row, flush_events
-from app.outages import MESSAGE as OUTAGE_MESSAGE
-from app.outages import is_outage
+from app.outages import MESSAGE as OUTAGE_MESSAGE, is_outage
 
 if TYPE_CHECKING:
     from app.auth import Actor
@@ -94,12 +93,24 @@ class Database:
             pg_args: dict[str, Any] = {"server_settings": {"search_path": schema}} if schema else {}
             pg_args["timeout"] = connect_timeout  # an unreachable server fails fast (UNAVAILABLE), not after 60 s
             self.engine = create_async_engine(
-                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=pg_args
+                url,
+                echo=echo,
+                hide_parameters=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=pg_args,
             )
             self.write_engine = self.engine
             # Single-statement transactions on hot paths (``direct``): no pre-ping round trip per checkout.
             self.direct_engine = create_async_engine(
-                url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, connect_args=pg_args
+                url,
+                echo=echo,
+                hide_parameters=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=False,
+                connect_args=pg_args,
             )
         for eng in {self.engine, self.write_engine}:
             event.listen(eng.sync_engine, "before_cursor_execute", self.statements)
@@ -210,7 +221,9 @@ class Database:
         on a pooled one.
         """
         try:
-            opened = self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+            opened = (
+                self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+            )
             async with self._write_turn or nullcontext(), opened as session:
                 uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
                 yield uow
@@ -290,9 +303,7 @@ class UnitOfWork:
     def touched(self) -> set[int]:
         """Orders with events recorded since they were last reconciled in this transaction."""
         settled = self._settled
-        return {
-            oid for n, e in enumerate(self.pending) if (oid := e["order_id"]) is not None and n >= settled.get(oid, 0)
-        }
+        return {oid for n, e in enumerate(self.pending) if (oid := e["order_id"]) is not None and n >= settled.get(oid, 0)}
 
     def mark_reconciled(self, order_ids: set[int] | Sequence[int]) -> None:
         """These orders are in step with every event recorded so far (the reconciler's own included)."""

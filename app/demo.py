@@ -10,14 +10,25 @@ from sqlalchemy import func, select
 from app.auth import Actor, Role
 from app.clock import Clock
 from app.db import Database
+from app.history import HistorySpec, generate_history
 from app.orders import activities, closing, service, service_orders
 from app.orders.models import CustomerOrder
-from app.history import HistorySpec, generate_history
 from app.party_orders.demo import PARTIES, create_demo_parties, load_party_demo
 
 DEMO_ACTOR = Actor(name="demo-loader", role=Role.STAFF)
-CUSTOMERS = [("C-100", "Acme Ltd"), ("C-200", "Globex plc"), ("C-300", "Initech GmbH"), ("C-400", "Umbrella SA"), ("C-500", "Hooli Inc")]
-PRODUCTS = [("FIBRE-1G", ["ROUTER-X", "CPE-INSTALL"]), ("SDWAN-EDGE", ["LICENCE-3Y"]), ("IP-BLOCK-29", []), ("VOICE-SIP", ["NUMBER-PORT"])]
+CUSTOMERS = [
+    ("C-100", "Acme Ltd"),
+    ("C-200", "Globex plc"),
+    ("C-300", "Initech GmbH"),
+    ("C-400", "Umbrella SA"),
+    ("C-500", "Hooli Inc"),
+]
+PRODUCTS = [
+    ("FIBRE-1G", ["ROUTER-X", "CPE-INSTALL"]),
+    ("SDWAN-EDGE", ["LICENCE-3Y"]),
+    ("IP-BLOCK-29", []),
+    ("VOICE-SIP", ["NUMBER-PORT"]),
+]
 PRIORITIES = ["low", "normal", "normal", "high", "critical"]
 
 
@@ -44,7 +55,9 @@ async def load_demo(
         raise RuntimeError("The database has no reconciliation wired (create_app and the command line hand it in).")
     party_ids = await create_demo_parties(db, clock)
     if history:
-        spec = HistorySpec(orders=history, party_slip=HISTORY_PARTY_SLIP, kind_slip=HISTORY_KIND_SLIP, seed=seed, ref_prefix="SR-DEMO-H")
+        spec = HistorySpec(
+            orders=history, party_slip=HISTORY_PARTY_SLIP, kind_slip=HISTORY_KIND_SLIP, seed=seed, ref_prefix="SR-DEMO-H"
+        )
         await generate_history(history_db or db, spec, clock.now())
     rng = random.Random(seed)
     ids: list[int] = []
@@ -82,20 +95,38 @@ async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: rand
         return  # just taken
     async with db.write(DEMO_ACTOR, now) as uow:
         survey = await activities.schedule_activity(
-            uow, order_id, activities.NewActivity(kind="site survey", planned_start=now - timedelta(days=2), planned_end=now + timedelta(days=1), work_group="field-north")
+            uow,
+            order_id,
+            activities.NewActivity(
+                kind="site survey",
+                planned_start=now - timedelta(days=2),
+                planned_end=now + timedelta(days=1),
+                work_group="field-north",
+            ),
         )
         install = await activities.schedule_activity(
-            uow, order_id,
-            activities.NewActivity(kind="install", planned_start=now + timedelta(days=1), planned_end=now + timedelta(days=rng.randint(2, 20)), work_group="field-north", predecessor_ids=[survey.id or 0]),
+            uow,
+            order_id,
+            activities.NewActivity(
+                kind="install",
+                planned_start=now + timedelta(days=1),
+                planned_end=now + timedelta(days=rng.randint(2, 20)),
+                work_group="field-north",
+                predecessor_ids=[survey.id or 0],
+            ),
         )
         await service_orders.generate_service_order_requests(uow, order_id)
     if stage >= 2:
         async with db.write(DEMO_ACTOR, now) as uow:
-            await activities.record_progress(uow, survey.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=40))
+            await activities.record_progress(
+                uow, survey.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=40)
+            )
     if stage == 3:
         async with db.write(DEMO_ACTOR, now) as uow:
             await activities.record_progress(uow, survey.id or 0, None, activities.ActivityProgress(state="completed"))
-            await activities.record_progress(uow, install.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=20))
+            await activities.record_progress(
+                uow, install.id or 0, None, activities.ActivityProgress(state="inProgress", percent_complete=20)
+            )
     if stage == 4:
         async with db.write(DEMO_ACTOR, now) as uow:
             await service.change_order_state(uow, order_id, "held", "customer site not ready")

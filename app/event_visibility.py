@@ -61,13 +61,17 @@ def _type(fields: str, partner: str | None = None) -> EventType:
 
 
 ORDER_FIELDS = "state priority committed_date customer_name description contacts characteristics version"
-ACTIVITY_FIELDS = "kind state planned_start planned_end actual_start actual_end expected_end percent_complete work_group assignee note"
+ACTIVITY_FIELDS = (
+    "kind state planned_start planned_end actual_start actual_end expected_end percent_complete work_group assignee note"
+)
 PARTY_ORDER_FIELDS = "state needed_by party_ref committed_delivery expected_delivery percent_complete note version"
 JEOPARDY_FIELDS = "jeopardy_level jeopardy_reason"
 
 EVENT_TYPES: Mapping[str, EventType] = {
     # Customer orders: the enterprise's own (no party sees them).
-    "orderCreated": _type(f"{ORDER_FIELDS} sales_request_ref customer_id items activities serviceOrderRequests partyOrders generated"),
+    "orderCreated": _type(
+        f"{ORDER_FIELDS} sales_request_ref customer_id items activities serviceOrderRequests partyOrders generated"
+    ),
     "orderUpdated": _type(ORDER_FIELDS),
     "noteAdded": _type("text"),
     "orderStateChanged": _type("state reason"),
@@ -95,9 +99,13 @@ EVENT_TYPES: Mapping[str, EventType] = {
     "partyOrderStateChanged": _type("state reason", "state reason"),
     "partyOrderAcknowledged": _type("party_ref committed_delivery", "party_ref committed_delivery"),
     "partyMilestonePlanned": _type("name planned_date", "name planned_date"),
-    "partyProgressReported": _type("percent_complete expected_delivery note milestone", "percent_complete expected_delivery note milestone"),
+    "partyProgressReported": _type(
+        "percent_complete expected_delivery note milestone", "percent_complete expected_delivery note milestone"
+    ),
     "partyChangeRequested": _type("nature kind proposed_delivery reason state", "nature kind proposed_delivery reason state"),
-    "partyChangeResolved": _type("state expected_delivery committed_delivery note", "state expected_delivery committed_delivery note"),
+    "partyChangeResolved": _type(
+        "state expected_delivery committed_delivery note", "state expected_delivery committed_delivery note"
+    ),
     "partyOrderCancellationRequested": _type("reason", "reason"),
     # A revision's changed lines carry the items' characteristics: what the party must now deliver. The
     # customer order's revision number that caused it stays the enterprise's.
@@ -200,9 +208,17 @@ def visible_event(event: E, viewer: Viewer) -> E | EventView | None:
     if viewer.party_id is None or event.party_id != viewer.party_id:
         return None
     return EventView(
-        seq=event.seq, at=event.at, type=event.type, entity=event.entity, entity_id=event.entity_id,
-        order_id=None, party_order_id=event.party_order_id, party_id=event.party_id,
-        actor=_shown_actor(event), actor_role=_role(event.actor_role), data=_shown_data(event.data or {}, declared.partner),
+        seq=event.seq,
+        at=event.at,
+        type=event.type,
+        entity=event.entity,
+        entity_id=event.entity_id,
+        order_id=None,
+        party_order_id=event.party_order_id,
+        party_id=event.party_id,
+        actor=_shown_actor(event),
+        actor_role=_role(event.actor_role),
+        data=_shown_data(event.data or {}, declared.partner),
     )
 
 
@@ -212,9 +228,17 @@ def visible_payload(event: EventLike, viewer: Viewer) -> dict[str, Any] | None:
     if shown is None:
         return None
     return {
-        "seq": shown.seq, "at": shown.at.isoformat(), "type": shown.type, "entity": shown.entity,
-        "entity_id": shown.entity_id, "order_id": shown.order_id, "party_order_id": shown.party_order_id,
-        "party_id": shown.party_id, "actor": shown.actor, "actor_role": _role(shown.actor_role), "data": shown.data,
+        "seq": shown.seq,
+        "at": shown.at.isoformat(),
+        "type": shown.type,
+        "entity": shown.entity,
+        "entity_id": shown.entity_id,
+        "order_id": shown.order_id,
+        "party_order_id": shown.party_order_id,
+        "party_id": shown.party_id,
+        "actor": shown.actor,
+        "actor_role": _role(shown.actor_role),
+        "data": shown.data,
     }
 
 

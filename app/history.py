@@ -27,8 +27,7 @@ from app.auth import Actor, Role
 from app.db import Database, UnitOfWork
 from app.orders import activities, service
 from app.orders.models import OrderItem
-from app.party_orders import partner
-from app.party_orders import service as party_service
+from app.party_orders import partner, service as party_service
 from app.party_orders.models import Party
 
 HISTORIAN = Actor(name="history-loader", role=Role.STAFF)
@@ -90,7 +89,9 @@ async def _parties(db: Database, names: list[str], now: datetime) -> dict[str, i
         found: dict[str, int] = {name: pid or 0 for name, pid in rows.all()}
         for name in names:
             if name not in found:
-                party = await party_service.create_party(uow, party_service.NewParty(name=name, kind="supplier", reporting_interval_hours=48))
+                party = await party_service.create_party(
+                    uow, party_service.NewParty(name=name, kind="supplier", reporting_interval_hours=48)
+                )
                 found[name] = party.id or 0
     return found
 
@@ -112,8 +113,14 @@ async def generate_history(
     stories = []
     for n, party in enumerate(owner):
         late_delivery = per_party[party].pop() if party else False
-        stories.append((n, start + timedelta(hours=n * spacing), {k: per_kind[k][n] for k in kinds},
-                        (parties[party], late_delivery) if party else None))
+        stories.append(
+            (
+                n,
+                start + timedelta(hours=n * spacing),
+                {k: per_kind[k][n] for k in kinds},
+                (parties[party], late_delivery) if party else None,
+            )
+        )
     gate = asyncio.Semaphore(max(jobs, 1))
 
     async def close(n: int, taken: datetime, late: dict[str, bool], party: tuple[int, bool] | None) -> int:
@@ -127,15 +134,25 @@ async def generate_history(
 
 
 async def _close_one(
-    db: Database, spec: HistorySpec, n: int, taken: datetime, kinds: list[str], late: Mapping[str, bool],
-    party: tuple[int, bool] | None, rng: random.Random,
+    db: Database,
+    spec: HistorySpec,
+    n: int,
+    taken: datetime,
+    kinds: list[str],
+    late: Mapping[str, bool],
+    party: tuple[int, bool] | None,
+    rng: random.Random,
 ) -> int:
     items = [service.NewItem(product_ref="FIBRE-1G")]
     if party:
         items.append(service.NewItem(product_ref="ACCESS-CIRCUIT", fulfillment="party", party_id=party[0]))
     data = service.NewOrder(
-        sales_request_ref=f"{spec.ref_prefix}-{spec.seed}-{n + 1:05d}", customer_id="C-HIST", customer_name="History Holdings",
-        committed_date=taken + timedelta(days=21), requested_at=taken - timedelta(days=1), items=items,
+        sales_request_ref=f"{spec.ref_prefix}-{spec.seed}-{n + 1:05d}",
+        customer_id="C-HIST",
+        customer_name="History Holdings",
+        committed_date=taken + timedelta(days=21),
+        requested_at=taken - timedelta(days=1),
+        items=items,
     )
     planned: list[tuple[str, datetime, datetime]] = []
     cursor = taken + timedelta(hours=2)
@@ -146,12 +163,25 @@ async def _close_one(
     ids: list[int] = []
     async with db.write(HISTORIAN, taken) as uow:
         order = await service.create_order(uow, data)
-        item_id = (await uow.session.execute(
-            select(col(OrderItem.id)).where(col(OrderItem.order_id) == order.id, col(OrderItem.product_ref) == "FIBRE-1G"))).scalar_one()
+        item_id = (
+            await uow.session.execute(
+                select(col(OrderItem.id)).where(col(OrderItem.order_id) == order.id, col(OrderItem.product_ref) == "FIBRE-1G")
+            )
+        ).scalar_one()
         previous: list[int] = []
         for kind, begin, end in planned:
-            a = await activities.schedule_activity(uow, order.id or 0, activities.NewActivity(
-                kind=kind, planned_start=begin, planned_end=end, work_group=spec.work_group, item_id=item_id, predecessor_ids=previous))
+            a = await activities.schedule_activity(
+                uow,
+                order.id or 0,
+                activities.NewActivity(
+                    kind=kind,
+                    planned_start=begin,
+                    planned_end=end,
+                    work_group=spec.work_group,
+                    item_id=item_id,
+                    predecessor_ids=previous,
+                ),
+            )
             ids.append(a.id or 0)
             previous = [a.id or 0]
         party_orders = await party_service.request_party_orders(uow, order.id or 0, party_service.Requisition()) if party else []
@@ -162,15 +192,25 @@ async def _close_one(
         actual_start = max(begin, ready)
         actual_end = actual_start + (end - begin) * factor
         ready = actual_end
-        story.at(actual_start, HISTORIAN, _progress(activity_id, activities.ActivityProgress(state="inProgress", actual_start=actual_start)))
-        story.at(actual_end, HISTORIAN, _progress(activity_id, activities.ActivityProgress(state="completed", actual_end=actual_end)))
+        story.at(
+            actual_start,
+            HISTORIAN,
+            _progress(activity_id, activities.ActivityProgress(state="inProgress", actual_start=actual_start)),
+        )
+        story.at(
+            actual_end, HISTORIAN, _progress(activity_id, activities.ActivityProgress(state="completed", actual_end=actual_end))
+        )
     if party_orders and party is not None:
         po, (party_id, late_delivery) = party_orders[0], party
         committed = taken + timedelta(days=rng.randint(5, 12))
         delivered = committed + (timedelta(hours=rng.uniform(72, 192)) if late_delivery else -timedelta(hours=rng.uniform(0, 24)))
         supplier = Actor(name=f"history-partner-{party_id}", role=Role.PARTNER, party_id=party_id)
         story.at(taken + timedelta(hours=1), supplier, _acknowledge(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}", committed))
-        story.at(max(delivered, taken + timedelta(hours=1, seconds=1)), supplier, _deliver(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}"))
+        story.at(
+            max(delivered, taken + timedelta(hours=1, seconds=1)),
+            supplier,
+            _deliver(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}"),
+        )
     for when, actor, step in sorted(story.steps, key=lambda s: s[0]):
         async with db.write(actor, when) as uow:
             await step(uow)
@@ -186,7 +226,9 @@ def _progress(activity_id: int, report: activities.ActivityProgress) -> Callable
 
 def _acknowledge(po_id: int, ref: str, committed: datetime) -> Callable[[UnitOfWork], Awaitable[None]]:
     async def step(uow: UnitOfWork) -> None:
-        await partner.acknowledge(uow, po_id, f"{ref}-ack", partner.Acknowledgement(party_ref=f"{ref}-P", committed_delivery=committed))
+        await partner.acknowledge(
+            uow, po_id, f"{ref}-ack", partner.Acknowledgement(party_ref=f"{ref}-P", committed_delivery=committed)
+        )
 
     return step
 

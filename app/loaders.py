@@ -26,7 +26,9 @@ def by_id(db: Database, model: type[M]) -> DataLoader[int, M | None]:
     return DataLoader(load)
 
 
-def grouped(db: Database, model: type[M], column: Any, *, order_by: Sequence[Any] = (), where: Sequence[Any] = ()) -> DataLoader[int, list[M]]:
+def grouped(
+    db: Database, model: type[M], column: Any, *, order_by: Sequence[Any] = (), where: Sequence[Any] = ()
+) -> DataLoader[int, list[M]]:
     """Rows grouped by a foreign key column (``order_id``...), in ``order_by`` order."""
 
     async def load(keys: Sequence[int]) -> list[list[M]]:

@@ -26,8 +26,8 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 
 from app.auth import Actor, TokenCache, authenticate, hash_token, note_use
 from app.clock import Clock, SystemClock
-from app.config import Settings, get_settings
 from app.components import Component, default_components
+from app.config import Settings, get_settings
 from app.consistency import reconciler
 from app.dashboard import routes as dashboard_routes
 from app.db import Database
@@ -45,12 +45,13 @@ from app.graphql.ws_handlers import DirectLegacyWSHandler, DirectTransportWSHand
 from app.jeopardy.policy import Policy, load_policy
 from app.middleware import BodySizeLimit, RequestContext, error_body
 from app.observability import metrics
-from app.webhooks.catalogue import catalogue
 from app.state import AppState
+from app.webhooks.catalogue import catalogue
 
 log = logging.getLogger("ordertrack")
 # A session's re-check waits this much past its cached check's end, so that it looks the token up afresh.
 RECHECK_SLACK = 0.02
+
 
 class JSONView:
     """orjson both ways."""
@@ -80,11 +81,16 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
         self._lookups: dict[str, asyncio.Future[Actor | None]] = {}
         settings = state.settings
         self.direct = DirectLane(
-            self.schema, direct_mutations(settings), max_tokens=settings.max_tokens, rules=limit_rules(settings),
+            self.schema,
+            direct_mutations(settings),
+            max_tokens=settings.max_tokens,
+            rules=limit_rules(settings),
             cache_size=settings.graphql_cache_size,
         )
 
-    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any) -> Any:
+    async def execute_single(
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any, request_data: Any
+    ) -> Any:
         """One operation (after the persisted-query policy): on the direct lane when it qualifies, else strawberry."""
         answer = await self.direct.execute(request_adapter.method, request_data, context)
         if answer is not None:
@@ -154,8 +160,12 @@ class OrderTrackGraphQL(MediaTypeView, PersistedQueryView, ResponseCacheView, JS
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ctx = Context(
-            db=self.state.db, clock=self.state.clock, settings=self.state.settings, policy=self.state.policy,
-            services=self.state.services, request=request,
+            db=self.state.db,
+            clock=self.state.clock,
+            settings=self.state.settings,
+            policy=self.state.policy,
+            services=self.state.services,
+            request=request,
         )
         ctx.principal_check = PrincipalCheck(recheck=partial(self.recheck, ctx), due_in=partial(self.recheck_due_in, ctx))
         try:
@@ -191,11 +201,17 @@ def metrics_refusal(settings: Settings, authorization: str | None) -> Response |
     expected = settings.metrics_token
     if expected is None and not settings.production:
         return None
-    if expected is not None and authorization is not None and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode()):
+    if (
+        expected is not None
+        and authorization is not None
+        and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode())
+    ):
         return None
     message = "Send Authorization: Bearer <METRICS_TOKEN>." if expected else "Set METRICS_TOKEN to read /metrics in production."
     return Response(
-        error_body(message, ErrorCode.UNAUTHENTICATED), status_code=401, media_type="application/json",
+        error_body(message, ErrorCode.UNAUTHENTICATED),
+        status_code=401,
+        media_type="application/json",
         headers={"www-authenticate": "Bearer"},
     )
 

@@ -80,7 +80,10 @@ class RequestContext:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), *self.headers, (b"x-request-id", info.request_id.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), *self.headers, (b"x-request-id", info.request_id.encode())],
+                }
             await send(message)
 
         try:
@@ -95,7 +98,11 @@ class RequestContext:
             else:
                 status["code"] = 500
                 extensions = report_unexpected(exc, scope.get("path"))
-                body = error_body(f"Unexpected error (id {extensions['errorId']}).", ErrorCode.INTERNAL, **{k: v for k, v in extensions.items() if k != "code"})
+                body = error_body(
+                    f"Unexpected error (id {extensions['errorId']}).",
+                    ErrorCode.INTERNAL,
+                    **{k: v for k, v in extensions.items() if k != "code"},
+                )
             await send_json(send, status["code"], body, info.request_id, self.headers)
         finally:
             if scope["type"] == "http":
@@ -176,7 +183,8 @@ class BodySizeLimit:
                 raise
             metrics.ERRORS.labels(code=ErrorCode.REQUEST_TIMEOUT.value).inc()
             body = error_body(
-                f"The request body did not arrive within {self.read_timeout:g} s.", ErrorCode.REQUEST_TIMEOUT,
+                f"The request body did not arrive within {self.read_timeout:g} s.",
+                ErrorCode.REQUEST_TIMEOUT,
                 timeoutSeconds=self.read_timeout,
             )
             await send_json(send, 408, body, extra=[(b"connection", b"close")])

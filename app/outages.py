@@ -12,8 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, DisconnectionError, TimeoutError as PoolTimeout
 
 MESSAGE = "The database is not reachable right now; retry shortly."
 
@@ -53,7 +52,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        todo.extend(e for e in (getattr(current, "orig", None), current.__cause__, current.__context__) if isinstance(e, BaseException))
+        todo.extend(
+            e for e in (getattr(current, "orig", None), current.__cause__, current.__context__) if isinstance(e, BaseException)
+        )
 
 
 def is_outage(exc: BaseException) -> bool:

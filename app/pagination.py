@@ -124,7 +124,9 @@ def count_of(query: Select[Any]) -> Select[Any]:
     return select(func.count()).select_from(query.order_by(None).subquery())
 
 
-def page_of(rows: list[Any], *, first: int, after: str | None, value_of: Callable[[Any], Any], count_query: Select[Any] | None = None) -> Page[Any]:
+def page_of(
+    rows: list[Any], *, first: int, after: str | None, value_of: Callable[[Any], Any], count_query: Select[Any] | None = None
+) -> Page[Any]:
     """The page made of the rows a ``keyset_query`` returned."""
     has_next = len(rows) > first
     rows = rows[:first]
@@ -147,6 +149,8 @@ async def keyset_page(
 ) -> Page[Any]:
     """One page of ``query`` ordered by (sort, id); ``value_of(row)`` reads the sort value back."""
     count_query = count_of(query)
-    paged = keyset_query(query, sort=sort, sort_kind=sort_kind, id_column=id_column, descending=descending, first=first, after=after, limit=limit)
+    paged = keyset_query(
+        query, sort=sort, sort_kind=sort_kind, id_column=id_column, descending=descending, first=first, after=after, limit=limit
+    )
     rows = list((await session.execute(paged)).scalars())
     return page_of(rows, first=first, after=after, value_of=value_of, count_query=count_query)

@@ -22,8 +22,16 @@ class EventLog(Protocol):
     """Where a transition's event goes: ``app.db.UnitOfWork.record`` (kept out of this module's imports)."""
 
     def record(
-        self, type: str, *, entity: str, entity_id: int, order_id: int | None = ..., party_order_id: int | None = ...,
-        party_id: int | None = ..., before: dict[str, Any] | None = ..., after: dict[str, Any] | None = ...,
+        self,
+        type: str,
+        *,
+        entity: str,
+        entity_id: int,
+        order_id: int | None = ...,
+        party_order_id: int | None = ...,
+        party_id: int | None = ...,
+        before: dict[str, Any] | None = ...,
+        after: dict[str, Any] | None = ...,
         data: dict[str, Any] | None = ...,
     ) -> None: ...
 
@@ -82,16 +90,28 @@ class StateMachine:
             )
 
     def transition(
-        self, log: EventLog, row: HasState, target: str, scope: EventScope, *,
-        reason: str | None = None, details: Mapping[str, Any] | None = None,
+        self,
+        log: EventLog,
+        row: HasState,
+        target: str,
+        scope: EventScope,
+        *,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> str:
         """Check ``row.state -> target``, set it and record the one event; returns the state it left."""
         self.check(row.state, target)
         before, row.state = row.state, target
         log.record(
-            self.event, entity=self.entity, entity_id=scope.entity_id, order_id=scope.order_id,
-            party_order_id=scope.party_order_id, party_id=scope.party_id,
-            before={"state": before}, after={"state": target}, data=transition_data(reason, details),
+            self.event,
+            entity=self.entity,
+            entity_id=scope.entity_id,
+            order_id=scope.order_id,
+            party_order_id=scope.party_order_id,
+            party_id=scope.party_id,
+            before={"state": before},
+            after={"state": target},
+            data=transition_data(reason, details),
         )
         return before
 

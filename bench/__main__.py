@@ -21,11 +21,19 @@ BENCHMARKS = ["tree", "fanout", "sweep", "partner", "webhooks"]
 def machine() -> str:
     """nproc, CPU model and RAM, for the README."""
     cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
     mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip() if sys.platform != "win32" else ""
-    return f"{cpus} cores ({model}), {mem_kib / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}, {pg or 'PostgreSQL'}"
+    return (
+        f"{cpus} cores ({model}), {mem_kib / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}, {pg or 'PostgreSQL'}"
+    )
 
 
 def main() -> None:
@@ -42,7 +50,7 @@ def main() -> None:
     print(tables[0] + "\n", flush=True)
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         module = modules[name]
-        own = argparse.Namespace(**{k[len(name) + 1:]: v for k, v in vars(args).items() if k.startswith(f"{name}_")})
+        own = argparse.Namespace(**{k[len(name) + 1 :]: v for k, v in vars(args).items() if k.startswith(f"{name}_")})
         if args.quick:
             module.quick(own)
         started = time.perf_counter()

@@ -10,12 +10,11 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from collections.abc import Iterator
 
 from sqlalchemy import text
 
@@ -23,7 +22,9 @@ from app.db import Database
 from tests.launcher import ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+PG_URL = os.environ.get(
+    "BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+)
 
 
 class NotReady(Exception):
@@ -152,9 +153,23 @@ def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds:
         (Path(tmp) / "post.lua").write_text(script)
         env = {**os.environ, "BENCH_BODY_FILE": str(Path(tmp) / "body.json"), "BENCH_AUTH": authorization}
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--latency", "--timeout", "10s",
-             "-s", str(Path(tmp) / "post.lua"), url],
-            env=env, capture_output=True, text=True, timeout=seconds + 30, check=True,
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, int(seconds))}s",
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+                str(Path(tmp) / "post.lua"),
+                url,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]

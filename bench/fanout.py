@@ -45,7 +45,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-async def one_size(db_env: dict[str, str], viewer: str, staff: str, order_ids: list[int], count: int, args: argparse.Namespace) -> list[object]:
+async def one_size(
+    db_env: dict[str, str], viewer: str, staff: str, order_ids: list[int], count: int, args: argparse.Namespace
+) -> list[object]:
     with uvicorn("app.main:create_app", env=db_env, name=f"fanout-{count}") as server, tempfile.TemporaryDirectory() as tmp:
         query_file = Path(tmp) / "subscription.graphql"
         query_file.write_text(SUBSCRIPTION)
@@ -57,10 +59,15 @@ async def one_size(db_env: dict[str, str], viewer: str, staff: str, order_ids: l
             share = min(args.per_process, count - n * args.per_process)
             out = Path(tmp) / f"client-{n}.json"
             outs.append(out)
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.fanout_client", ws_url, viewer, str(share), str(query_file), str(out)],
-                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bench.fanout_client", ws_url, viewer, str(share), str(query_file), str(out)],
+                    cwd=ROOT,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
         try:
             connect_started = time.perf_counter()
             ready_errors = 0
@@ -77,7 +84,10 @@ async def one_size(db_env: dict[str, str], viewer: str, staff: str, order_ids: l
                 while time.perf_counter() - started < args.seconds:
                     due = started + sent / args.rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                    r = await client.post("/graphql", json={"query": NOTE, "variables": {"id": str(order_ids[sent % len(order_ids)]), "text": f"bench {sent}"}})
+                    r = await client.post(
+                        "/graphql",
+                        json={"query": NOTE, "variables": {"id": str(order_ids[sent % len(order_ids)]), "text": f"bench {sent}"}},
+                    )
                     assert not r.json().get("errors"), r.text
                     sent += 1
             # Give a saturated server time to push the backlog out (a few times its ~35 µs per delivery).
@@ -107,9 +117,21 @@ async def one_size(db_env: dict[str, str], viewer: str, staff: str, order_ids: l
                     read_latencies.append((read_at - committed) * 1000)
     expected = sent * count
     per_sub = (rss_after - rss_before) / max(count, 1)
-    return [f"{count:,}", f"{connect_took:.0f}", f"{args.rate:g}", sent, f"{len(latencies):,} / {expected:,}",
-            f"{statistics.median(latencies):.0f}" if latencies else "-", f"{percentile(latencies, 0.99):.0f}" if latencies else "-",
-            f"{max(latencies):.0f}" if latencies else "-", f"{percentile(read_latencies, 0.99):.0f}" if read_latencies else "-", f"{cpu_used * 1e6 / max(len(latencies), 1):.0f}", f"{per_sub:.0f}", f"{rss_after / 1024:.0f}", errors + ready_errors]
+    return [
+        f"{count:,}",
+        f"{connect_took:.0f}",
+        f"{args.rate:g}",
+        sent,
+        f"{len(latencies):,} / {expected:,}",
+        f"{statistics.median(latencies):.0f}" if latencies else "-",
+        f"{percentile(latencies, 0.99):.0f}" if latencies else "-",
+        f"{max(latencies):.0f}" if latencies else "-",
+        f"{percentile(read_latencies, 0.99):.0f}" if read_latencies else "-",
+        f"{cpu_used * 1e6 / max(len(latencies), 1):.0f}",
+        f"{per_sub:.0f}",
+        f"{rss_after / 1024:.0f}",
+        errors + ready_errors,
+    ]
 
 
 async def main(args: argparse.Namespace) -> list[str]:
@@ -133,19 +155,42 @@ async def main(args: argparse.Namespace) -> list[str]:
             row = await one_size(env, viewer, staff, order_ids, count, args)
             print("  " + " | ".join(str(c) for c in row), flush=True)
             rows.append(row)
-    title = (f"Live fan-out on one server process: dashboards on orderEventsMatching, {args.rate:g} order changes/s for "
-             f"{args.seconds:g} s; latency from the event's time (its transaction's start) to its arrival on the "
-             f"client's socket (p99 read: to the client process reading it; {args.per_process:,} connections per "
-             f"client process); server CPU includes the keep-alive pings of every connection")
-    return [table(title, ["subscribers", "connect s", "changes/s", "events", "delivered", "p50 ms", "p99 ms", "max ms",
-                          "p99 ms read", "server CPU µs/delivery", "KiB/subscriber", "server RSS MiB", "errors"], rows)]
+    title = (
+        f"Live fan-out on one server process: dashboards on orderEventsMatching, {args.rate:g} order changes/s for "
+        f"{args.seconds:g} s; latency from the event's time (its transaction's start) to its arrival on the "
+        f"client's socket (p99 read: to the client process reading it; {args.per_process:,} connections per "
+        f"client process); server CPU includes the keep-alive pings of every connection"
+    )
+    return [
+        table(
+            title,
+            [
+                "subscribers",
+                "connect s",
+                "changes/s",
+                "events",
+                "delivered",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "p99 ms read",
+                "server CPU µs/delivery",
+                "KiB/subscriber",
+                "server RSS MiB",
+                "errors",
+            ],
+            rows,
+        )
+    ]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}subscribers", default="1000,5000,10000", help="comma-separated sizes")
     p.add_argument(f"--{prefix}rate", type=float, default=1.0, help="order changes per second")
     p.add_argument(f"--{prefix}seconds", type=float, default=10.0)
-    p.add_argument(f"--{prefix}drain", type=float, default=5.0, help="seconds to wait for the last pushes (more is added per delivery)")
+    p.add_argument(
+        f"--{prefix}drain", type=float, default=5.0, help="seconds to wait for the last pushes (more is added per delivery)"
+    )
     p.add_argument(f"--{prefix}connect-timeout", type=float, default=300.0)
     p.add_argument(f"--{prefix}per-process", type=int, default=5000, help="subscribers per client process")
 

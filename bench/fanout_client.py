@@ -107,7 +107,7 @@ class Subscriber:
             self.out += b"".join(data)
         if self.out:
             try:
-                self.out = self.out[self.sock.send(self.out):]
+                self.out = self.out[self.sock.send(self.out) :]
             except BlockingIOError:
                 pass
             except OSError as exc:
@@ -115,7 +115,11 @@ class Subscriber:
                 return
         if bool(self.out) != self.writing:  # wait for room only while something is left to send
             self.writing = bool(self.out)
-            (self.loop.add_writer(self.sock.fileno(), self.flush) if self.writing else self.loop.remove_writer(self.sock.fileno()))
+            (
+                self.loop.add_writer(self.sock.fileno(), self.flush)
+                if self.writing
+                else self.loop.remove_writer(self.sock.fileno())
+            )
 
     def readable(self) -> None:
         try:

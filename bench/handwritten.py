@@ -25,9 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.orders.graphql import enums
-from app.party_orders.graphql import enums as party_enums
 from app.pagination import encode_cursor
-
+from app.party_orders.graphql import enums as party_enums
 
 
 def names(enum: Any) -> dict[str, str]:
@@ -68,8 +67,14 @@ VALUE_OF_PRIORITY = {name: value for value, name in PRIORITY.items()}
 ORDERS_BY_DIRECTION = {"ASC": SQL_ORDERS.format(direction="ASC"), "DESC": SQL_ORDERS.format(direction="DESC")}
 
 
-async def dashboard(pool: asyncpg.Pool, authorization: str, first: int, states: list[str] | None = None,
-                    priorities: list[str] | None = None, direction: str = "ASC") -> dict[str, Any]:
+async def dashboard(
+    pool: asyncpg.Pool,
+    authorization: str,
+    first: int,
+    states: list[str] | None = None,
+    priorities: list[str] | None = None,
+    direction: str = "ASC",
+) -> dict[str, Any]:
     """The answer to ``bench.tree.DASHBOARD`` with these variables (GraphQL enum names)."""
     state_values = [VALUE_OF_STATE[s] for s in states or ["ACKNOWLEDGED", "IN_PROGRESS"]]
     priority_values = [VALUE_OF_PRIORITY[p] for p in priorities or list(VALUE_OF_PRIORITY)]
@@ -79,7 +84,10 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int, states: 
             token = authorization.partition(" ")[2].strip()
             actor = await conn.fetchrow(SQL_TOKEN, hashlib.sha256(token.encode()).hexdigest())
             if actor is None or actor["revoked_at"] is not None:
-                return {"data": None, "errors": [{"message": "The token is unknown or revoked.", "extensions": {"code": "UNAUTHENTICATED"}}]}
+                return {
+                    "data": None,
+                    "errors": [{"message": "The token is unknown or revoked.", "extensions": {"code": "UNAUTHENTICATED"}}],
+                }
             TOKENS[authorization] = time.monotonic() + 5
         orders = await conn.fetch(ORDERS_BY_DIRECTION[direction], state_values, first + 1, priority_values)
         has_next, orders = len(orders) > first, orders[:first]
@@ -90,10 +98,17 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int, states: 
         requests = await conn.fetch(SQL_REQUESTS, ids)
         links = await conn.fetch(SQL_PARTY_LINKS, ids)
         party_orders = await conn.fetch(SQL_PARTY_ORDERS, ids)
-    party_order = {p["id"]: {
-        "id": str(p["id"]), "partyId": str(p["party_id"]), "state": PARTY_STATE[p["state"]], "percentComplete": p["percent_complete"],
-        "expectedDeliveryDate": p["expected_delivery"], "jeopardyLevel": JEOPARDY[p["jeopardy_level"]],
-    } for p in party_orders}
+    party_order = {
+        p["id"]: {
+            "id": str(p["id"]),
+            "partyId": str(p["party_id"]),
+            "state": PARTY_STATE[p["state"]],
+            "percentComplete": p["percent_complete"],
+            "expectedDeliveryDate": p["expected_delivery"],
+            "jeopardyLevel": JEOPARDY[p["jeopardy_level"]],
+        }
+        for p in party_orders
+    }
     party_orders_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for link in links:
         party_orders_of[link["item_id"]].append(party_order[link["party_order_id"]])
@@ -102,28 +117,55 @@ async def dashboard(pool: asyncpg.Pool, authorization: str, first: int, states: 
         preds[activity_id].append(str(predecessor_id))
     by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for a in activities:
-        by_item[a["item_id"]].append({
-            "id": str(a["id"]), "kind": a["kind"], "state": ACTIVITY_STATE[a["state"]], "plannedStart": a["planned_start"],
-            "plannedEnd": a["planned_end"], "expectedEnd": a["expected_end"], "percentComplete": a["percent_complete"],
-            "predecessorIds": preds.get(a["id"], []),
-        })
+        by_item[a["item_id"]].append(
+            {
+                "id": str(a["id"]),
+                "kind": a["kind"],
+                "state": ACTIVITY_STATE[a["state"]],
+                "plannedStart": a["planned_start"],
+                "plannedEnd": a["planned_end"],
+                "expectedEnd": a["expected_end"],
+                "percentComplete": a["percent_complete"],
+                "predecessorIds": preds.get(a["id"], []),
+            }
+        )
     request_of: dict[int, dict[str, Any]] = {}
     for r in requests:
-        request_of.setdefault(r["item_id"], {"id": str(r["id"]), "state": REQUEST_STATE[r["state"]], "externalRef": r["external_ref"]})
+        request_of.setdefault(
+            r["item_id"], {"id": str(r["id"]), "state": REQUEST_STATE[r["state"]], "externalRef": r["external_ref"]}
+        )
     items_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for i in items:
-        items_of[i["order_id"]].append({
-            "id": str(i["id"]), "parentId": s(i["parent_id"]), "productRef": i["product_ref"], "quantity": i["quantity"],
-            "fulfillment": FULFILLMENT[i["fulfillment"]], "state": ITEM_STATE[i["state"]],
-            "activities": by_item.get(i["id"], []), "serviceOrderRequest": request_of.get(i["id"]),
-            "partyOrders": sorted(party_orders_of.get(i["id"], []), key=lambda p: int(p["id"])),
-        })
-    edges = [{"node": {
-        "id": str(o["id"]), "salesRequestRef": o["sales_request_ref"], "customerName": o["customer_name"],
-        "priority": PRIORITY[o["priority"]], "state": ORDER_STATE[o["state"]], "committedDate": o["committed_date"],
-        "expectedCompletion": o["expected_completion"], "jeopardyLevel": JEOPARDY[o["jeopardy_level"]],
-        "version": o["version"], "allItems": items_of.get(o["id"], []),
-    }} for o in orders]
+        items_of[i["order_id"]].append(
+            {
+                "id": str(i["id"]),
+                "parentId": s(i["parent_id"]),
+                "productRef": i["product_ref"],
+                "quantity": i["quantity"],
+                "fulfillment": FULFILLMENT[i["fulfillment"]],
+                "state": ITEM_STATE[i["state"]],
+                "activities": by_item.get(i["id"], []),
+                "serviceOrderRequest": request_of.get(i["id"]),
+                "partyOrders": sorted(party_orders_of.get(i["id"], []), key=lambda p: int(p["id"])),
+            }
+        )
+    edges = [
+        {
+            "node": {
+                "id": str(o["id"]),
+                "salesRequestRef": o["sales_request_ref"],
+                "customerName": o["customer_name"],
+                "priority": PRIORITY[o["priority"]],
+                "state": ORDER_STATE[o["state"]],
+                "committedDate": o["committed_date"],
+                "expectedCompletion": o["expected_completion"],
+                "jeopardyLevel": JEOPARDY[o["jeopardy_level"]],
+                "version": o["version"],
+                "allItems": items_of.get(o["id"], []),
+            }
+        }
+        for o in orders
+    ]
     end = encode_cursor([orders[-1]["committed_date"], orders[-1]["id"]]) if orders else None
     return {"data": {"customerOrders": {"pageInfo": {"hasNextPage": has_next, "endCursor": end}, "edges": edges}}}
 
@@ -143,8 +185,14 @@ def create_app() -> Starlette:
     async def endpoint(request: Request) -> Response:
         body = orjson.loads(await request.body())
         variables = body.get("variables") or {}
-        result = await dashboard(state["pool"], request.headers.get("authorization", ""), int(variables.get("first", 50)),
-                                 variables.get("states"), variables.get("priorities"), variables.get("direction", "ASC"))
+        result = await dashboard(
+            state["pool"],
+            request.headers.get("authorization", ""),
+            int(variables.get("first", 50)),
+            variables.get("states"),
+            variables.get("priorities"),
+            variables.get("direction", "ASC"),
+        )
         return Response(orjson.dumps(result), media_type="application/json")
 
     return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])], lifespan=lifespan)

@@ -26,14 +26,16 @@ from sqlalchemy import func, select, text
 from app.auth import Role, create_token
 from app.clock import SystemClock
 from app.datagen import Spec, generate, settle_tables
+from app.db import Database
 from app.events import Event
 from app.jeopardy.monitor import Monitor
 from app.party_orders.models import PartyOrder, PartyProgressReport
-from app.db import Database
 from bench.common import ROOT, SERVICE, NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
 
-MUTATION = ("mutation($id: ID!, $key: String!, $input: ProgressReportInput!) { "
-            "reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) { id percentComplete version } }")
+MUTATION = (
+    "mutation($id: ID!, $key: String!, $input: ProgressReportInput!) { "
+    "reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) { id percentComplete version } }"
+)
 
 # Rotates over partners and their party orders; every request gets a fresh idempotency key.
 LUA = """
@@ -71,11 +73,17 @@ async def main(args: argparse.Namespace) -> list[str]:
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:
-                ids = list((await session.execute(
-                    select(PartyOrder.id).where(PartyOrder.party_id == party_id, PartyOrder.acknowledged_at.is_not(None))  # type: ignore[union-attr]
-                )).scalars())
+                ids = list(
+                    (
+                        await session.execute(
+                            select(PartyOrder.id).where(PartyOrder.party_id == party_id, PartyOrder.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+                        )
+                    ).scalars()
+                )
                 if ids:
-                    plain, _ = await create_token(session, name=f"bench-partner-{party_id}", role=Role.PARTNER, now=SystemClock().now(), party_id=party_id)
+                    plain, _ = await create_token(
+                        session, name=f"bench-partner-{party_id}", role=Role.PARTNER, now=SystemClock().now(), party_id=party_id
+                    )
                     tokens.append(plain)
                     orders.append([str(i) for i in ids])
             await session.commit()
@@ -96,16 +104,36 @@ async def main(args: argparse.Namespace) -> list[str]:
             rows.append([label, *row])
             rates[label].append(committed_per_s)
             print(f"{label}: {committed_per_s:,.0f} committed reports/s", flush=True)
-    headers = ["code", "workers", "connections", "requests/s", "committed reports/s", "events/report", "p50 ms", "p99 ms",
-               "not committed", "server CPU ms/report", "PostgreSQL CPU ms/report"]
-    title = (f"Partner progress reports: {args.seconds:.0f} s of wrk per run against {args.workers} workers, "
-             f"{len(tokens)} partners, {sum(len(o) for o in orders)} acknowledged party orders")
+    headers = [
+        "code",
+        "workers",
+        "connections",
+        "requests/s",
+        "committed reports/s",
+        "events/report",
+        "p50 ms",
+        "p99 ms",
+        "not committed",
+        "server CPU ms/report",
+        "PostgreSQL CPU ms/report",
+    ]
+    title = (
+        f"Partner progress reports: {args.seconds:.0f} s of wrk per run against {args.workers} workers, "
+        f"{len(tokens)} partners, {sum(len(o) for o in orders)} acknowledged party orders"
+    )
     out = [table(title, headers, rows)]
     if bases:
         first = statistics.mean(rates[bases[0][0]])
-        out.append(table(f"Committed reports/s, mean of each code's runs, against {bases[0][0]}", ["code", "committed reports/s", "ratio"],
-                         [[label, f"{statistics.mean(rates[label]):,.0f}", f"{statistics.mean(rates[label]) / max(first, 1e-9):.2f}"]
-                          for label, _ in group]))
+        out.append(
+            table(
+                f"Committed reports/s, mean of each code's runs, against {bases[0][0]}",
+                ["code", "committed reports/s", "ratio"],
+                [
+                    [label, f"{statistics.mean(rates[label]):,.0f}", f"{statistics.mean(rates[label]) / max(first, 1e-9):.2f}"]
+                    for label, _ in group
+                ],
+            )
+        )
     return out
 
 
@@ -117,15 +145,26 @@ async def _run(db: Database, schema: str, args: argparse.Namespace, script: str,
     with uvicorn(SERVICE, env=app_env(db, schema), name="partner", workers=args.workers, root=root, timeout=180) as server:
         await asyncio.sleep(2)  # both workers up
         cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_seconds()
-        result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script)
+        result = await asyncio.to_thread(
+            wrk, f"{server.url}/graphql", b"", "", connections=args.connections, seconds=args.seconds, script=script
+        )
         cpu, pg_cpu = server.cpu_seconds() - cpu_before, postgres_cpu_seconds() - pg_before
     async with db.read() as session:
         reports = (await session.execute(select(func.count()).select_from(PartyProgressReport))).scalar_one() - reports_before
         events = (await session.execute(select(func.count()).select_from(Event))).scalar_one() - events_before
     committed_per_s = reports / args.seconds
-    return [args.workers, args.connections, f"{result.requests_per_s:,.0f}", f"{committed_per_s:,.0f}",
-            f"{events / max(reports, 1):.1f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", max(0, result.requests - reports),
-            f"{cpu * 1000 / max(reports, 1):.2f}", f"{pg_cpu * 1000 / max(reports, 1):.2f}" if pg_cpu else "-"], committed_per_s
+    return [
+        args.workers,
+        args.connections,
+        f"{result.requests_per_s:,.0f}",
+        f"{committed_per_s:,.0f}",
+        f"{events / max(reports, 1):.1f}",
+        f"{result.p50_ms:.1f}",
+        f"{result.p99_ms:.1f}",
+        max(0, result.requests - reports),
+        f"{cpu * 1000 / max(reports, 1):.2f}",
+        f"{pg_cpu * 1000 / max(reports, 1):.2f}" if pg_cpu else "-",
+    ], committed_per_s
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
@@ -134,9 +173,17 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}seconds", type=float, default=15)
     p.add_argument(f"--{prefix}connections", type=int, default=16)
     p.add_argument(f"--{prefix}workers", type=int, default=2)
-    p.add_argument(f"--{prefix}baseline", action="append",
-                   help="another checkout (e.g. a git worktree of main) measured in the same run on the same data; may repeat")
-    p.add_argument(f"--{prefix}rounds", type=int, default=2, help="runs of each code, interleaved (baselines, this, this, baselines reversed, ...)")
+    p.add_argument(
+        f"--{prefix}baseline",
+        action="append",
+        help="another checkout (e.g. a git worktree of main) measured in the same run on the same data; may repeat",
+    )
+    p.add_argument(
+        f"--{prefix}rounds",
+        type=int,
+        default=2,
+        help="runs of each code, interleaved (baselines, this, this, baselines reversed, ...)",
+    )
 
 
 def quick(args: argparse.Namespace) -> None:

@@ -56,7 +56,9 @@ def install() -> Path:
     if shutil.which("npm") is None:
         raise RuntimeError("npm is needed for the PostGraphile peer (Node 20)")
     FOLDER.mkdir(parents=True, exist_ok=True)
-    (FOLDER / "package.json").write_text(json.dumps({"name": "bench-postgraphile", "private": True, "dependencies": VERSIONS}, indent=2))
+    (FOLDER / "package.json").write_text(
+        json.dumps({"name": "bench-postgraphile", "private": True, "dependencies": VERSIONS}, indent=2)
+    )
     subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=FOLDER, check=True, timeout=600)
     return cli
 
@@ -85,11 +87,28 @@ def postgraphile(database_url: str, schema: str) -> Iterator[NodeServer]:
     # JIT off, as ordertrack's sweep runs: PostgreSQL's cost estimate for PostGraphile's nested statement passes
     # jit_above_cost and compiling it took seconds per request (ordertrack's and the hand-written statements stay below it).
     url = database_url.replace("postgresql+asyncpg://", "postgres://") + "?options=-c%20jit%3Doff"
-    args = ["node", str(cli), "--connection", url, "--schema", schema, "--port", str(port), "--host", "127.0.0.1",
-            "--append-plugins", "postgraphile-plugin-connection-filter", "--disable-query-log", "--disable-graphiql",
-            "--no-setof-functions-contain-nulls", "--disable-default-mutations"]
+    args = [
+        "node",
+        str(cli),
+        "--connection",
+        url,
+        "--schema",
+        schema,
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--append-plugins",
+        "postgraphile-plugin-connection-filter",
+        "--disable-query-log",
+        "--disable-graphiql",
+        "--no-setof-functions-contain-nulls",
+        "--disable-default-mutations",
+    ]
     log = open(os.devnull, "wb")  # noqa: SIM115
-    process = subprocess.Popen(args, cwd=FOLDER, env={**os.environ, "NODE_ENV": "production"}, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, cwd=FOLDER, env={**os.environ, "NODE_ENV": "production"}, stdout=log, stderr=subprocess.STDOUT
+    )
     server = NodeServer(process, port, "postgraphile")
     try:
         wait_for_port(process, port, "postgraphile", 60)
@@ -107,7 +126,9 @@ def postgraphile(database_url: str, schema: str) -> Iterator[NodeServer]:
 def body(first: int, states: list[str], priorities: list[str], direction: str) -> bytes:
     """The dashboard question (enum values as stored) as PostGraphile's request body."""
     order_by = [f"COMMITTED_DATE_{direction.upper()}", f"ID_{direction.upper()}"]
-    return orjson.dumps({"query": QUERY, "variables": {"first": first, "states": states, "priorities": priorities, "orderBy": order_by}})
+    return orjson.dumps(
+        {"query": QUERY, "variables": {"first": first, "states": states, "priorities": priorities, "orderBy": order_by}}
+    )
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -131,28 +152,63 @@ def shaped(answer: dict[str, Any]) -> dict[str, Any]:
         items = []
         for i in o["orderItemsByOrderId"]["nodes"]:
             requests = i["serviceOrderRequestsByItemId"]["nodes"]
-            items.append({
-                "id": _id(i["id"]), "parentId": _id(i["parentId"]), "productRef": i["productRef"], "quantity": i["quantity"],
-                "fulfillment": _name(i["fulfillment"]), "state": _name(i["state"]),
-                "activities": [{
-                    "id": _id(a["id"]), "kind": a["kind"], "state": _name(a["state"]), "plannedStart": _instant(a["plannedStart"]),
-                    "plannedEnd": _instant(a["plannedEnd"]), "expectedEnd": _instant(a["expectedEnd"]),
-                    "percentComplete": a["percentComplete"],
-                    "predecessorIds": [_id(d["predecessorId"]) for d in a["activityDependenciesByActivityId"]["nodes"]],
-                } for a in i["activitiesByItemId"]["nodes"]],
-                "serviceOrderRequest": {"id": _id(requests[0]["id"]), "state": _name(requests[0]["state"]),
-                                        "externalRef": requests[0]["externalRef"]} if requests else None,
-                "partyOrders": [{
-                    "id": _id(p["id"]), "partyId": _id(p["partyId"]), "state": _name(p["state"]), "percentComplete": p["percentComplete"],
-                    "expectedDeliveryDate": _instant(p["expectedDelivery"]), "jeopardyLevel": _name(p["jeopardyLevel"]),
-                } for p in (link["partyOrderByPartyOrderId"] for link in i["partyOrderItemsByItemId"]["nodes"])],
-            })
-        edges.append({"node": {
-            "id": _id(o["id"]), "salesRequestRef": o["salesRequestRef"], "customerName": o["customerName"],
-            "priority": _name(o["priority"]), "state": _name(o["state"]), "committedDate": _instant(o["committedDate"]),
-            "expectedCompletion": _instant(o["expectedCompletion"]), "jeopardyLevel": _name(o["jeopardyLevel"]),
-            "version": o["version"], "allItems": items,
-        }})
+            items.append(
+                {
+                    "id": _id(i["id"]),
+                    "parentId": _id(i["parentId"]),
+                    "productRef": i["productRef"],
+                    "quantity": i["quantity"],
+                    "fulfillment": _name(i["fulfillment"]),
+                    "state": _name(i["state"]),
+                    "activities": [
+                        {
+                            "id": _id(a["id"]),
+                            "kind": a["kind"],
+                            "state": _name(a["state"]),
+                            "plannedStart": _instant(a["plannedStart"]),
+                            "plannedEnd": _instant(a["plannedEnd"]),
+                            "expectedEnd": _instant(a["expectedEnd"]),
+                            "percentComplete": a["percentComplete"],
+                            "predecessorIds": [_id(d["predecessorId"]) for d in a["activityDependenciesByActivityId"]["nodes"]],
+                        }
+                        for a in i["activitiesByItemId"]["nodes"]
+                    ],
+                    "serviceOrderRequest": {
+                        "id": _id(requests[0]["id"]),
+                        "state": _name(requests[0]["state"]),
+                        "externalRef": requests[0]["externalRef"],
+                    }
+                    if requests
+                    else None,
+                    "partyOrders": [
+                        {
+                            "id": _id(p["id"]),
+                            "partyId": _id(p["partyId"]),
+                            "state": _name(p["state"]),
+                            "percentComplete": p["percentComplete"],
+                            "expectedDeliveryDate": _instant(p["expectedDelivery"]),
+                            "jeopardyLevel": _name(p["jeopardyLevel"]),
+                        }
+                        for p in (link["partyOrderByPartyOrderId"] for link in i["partyOrderItemsByItemId"]["nodes"])
+                    ],
+                }
+            )
+        edges.append(
+            {
+                "node": {
+                    "id": _id(o["id"]),
+                    "salesRequestRef": o["salesRequestRef"],
+                    "customerName": o["customerName"],
+                    "priority": _name(o["priority"]),
+                    "state": _name(o["state"]),
+                    "committedDate": _instant(o["committedDate"]),
+                    "expectedCompletion": _instant(o["expectedCompletion"]),
+                    "jeopardyLevel": _name(o["jeopardyLevel"]),
+                    "version": o["version"],
+                    "allItems": items,
+                }
+            }
+        )
     return {"pageInfo": {"hasNextPage": connection["pageInfo"]["hasNextPage"]}, "edges": edges}
 
 

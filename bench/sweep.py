@@ -42,7 +42,6 @@ from app.orders.states import OPEN_ORDER
 from app.party_orders.states import ACTIVE
 from bench.common import NotReady, pg_schema, table
 
-
 WRITER = Actor(name="bench.writer", role=Role.STAFF)
 WRITE_EVERY = 0.1
 
@@ -52,7 +51,9 @@ async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: in
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
 
-    monitor = Monitor(db, clock or SystemClock(), policy=load_policy(), **({"batch_orders": batch_orders} if batch_orders else {}))
+    monitor = Monitor(
+        db, clock or SystemClock(), policy=load_policy(), **({"batch_orders": batch_orders} if batch_orders else {})
+    )
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
@@ -75,10 +76,12 @@ async def when_levels_change(db: Database, count: int, now: datetime) -> datetim
         for name, column, _, level in dated
     )
     async with db.read() as session:
-        when = (await session.execute(
-            text(f"SELECT t FROM ({union}) d ORDER BY t OFFSET :skip LIMIT 1"),
-            {"now": now, "n": count, "skip": count - 1, **{name: states for name, _, states, _ in dated}},
-        )).scalar_one()
+        when = (
+            await session.execute(
+                text(f"SELECT t FROM ({union}) d ORDER BY t OFFSET :skip LIMIT 1"),
+                {"now": now, "n": count, "skip": count - 1, **{name: states for name, _, states, _ in dated}},
+            )
+        ).scalar_one()
     return when.astimezone(timezone.utc) + timedelta(seconds=1)
 
 
@@ -130,7 +133,9 @@ async def main(args: argparse.Namespace) -> list[str]:
             for way, (db, _), writer in zip(ways, schemas, writers, strict=True):
                 batch, clock = batch_size(way), clocks[way]
                 started = time.perf_counter()
-                await generate(db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now())
+                await generate(
+                    db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now()
+                )
                 await settle_tables(db)  # as `ordertrack generate` does, and autovacuum would soon after any bulk load
                 generated = time.perf_counter() - started
                 async with db.read() as session:
@@ -147,30 +152,76 @@ async def main(args: argparse.Namespace) -> list[str]:
                 clock.set(due_at)
                 busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock, batch)
                 async with db.read() as session:
-                    open_orders = (await session.execute(select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER)))).scalar_one()
-                rows.append([f"{open_orders:,}", "one transaction" if batch == sys.maxsize else f"batches of {batch:,}", f"{generated:.0f}",
-                             f"{settle:.2f} ({settle_examined:,})", "", f"{max(waits) * 1000:.0f}",
-                             f"{statistics.median(waits) * 1000:.0f}", len(waits), f"{idle:.3f} ({idle_examined:,})",
-                             idle_statements, f"{changed:,}", f"{examined:,}", f"{busy_changes:,}", f"{busy:.3f}", busy_statements])
-                print(f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                      f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
-                      f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)", flush=True)
+                    open_orders = (
+                        await session.execute(
+                            select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER))
+                        )
+                    ).scalar_one()
+                rows.append(
+                    [
+                        f"{open_orders:,}",
+                        "one transaction" if batch == sys.maxsize else f"batches of {batch:,}",
+                        f"{generated:.0f}",
+                        f"{settle:.2f} ({settle_examined:,})",
+                        "",
+                        f"{max(waits) * 1000:.0f}",
+                        f"{statistics.median(waits) * 1000:.0f}",
+                        len(waits),
+                        f"{idle:.3f} ({idle_examined:,})",
+                        idle_statements,
+                        f"{changed:,}",
+                        f"{examined:,}",
+                        f"{busy_changes:,}",
+                        f"{busy:.3f}",
+                        busy_statements,
+                    ]
+                )
+                print(
+                    f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
+                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
+                    f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)",
+                    flush=True,
+                )
             base = settled.get((size, "one"), settled[(size, ways[0])])  # against the one transaction, wherever it ran
-            for row, way in zip(rows[-len(ways):], ways, strict=True):
+            for row, way in zip(rows[-len(ways) :], ways, strict=True):
                 row[4] = f"{settled[(size, way)] / base:.2f}×"
             have = size
-    title = (f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
-             "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level")
-    return [table(title, ["open orders", "sweep", "generate s", "settling sweep s (orders)", "settle ratio", "longest writer wait ms",
-                          "median writer wait ms", "writes", "idle sweep s (orders examined)", "statements", "rows passing a date",
-                          "orders examined", "level changes", "sweep s", "statements"], rows)]
+    title = (
+        f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
+        "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level"
+    )
+    return [
+        table(
+            title,
+            [
+                "open orders",
+                "sweep",
+                "generate s",
+                "settling sweep s (orders)",
+                "settle ratio",
+                "longest writer wait ms",
+                "median writer wait ms",
+                "writes",
+                "idle sweep s (orders examined)",
+                "statements",
+                "rows passing a date",
+                "orders examined",
+                "level changes",
+                "sweep s",
+                "statements",
+            ],
+            rows,
+        )
+    ]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}sizes", default="10000,100000,1000000", help="open orders, comma-separated, ascending")
     p.add_argument(f"--{prefix}items", type=int, default=3, help="items (and activities) per order")
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
-    p.add_argument(f"--{prefix}batches", default="one,250", help="ways to sweep, comma-separated: one (one transaction) or orders per batch")
+    p.add_argument(
+        f"--{prefix}batches", default="one,250", help="ways to sweep, comma-separated: one (one transaction) or orders per batch"
+    )
 
 
 def quick(args: argparse.Namespace) -> None:

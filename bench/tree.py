@@ -28,13 +28,12 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from app.auth import Role, create_token
+from app.auth import Actor, Role, create_token
 from app.clock import SystemClock
 from app.config import Settings
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
 from app.main import create_app
-from app.auth import Actor
 from app.orders import service
 from bench import handwritten, postgraphile
 from bench.common import PG_URL, LoadResult, NotReady, Server, app_env, pg_schema, postgres_cpu_by_process, table, uvicorn, wrk
@@ -56,7 +55,9 @@ DASHBOARD = """query Dashboard($first: Int!, $states: [OrderState!], $priorities
 
 STATES = ["ACKNOWLEDGED", "IN_PROGRESS"]
 PRIORITY_SETS = [["LOW", "NORMAL", "HIGH", "CRITICAL"], ["HIGH", "CRITICAL"], ["NORMAL"], ["LOW"]]
-QUESTIONS = [(priorities, direction) for direction in ("ASC", "DESC") for priorities in PRIORITY_SETS]  # 8; the first is "one question"
+QUESTIONS = [
+    (priorities, direction) for direction in ("ASC", "DESC") for priorities in PRIORITY_SETS
+]  # 8; the first is "one question"
 
 
 def variables(first: int, question: int = 0) -> dict[str, Any]:
@@ -71,8 +72,12 @@ def body(first: int, question: int = 0) -> bytes:
 def peer_body(first: int, question: int = 0) -> bytes:
     """The same question for PostGraphile (stored enum values)."""
     v = variables(first, question)
-    return postgraphile.body(first, [handwritten.VALUE_OF_STATE[s] for s in v["states"]],
-                             [handwritten.VALUE_OF_PRIORITY[p] for p in v["priorities"]], v["direction"])
+    return postgraphile.body(
+        first,
+        [handwritten.VALUE_OF_STATE[s] for s in v["states"]],
+        [handwritten.VALUE_OF_PRIORITY[p] for p in v["priorities"]],
+        v["direction"],
+    )
 
 
 NOTE = "mutation($id: ID!, $text: String!) { addOrderNote(orderId: $id, text: $text) { id } }"
@@ -91,9 +96,9 @@ async def index_foreign_keys(db: Database) -> list[str]:
     (it reads each relation by its foreign key; ordertrack reads the tree by ``order_id``). Same tables
     for every server measured. Returns the indexes made."""
     from sqlalchemy import text
+    from sqlmodel import SQLModel
 
     import app.models  # noqa: F401  registers every table
-    from sqlmodel import SQLModel
 
     made = []
     for stored in SQLModel.metadata.sorted_tables:
@@ -118,15 +123,24 @@ async def token(db: Database, name: str, role: Role) -> str:
 
 
 def settings_for(db: Database, schema: str, cache: bool, planner: bool = True) -> Settings:
-    return Settings(database_url=str(db.url), database_schema=schema, monitor_enabled=False,  # type: ignore[call-arg]
-                    response_cache_size=256 if cache else 0, read_planner=planner, _env_file=None)
+    return Settings(
+        database_url=str(db.url),
+        database_schema=schema,
+        monitor_enabled=False,  # type: ignore[call-arg]
+        response_cache_size=256 if cache else 0,
+        read_planner=planner,
+        _env_file=None,
+    )
 
 
-async def statements_per_request(db: Database, schema: str, token: str, sizes: list[int], cache: bool,
-                                 planner: bool = True) -> tuple[dict[int, int], dict[str, Any]]:
+async def statements_per_request(
+    db: Database, schema: str, token: str, sizes: list[int], cache: bool, planner: bool = True
+) -> tuple[dict[int, int], dict[str, Any]]:
     """Run the query in-process for each page size; count SQL statements of a repeated request (with the
     cache on: a hit). Returns the counts and the last body."""
-    app = create_app(settings_for(db, schema, cache, planner), db=db, components=[])  # no bus: its safety-net polls would be counted too
+    app = create_app(
+        settings_for(db, schema, cache, planner), db=db, components=[]
+    )  # no bus: its safety-net polls would be counted too
     counts: dict[int, int] = {}
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
@@ -141,7 +155,9 @@ async def statements_per_request(db: Database, schema: str, token: str, sizes: l
     return counts, result
 
 
-async def cpu_per_request(db: Database, schema: str, token: str, first: int, repeat: int = 20) -> tuple[float, float, float, float]:
+async def cpu_per_request(
+    db: Database, schema: str, token: str, first: int, repeat: int = 20
+) -> tuple[float, float, float, float]:
     """CPU ms per request in-process (robust on a shared machine): GraphQL over ASGI answered from the
     response cache, with the cache off (planned), with the cache and the planner off (strawberry), the
     hand-written function."""
@@ -159,8 +175,12 @@ async def cpu_per_request(db: Database, schema: str, token: str, first: int, rep
                 for _ in range(repeat):
                     await client.post("/graphql", content=body(first), headers=headers(token))
                 graphql_ms.append((time.process_time() - started) * 1000 / repeat)
-    pool = await asyncpg.create_pool(str(db.url).replace("postgresql+asyncpg://", "postgresql://"), min_size=1, max_size=2,
-                                     server_settings={"search_path": schema})
+    pool = await asyncpg.create_pool(
+        str(db.url).replace("postgresql+asyncpg://", "postgresql://"),
+        min_size=1,
+        max_size=2,
+        server_settings={"search_path": schema},
+    )
     try:
         await handwritten.dashboard(pool, f"Bearer {token}", first)
         started = time.process_time()
@@ -172,8 +192,9 @@ async def cpu_per_request(db: Database, schema: str, token: str, first: int, rep
     return graphql_ms[0], graphql_ms[1], graphql_ms[2], hand_ms
 
 
-async def connections_opened(db: Database, schema: str, token: str, first: int, *, planner: bool, requests: int = 48,
-                             concurrency: int = 8) -> int:
+async def connections_opened(
+    db: Database, schema: str, token: str, first: int, *, planner: bool, requests: int = 48, concurrency: int = 8
+) -> int:
     """New database connections the service opens while ``requests`` uncached dashboard requests run
     ``concurrency`` at a time (in-process, the service's default pool, after a warm-up that fills it)."""
     from sqlalchemy import event
@@ -189,9 +210,12 @@ async def connections_opened(db: Database, schema: str, token: str, first: int, 
 
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:  # type: ignore[arg-type]
+
             async def burst(n: int) -> None:
                 for _ in range(n // concurrency):
-                    await asyncio.gather(*(client.post("/graphql", content=body(first), headers=headers(token)) for _ in range(concurrency)))
+                    await asyncio.gather(
+                        *(client.post("/graphql", content=body(first), headers=headers(token)) for _ in range(concurrency))
+                    )
 
             await burst(concurrency)
             event.listen(db.engine.sync_engine, "connect", count)
@@ -243,16 +267,30 @@ async def cache_counts(client: httpx.AsyncClient, url: str) -> dict[str, float]:
     return counts
 
 
-async def load(server: Server, bodies: list[bytes], token: str, args: argparse.Namespace, *, writer: Writer | None = None,
-               metered: bool = False) -> Run:
+async def load(
+    server: Server,
+    bodies: list[bytes],
+    token: str,
+    args: argparse.Namespace,
+    *,
+    writer: Writer | None = None,
+    metered: bool = False,
+) -> Run:
     """wrk against ``server`` with ``bodies`` in turn (optionally while ``writer`` commits): CPU per request, hit rate."""
     async with httpx.AsyncClient(timeout=30) as client:
         before = await cache_counts(client, server.url) if metered else {}
         cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_by_process()
         writing = asyncio.create_task(writer.run()) if writer else None
         try:
-            result = await asyncio.to_thread(wrk, f"{server.url}/graphql", b"\n".join(bodies), f"Bearer {token}",
-                                             connections=args.connections, seconds=args.seconds, script=ROTATING_SCRIPT)
+            result = await asyncio.to_thread(
+                wrk,
+                f"{server.url}/graphql",
+                b"\n".join(bodies),
+                f"Bearer {token}",
+                connections=args.connections,
+                seconds=args.seconds,
+                script=ROTATING_SCRIPT,
+            )
         finally:
             if writing is not None:
                 writing.cancel()
@@ -342,9 +380,14 @@ def rates(args: argparse.Namespace) -> list[float]:
 
 
 def conditions(args: argparse.Namespace) -> list[Condition]:
-    found = [Condition(f"one question, {r:g} writes/s", 1, r) for r in (float(r) for r in str(args.write_rates).split(",") if r.strip())]
+    found = [
+        Condition(f"one question, {r:g} writes/s", 1, r)
+        for r in (float(r) for r in str(args.write_rates).split(",") if r.strip())
+    ]
     if args.mixed_rate >= 0:
-        found.append(Condition(f"{len(QUESTIONS)} different questions, {args.mixed_rate:g} writes/s", len(QUESTIONS), args.mixed_rate))
+        found.append(
+            Condition(f"{len(QUESTIONS)} different questions, {args.mixed_rate:g} writes/s", len(QUESTIONS), args.mixed_rate)
+        )
     return found
 
 
@@ -356,12 +399,21 @@ async def check_answers(servers: dict[str, Server], token: str, first: int) -> t
     ids: set[int] = set()
     async with httpx.AsyncClient(timeout=120) as client:
         for q in range(len(QUESTIONS)):
-            ours = [(await client.post(f"{servers[n].url}/graphql", content=body(first, q), headers=headers(token))).json()
-                    for n in ("ordertrack", "ordertrack-uncached", "strawberry-uncached", "handwritten")]
+            ours = [
+                (await client.post(f"{servers[n].url}/graphql", content=body(first, q), headers=headers(token))).json()
+                for n in ("ordertrack", "ordertrack-uncached", "strawberry-uncached", "handwritten")
+            ]
             if ours[0].get("errors") or not ours[0] == ours[1] == ours[2] == ours[3]:
-                raise SystemExit(f"question {q}: ordertrack (cached, planned, strawberry) and the hand-written endpoint answer differently")
-            peer = (await client.post(f"{servers['postgraphile'].url}/graphql", content=peer_body(first, q),
-                                      headers={"Content-Type": "application/json"})).json()
+                raise SystemExit(
+                    f"question {q}: ordertrack (cached, planned, strawberry) and the hand-written endpoint answer differently"
+                )
+            peer = (
+                await client.post(
+                    f"{servers['postgraphile'].url}/graphql",
+                    content=peer_body(first, q),
+                    headers={"Content-Type": "application/json"},
+                )
+            ).json()
             if peer.get("errors"):
                 raise SystemExit(f"PostGraphile: {peer['errors']}")
             differs = postgraphile.difference(postgraphile.comparable(ours[0]), postgraphile.shaped(peer))
@@ -379,7 +431,9 @@ async def other_orders(db: Database, answered: set[int], count: int = 50) -> lis
     from app.orders.models import CustomerOrder
 
     async with db.read() as session:
-        rows = (await session.execute(select(CustomerOrder.id).order_by(CustomerOrder.id.desc()).limit(count + len(answered)))).scalars()
+        rows = (
+            await session.execute(select(CustomerOrder.id).order_by(CustomerOrder.id.desc()).limit(count + len(answered)))
+        ).scalars()
         return [i for i in rows if i not in answered][:count]
 
 
@@ -396,12 +450,22 @@ async def main(args: argparse.Namespace) -> list[str]:
         opened_plain = await connections_opened(db, schema, token, args.first, planner=False)
         env = app_env(db, schema)
         runs: dict[tuple[str, str], Run] = {}
-        with uvicorn("app.main:create_app", env=env, name="ordertrack") as gql, \
-                uvicorn("app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0"}, name="ordertrack-uncached") as off, \
-                uvicorn("app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0", "READ_PLANNER": "false"}, name="strawberry") as plain, \
-                uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand, \
-                postgraphile.postgraphile(PG_URL, schema) as peer:
-            servers = {"ordertrack": gql, "ordertrack-uncached": off, "strawberry-uncached": plain, "postgraphile": peer, "handwritten": hand}
+        with (
+            uvicorn("app.main:create_app", env=env, name="ordertrack") as gql,
+            uvicorn("app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0"}, name="ordertrack-uncached") as off,
+            uvicorn(
+                "app.main:create_app", env={**env, "RESPONSE_CACHE_SIZE": "0", "READ_PLANNER": "false"}, name="strawberry"
+            ) as plain,
+            uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand,
+            postgraphile.postgraphile(PG_URL, schema) as peer,
+        ):
+            servers = {
+                "ordertrack": gql,
+                "ordertrack-uncached": off,
+                "strawberry-uncached": plain,
+                "postgraphile": peer,
+                "handwritten": hand,
+            }
             answers, answered = await check_answers(servers, token, args.first)
             targets = await other_orders(db, answered)
             # the writer's own pool, a connection per worker (the largest rate asked decides how many)
@@ -412,10 +476,19 @@ async def main(args: argparse.Namespace) -> list[str]:
             for condition in conditions(args):
                 for name, server in servers.items():
                     bodies = [(peer_body if name == "postgraphile" else body)(args.first, q) for q in range(condition.questions)]
-                    await asyncio.to_thread(wrk, f"{server.url}/graphql", b"\n".join(bodies), f"Bearer {token}",
-                                            connections=args.connections, seconds=1, script=ROTATING_SCRIPT)  # warm up
+                    await asyncio.to_thread(
+                        wrk,
+                        f"{server.url}/graphql",
+                        b"\n".join(bodies),
+                        f"Bearer {token}",
+                        connections=args.connections,
+                        seconds=1,
+                        script=ROTATING_SCRIPT,
+                    )  # warm up
                     writer = Writer(writes, targets, condition.write_rate) if condition.write_rate > 0 else None
-                    runs[(condition.name, name)] = await load(server, bodies, token, args, writer=writer, metered=name == "ordertrack")
+                    runs[(condition.name, name)] = await load(
+                        server, bodies, token, args, writer=writer, metered=name == "ordertrack"
+                    )
             await writes.dispose()
             await check_answers(servers, token, args.first)  # still equal after the writes (they touched other orders only)
 
@@ -429,23 +502,61 @@ async def main(args: argparse.Namespace) -> list[str]:
         for name in servers:
             run = runs[(condition.name, name)]
             g = run.load
-            rows.append([condition.name, name, f"{g.requests_per_s:,.0f}", f"{g.p50_ms:.1f}", f"{g.p99_ms:.1f}", g.errors,
-                         f"{run.cpu_ms:.1f}", f"{run.pg_ms:.1f}",
-                         f"{g.requests_per_s / peer_rps:.2f}×" if peer_rps else "–", f"{g.requests_per_s / hand_rps:.2f}×" if hand_rps else "–",
-                         f"{run.hits:.0%}" if run.hits is not None else "–",
-                         f"{run.writes:.0f}" if condition.write_rate else "0"])
-    title = (f"Order-tree query: {orders_returned} orders × {items_returned // max(orders_returned, 1)} items with activities, "
-             f"service order requests and party orders, of {args.orders:,} orders; {args.connections} connections, "
-             f"{args.seconds:g} s per server and condition, one process each")
-    tables = [table(title, ["condition", "server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU ms/req", "PostgreSQL CPU ms/req",
-                            "× PostGraphile", "× hand-written", "cache hits", "writes/s done"], rows)]
-    in_process = [["response cache (hit)", per_size(hit_counts), f"{cpu_hit:.1f}", "–"],
-                  ["cache off, planned (one statement)", per_size(off_counts), f"{cpu_off:.1f}", str(opened_planned)],
-                  ["cache off, planner off (strawberry)", per_size(plain_counts), f"{cpu_plain:.1f}", str(opened_plain)],
-                  ["hand-written", f"{len(handwritten.STATEMENTS)}", f"{cpu_hand:.1f}", "–"]]
-    tables.append(table("ordertrack in-process, one question: SQL statements per request (@ page size), CPU per request (one at a "
-                        "time), database connections opened over 48 uncached requests 8 at a time (the service's default pool, warmed)",
-                        ["path", "SQL statements/request", "CPU ms/request", "connections opened"], in_process))
+            rows.append(
+                [
+                    condition.name,
+                    name,
+                    f"{g.requests_per_s:,.0f}",
+                    f"{g.p50_ms:.1f}",
+                    f"{g.p99_ms:.1f}",
+                    g.errors,
+                    f"{run.cpu_ms:.1f}",
+                    f"{run.pg_ms:.1f}",
+                    f"{g.requests_per_s / peer_rps:.2f}×" if peer_rps else "–",
+                    f"{g.requests_per_s / hand_rps:.2f}×" if hand_rps else "–",
+                    f"{run.hits:.0%}" if run.hits is not None else "–",
+                    f"{run.writes:.0f}" if condition.write_rate else "0",
+                ]
+            )
+    title = (
+        f"Order-tree query: {orders_returned} orders × {items_returned // max(orders_returned, 1)} items with activities, "
+        f"service order requests and party orders, of {args.orders:,} orders; {args.connections} connections, "
+        f"{args.seconds:g} s per server and condition, one process each"
+    )
+    tables = [
+        table(
+            title,
+            [
+                "condition",
+                "server",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "server CPU ms/req",
+                "PostgreSQL CPU ms/req",
+                "× PostGraphile",
+                "× hand-written",
+                "cache hits",
+                "writes/s done",
+            ],
+            rows,
+        )
+    ]
+    in_process = [
+        ["response cache (hit)", per_size(hit_counts), f"{cpu_hit:.1f}", "–"],
+        ["cache off, planned (one statement)", per_size(off_counts), f"{cpu_off:.1f}", str(opened_planned)],
+        ["cache off, planner off (strawberry)", per_size(plain_counts), f"{cpu_plain:.1f}", str(opened_plain)],
+        ["hand-written", f"{len(handwritten.STATEMENTS)}", f"{cpu_hand:.1f}", "–"],
+    ]
+    tables.append(
+        table(
+            "ordertrack in-process, one question: SQL statements per request (@ page size), CPU per request (one at a "
+            "time), database connections opened over 48 uncached requests 8 at a time (the service's default pool, warmed)",
+            ["path", "SQL statements/request", "CPU ms/request", "connections opened"],
+            in_process,
+        )
+    )
     return tables
 
 
@@ -456,7 +567,9 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}seconds", type=float, default=10, help="load time per server and condition")
     p.add_argument(f"--{prefix}connections", type=int, default=8)
     p.add_argument(f"--{prefix}write-rates", default="0,10,50,200", help="changes per second on other orders, one condition each")
-    p.add_argument(f"--{prefix}mixed-rate", type=float, default=50, help="changes per second while the 8 questions run (-1: skip it)")
+    p.add_argument(
+        f"--{prefix}mixed-rate", type=float, default=50, help="changes per second while the 8 questions run (-1: skip it)"
+    )
 
 
 def quick(args: argparse.Namespace) -> None:

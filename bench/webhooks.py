@@ -38,7 +38,7 @@ from app.clock import SystemClock
 from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
 from tests.launcher import free_port
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
 ORDER = """mutation($input: CreateCustomerOrderInput!) { createCustomerOrder(input: $input) { id } }"""
 HOOK = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }"
 PAUSE = "mutation($id: ID!, $p: Boolean!) { updateWebhook(id: $id, input: {paused: $p}) { webhook { state } } }"
@@ -73,8 +73,14 @@ class Receipts:
 
 def order_input(n: int) -> dict[str, Any]:
     now = SystemClock().now()
-    return {"salesRequestRef": f"BENCH-WH-{n}-{time.time_ns()}", "customerId": "C-1", "customerName": "Bench Ltd", "priority": "NORMAL",
-            "committedDate": now.replace(year=now.year + 1).isoformat(), "items": [{"productRef": "FIBRE-1", "quantity": 1}]}
+    return {
+        "salesRequestRef": f"BENCH-WH-{n}-{time.time_ns()}",
+        "customerId": "C-1",
+        "customerName": "Bench Ltd",
+        "priority": "NORMAL",
+        "committedDate": now.replace(year=now.year + 1).isoformat(),
+        "items": [{"productRef": "FIBRE-1", "quantity": 1}],
+    }
 
 
 async def gql(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +97,13 @@ def process_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
 
 @contextmanager
 def deliver_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "deliver"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "deliver"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield process
     finally:
@@ -108,11 +119,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def backlog(http: httpx.AsyncClient, receipts: Receipts, url: str, *, webhooks: int, events: int, cpu: Any) -> tuple[float, float]:
+async def backlog(
+    http: httpx.AsyncClient, receipts: Receipts, url: str, *, webhooks: int, events: int, cpu: Any
+) -> tuple[float, float]:
     """Deliveries per second draining ``events`` notes to each of ``webhooks`` webhooks, and the deliverer's CPU ms per delivery."""
     hooks = []
     for _ in range(webhooks):  # every webhook asks for every note: events × webhooks deliveries
-        hook = (await gql(http, HOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}))["createWebhook"]["webhook"]["id"]
+        hook = (await gql(http, HOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}))[
+            "createWebhook"
+        ]["webhook"]["id"]
         await gql(http, PAUSE, {"id": hook, "p": True})
         hooks.append(hook)
     order = (await gql(http, ORDER, {"input": order_input(webhooks)}))["createCustomerOrder"]["id"]
@@ -134,9 +149,13 @@ async def backlog(http: httpx.AsyncClient, receipts: Receipts, url: str, *, webh
     return events * webhooks / took, cpu_used * 1000 / (events * webhooks)
 
 
-async def steady(http: httpx.AsyncClient, receipts: Receipts, url: str, *, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+async def steady(
+    http: httpx.AsyncClient, receipts: Receipts, url: str, *, rate: float, seconds: float
+) -> tuple[list[float], list[float]]:
     """Delays (ms) from each mutation's answer and from its sending to the delivery's arrival."""
-    hook = (await gql(http, HOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}))["createWebhook"]["webhook"]["id"]
+    hook = (await gql(http, HOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}))["createWebhook"][
+        "webhook"
+    ]["id"]
     order = (await gql(http, ORDER, {"input": order_input(99)}))["createCustomerOrder"]["id"]
     sent: dict[str, tuple[float, float]] = {}
     count = int(rate * seconds)
@@ -165,12 +184,23 @@ async def main(args: argparse.Namespace) -> list[str]:
         raise NotReady("webhooks are not in this build") from exc
     receipts = Receipts()
     port = free_port()
-    receiver = uvicorn_server.Server(uvicorn_server.Config(Starlette(routes=[Route("/hook", receipts.hook, methods=["POST"])]),
-                                                           host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    receiver = uvicorn_server.Server(
+        uvicorn_server.Config(
+            Starlette(routes=[Route("/hook", receipts.hook, methods=["POST"])]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     serving = asyncio.create_task(receiver.serve())
     url = f"http://127.0.0.1:{port}/hook"
     rows: list[list[Any]] = []
-    hooks_env = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "WEBHOOK_POLL_INTERVAL_SECONDS": "1"}
+    hooks_env = {
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_POLL_INTERVAL_SECONDS": "1",
+    }
     try:
         async with pg_schema("bench_hooks") as (db, schema):
             async with db.write_session() as session:
@@ -182,27 +212,69 @@ async def main(args: argparse.Namespace) -> list[str]:
             for where in ("app", "ordertrack deliver"):
                 in_app = where == "app"
                 app_env_here = {**env, "WEBHOOK_DELIVERY_ENABLED": "true" if in_app else "false"}
-                with uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server, (nullcontext() if in_app else deliver_process(env)) as deliverer:
+                with (
+                    uvicorn("app.main:create_app", env=app_env_here, name="hooks") as server,
+                    nullcontext() if in_app else deliver_process(env) as deliverer,
+                ):
                     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as http:
                         cpu = (lambda: server.cpu_seconds()) if in_app else (lambda: process_cpu_seconds(deliverer))
                         for webhooks in (1, args.webhooks):
                             rate, cpu_ms = await backlog(http, receipts, url, webhooks=webhooks, events=args.events, cpu=cpu)
                             base = base or rate
-                            rows.append([where, webhooks, f"{args.events * webhooks:,}", f"{rate:,.0f}", f"{rate / base:.2f}×", f"{cpu_ms:.1f}", "", ""])
+                            rows.append(
+                                [
+                                    where,
+                                    webhooks,
+                                    f"{args.events * webhooks:,}",
+                                    f"{rate:,.0f}",
+                                    f"{rate / base:.2f}×",
+                                    f"{cpu_ms:.1f}",
+                                    "",
+                                    "",
+                                ]
+                            )
                             print(f"  {where}, {webhooks} webhooks: {rate:,.0f} deliveries/s", flush=True)
                         answer, send = await steady(http, receipts, url, rate=args.rate, seconds=args.seconds)
-                        rows.append([where, 1, f"{len(answer):,} at {args.rate:g}/s", "", "", "",
-                                     f"{statistics.median(answer):.1f} / {percentile(answer, 0.99):.1f}",
-                                     f"{statistics.median(send):.1f} / {percentile(send, 0.99):.1f}"])
-                        print(f"  {where}, steady {args.rate:g}/s: p99 {percentile(answer, 0.99):.1f} ms after the answer", flush=True)
+                        rows.append(
+                            [
+                                where,
+                                1,
+                                f"{len(answer):,} at {args.rate:g}/s",
+                                "",
+                                "",
+                                "",
+                                f"{statistics.median(answer):.1f} / {percentile(answer, 0.99):.1f}",
+                                f"{statistics.median(send):.1f} / {percentile(send, 0.99):.1f}",
+                            ]
+                        )
+                        print(
+                            f"  {where}, steady {args.rate:g}/s: p99 {percentile(answer, 0.99):.1f} ms after the answer",
+                            flush=True,
+                        )
     finally:
         receiver.should_exit = True
         await serving
-    title = ("Webhooks (PostgreSQL, TMF payloads, a local receiver answering 204): backlog drained after resuming paused webhooks, "
-             "then a steady stream of notes through the API; delay from the mutation's answer (lower bound of commit→receipt) "
-             "and from its sending (upper bound)")
-    return [table(title, ["deliverer", "webhooks", "deliveries", "deliveries/s", "vs 1 in app", "deliverer CPU ms/delivery", "delay p50 / p99 ms (from answer)",
-                          "p50 / p99 ms (from send)"], rows)]
+    title = (
+        "Webhooks (PostgreSQL, TMF payloads, a local receiver answering 204): backlog drained after resuming paused webhooks, "
+        "then a steady stream of notes through the API; delay from the mutation's answer (lower bound of commit→receipt) "
+        "and from its sending (upper bound)"
+    )
+    return [
+        table(
+            title,
+            [
+                "deliverer",
+                "webhooks",
+                "deliveries",
+                "deliveries/s",
+                "vs 1 in app",
+                "deliverer CPU ms/delivery",
+                "delay p50 / p99 ms (from answer)",
+                "p50 / p99 ms (from send)",
+            ],
+            rows,
+        )
+    ]
 
 
 def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:

@@ -19,7 +19,14 @@ from tests.launcher import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -48,12 +55,19 @@ class Server:
     process: ServiceProcess
 
     def cli(self, *args: str) -> str:
-        run = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
         assert run.returncode == 0, run.stderr
         return run.stdout
 
     def graphql(self, token: str, query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         body = response.json()
         assert not body.get("errors"), body["errors"]
         data: dict[str, object] = body["data"]
@@ -77,7 +91,9 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
         LOG_LEVEL="warning",
         **settings,
     )
-    demo = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    demo = subprocess.run(
+        [sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert demo.returncode == 0, demo.stderr
     staff = re.search(r"staff token:\s+(\S+)", demo.stdout)
     viewer = re.search(r"viewer token:\s+(\S+)", demo.stdout)

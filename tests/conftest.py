@@ -9,8 +9,8 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -113,8 +113,11 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
-        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None,  # type: ignore[call-arg]
-        webhook_allowed_hosts="127.0.0.1", webhook_allow_private_networks=True,  # webhooks to local test receivers
+        database_url="sqlite+aiosqlite:///unused.db",
+        monitor_enabled=False,
+        _env_file=None,  # type: ignore[call-arg]
+        webhook_allowed_hosts="127.0.0.1",
+        webhook_allow_private_networks=True,  # webhooks to local test receivers
     )
 
 
@@ -125,9 +128,7 @@ def escalation_policy() -> Policy:
 
 
 @pytest.fixture
-async def app(
-    db: Database, clock: FrozenClock, settings: Settings, escalation_policy: Policy
-) -> AsyncIterator[object]:
+async def app(db: Database, clock: FrozenClock, settings: Settings, escalation_policy: Policy) -> AsyncIterator[object]:
     application = create_app(settings, db=db, clock=clock, policy=escalation_policy)
     async with application.router.lifespan_context(application):
         yield application

@@ -23,7 +23,9 @@ def monitor(db: Database, clock: FrozenClock, used: Policy = NO_ESCALATION, name
     return Monitor(db, clock, interval=0.05, policy=used, name=name)
 
 
-async def alerts(db: Database, order_id: str | int | None = None, prefix: tuple[str, ...] = ("jeopardy", "escalat")) -> list[Event]:
+async def alerts(
+    db: Database, order_id: str | int | None = None, prefix: tuple[str, ...] = ("jeopardy", "escalat")
+) -> list[Event]:
     """Jeopardy and escalation events, oldest first (of one order if given)."""
     async with db.read() as session:
         query = select(Event).order_by(Event.seq)

@@ -52,9 +52,18 @@ class ServiceProcess:
     environment variables); ``app`` (a factory's import path) serves something else the same way,
     e.g. a benchmark's baseline. Start, kill -9, restart on the same port."""
 
-    def __init__(self, env: dict[str, str], *, port: int | None = None, log_path: Path | None = None,
-                 workers: int = 1, app: str | None = None, name: str = "ordertrack", inherit_env: bool = True,
-                 root: Path = ROOT) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        log_path: Path | None = None,
+        workers: int = 1,
+        app: str | None = None,
+        name: str = "ordertrack",
+        inherit_env: bool = True,
+        root: Path = ROOT,
+    ) -> None:
         base = dict(os.environ) if inherit_env else {}
         self.root = root  # another checkout's code (a benchmark's baseline) runs from its own root
         self.env = {**base, "PYTHONPATH": str(root), "LOG_LEVEL": "warning", **env}
@@ -79,8 +88,21 @@ class ServiceProcess:
         if self.app is None:
             return [sys.executable, "-m", "app.cli", "serve", *where]
         options = uvicorn_options(Settings())
-        return [sys.executable, "-m", "uvicorn", self.app, "--factory", *where, "--no-access-log", "--log-level", "warning",
-                "--ws", options["ws"], "--ws-max-size", str(options["ws_max_size"])]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--factory",
+            *where,
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--ws",
+            options["ws"],
+            "--ws-max-size",
+            str(options["ws_max_size"]),
+        ]
 
     def log_tail(self, size: int = 3000) -> str:
         if self._log is None:
@@ -101,7 +123,9 @@ class ServiceProcess:
     def start(self, timeout: float = 60.0) -> None:
         """Start and return once it is ready (within ``timeout`` seconds)."""
         if self._log is None:
-            self._log = open(self.log_path, "ab") if self.log_path else tempfile.NamedTemporaryFile(prefix=f"{self.name}-", suffix=".log")  # noqa: SIM115  kept open for the process's life
+            # Kept open for the process's life, so not in a context manager.
+            log_path, name = self.log_path, self.name
+            self._log = open(log_path, "ab") if log_path else tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log")  # noqa: SIM115
         self.proc = subprocess.Popen(self.command(), cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -58,7 +58,8 @@ class RedisServer:
             pytest.skip("redis-server is not installed (this skip is refused when CI is set).")
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -86,8 +87,16 @@ async def log_cursor(address: str, token: str | None) -> str | None:
 class Subscriber:
     """A gql websocket client following one subscription in the background, keeping what arrives."""
 
-    def __init__(self, address: str, token: str | None, query: str, variables: dict[str, Any] | None = None,
-                 protocol: str = TRANSPORT_WS, connect_args: dict[str, Any] | None = None, **transport_args: Any) -> None:
+    def __init__(
+        self,
+        address: str,
+        token: str | None,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        protocol: str = TRANSPORT_WS,
+        connect_args: dict[str, Any] | None = None,
+        **transport_args: Any,
+    ) -> None:
         self.transport = WebsocketsTransport(
             url=f"ws://{address}/graphql",
             init_payload={"authorization": f"Bearer {token}"} if token else {},
@@ -137,8 +146,11 @@ class Subscriber:
         return str(self.events[-1]["cursor"])
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        await wait_until(lambda: len(self.events) >= count or self.ended.is_set(), timeout=timeout,
-                         what=f"{count} events (have {len(self.events)})")
+        await wait_until(
+            lambda: len(self.events) >= count or self.ended.is_set(),
+            timeout=timeout,
+            what=f"{count} events (have {len(self.events)})",
+        )
         assert len(self.events) >= count, f"stream ended after {len(self.events)} events: {self.errors or self.failure}"
         return self.events
 
@@ -151,11 +163,15 @@ class Subscriber:
             await asyncio.wait_for(self.client.close_async(), timeout=5)
 
 
-async def subscribe(address: str, token: str | None, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Subscriber:
+async def subscribe(
+    address: str, token: str | None, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+) -> Subscriber:
     return await Subscriber(address, token, query, variables, **kwargs).start()
 
 
-async def connect_error(address: str, token: str | None, protocol: str = TRANSPORT_WS, payload: dict[str, Any] | None = None) -> BaseException:
+async def connect_error(
+    address: str, token: str | None, protocol: str = TRANSPORT_WS, payload: dict[str, Any] | None = None
+) -> BaseException:
     """What a client gets when it connects with this token (the test expects a refusal)."""
     transport = WebsocketsTransport(
         url=f"ws://{address}/graphql",

@@ -30,7 +30,9 @@ PO_FIELDS = """
 CREATE_PARTY = "mutation($input: CreatePartyInput!) { createParty(input: $input) { id name kind reportingIntervalHours } }"
 REQUEST = f"mutation($input: RequestPartyOrdersInput!) {{ requestPartyOrders(input: $input) {{ {PO_FIELDS} }} }}"
 GET_PO = f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_FIELDS} }} }}"
-GET_PO_STAFF = f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_FIELDS} checkIns {{ id at withWhom outcome newExpectedDeliveryDate }} }} }}"
+GET_PO_STAFF = (
+    f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_FIELDS} checkIns {{ id at withWhom outcome newExpectedDeliveryDate }} }} }}"
+)
 
 ACK = f"""mutation($id: ID!, $key: String!, $input: AcknowledgePartyOrderInput!) {{
   acknowledgePartyOrder(id: $id, idempotencyKey: $key, input: $input) {{ {PO_FIELDS} }} }}"""
@@ -88,7 +90,9 @@ async def requisition(staff: Api, order_id: str, **extra: Any) -> list[dict[str,
     return (await staff.ok(REQUEST, {"input": {"orderId": order_id, **extra}}))["requestPartyOrders"]
 
 
-async def acknowledge(partner: Api, po_id: str, now: datetime, days: int = 20, ref: str = "SUP-1", **extra: Any) -> dict[str, Any]:
+async def acknowledge(
+    partner: Api, po_id: str, now: datetime, days: int = 20, ref: str = "SUP-1", **extra: Any
+) -> dict[str, Any]:
     data = {"partyReference": ref, "committedDeliveryDate": iso(now + timedelta(days=days)), **extra}
     return (await partner.ok(ACK, {"id": po_id, "key": key(), "input": data}))["acknowledgePartyOrder"]
 
@@ -101,8 +105,19 @@ async def snapshot_tables(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the order and party order tables plus the event count: 'nothing changed' checks."""
     from sqlalchemy import text
 
-    tables = ["customer_order", "order_item", "party", "party_order", "party_order_item", "party_milestone",
-              "party_progress_report", "party_check_in", "party_change_request", "party_request_key", "event"]
+    tables = [
+        "customer_order",
+        "order_item",
+        "party",
+        "party_order",
+        "party_order_item",
+        "party_milestone",
+        "party_progress_report",
+        "party_check_in",
+        "party_change_request",
+        "party_request_key",
+        "event",
+    ]
     out = {}
     async with db.read() as session:
         for t in tables:

@@ -56,7 +56,9 @@ class PrivatePostgres:
 
     def _pg_ctl(self, action: str, *extra: str) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder} -c max_connections=40"
-        self._run(str(self.bin / "pg_ctl"), action, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "-o", options, *extra)
+        self._run(
+            str(self.bin / "pg_ctl"), action, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "-o", options, *extra
+        )
 
     def restart(self, mode: str = "fast") -> None:
         """``fast``: sessions are terminated, the server shuts down cleanly and starts again;

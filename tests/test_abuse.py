@@ -27,10 +27,19 @@ NASTY_TEXT = [
     "delete \x7f",
     "x" * 100_000,
 ]
-GOOD_TEXT = ["Zoë Ünïcödé 北京 🚀🙂", "مرحبا بالعالم", "a\u0301 combining", "‮right-to-left override", "tab\tand\nnewline", "'; DROP TABLE customer_order; --"]  # noqa: PLE2502  a right-to-left override on purpose: hostile text must be stored as given
+GOOD_TEXT = [
+    "Zoë Ünïcödé 北京 🚀🙂",
+    "مرحبا بالعالم",
+    "a\u0301 combining",
+    "‮right-to-left override",  # noqa: PLE2502  a right-to-left override on purpose: hostile text must be stored as given
+    "tab\tand\nnewline",
+    "'; DROP TABLE customer_order; --",
+]
 
 
-async def refused_without_change(api: Api, db: Database, query: str, variables: dict[str, Any], codes: set[str] | None = None) -> str:
+async def refused_without_change(
+    api: Api, db: Database, query: str, variables: dict[str, Any], codes: set[str] | None = None
+) -> str:
     before = await log_position(db)
     body = await api.send(query, variables)
     assert body.get("errors"), f"accepted: {str(variables)[:200]}"
@@ -74,10 +83,16 @@ async def test_other_mutations_refuse_bad_text(staff: Api, clock: FrozenClock, d
     order = await create_order(staff, clock.now())
     now = clock.now()
     for bad in ("\x00", "y" * 5000):
-        window = {"kind": f"k{bad}", "plannedStart": (now + timedelta(days=1)).isoformat(), "plannedEnd": (now + timedelta(days=2)).isoformat()}
+        window = {
+            "kind": f"k{bad}",
+            "plannedStart": (now + timedelta(days=1)).isoformat(),
+            "plannedEnd": (now + timedelta(days=2)).isoformat(),
+        }
         await refused_without_change(staff, db, SCHEDULE, {"orderId": order["id"], "input": window}, {"INVALID_INPUT"})
-        await refused_without_change(staff, db, UPDATE, {"id": order["id"], "v": 1, "input": {"customerName": f"n{bad}"}}, {"INVALID_INPUT"})
-        reason = 'mutation($id: ID!, $r: String!) { cancelCustomerOrder(id: $id, reason: $r) { state } }'
+        await refused_without_change(
+            staff, db, UPDATE, {"id": order["id"], "v": 1, "input": {"customerName": f"n{bad}"}}, {"INVALID_INPUT"}
+        )
+        reason = "mutation($id: ID!, $r: String!) { cancelCustomerOrder(id: $id, reason: $r) { state } }"
         await refused_without_change(staff, db, reason, {"id": order["id"], "r": f"r{bad}"}, {"INVALID_INPUT"})
 
 
@@ -125,9 +140,13 @@ async def test_huge_and_deeply_nested_variables_are_refused(staff: Api, clock: F
     nested: dict[str, Any] = {"productRef": "leaf"}
     for i in range(300):
         nested = {"productRef": f"level{i}", "children": [nested]}
-    await refused_without_change(staff, db, CREATE, {"input": order_input(now, items=[nested])}, {"INVALID_INPUT"})  # graphql-core: nested too deeply
+    await refused_without_change(
+        staff, db, CREATE, {"input": order_input(now, items=[nested])}, {"INVALID_INPUT"}
+    )  # graphql-core: nested too deeply
     characteristics = [{"name": f"c{i}", "value": "v"} for i in range(5000)]
-    await refused_without_change(staff, db, CREATE, {"input": order_input(now, characteristics=characteristics)}, {"INVALID_INPUT"})
+    await refused_without_change(
+        staff, db, CREATE, {"input": order_input(now, characteristics=characteristics)}, {"INVALID_INPUT"}
+    )
     contacts = [{"name": f"n{i}"} for i in range(1000)]
     await refused_without_change(staff, db, CREATE, {"input": order_input(now, contacts=contacts)}, {"INVALID_INPUT"})
     junk = {"input": order_input(now), **{f"unused{i}": "z" * 100 for i in range(1000)}}  # ~100 kB of unused variables
@@ -155,7 +174,10 @@ async def test_dates_at_the_limits_never_break_anything(when: str, staff: Api, c
     for query, variables in [
         (CREATE, {"input": order_input(clock.now(), committedDate=when)}),
         (UPDATE, {"id": order["id"], "v": 1, "input": {"committedDate": when}}),
-        (SCHEDULE, {"orderId": order["id"], "input": {"kind": "install", "plannedStart": clock.now().isoformat(), "plannedEnd": when}}),
+        (
+            SCHEDULE,
+            {"orderId": order["id"], "input": {"kind": "install", "plannedStart": clock.now().isoformat(), "plannedEnd": when}},
+        ),
         ("query($d: DateTime) { customerOrders(first: 5, filter: {committedFrom: $d}) { edges { cursor } } }", {"d": when}),
     ]:
         body = await staff.send(query, variables)
@@ -164,4 +186,6 @@ async def test_dates_at_the_limits_never_break_anything(when: str, staff: Api, c
     report = await audit(db)
     assert report.ok, report.problems
     await get_order(staff, order["id"])  # still readable
-    await staff.ok("{ customerOrders(first: 100) { edges { node { committedDate expectedCompletion activities { plannedEnd } } } } }")
+    await staff.ok(
+        "{ customerOrders(first: 100) { edges { node { committedDate expectedCompletion activities { plannedEnd } } } } }"
+    )

@@ -19,12 +19,25 @@ from tests.api import Api
 from tests.factories import create_order, iso, progress, schedule
 from tests.fingerprint import fingerprint
 from tests.party import (
-    COMPLETE, CONFIRM, GET_PO, REPORT, acknowledge, create_party, key, order_with_party_items, partner_api, requisition,
+    COMPLETE,
+    CONFIRM,
+    GET_PO,
+    REPORT,
+    acknowledge,
+    create_party,
+    key,
+    order_with_party_items,
+    partner_api,
+    requisition,
 )
 
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id itemId state } }"
-SOR_STATE = "mutation($id: ID!, $state: ServiceOrderRequestState) { updateServiceOrderRequest(id: $id, state: $state) { id state } }"
-OPEN_REQUESTS = "query($id: ID) { openChangeRequests(orderId: $id) { edges { node { id partyOrderId nature kind reason state } } } }"
+SOR_STATE = (
+    "mutation($id: ID!, $state: ServiceOrderRequestState) { updateServiceOrderRequest(id: $id, state: $state) { id state } }"
+)
+OPEN_REQUESTS = (
+    "query($id: ID) { openChangeRequests(orderId: $id) { edges { node { id partyOrderId nature kind reason state } } } }"
+)
 
 
 async def test_an_order_nobody_started_changes_freely_as_one_new_revision(staff: Api, clock: FrozenClock) -> None:
@@ -34,9 +47,13 @@ async def test_an_order_nobody_started_changes_freely_as_one_new_revision(staff:
     planned = await schedule(staff, order["id"], now, itemId=ip["id"])
     order = await tree(staff, order["id"])
 
-    answer = await amend(staff, order, add=[{"parentId": fibre["id"], "item": {"productRef": "SECOND-LINE", "quantity": 2}}],
-                         modify=[{"itemId": fibre["id"], "quantity": 3, "characteristics": [{"name": "bandwidth", "value": "10G"}]}],
-                         remove=[{"itemId": ip["id"], "reason": "customer has its own addresses"}])
+    answer = await amend(
+        staff,
+        order,
+        add=[{"parentId": fibre["id"], "item": {"productRef": "SECOND-LINE", "quantity": 2}}],
+        modify=[{"itemId": fibre["id"], "quantity": 3, "characteristics": [{"name": "bandwidth", "value": "10G"}]}],
+        remove=[{"itemId": ip["id"], "reason": "customer has its own addresses"}],
+    )
 
     assert answer == await tree(staff, order["id"])  # the whole reconciled tree
     assert (answer["revision"], answer["version"]) == (1, order["version"] + 1)
@@ -44,15 +61,22 @@ async def test_an_order_nobody_started_changes_freely_as_one_new_revision(staff:
     assert item(answer, "FIBRE-1G")["characteristics"] == [{"name": "bandwidth", "value": "10G"}]
     assert item(answer, "SECOND-LINE")["parentId"] == fibre["id"]
     assert item(answer, "IP-BLOCK")["state"] == "CANCELLED"
-    assert next(a for a in answer["activities"] if a["id"] == planned["id"])["state"] == "CANCELLED"  # its planned work goes with it
+    assert (
+        next(a for a in answer["activities"] if a["id"] == planned["id"])["state"] == "CANCELLED"
+    )  # its planned work goes with it
     amended = [e for e in await events(staff, order["id"]) if e["details"].get("revision") == 1 or e["type"] == "orderAmended"]
     assert {e["type"] for e in amended} >= {"itemAdded", "itemModified", "itemRemoved", "orderAmended"}
     summary = next(e for e in amended if e["type"] == "orderAmended")
     assert (summary["after"], summary["details"]["modified"], summary["details"]["removed"]) == (
-        {"revision": 1}, [int(fibre["id"])], [int(ip["id"])])
+        {"revision": 1},
+        [int(fibre["id"])],
+        [int(ip["id"])],
+    )
 
 
-async def test_started_work_is_rescheduled_and_its_service_order_supplemented_or_cancelled(staff: Api, clock: FrozenClock) -> None:
+async def test_started_work_is_rescheduled_and_its_service_order_supplemented_or_cancelled(
+    staff: Api, clock: FrozenClock
+) -> None:
     now = clock.now()
     order = await create_order(staff, now)
     fibre, ip = item(await tree(staff, order["id"]), "FIBRE-1G"), item(await tree(staff, order["id"]), "IP-BLOCK")
@@ -65,8 +89,12 @@ async def test_started_work_is_rescheduled_and_its_service_order_supplemented_or
     clock.advance(timedelta(days=1))
     before = await tree(staff, order["id"])
 
-    answer = await amend(staff, before, modify=[{"itemId": fibre["id"], "quantity": 4}],
-                         remove=[{"itemId": ip["id"], "reason": "dropped by the customer"}])
+    answer = await amend(
+        staff,
+        before,
+        modify=[{"itemId": fibre["id"], "quantity": 4}],
+        remove=[{"itemId": ip["id"], "reason": "dropped by the customer"}],
+    )
 
     acts = {a["id"]: a for a in answer["activities"]}
     duration = timedelta(days=2, hours=1)
@@ -93,22 +121,36 @@ async def test_a_party_item_changed_sends_its_party_a_revision_to_acknowledge_on
     await acknowledge(partner, po["id"], now)
     line = (await tree(staff, order["id"]))["allItems"][0]
 
-    answer = await amend(staff, await tree(staff, order["id"]),
-                         modify=[{"itemId": line["id"], "quantity": 5, "characteristics": [{"name": "colour", "value": "blue"}]}])
+    answer = await amend(
+        staff,
+        await tree(staff, order["id"]),
+        modify=[{"itemId": line["id"], "quantity": 5, "characteristics": [{"name": "colour", "value": "blue"}]}],
+    )
 
     assert answer["partyOrders"][0]["revision"] == 1
     seen = (await partner.ok(REVISIONS, {"id": po["id"]}))["partyOrder"]
     (revision,) = seen["revisions"]
     assert (revision["revision"], revision["state"]) == (1, "open")
-    assert revision["lines"] == [{"itemId": line["id"], "productRef": line["productRef"], "change": "modify", "quantity": 5,
-                                  "previousQuantity": 2, "characteristics": [{"name": "colour", "value": "blue"}]}]
+    assert revision["lines"] == [
+        {
+            "itemId": line["id"],
+            "productRef": line["productRef"],
+            "change": "modify",
+            "quantity": 5,
+            "previousQuantity": 2,
+            "characteristics": [{"name": "colour", "value": "blue"}],
+        }
+    ]
     ack_key = key()
     first = (await partner.ok(ACK_REVISION, {"id": po["id"], "revision": 1, "key": ack_key}))["acknowledgePartyOrderRevision"]
     again = (await partner.ok(ACK_REVISION, {"id": po["id"], "revision": 1, "key": ack_key}))["acknowledgePartyOrderRevision"]
     assert first == again and first["revisions"] == [{"revision": 1, "state": "acknowledged"}]
-    assert await partner.code(REJECT_REVISION, {"id": po["id"], "revision": 1, "key": ack_key, "reason": "x"}) == "IDEMPOTENCY_MISMATCH"
+    assert (
+        await partner.code(REJECT_REVISION, {"id": po["id"], "revision": 1, "key": ack_key, "reason": "x"})
+        == "IDEMPOTENCY_MISMATCH"
+    )
     assert await partner.code(ACK_REVISION, {"id": po["id"], "revision": 1, "key": key()}) == "INVALID_TRANSITION"
-    partner_events = (await partner.ok("query($id: ID!) { partyOrder(id: $id) { id } }", {"id": po["id"]}))
+    partner_events = await partner.ok("query($id: ID!) { partyOrder(id: $id) { id } }", {"id": po["id"]})
     assert partner_events["partyOrder"]["id"] == po["id"]
 
 
@@ -131,7 +173,9 @@ async def test_a_revision_the_party_rejects_comes_back_to_staff_as_an_open_chang
     assert first == again
     assert first["revisions"][0]["state"] == "rejected" and first["revisions"][0]["reason"] == "only 4 ports free"
     requests = [e["node"] for e in (await staff.ok(OPEN_REQUESTS, {"id": order["id"]}))["openChangeRequests"]["edges"]]
-    assert [(r["id"], r["partyOrderId"], r["state"]) for r in requests] == [(first["revisions"][0]["changeRequestId"], po["id"], "OPEN")]
+    assert [(r["id"], r["partyOrderId"], r["state"]) for r in requests] == [
+        (first["revisions"][0]["changeRequestId"], po["id"], "OPEN")
+    ]
     assert "only 4 ports free" in requests[0]["reason"]
 
 
@@ -141,17 +185,27 @@ async def test_a_removed_party_item_cancels_its_party_order_at_once_or_once_the_
     now = clock.now()
     a, b = await create_party(staff), await create_party(staff)
     partner_a = await partner_api(http, db, clock, a["id"])
-    order = await create_order(staff, now, items=[
-        {"productRef": "A-LINE", "fulfillment": "PARTY", "partyId": a["id"]},
-        {"productRef": "B-LINE", "fulfillment": "PARTY", "partyId": b["id"]},
-        {"productRef": "KEEP"},
-    ])
+    order = await create_order(
+        staff,
+        now,
+        items=[
+            {"productRef": "A-LINE", "fulfillment": "PARTY", "partyId": a["id"]},
+            {"productRef": "B-LINE", "fulfillment": "PARTY", "partyId": b["id"]},
+            {"productRef": "KEEP"},
+        ],
+    )
     po_a, po_b = await requisition(staff, order["id"])
     await acknowledge(partner_a, po_a["id"], now)
     current = await tree(staff, order["id"])
 
-    answer = await amend(staff, current, remove=[{"itemId": item(current, "A-LINE")["id"], "reason": "site closed"},
-                                                 {"itemId": item(current, "B-LINE")["id"], "reason": "site closed"}])
+    answer = await amend(
+        staff,
+        current,
+        remove=[
+            {"itemId": item(current, "A-LINE")["id"], "reason": "site closed"},
+            {"itemId": item(current, "B-LINE")["id"], "reason": "site closed"},
+        ],
+    )
 
     pos = {p["id"]: p["state"] for p in answer["partyOrders"]}
     assert (pos[po_a["id"]], pos[po_b["id"]]) == ("PENDING_CANCELLATION", "CANCELLED")  # B never acknowledged
@@ -186,8 +240,11 @@ async def test_a_completed_activity_is_a_point_of_no_return_and_nothing_of_the_a
     await progress(staff, act["id"], "IN_PROGRESS")
     await progress(staff, act["id"], "COMPLETED")
     current = await tree(staff, order["id"])
-    changes = {"modify": [{"itemId": ip["id"], "quantity": 7}], "remove": [{"itemId": fibre["id"], "reason": "not needed"}],
-               "add": [{"item": {"productRef": "NEW"}}]}
+    changes = {
+        "modify": [{"itemId": ip["id"], "quantity": 7}],
+        "remove": [{"itemId": fibre["id"], "reason": "not needed"}],
+        "add": [{"item": {"productRef": "NEW"}}],
+    }
     await _refused(staff, db, current, changes, fibre["id"], f"its activity {act['id']} is completed")
 
 
@@ -202,8 +259,14 @@ async def test_a_completed_service_order_request_is_a_point_of_no_return(staff: 
     await staff.ok(SOR_STATE, {"id": ip_request["id"], "state": "COMPLETED"})
     current = await tree(staff, order["id"])
     assert item(current, "IP-BLOCK")["state"] == "IN_PROGRESS"
-    await _refused(staff, db, current, {"modify": [{"itemId": ip_id, "quantity": 1}]}, ip_id,
-                   f"its service order request {ip_request['id']} is completed")
+    await _refused(
+        staff,
+        db,
+        current,
+        {"modify": [{"itemId": ip_id, "quantity": 1}]},
+        ip_id,
+        f"its service order request {ip_request['id']} is completed",
+    )
 
 
 async def test_a_delivered_party_order_is_a_point_of_no_return(
@@ -212,25 +275,40 @@ async def test_a_delivered_party_order_is_a_point_of_no_return(
     now = clock.now()
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
-    order = await create_order(staff, now, items=[{"productRef": "DELIVERED", "fulfillment": "PARTY", "partyId": party["id"]},
-                                                  {"productRef": "OTHER"}])
+    order = await create_order(
+        staff, now, items=[{"productRef": "DELIVERED", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "OTHER"}]
+    )
     delivered = item(await tree(staff, order["id"]), "DELIVERED")
     await schedule(staff, order["id"], now, itemId=delivered["id"])  # the on-site hand-over is still to come
     (po,) = await requisition(staff, order["id"])
     await acknowledge(partner, po["id"], now)
     await partner.ok(COMPLETE, {"id": po["id"], "key": key()})
     current = await tree(staff, order["id"])
-    await _refused(staff, db, current, {"remove": [{"itemId": delivered["id"], "reason": "x"}]}, delivered["id"],
-                   f"its party order {po['id']} was delivered")
+    await _refused(
+        staff,
+        db,
+        current,
+        {"remove": [{"itemId": delivered["id"], "reason": "x"}]},
+        delivered["id"],
+        f"its party order {po['id']} was delivered",
+    )
     # An item that is completed already names its delivery too.
-    other = await create_order(staff, now, items=[{"productRef": "DONE", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "O"}])
+    other = await create_order(
+        staff, now, items=[{"productRef": "DONE", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "O"}]
+    )
     (po2,) = await requisition(staff, other["id"])
     await acknowledge(partner, po2["id"], now)
     await partner.ok(COMPLETE, {"id": po2["id"], "key": key()})
     current = await tree(staff, other["id"])
     done = item(current, "DONE")
-    await _refused(staff, db, current, {"modify": [{"itemId": done["id"], "quantity": 3}]}, done["id"],
-                   f"the item is completed; its party order {po2['id']} was delivered")
+    await _refused(
+        staff,
+        db,
+        current,
+        {"modify": [{"itemId": done["id"], "quantity": 3}]},
+        done["id"],
+        f"the item is completed; its party order {po2['id']} was delivered",
+    )
 
 
 async def test_a_stale_version_or_a_closed_order_refuses_the_amendment(staff: Api, clock: FrozenClock) -> None:
@@ -238,7 +316,9 @@ async def test_a_stale_version_or_a_closed_order_refuses_the_amendment(staff: Ap
     changes = {"add": [{"item": {"productRef": "X"}}]}
     assert await staff.code(AMEND, {"id": order["id"], "version": order["version"] + 1, "input": changes}) == "CONFLICT"
     assert await staff.code(AMEND, {"id": order["id"], "version": order["version"], "input": {}}) == "INVALID_INPUT"
-    cancelled = (await staff.ok("mutation($id: ID!) { cancelCustomerOrder(id: $id, reason: \"gone\") { version } }", {"id": order["id"]}))
+    cancelled = await staff.ok(
+        'mutation($id: ID!) { cancelCustomerOrder(id: $id, reason: "gone") { version } }', {"id": order["id"]}
+    )
     version = cancelled["cancelCustomerOrder"]["version"]
     assert await staff.code(AMEND, {"id": order["id"], "version": version, "input": changes}) == "INVALID_TRANSITION"
 
@@ -249,18 +329,29 @@ async def test_the_preview_commits_nothing_and_equals_what_the_commit_then_does(
     now = clock.now()
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
-    order = await create_order(staff, now, items=[{"productRef": "P", "fulfillment": "PARTY", "partyId": party["id"], "quantity": 2},
-                                                  {"productRef": "I"}, {"productRef": "J"}])
+    order = await create_order(
+        staff,
+        now,
+        items=[
+            {"productRef": "P", "fulfillment": "PARTY", "partyId": party["id"], "quantity": 2},
+            {"productRef": "I"},
+            {"productRef": "J"},
+        ],
+    )
     (po,) = await requisition(staff, order["id"])
     await acknowledge(partner, po["id"], now)
     current = await tree(staff, order["id"])
-    act = await schedule(staff, order["id"], now, days=(0, 5), itemId=item(current, "I")["id"], plannedStart=iso(now - timedelta(hours=1)))
+    act = await schedule(
+        staff, order["id"], now, days=(0, 5), itemId=item(current, "I")["id"], plannedStart=iso(now - timedelta(hours=1))
+    )
     await progress(staff, act["id"], "IN_PROGRESS")
     clock.advance(timedelta(days=3))
     current = await tree(staff, order["id"])
-    changes = {"add": [{"item": {"productRef": "NEW"}}], "modify": [{"itemId": item(current, "P")["id"], "quantity": 3},
-                                                                      {"itemId": item(current, "I")["id"], "quantity": 2}],
-               "remove": [{"itemId": item(current, "J")["id"], "reason": "not needed"}]}
+    changes = {
+        "add": [{"item": {"productRef": "NEW"}}],
+        "modify": [{"itemId": item(current, "P")["id"], "quantity": 3}, {"itemId": item(current, "I")["id"], "quantity": 2}],
+        "remove": [{"itemId": item(current, "J")["id"], "reason": "not needed"}],
+    }
 
     before = await fingerprint(db)
     preview = (await staff.ok(PREVIEW, {"id": order["id"], "input": changes}))["amendmentPreview"]
@@ -279,10 +370,15 @@ async def test_the_preview_commits_nothing_and_equals_what_the_commit_then_does(
     assert effects["rescheduledActivities"] == [str(e["entityId"]) for e in committed if e["type"] == "activityRescheduled"]
     assert effects["revisedPartyOrders"] == [str(e["partyOrderId"]) for e in committed if e["type"] == "partyOrderRevised"]
     assert (preview["revision"], preview["expectedCompletion"], preview["jeopardyLevel"]) == (
-        answer["revision"], answer["expectedCompletion"], answer["jeopardyLevel"])
+        answer["revision"],
+        answer["expectedCompletion"],
+        answer["jeopardyLevel"],
+    )
 
 
-async def test_the_preview_of_a_refused_amendment_names_the_point_of_no_return(staff: Api, db: Database, clock: FrozenClock) -> None:
+async def test_the_preview_of_a_refused_amendment_names_the_point_of_no_return(
+    staff: Api, db: Database, clock: FrozenClock
+) -> None:
     now = clock.now()
     order = await create_order(staff, now)
     ip = item(await tree(staff, order["id"]), "IP-BLOCK")
@@ -290,9 +386,13 @@ async def test_the_preview_of_a_refused_amendment_names_the_point_of_no_return(s
     await progress(staff, act["id"], "IN_PROGRESS")
     await progress(staff, act["id"], "COMPLETED")
     before = await fingerprint(db)
-    preview = (await staff.ok(PREVIEW, {"id": order["id"], "input": {"remove": [{"itemId": ip["id"], "reason": "x"}]}}))["amendmentPreview"]
+    preview = (await staff.ok(PREVIEW, {"id": order["id"], "input": {"remove": [{"itemId": ip["id"], "reason": "x"}]}}))[
+        "amendmentPreview"
+    ]
     assert not preview["allowed"]
-    assert preview["refusals"] == [{"itemId": ip["id"], "reason": f"the item is completed; its activity {act['id']} is completed"}]
+    assert preview["refusals"] == [
+        {"itemId": ip["id"], "reason": f"the item is completed; its activity {act['id']} is completed"}
+    ]
     assert await fingerprint(db) == before
 
 
@@ -329,7 +429,10 @@ async def test_amendments_racing_the_partners_progress_reports_lose_nothing(
     for n in range(1, 4):
         current = await tree(staff, order["id"])
         amended, reported = await asyncio.gather(
-            staff.send(AMEND, {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": line_id, "quantity": 2 + n}]}}),
+            staff.send(
+                AMEND,
+                {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": line_id, "quantity": 2 + n}]}},
+            ),
             partner.send(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10 * n, "note": f"report {n}"}}),
         )
         assert not amended.get("errors") and not reported.get("errors"), (amended, reported)
@@ -352,14 +455,21 @@ async def test_the_partner_is_told_of_its_revision_and_nothing_else_of_the_amend
     now = clock.now()
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
-    order = await create_order(staff, now, items=[{"productRef": "P", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "I"}])
+    order = await create_order(
+        staff, now, items=[{"productRef": "P", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "I"}]
+    )
     (po,) = await requisition(staff, order["id"])
     await acknowledge(partner, po["id"], now)
     current = await tree(staff, order["id"])
-    await amend(staff, current, modify=[{"itemId": item(current, "P")["id"], "quantity": 4},
-                                        {"itemId": item(current, "I")["id"], "quantity": 2}])
+    await amend(
+        staff,
+        current,
+        modify=[{"itemId": item(current, "P")["id"], "quantity": 4}, {"itemId": item(current, "I")["id"], "quantity": 2}],
+    )
     async with db.read() as session:
-        logged = list((await session.execute(select(Event).where(Event.order_id == int(order["id"])).order_by(Event.seq))).scalars())
+        logged = list(
+            (await session.execute(select(Event).where(Event.order_id == int(order["id"])).order_by(Event.seq))).scalars()
+        )
     amendment = [e for e in logged if (e.data.get("revision") or e.data.get("order_revision")) == 1 or e.type == "orderAmended"]
     shown = [v for e in amendment if (v := visible_event(e, Viewer(PARTNER, int(party["id"])))) is not None]
     assert {e.type for e in amendment} >= {"orderAmended", "itemModified", "partyOrderRevised"}
@@ -383,7 +493,10 @@ async def test_an_amendment_racing_a_jeopardy_sweep_loses_nothing(
     clock.advance(timedelta(days=1, hours=12))  # the install now ends past the committed date once re-planned
     current = await tree(staff, order["id"])
     amended, swept = await asyncio.gather(
-        staff.send(AMEND, {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": fibre["id"], "quantity": 2}]}}),
+        staff.send(
+            AMEND,
+            {"id": order["id"], "version": current["version"], "input": {"modify": [{"itemId": fibre["id"], "quantity": 2}]}},
+        ),
         Monitor(db, clock, policy=escalation_policy).sweep(),
     )
     assert not amended.get("errors"), amended

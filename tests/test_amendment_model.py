@@ -40,8 +40,12 @@ class AmendmentModel(OrderModel):
         """An activity for one of the order's items, planned from now (or an hour ago) for a day."""
         order = self.read_order(self.orders[i % len(self.orders)])
         start = self.now - timedelta(hours=1) if start_now else self.now + timedelta(hours=2)
-        data = {"kind": "work", "itemId": order["allItems"][pick % len(order["allItems"])]["id"],
-                "plannedStart": start.isoformat(), "plannedEnd": (start + timedelta(days=1)).isoformat()}
+        data = {
+            "kind": "work",
+            "itemId": order["allItems"][pick % len(order["allItems"])]["id"],
+            "plannedStart": start.isoformat(),
+            "plannedEnd": (start + timedelta(days=1)).isoformat(),
+        }
         answer = self.send(self.h.staff, "scheduleActivity", {"orderId": order["id"], "input": data})
         if answer is not None:
             self.activities.append((order["id"], answer["id"]))

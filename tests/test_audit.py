@@ -12,7 +12,9 @@ from app.orders.models import CustomerOrder
 from tests.api import Api
 from tests.factories import create_order
 
-UPDATE = "mutation($id: ID!, $v: Int!, $p: Priority) { updateCustomerOrder(id: $id, version: $v, input: {priority: $p}) { version } }"
+UPDATE = (
+    "mutation($id: ID!, $v: Int!, $p: Priority) { updateCustomerOrder(id: $id, version: $v, input: {priority: $p}) { version } }"
+)
 STATE = "mutation($id: ID!) { changeOrderState(id: $id, state: IN_PROGRESS) { state } }"
 
 

@@ -13,11 +13,10 @@ import pytest
 from strawberry.permission import PermissionExtension
 
 from app.auth import Role, actor_for_token
-from app.graphql.context import Context
-from app.graphql.schema import build_schema
 from app.clock import FrozenClock
 from app.db import Database
-from app.graphql.schema import schema
+from app.graphql.context import Context
+from app.graphql.schema import build_schema, schema
 from tests.api import Api
 from tests.authz_matrix import EXEMPT, MISSING_ID, OPERATIONS, REFUSALS, ROLES, SUBSCRIPTIONS, World
 from tests.conftest import issue_token

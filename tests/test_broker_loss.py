@@ -19,7 +19,9 @@ def readers_pending() -> int:
     return sum(1 for task in asyncio.all_tasks() if "_pubsub_listener" in repr(task.get_coro()))
 
 
-async def test_losing_redis_is_one_warning_and_the_bus_reconnects_by_itself(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+async def test_losing_redis_is_one_warning_and_the_bus_reconnects_by_itself(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     redis = RedisServer()
     redis.start()
     bus = EventBus(db, redis.url, heartbeat=0.2, reconnect_max=0.4, poll_interval=0.2)

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from app.calendars.book import parse_calendars
 from app.errors import InvalidInput
@@ -15,11 +14,13 @@ from app.jeopardy.policy import cutoff, parse_policy
 
 HOUR = 3600.0
 OFFICE = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-17:00"}
-BOOK = parse_calendars({
-    "default": {**OFFICE, "holidays": {"country": "GB", "subdivision": "ENG"}, "dates": ["2026-12-24"]},
-    "parties": {"FibreCo": {"timezone": "Europe/Berlin", "holidays": {"country": "DE", "subdivision": "BE"}}},
-    "work_groups": {"field-ops": {"days": ["mon", "tue", "wed", "thu", "fri", "sat"]}},
-})
+BOOK = parse_calendars(
+    {
+        "default": {**OFFICE, "holidays": {"country": "GB", "subdivision": "ENG"}, "dates": ["2026-12-24"]},
+        "parties": {"FibreCo": {"timezone": "Europe/Berlin", "holidays": {"country": "DE", "subdivision": "BE"}}},
+        "work_groups": {"field-ops": {"days": ["mon", "tue", "wed", "thu", "fri", "sat"]}},
+    }
+)
 LONDON = BOOK.default
 
 
@@ -77,14 +78,18 @@ def test_without_calendars_time_is_wall_clock() -> None:
 
 
 def test_business_after_in_a_rule_counts_working_time() -> None:
-    policy = parse_policy({
-        "calendars": {"default": OFFICE},
-        "rules": [{"name": "slow", "level": "atRisk", "after": "4 business hours", "escalate_to": 1}],
-    })
+    policy = parse_policy(
+        {
+            "calendars": {"default": OFFICE},
+            "rules": [{"name": "slow", "level": "atRisk", "after": "4 business hours", "escalate_to": 1}],
+        }
+    )
     rule = policy.rules[0]
     assert rule.business and rule.after == timedelta(hours=4)
     assert cutoff(policy.calendars.default, rule, utc(2026, 12, 7, 10)) == utc(2026, 12, 4, 14)
-    two_days = parse_policy({"calendars": {"default": OFFICE}, "rules": [{"level": "late", "after": "2 business days", "escalate_to": 1}]})
+    two_days = parse_policy(
+        {"calendars": {"default": OFFICE}, "rules": [{"level": "late", "after": "2 business days", "escalate_to": 1}]}
+    )
     assert two_days.rules[0].after == timedelta(hours=16)
 
 
@@ -134,11 +139,16 @@ def test_a_wrong_forecast_setting_is_refused_naming_it(policy: dict[str, object]
 
 
 @settings(max_examples=40, deadline=None)
-@given(starts=st.lists(instants, min_size=1, max_size=30), hours=st.lists(st.floats(min_value=-300, max_value=3000), min_size=30, max_size=30))
+@given(
+    starts=st.lists(instants, min_size=1, max_size=30),
+    hours=st.lists(st.floats(min_value=-300, max_value=3000), min_size=30, max_size=30),
+)
 def test_adding_to_many_instants_at_once_agrees_with_adding_to_each(starts: list[datetime], hours: list[float]) -> None:
     """The forecast adds working time to all its draws at once; the answer is the one instant by instant."""
     for calendar in (LONDON, BOOK.for_party("FibreCo")):
         t = np.array([s.timestamp() for s in starts])
         seconds = np.array(hours[: len(starts)]) * HOUR
         at_once = calendar.add_epochs(t, seconds)
-        assert at_once.tolist() == pytest.approx([calendar.add_epoch(a, b) for a, b in zip(t.tolist(), seconds.tolist())], abs=1e-3)
+        assert at_once.tolist() == pytest.approx(
+            [calendar.add_epoch(a, b) for a, b in zip(t.tolist(), seconds.tolist())], abs=1e-3
+        )

@@ -23,10 +23,10 @@ from app.orders.models import OrderNote
 from app.orders.queries import event_cursor
 from tests.conftest import PG_URL, require_service
 from tests.factories import CREATE, order_input
-from tests.live import Subscriber, wait_until
 from tests.launcher import ServiceProcess
+from tests.live import Subscriber, wait_until
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id text } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id text } }"
 FOLLOW = "subscription($id: ID!, $after: String) { orderEvents(orderId: $id, after: $after) { sequence cursor type } }"
 
 
@@ -52,13 +52,18 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
     async with db.write_session() as session:
         token, _ = await create_token(session, name="crash.staff", role=Role.STAFF, now=SystemClock().now())
         await session.commit()
-    server = ServiceProcess({"DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4", "MONITOR_ENABLED": "false"}, log_path=tmp_path / "server.log")
+    server = ServiceProcess(
+        {"DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4", "MONITOR_ENABLED": "false"},
+        log_path=tmp_path / "server.log",
+    )
     await asyncio.to_thread(server.start)
     headers = {"Authorization": f"Bearer {token}"}
     acknowledged: list[dict[str, str]] = []
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
-            created = (await http.post("/graphql", json={"query": CREATE, "variables": {"input": order_input(SystemClock().now())}})).json()
+            created = (
+                await http.post("/graphql", json={"query": CREATE, "variables": {"input": order_input(SystemClock().now())}})
+            ).json()
             order_id = created["data"]["createCustomerOrder"]["id"]
             address = server.url.removeprefix("http://")
             before_crash = await Subscriber(address, token, FOLLOW, {"id": order_id, "after": event_cursor(0)}).start()
@@ -92,13 +97,21 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
         await asyncio.to_thread(server.start)  # the same database, a new process
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
             q = "query($id: ID!) { customerOrder(id: $id) { notes { id text } } }"
-            notes = (await http.post("/graphql", json={"query": q, "variables": {"id": order_id}})).json()["data"]["customerOrder"]["notes"]
+            notes = (await http.post("/graphql", json={"query": q, "variables": {"id": order_id}})).json()["data"][
+                "customerOrder"
+            ]["notes"]
             resumed = await Subscriber(address, token, FOLLOW, {"id": order_id, "after": before_crash.last_cursor}).start()
             try:
-                after_restart = await http.post("/graphql", json={"query": NOTE, "variables": {"id": order_id, "t": "after restart"}})
+                after_restart = await http.post(
+                    "/graphql", json={"query": NOTE, "variables": {"id": order_id, "t": "after restart"}}
+                )
                 assert after_restart.json()["data"]["addOrderNote"]["text"] == "after restart"
                 async with db.read() as session:
-                    wanted = list((await session.execute(select(Event.seq).where(Event.order_id == int(order_id)).order_by(Event.seq))).scalars())
+                    wanted = list(
+                        (
+                            await session.execute(select(Event.seq).where(Event.order_id == int(order_id)).order_by(Event.seq))
+                        ).scalars()
+                    )
                 await resumed.wait_for(len(wanted) - len(before_crash.events), timeout=30)
             finally:
                 await resumed.close()

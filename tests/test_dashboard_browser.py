@@ -90,7 +90,9 @@ def test_filters_narrow_the_list(page: Any, server: Server) -> None:
     page.fill("#search", "")
     page.wait_for_function("document.querySelectorAll('#orders tbody tr').length >= 36")
     page.click("#levels [data-level=LATE]")
-    page.wait_for_function("document.querySelector('#orders-total').textContent.endsWith(' of ' + document.querySelector('#levels [data-level=LATE] .count').textContent + ' orders')")
+    page.wait_for_function(
+        "document.querySelector('#orders-total').textContent.endsWith(' of ' + document.querySelector('#levels [data-level=LATE] .count').textContent + ' orders')"
+    )
     page.check("#open-only")
     page.click("#levels [data-level=ALL]")
     page.wait_for_function(
@@ -121,17 +123,50 @@ def party_order_with_open_change(server: Server) -> str:
     from datetime import datetime, timedelta, timezone
 
     soon = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
-    party = server.graphql(server.staff, "mutation($i: CreatePartyInput!) { createParty(input: $i) { id } }",
-                           {"i": {"name": "Northwind Civils", "kind": "PARTNER", "reportingIntervalHours": 24}})["createParty"]
-    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
-        "salesRequestRef": "SR-PARTY-0001", "customerId": "C-900", "customerName": "Wayne Enterprises", "committedDate": soon(40),
-        "items": [{"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}]}})["createCustomerOrder"]
-    [po] = server.graphql(server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": order["id"]}})["requestPartyOrders"]
+    party = server.graphql(
+        server.staff,
+        "mutation($i: CreatePartyInput!) { createParty(input: $i) { id } }",
+        {"i": {"name": "Northwind Civils", "kind": "PARTNER", "reportingIntervalHours": 24}},
+    )["createParty"]
+    order = server.graphql(
+        server.staff,
+        "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }",
+        {
+            "i": {
+                "salesRequestRef": "SR-PARTY-0001",
+                "customerId": "C-900",
+                "customerName": "Wayne Enterprises",
+                "committedDate": soon(40),
+                "items": [{"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}],
+            }
+        },
+    )["createCustomerOrder"]
+    [po] = server.graphql(
+        server.staff,
+        "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }",
+        {"i": {"orderId": order["id"]}},
+    )["requestPartyOrders"]
     partner = server.cli("create-token", "--name", "northwind", "--role", "partner", "--party-id", party["id"]).strip()
-    server.graphql(partner, "mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: \"a1\", input: $i) { id } }",
-                   {"id": po["id"], "i": {"partyReference": "NW-4411", "committedDeliveryDate": soon(30), "milestones": [{"name": "civil works", "plannedDate": soon(20)}]}})
-    server.graphql(partner, "mutation($id: ID!, $i: ChangeRequestInput!) { requestPartyOrderChange(id: $id, idempotencyKey: \"c1\", input: $i) { id } }",
-                   {"id": po["id"], "i": {"nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "permit delayed", "proposedDeliveryDate": soon(35)}})
+    server.graphql(
+        partner,
+        'mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: "a1", input: $i) { id } }',
+        {
+            "id": po["id"],
+            "i": {
+                "partyReference": "NW-4411",
+                "committedDeliveryDate": soon(30),
+                "milestones": [{"name": "civil works", "plannedDate": soon(20)}],
+            },
+        },
+    )
+    server.graphql(
+        partner,
+        'mutation($id: ID!, $i: ChangeRequestInput!) { requestPartyOrderChange(id: $id, idempotencyKey: "c1", input: $i) { id } }',
+        {
+            "id": po["id"],
+            "i": {"nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "permit delayed", "proposedDeliveryDate": soon(35)},
+        },
+    )
     return str(order["id"])
 
 
@@ -145,7 +180,11 @@ def test_an_order_tree_shows_its_party_orders_milestones_and_open_change_request
     party_order = page.locator("#tree .party-order").inner_text()
     assert "Northwind Civils" in party_order and "NW-4411" in party_order and "acknowledged" in party_order
     assert "milestone civil works" in party_order
-    assert page.locator("#tree .change-request").inner_text().startswith("open change request (forced, delivery date): permit delayed")
+    assert (
+        page.locator("#tree .change-request")
+        .inner_text()
+        .startswith("open change request (forced, delivery date): permit delayed")
+    )
     screenshot(page, "order-tree-party.png")
 
 
@@ -153,14 +192,33 @@ def test_an_amended_order_shows_its_revision_and_what_changed_in_it(page: Any, s
     from datetime import datetime, timedelta, timezone
 
     committed = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
-    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id version allItems { id } } }", {"i": {
-        "salesRequestRef": "SR-AMEND-0001", "customerId": "C-901", "customerName": "Initech", "committedDate": committed,
-        "items": [{"productRef": "ACCESS-LINE", "quantity": 1}, {"productRef": "OLD-ROUTER"}]}})["createCustomerOrder"]
+    order = server.graphql(
+        server.staff,
+        "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id version allItems { id } } }",
+        {
+            "i": {
+                "salesRequestRef": "SR-AMEND-0001",
+                "customerId": "C-901",
+                "customerName": "Initech",
+                "committedDate": committed,
+                "items": [{"productRef": "ACCESS-LINE", "quantity": 1}, {"productRef": "OLD-ROUTER"}],
+            }
+        },
+    )["createCustomerOrder"]
     line, router = (i["id"] for i in order["allItems"])
-    server.graphql(server.staff, "mutation($id: ID!, $v: Int!, $i: AmendCustomerOrderInput!) { amendCustomerOrder(id: $id, version: $v, input: $i) { id } }", {
-        "id": order["id"], "v": order["version"], "i": {"add": [{"item": {"productRef": "SECOND-LINE"}}],
-                                                          "modify": [{"itemId": line, "quantity": 2}],
-                                                          "remove": [{"itemId": router, "reason": "customer keeps its own"}]}})
+    server.graphql(
+        server.staff,
+        "mutation($id: ID!, $v: Int!, $i: AmendCustomerOrderInput!) { amendCustomerOrder(id: $id, version: $v, input: $i) { id } }",
+        {
+            "id": order["id"],
+            "v": order["version"],
+            "i": {
+                "add": [{"item": {"productRef": "SECOND-LINE"}}],
+                "modify": [{"itemId": line, "quantity": 2}],
+                "remove": [{"itemId": router, "reason": "customer keeps its own"}],
+            },
+        },
+    )
     sign_in(page, server.viewer)
     page.fill("#search", "SR-AMEND-0001")
     page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
@@ -175,7 +233,7 @@ def test_an_amended_order_shows_its_revision_and_what_changed_in_it(page: Any, s
 
 
 ORDER = "query($ref: String!) { customerOrders(filter: {text: $ref}) { edges { node { id version } } } }"
-ESCALATE = "mutation($id: ID!, $level: Int!) { escalateCustomerOrder(id: $id, level: $level, reason: \"customer called\") { id escalationLevel } }"
+ESCALATE = 'mutation($id: ID!, $level: Int!) { escalateCustomerOrder(id: $id, level: $level, reason: "customer called") { id escalationLevel } }'
 
 
 def order_by_ref(server: Server, ref: str) -> dict[str, Any]:
@@ -195,10 +253,17 @@ def test_a_change_made_elsewhere_appears_within_two_seconds_without_a_reload(pag
     order = order_by_ref(server, "SR-DEMO-0002")
     page.click("#orders tbody tr[data-ref='SR-DEMO-0002']")
     page.wait_for_selector("#detail:not([hidden]) #timeline li")
-    server.graphql(server.staff, "mutation($id: ID!, $v: Int!) { updateCustomerOrder(id: $id, version: $v, input: {customerName: \"Globex Live plc\"}) { id } }",
-                   {"id": order["id"], "v": order["version"]})
-    page.wait_for_function("document.querySelector(\"tr[data-ref='SR-DEMO-0002'] td:nth-child(2)\").textContent === 'Globex Live plc'", timeout=2000)
-    page.wait_for_function("[...document.querySelectorAll('#timeline li')].some(li => li.dataset.type === 'orderUpdated')", timeout=2000)
+    server.graphql(
+        server.staff,
+        'mutation($id: ID!, $v: Int!) { updateCustomerOrder(id: $id, version: $v, input: {customerName: "Globex Live plc"}) { id } }',
+        {"id": order["id"], "v": order["version"]},
+    )
+    page.wait_for_function(
+        "document.querySelector(\"tr[data-ref='SR-DEMO-0002'] td:nth-child(2)\").textContent === 'Globex Live plc'", timeout=2000
+    )
+    page.wait_for_function(
+        "[...document.querySelectorAll('#timeline li')].some(li => li.dataset.type === 'orderUpdated')", timeout=2000
+    )
     assert page.evaluate("window.notReloaded") is True
 
 
@@ -207,16 +272,31 @@ def test_a_jeopardy_raised_by_the_monitor_shows_its_badge_and_alert(page: Any, s
 
     signed_in_live(page, server)
     at = lambda days: (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
-    created = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
-        "salesRequestRef": "SR-LIVE-JEOPARDY", "customerId": "C-100", "customerName": "Acme Ltd", "committedDate": at(5),
-        "items": [{"productRef": "FIBRE-1G"}]}})["createCustomerOrder"]
+    created = server.graphql(
+        server.staff,
+        "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }",
+        {
+            "i": {
+                "salesRequestRef": "SR-LIVE-JEOPARDY",
+                "customerId": "C-100",
+                "customerName": "Acme Ltd",
+                "committedDate": at(5),
+                "items": [{"productRef": "FIBRE-1G"}],
+            }
+        },
+    )["createCustomerOrder"]
     order_id = created["id"]  # type: ignore[index]
     # the install ends after the committed date: the monitor's next sweep puts the order in jeopardy
-    server.graphql(server.staff, "mutation($o: ID!, $i: ScheduleActivityInput!) { scheduleActivity(orderId: $o, input: $i) { id } }",
-                   {"o": order_id, "i": {"kind": "install", "plannedStart": at(1), "plannedEnd": at(9)}})
+    server.graphql(
+        server.staff,
+        "mutation($o: ID!, $i: ScheduleActivityInput!) { scheduleActivity(orderId: $o, input: $i) { id } }",
+        {"o": order_id, "i": {"kind": "install", "plannedStart": at(1), "plannedEnd": at(9)}},
+    )
     badge = "tr[data-ref='SR-LIVE-JEOPARDY'] .badge[data-level=JEOPARDY]"
     page.wait_for_selector(badge, timeout=10_000)
-    page.wait_for_selector(f"#feed li[data-type=jeopardyChanged][data-order-id='{order_id}'] .badge[data-level=JEOPARDY]", timeout=5000)
+    page.wait_for_selector(
+        f"#feed li[data-type=jeopardyChanged][data-order-id='{order_id}'] .badge[data-level=JEOPARDY]", timeout=5000
+    )
     assert int(page.locator("#levels [data-level=JEOPARDY] .count").inner_text()) >= 1
     assert page.evaluate("window.notReloaded") is True
     page.click("#orders tbody tr[data-ref='SR-LIVE-JEOPARDY']")
@@ -224,11 +304,15 @@ def test_a_jeopardy_raised_by_the_monitor_shows_its_badge_and_alert(page: Any, s
     screenshot(page, "dashboard.png")
 
 
-def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_missed(page: Any, server: Server, tmp_path: Path) -> None:
+def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_missed(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
     signed_in_live(page, server)
     first, missed = order_by_ref(server, "SR-DEMO-0008"), order_by_ref(server, "SR-DEMO-0010")
     server.graphql(server.staff, ESCALATE, {"id": first["id"], "level": 1})
-    page.wait_for_selector(f"#feed li[data-type=escalated][data-order-id='{first['id']}']", timeout=2000)  # the alert stream has a cursor now
+    page.wait_for_selector(
+        f"#feed li[data-type=escalated][data-order-id='{first['id']}']", timeout=2000
+    )  # the alert stream has a cursor now
 
     server.stop()
     page.wait_for_selector("#message:not([hidden])", timeout=5000)
@@ -246,7 +330,9 @@ def test_after_a_lost_connection_the_dashboard_says_so_and_replays_what_it_misse
         other.process.close()
     server.start()
     # the escalation reaches the feed only through the alert stream: replayed after the cursor
-    page.wait_for_selector(f"#feed li[data-type=escalated][data-order-id='{missed['id']}'] .badge[data-escalation='2']", timeout=15_000)
+    page.wait_for_selector(
+        f"#feed li[data-type=escalated][data-order-id='{missed['id']}'] .badge[data-escalation='2']", timeout=15_000
+    )
     page.wait_for_selector("#live-status[data-state=live]")
     assert page.locator("#message").is_hidden()
     assert page.locator(f"#feed li[data-order-id='{first['id']}']").count() == 1  # no duplicate
@@ -267,21 +353,69 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
     at = lambda days: (now + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
     edges = server.graphql(server.staff, "{ parties(first: 50) { edges { node { id name } } } }")["parties"]["edges"]  # type: ignore[index]
     [party] = [e["node"] for e in edges if e["node"]["name"] == "Northern Civils"]
-    order = server.graphql(server.staff, "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }", {"i": {
-        "salesRequestRef": "SR-PLAN-0001", "customerId": "C-100", "customerName": "Acme Ltd", "committedDate": at(20),
-        "items": [{"productRef": "FIBRE-1G"}, {"productRef": "ACCESS-CIRCUIT", "fulfillment": "PARTY", "partyId": party["id"]}]}})["createCustomerOrder"]
+    order = server.graphql(
+        server.staff,
+        "mutation($i: CreateCustomerOrderInput!) { createCustomerOrder(input: $i) { id } }",
+        {
+            "i": {
+                "salesRequestRef": "SR-PLAN-0001",
+                "customerId": "C-100",
+                "customerName": "Acme Ltd",
+                "committedDate": at(20),
+                "items": [
+                    {"productRef": "FIBRE-1G"},
+                    {"productRef": "ACCESS-CIRCUIT", "fulfillment": "PARTY", "partyId": party["id"]},
+                ],
+            }
+        },
+    )["createCustomerOrder"]
     oid = order["id"]  # type: ignore[index]
     schedule = "mutation($o: ID!, $i: ScheduleActivityInput!) { scheduleActivity(orderId: $o, input: $i) { id } }"
-    survey = server.graphql(server.staff, schedule, {"o": oid, "i": {"kind": "site survey", "plannedStart": at(-1), "plannedEnd": at(1), "workGroup": "field-north"}})["scheduleActivity"]
-    server.graphql(server.staff, schedule, {"o": oid, "i": {"kind": "install", "plannedStart": at(1), "plannedEnd": at(6), "workGroup": "field-north", "predecessorIds": [survey["id"]]}})  # type: ignore[index]
-    server.graphql(server.staff, "mutation($id: ID!, $at: DateTime!) { recordActivityProgress(id: $id, input: {state: IN_PROGRESS, percentComplete: 30, actualStart: $at}) { id } }",
-                   {"id": survey["id"], "at": at(-0.5)})  # type: ignore[index]
-    [po] = server.graphql(server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": oid}})["requestPartyOrders"]  # type: ignore[misc]
+    survey = server.graphql(
+        server.staff,
+        schedule,
+        {"o": oid, "i": {"kind": "site survey", "plannedStart": at(-1), "plannedEnd": at(1), "workGroup": "field-north"}},
+    )["scheduleActivity"]
+    server.graphql(
+        server.staff,
+        schedule,
+        {
+            "o": oid,
+            "i": {
+                "kind": "install",
+                "plannedStart": at(1),
+                "plannedEnd": at(6),
+                "workGroup": "field-north",
+                "predecessorIds": [survey["id"]],
+            },
+        },
+    )  # type: ignore[index]
+    server.graphql(
+        server.staff,
+        "mutation($id: ID!, $at: DateTime!) { recordActivityProgress(id: $id, input: {state: IN_PROGRESS, percentComplete: 30, actualStart: $at}) { id } }",
+        {"id": survey["id"], "at": at(-0.5)},
+    )  # type: ignore[index]
+    [po] = server.graphql(
+        server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": oid}}
+    )["requestPartyOrders"]  # type: ignore[misc]
     partner = server.cli("create-token", "--name", "northern-civils", "--role", "partner", "--party-id", party["id"]).strip()
-    server.graphql(partner, "mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: \"p1\", input: $i) { id } }",
-                   {"id": po["id"], "i": {"partyReference": "NC-7", "committedDeliveryDate": at(10), "milestones": [{"name": "ducts laid", "plannedDate": at(5)}]}})
-    server.graphql(partner, "mutation($id: ID!, $i: ProgressReportInput!) { reportPartyOrderProgress(id: $id, idempotencyKey: \"p2\", input: $i) { id } }",
-                   {"id": po["id"], "i": {"percentComplete": 20, "expectedDeliveryDate": at(12)}})
+    server.graphql(
+        partner,
+        'mutation($id: ID!, $i: AcknowledgePartyOrderInput!) { acknowledgePartyOrder(id: $id, idempotencyKey: "p1", input: $i) { id } }',
+        {
+            "id": po["id"],
+            "i": {
+                "partyReference": "NC-7",
+                "committedDeliveryDate": at(10),
+                "milestones": [{"name": "ducts laid", "plannedDate": at(5)}],
+            },
+        },
+    )
+    server.graphql(
+        partner,
+        'mutation($id: ID!, $i: ProgressReportInput!) { reportPartyOrderProgress(id: $id, idempotencyKey: "p2", input: $i) { id } }',
+        {"id": po["id"], "i": {"percentComplete": 20, "expectedDeliveryDate": at(12)}},
+    )
     plan: dict[str, Any] = server.graphql(server.staff, PLAN_ORDER, {"id": oid})["customerOrder"]  # type: ignore[assignment]
     return {**plan, "id": oid, "moved": (now + timedelta(days=10), now + timedelta(days=12))}
 
@@ -289,7 +423,9 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
 def test_an_orders_plan_is_drawn_and_its_timeline_reads_as_sentences(page: Any, server: Server) -> None:
     order = planned_order_with_a_party_and_a_chain(server)
     forecast = order["forecast"]
-    assert forecast and forecast["completionP50"] and forecast["criticalPath"], forecast  # drawn at once, by the write's reconciliation
+    assert forecast and forecast["completionP50"] and forecast["criticalPath"], (
+        forecast
+    )  # drawn at once, by the write's reconciliation
     sign_in(page, server.viewer)
     page.fill("#search", "SR-PLAN-0001")
     page.wait_for_function("document.querySelectorAll('#orders tbody tr').length === 1")
@@ -307,8 +443,11 @@ def test_an_orders_plan_is_drawn_and_its_timeline_reads_as_sentences(page: Any, 
     assert page.locator("#gantt .vis-custom-time-marker").inner_text() == "committed"
     # the critical chain is exactly the forecast's
     on_chain = {f"work-{w['kind']}-{w['id']}" for w in forecast["criticalPath"]}
-    drawn = set(page.locator("#gantt .vis-item.planned.critical").evaluate_all(
-        "items => items.flatMap(i => [...i.classList].filter(c => c.startsWith('work-')))"))
+    drawn = set(
+        page.locator("#gantt .vis-item.planned.critical").evaluate_all(
+            "items => items.flatMap(i => [...i.classList].filter(c => c.startsWith('work-')))"
+        )
+    )
     assert drawn == on_chain
     # the forecast band P50–P90 for the order, and the party's delivery band
     band = page.locator("#gantt .vis-item.vis-background.forecast-band.order")
@@ -321,8 +460,13 @@ def test_an_orders_plan_is_drawn_and_its_timeline_reads_as_sentences(page: Any, 
 
     moved_from, moved_to = order["moved"]
     said = page.locator("#timeline li .summary").all_inner_texts()
-    assert f"Northern Civils moved its delivery from {moved_from.day} {moved_from:%b} to {moved_to.day} {moved_to:%b} (20% done)" in said
+    assert (
+        f"Northern Civils moved its delivery from {moved_from.day} {moved_from:%b} to {moved_to.day} {moved_to:%b} (20% done)"
+        in said
+    )
     assert "Site survey activity started (30% done)" in said
-    assert "Northern Civils acknowledged its order as NC-7, committing to deliver by " + f"{moved_from.day} {moved_from:%b}" in said
+    assert (
+        "Northern Civils acknowledged its order as NC-7, committing to deliver by " + f"{moved_from.day} {moved_from:%b}" in said
+    )
     assert said and not [s for s in said if re.search(r"\b[a-z]+_[a-z_]+\b", s)]
     screenshot(page, "order-plan.png")

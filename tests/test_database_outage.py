@@ -22,7 +22,7 @@ from tests.live import wait_until
 from tests.security_helpers import log_position
 from tests.tcp_proxy import TcpProxy
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
 LIST = "{ customerOrders(first: 5) { edges { node { id notes { text } } } } }"
 
 
@@ -60,12 +60,15 @@ async def test_a_database_outage_is_unavailable_then_heals_by_itself(
 ) -> None:
     proxy, db = proxied
     # No token cache: every request must reach the database, so each one shows the outage.
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30) as http,
+    ):
         staff = Api(http, token)
         order = await create_order(staff, clock.now())
         assert (await http.get("/readyz")).status_code == 200
@@ -100,7 +103,9 @@ async def test_a_connection_lost_in_the_middle_of_a_write_commits_nothing(
 
     proxy, db = proxied
     # No token cache: every request must reach the database, so each one shows the outage.
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     real_add_note = service.add_note
@@ -110,9 +115,10 @@ async def test_a_connection_lost_in_the_middle_of_a_write_commits_nothing(
         await proxy.cut()
         return note
 
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30) as http,
+    ):
         staff = Api(http, token)
         order = await create_order(staff, clock.now())
         before = await log_position(db)

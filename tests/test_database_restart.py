@@ -26,7 +26,7 @@ from tests.factories import create_order
 from tests.live import wait_until
 from tests.private_postgres import PrivatePostgres
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
 WRITERS = 4
 
 
@@ -87,14 +87,19 @@ async def test_a_postgresql_restart_under_writes_answers_unavailable_and_loses_n
     mode: str, cluster: PrivatePostgres, db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(  # type: ignore[call-arg]
-        database_url=cluster.url, token_cache_seconds=0, monitor_enabled=True, monitor_interval_seconds=0.2,
-        bus_poll_interval_seconds=0.2, _env_file=None,
+        database_url=cluster.url,
+        token_cache_seconds=0,
+        monitor_enabled=True,
+        monitor_interval_seconds=0.2,
+        bus_poll_interval_seconds=0.2,
+        _env_file=None,
     )
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "restart.staff")
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30) as http,
+    ):
         staff = Api(http, token)
         order = await create_order(staff, clock.now())
         writers = Writers(staff, order["id"])

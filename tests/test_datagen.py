@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import func, select
 
 from app.auth import SYSTEM
+from app.clock import FrozenClock
+from app.consistency import reconcile
 from app.datagen import Spec, generate
 from app.db import Database
 from app.events import Event, EventSequence
 from app.jeopardy.policy import load_policy
 from app.jeopardy.sweep import dry_run
-from app.consistency import reconcile
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.party_orders.models import PartyOrder, PartyOrderItem
-from app.clock import FrozenClock
 
 
 async def count(db: Database, model: type) -> int:
@@ -34,8 +33,9 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
     assert await count(db, PartyOrderItem) == party_orders
     assert await count(db, ServiceOrderRequest) == 35 - party_orders  # party items need no service order
     async with db.read() as session:
-        party_items = list((await session.execute(
-            select(OrderItem).join(PartyOrderItem, PartyOrderItem.item_id == OrderItem.id))).scalars())
+        party_items = list(
+            (await session.execute(select(OrderItem).join(PartyOrderItem, PartyOrderItem.item_id == OrderItem.id))).scalars()
+        )
         assert {i.fulfillment for i in party_items} == {"party"} and all(i.party_id for i in party_items)
         events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
         orders = list((await session.execute(select(CustomerOrder))).scalars())

@@ -36,7 +36,9 @@ async def take(sub: object, count: int) -> list[int]:
     return [(await asyncio.wait_for(sub.get(), timeout=5)).seq for _ in range(count)]  # type: ignore[attr-defined]
 
 
-async def test_batches_arriving_out_of_order_or_twice_are_delivered_once_in_sequence(db: Database, clock: FrozenClock, bus: EventBus) -> None:
+async def test_batches_arriving_out_of_order_or_twice_are_delivered_once_in_sequence(
+    db: Database, clock: FrozenClock, bus: EventBus
+) -> None:
     start = bus.last_seq
     events = await write(db, clock, 5)
     async with bus.subscribe() as sub:
@@ -57,7 +59,9 @@ async def test_an_unpublished_event_arrives_with_the_next_log_read(db: Database,
         assert await take(sub, 2) == [e.seq for e in events]
 
 
-async def test_a_subscriber_that_overflows_its_buffer_is_cut_off_and_the_others_go_on(db: Database, clock: FrozenClock, bus: EventBus) -> None:
+async def test_a_subscriber_that_overflows_its_buffer_is_cut_off_and_the_others_go_on(
+    db: Database, clock: FrozenClock, bus: EventBus
+) -> None:
     bus.buffer_size = 3
     async with bus.subscribe() as fast, bus.subscribe() as slow:
         seen = []

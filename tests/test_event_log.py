@@ -20,7 +20,10 @@ STAFF = Actor(name="tester", role=Role.STAFF)
 def new_order(clock: FrozenClock, ref: str) -> service.NewOrder:
     raw = order_input(clock.now())
     return service.NewOrder(
-        sales_request_ref=ref, customer_id="C", customer_name="C", committed_date=clock.now().replace(year=2028),
+        sales_request_ref=ref,
+        customer_id="C",
+        customer_name="C",
+        committed_date=clock.now().replace(year=2028),
         items=[service.NewItem(product_ref=i["productRef"]) for i in raw["items"]],
     )
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from sqlalchemy import func, select
 
 from app.auth import SYSTEM, Role
@@ -29,8 +28,19 @@ from tests.factories import iso
 from tests.launcher import serve_app
 from tests.live import EVENT_FIELDS, subscribe, wait_until
 from tests.party import (
-    ACK, CHANGE, CHECK_IN, COMPLETE, MILESTONE, REPORT, RESOLVE, UPDATE_PO, create_party, key, order_with_party_items,
-    partner_api, requisition,
+    ACK,
+    CHANGE,
+    CHECK_IN,
+    COMPLETE,
+    MILESTONE,
+    REPORT,
+    RESOLVE,
+    UPDATE_PO,
+    create_party,
+    key,
+    order_with_party_items,
+    partner_api,
+    requisition,
 )
 
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -39,8 +49,13 @@ SECRETS = ("Bo Secret", "off the record")  # what staff wrote in their check-in
 
 
 def _constants(tree: ast.Module) -> dict[str, str]:
-    return {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
-            and isinstance(n.value.value, str) for t in n.targets if isinstance(t, ast.Name)}
+    return {
+        t.id: n.value.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
 
 
 def _types_in(node: ast.expr, constants: dict[str, str]) -> set[str]:
@@ -61,7 +76,10 @@ def recorded_types() -> set[str]:
         tree = ast.parse(source)
         constants = _constants(tree)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) in ("record", "_record"):
+            if isinstance(node, ast.Call) and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) in (
+                "record",
+                "_record",
+            ):
                 for arg in node.args:
                     found |= {t for t in _types_in(arg, constants) if t not in ("uow",)}
             # A state machine's state changes are recorded by StateMachine.transition, as the type it declares.
@@ -89,10 +107,22 @@ async def test_recording_an_undeclared_event_type_fails_and_stores_nothing(db: D
 
 
 def _event(event_type: str, data: dict[str, Any], party_id: int | None = 7, actor_role: str = "staff") -> Event:
-    return as_loaded(Event, {
-        "seq": 1, "at": START, "type": event_type, "entity": "partyOrder", "entity_id": 1, "order_id": 3,
-        "party_order_id": 1, "party_id": party_id, "actor": "sam.staff", "actor_role": actor_role, "data": data,
-    })
+    return as_loaded(
+        Event,
+        {
+            "seq": 1,
+            "at": START,
+            "type": event_type,
+            "entity": "partyOrder",
+            "entity_id": 1,
+            "order_id": 3,
+            "party_order_id": 1,
+            "party_id": party_id,
+            "actor": "sam.staff",
+            "actor_role": actor_role,
+            "data": data,
+        },
+    )
 
 
 FIELD = st.one_of(st.sampled_from(sorted({f for t in EVENT_TYPES.values() for f in t.fields})), st.text(min_size=1, max_size=12))
@@ -121,7 +151,9 @@ def test_a_partner_view_of_any_event_holds_partner_visible_fields_only(
 
 
 def test_a_partner_sees_its_own_actions_by_name_and_staff_ones_by_role() -> None:
-    own = visible_event(_event("partyProgressReported", {"after": {"percent_complete": 40}}, actor_role="partner"), Viewer(Role.PARTNER, 7))
+    own = visible_event(
+        _event("partyProgressReported", {"after": {"percent_complete": 40}}, actor_role="partner"), Viewer(Role.PARTNER, 7)
+    )
     staff = visible_event(_event("partyOrderUpdated", {"after": {"note": "call back"}}), Viewer(Role.PARTNER, 7))
     assert own is not None and own.actor == "sam.staff"  # the partner's own token name (here the fixture's)
     assert staff is not None and staff.actor == "staff"
@@ -130,7 +162,9 @@ def test_a_partner_sees_its_own_actions_by_name_and_staff_ones_by_role() -> None
 
 @pytest.fixture
 async def served(db: Database, clock: FrozenClock) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         yield address, http
@@ -166,15 +200,46 @@ async def test_a_partner_gets_its_party_orders_events_without_staff_check_ins_es
     desk = await subscribe(address, staff.token, PARTY, {"partyId": fibre["id"], "after": start})
     try:
         (po,) = await requisition(staff, order["id"])
-        await partner.ok(ACK, {"id": po["id"], "key": key(), "input": {"partyReference": "F-1", "committedDeliveryDate": iso(now + timedelta(days=20))}})
-        await staff.ok(CHECK_IN, {"id": po["id"], "input": {"at": iso(now), "withWhom": SECRETS[0], "outcome": SECRETS[1],
-                                                             "newExpectedDeliveryDate": iso(now + timedelta(days=22))}})
+        await partner.ok(
+            ACK,
+            {
+                "id": po["id"],
+                "key": key(),
+                "input": {"partyReference": "F-1", "committedDeliveryDate": iso(now + timedelta(days=20))},
+            },
+        )
+        await staff.ok(
+            CHECK_IN,
+            {
+                "id": po["id"],
+                "input": {
+                    "at": iso(now),
+                    "withWhom": SECRETS[0],
+                    "outcome": SECRETS[1],
+                    "newExpectedDeliveryDate": iso(now + timedelta(days=22)),
+                },
+            },
+        )
         await staff.ok(MILESTONE, {"id": po["id"], "input": {"name": "survey", "plannedDate": iso(now + timedelta(days=3))}})
         await staff.ok(UPDATE_PO, {"id": po["id"], "version": 4, "input": {"note": "priority customer"}})
-        await staff.ok('mutation($id: ID!) { escalatePartyOrder(id: $id, level: 1, reason: "supplier silent") { escalationLevel } }', {"id": po["id"]})
+        await staff.ok(
+            'mutation($id: ID!) { escalatePartyOrder(id: $id, level: 1, reason: "supplier silent") { escalationLevel } }',
+            {"id": po["id"]},
+        )
         await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40, "note": "trenching"}})
-        change = await partner.ok(CHANGE, {"id": po["id"], "key": key(), "input": {
-            "nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "strike", "proposedDeliveryDate": iso(now + timedelta(days=25))}})
+        change = await partner.ok(
+            CHANGE,
+            {
+                "id": po["id"],
+                "key": key(),
+                "input": {
+                    "nature": "FORCED",
+                    "kind": "DELIVERY_DATE",
+                    "reason": "strike",
+                    "proposedDeliveryDate": iso(now + timedelta(days=25)),
+                },
+            },
+        )
         await staff.ok(RESOLVE, {"id": change["requestPartyOrderChange"]["id"], "decision": "ACCEPT", "note": "ok"})
         await partner.ok(COMPLETE, {"id": po["id"], "key": key()})
 
@@ -211,6 +276,10 @@ async def test_a_partner_gets_its_party_orders_events_without_staff_check_ins_es
     # What the service stored carries only the fields its type declares (the declarations are complete).
     async with db.read() as session:
         stored = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
-    undeclared = {(e.type, k) for e in stored for k in {*e.data.get("before", {}), *e.data.get("after", {}), *e.data}
-                  if k not in ("before", "after") and k not in EVENT_TYPES[e.type].fields}
+    undeclared = {
+        (e.type, k)
+        for e in stored
+        for k in {*e.data.get("before", {}), *e.data.get("after", {}), *e.data}
+        if k not in ("before", "after") and k not in EVENT_TYPES[e.type].fields
+    }
     assert undeclared == set(), sorted(undeclared)

@@ -46,5 +46,7 @@ async def test_a_partys_next_report_is_due_in_its_business_hours(
     acknowledged = await acknowledge(partner, po["id"], START)  # Monday 09:00
     assert acknowledged["nextReportDue"].startswith("2027-03-02T17:00:00")  # two working days, not Tuesday 01:00
     clock.advance(timedelta(hours=5))
-    reported = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10}}))["reportPartyOrderProgress"]
+    reported = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 10}}))[
+        "reportPartyOrderProgress"
+    ]
     assert reported["nextReportDue"].startswith("2027-03-03T14:00:00")  # Monday 14:00 + 3h Monday + 8h Tuesday + 5h Wednesday

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from app.calendars.book import parse_calendars
+from app.clock import FrozenClock
 from app.db import Database
 from app.forecast import learning
-from app.clock import FrozenClock
 from app.jeopardy.policy import Policy, parse_policy
 from app.orders.models import Activity, CustomerOrder
 from app.party_orders.models import Party, PartyOrder
@@ -24,23 +24,62 @@ PAST = datetime(2026, 6, 1, 9, tzinfo=UTC)
 WALL_CLOCK = parse_calendars(None).default
 
 
-async def closed_history(db: Database, party_id: int, *, cases: int, late_share: float, mean_slip_hours: float,
-                         kind: str = "install", factor: tuple[float, float] = (1.0, 1.5), seed: int = 11) -> None:
+async def closed_history(
+    db: Database,
+    party_id: int,
+    *,
+    cases: int,
+    late_share: float,
+    mean_slip_hours: float,
+    kind: str = "install",
+    factor: tuple[float, float] = (1.0, 1.5),
+    seed: int = 11,
+) -> None:
     """Closed orders of the past: activities taking plan times U(factor), deliveries late with the share given."""
     rng = random.Random(seed)
     async with db.write_session() as session:
-        order = CustomerOrder(sales_request_ref=f"SR-PAST-{party_id}", customer_id="C", customer_name="Past Ltd", priority="normal",
-                              state="completed", requested_at=PAST, committed_date=PAST, created_at=PAST, updated_at=PAST)
+        order = CustomerOrder(
+            sales_request_ref=f"SR-PAST-{party_id}",
+            customer_id="C",
+            customer_name="Past Ltd",
+            priority="normal",
+            state="completed",
+            requested_at=PAST,
+            committed_date=PAST,
+            created_at=PAST,
+            updated_at=PAST,
+        )
         session.add(order)
         await session.flush()
         for n in range(cases):
             start = PAST + n * 24 * HOUR
             took = 8 * rng.uniform(*factor)
-            session.add(Activity(order_id=order.id, kind=kind, state="completed", planned_start=start, planned_end=start + 8 * HOUR,
-                                 actual_start=start, actual_end=start + took * HOUR, work_group="field-ops", updated_at=start))
+            session.add(
+                Activity(
+                    order_id=order.id,
+                    kind=kind,
+                    state="completed",
+                    planned_start=start,
+                    planned_end=start + 8 * HOUR,
+                    actual_start=start,
+                    actual_end=start + took * HOUR,
+                    work_group="field-ops",
+                    updated_at=start,
+                )
+            )
             slip = rng.expovariate(1 / mean_slip_hours) if rng.random() < late_share else -rng.uniform(0, 4)
-            session.add(PartyOrder(order_id=order.id, party_id=party_id, state="completed", needed_by=start, committed_delivery=start,
-                                   delivered_at=start + slip * HOUR, created_at=start, updated_at=start))
+            session.add(
+                PartyOrder(
+                    order_id=order.id,
+                    party_id=party_id,
+                    state="completed",
+                    needed_by=start,
+                    committed_delivery=start,
+                    delivered_at=start + slip * HOUR,
+                    created_at=start,
+                    updated_at=start,
+                )
+            )
         await session.commit()
 
 
@@ -111,8 +150,10 @@ async def test_an_order_waiting_on_an_unreliable_party_is_at_risk_and_the_reason
     staff, partner = Api(client, staff.token), Api(client, partner.token)
     [planned] = [c for c in (await staff.ok(DRY_RUN))["escalationDryRun"]["levelChanges"] if c["entity"] == "order"]
     late = round((1 - stats["onTimeRate"]) * 100)
-    expected = (f"The forecast gives it a {round(forecast['onTimeProbability'] * 100)}% chance of meeting the committed date: "
-                f"completion waits on FibreCo's delivery, which is late {late}% of the time.")
+    expected = (
+        f"The forecast gives it a {round(forecast['onTimeProbability'] * 100)}% chance of meeting the committed date: "
+        f"completion waits on FibreCo's delivery, which is late {late}% of the time."
+    )
     assert (planned["entityId"], planned["toLevel"], planned["reason"]) == (order["id"], "AT_RISK", expected)
 
     # A report that moves no date: the levels are settled again, the forecast is not drawn again.

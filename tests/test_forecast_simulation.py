@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from app.calendars.book import parse_calendars
 from app.calendars.calendar import ALWAYS
@@ -18,8 +17,12 @@ HOUR = timedelta(hours=1)
 UNIFORM_1_2 = History(tuple(1 + i / 1000 for i in range(1001)), late=1000)
 
 
-def activity(n: int, start: datetime, hours: float, history: History | None = None, preds: tuple[str, ...] = (), **kw: object) -> Work:
-    return Work(ACTIVITY, n, f"step {n}", kw.pop("calendar", ALWAYS), start, start + hours * HOUR, history=history, preds=preds, **kw)  # type: ignore[arg-type]
+def activity(
+    n: int, start: datetime, hours: float, history: History | None = None, preds: tuple[str, ...] = (), **kw: object
+) -> Work:
+    return Work(
+        ACTIVITY, n, f"step {n}", kw.pop("calendar", ALWAYS), start, start + hours * HOUR, history=history, preds=preds, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_a_chain_of_two_uniform_durations_has_the_known_median_and_chance() -> None:
@@ -50,7 +53,10 @@ def test_a_seeded_run_is_reproducible() -> None:
     other = simulate(work, T0 + 30 * HOUR, T0, draws=300, seed=43, min_samples=5)
     assert one == again
     assert (one.completion_p50, one.completion_p90, one.on_time_probability) != (
-        other.completion_p50, other.completion_p90, other.on_time_probability)
+        other.completion_p50,
+        other.completion_p90,
+        other.on_time_probability,
+    )
 
 
 def test_without_enough_history_the_plan_is_the_forecast_in_one_draw() -> None:
@@ -66,7 +72,9 @@ def test_a_slower_activity_is_measured_in_its_work_groups_hours() -> None:
     friday = datetime(2027, 3, 5, 13, tzinfo=UTC)
     # Planned Fri 13:00-17:00 (4 working hours); it always takes twice that: 4 more hours, on Monday.
     twice = History((2.0,) * 5, late=5)
-    forecast = simulate([activity(1, friday, 4, twice, calendar=office)], friday + 100 * HOUR, friday, draws=50, seed=3, min_samples=5)
+    forecast = simulate(
+        [activity(1, friday, 4, twice, calendar=office)], friday + 100 * HOUR, friday, draws=50, seed=3, min_samples=5
+    )
     assert forecast.completion_p50 == forecast.completion_p90 == datetime(2027, 3, 8, 13, tzinfo=UTC)
 
 
@@ -98,10 +106,15 @@ factors = st.lists(st.floats(min_value=0.2, max_value=4.0), min_size=5, max_size
 @settings(max_examples=60, deadline=None)
 @given(
     plans=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 20), factors), min_size=1, max_size=5),
-    chained=st.booleans(), seed=st.integers(0, 2**16), ahead=st.integers(0, 100),
+    chained=st.booleans(),
+    seed=st.integers(0, 2**16),
+    ahead=st.integers(0, 100),
 )
 def test_any_forecast_is_ordered_bounded_and_never_before_now(
-    plans: list[tuple[int, int, list[float]]], chained: bool, seed: int, ahead: int,
+    plans: list[tuple[int, int, list[float]]],
+    chained: bool,
+    seed: int,
+    ahead: int,
 ) -> None:
     now = T0 + timedelta(hours=ahead % 7)
     work, previous = [], ()

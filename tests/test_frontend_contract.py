@@ -48,13 +48,19 @@ def _without(sdl: str, text: str) -> str:
 
 def test_removing_a_field_the_contract_selects_is_a_breaking_change() -> None:
     changed = _without(PUBLISHED, "  expectedCompletion: DateTime\n  jeopardyLevel: JeopardyLevel!\n")
-    changed = changed.replace("  jeopardyReason: String\n  jeopardySince", "  expectedCompletion: DateTime\n  jeopardyReason: String\n  jeopardySince", 1)
+    changed = changed.replace(
+        "  jeopardyReason: String\n  jeopardySince",
+        "  expectedCompletion: DateTime\n  jeopardyReason: String\n  jeopardySince",
+        1,
+    )
     breaking, _ = contract_changes(PUBLISHED, changed, load_document())
     assert [c.description for c in breaking] == ["Field CustomerOrder.jeopardyLevel was removed."]
 
 
 def test_removing_an_enum_value_or_requiring_a_new_filter_field_is_breaking() -> None:
-    changed = _without(PUBLISHED, "  LATE\n}").replace("enum JeopardyLevel {\n  NONE\n  AT_RISK\n  JEOPARDY\n", "enum JeopardyLevel {\n  NONE\n  AT_RISK\n  JEOPARDY\n}", 1)
+    changed = _without(PUBLISHED, "  LATE\n}").replace(
+        "enum JeopardyLevel {\n  NONE\n  AT_RISK\n  JEOPARDY\n", "enum JeopardyLevel {\n  NONE\n  AT_RISK\n  JEOPARDY\n}", 1
+    )
     changed = changed.replace("  text: String = null\n}", "  text: String = null\n  region: String!\n}", 1)
     breaking, _ = contract_changes(PUBLISHED, changed, load_document())
     assert sorted(c.description for c in breaking) == [
@@ -65,7 +71,9 @@ def test_removing_an_enum_value_or_requiring_a_new_filter_field_is_breaking() ->
 
 def test_changing_what_the_contract_does_not_use_breaks_nothing() -> None:
     changed = _without(PUBLISHED, '  """Add a note to an order."""\n  addOrderNote(orderId: ID!, text: String!): OrderNote!\n')
-    changed = changed.replace("  assignee: String\n  note: String\n", "  assignee: String\n  note: Int\n", 1)  # Activity.note: not selected
+    changed = changed.replace(
+        "  assignee: String\n  note: String\n", "  assignee: String\n  note: Int\n", 1
+    )  # Activity.note: not selected
     overall = find_breaking_changes(build_ast_schema(parse(PUBLISHED)), build_ast_schema(parse(changed)))
     assert sorted(c.description for c in overall) == [
         "Field Activity.note changed type from String to Int.",
@@ -93,7 +101,10 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(ROOT / "schema.graphql", work / "schema.graphql")
     subprocess.run(
         ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-        cwd=folder, check=True, capture_output=True, timeout=600,
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     return folder
 
@@ -101,7 +112,14 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_generated_typescript_types_are_up_to_date(fresh_install: Path) -> None:
     out = fresh_install.parent / "out" / "graphql.ts"
     env = {**os.environ, "CODEGEN_OUT": str(out)}
-    run = subprocess.run(["npx", "--no-install", "graphql-codegen", "--config", "codegen.yml"], cwd=fresh_install, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        ["npx", "--no-install", "graphql-codegen", "--config", "codegen.yml"],
+        cwd=fresh_install,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     committed = (CONTRACT_DIR / "generated" / "graphql.ts").read_text()
     assert out.read_text() == committed, "run `npm run codegen` in frontend-contract and commit generated/graphql.ts"

@@ -113,14 +113,21 @@ def audit_install() -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):
             shutil.copy(AUDIT_DIR / name, folder / name)
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-                       cwd=folder, check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     shutil.copy(AUDIT_DIR / "audit.mjs", folder / "audit.mjs")
     return folder
 
 
 def test_the_graphql_http_audit_passes_every_check_with_no_warning(server: ServiceProcess, audit_install: Path) -> None:
-    run = subprocess.run(["node", "audit.mjs", f"{server.url}/graphql"], cwd=audit_install, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["node", "audit.mjs", f"{server.url}/graphql"], cwd=audit_install, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     results = json.loads(run.stdout)
     not_ok = [f"{r['status']}: {r['name']} ({r['reason']})" for r in results if r["status"] != "ok"]

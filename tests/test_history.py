@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from app import cli
 from app.audit import audit
 from app.calendars.calendar import ALWAYS
-from app.forecast import learning
 from app.clock import FrozenClock
 from app.consistency import reconciler
-from app.jeopardy.policy import load_policy
 from app.db import Database
 from app.events import Event
+from app.forecast import learning
 from app.history import HistorySpec, deal, generate_history, parse_rates
+from app.jeopardy.policy import load_policy
 from app.orders.models import CustomerOrder
 from app.party_orders.models import Party
 
@@ -45,7 +45,11 @@ def rates_in_the_event_log(events: list[Event]) -> tuple[dict[str, float], dict[
             delivered = datetime.fromisoformat(after["delivered_at"])
             deliveries[party_names[e.party_id or 0]].append(delivered > committed[e.entity_id])
         elif e.type == "activityScheduled":
-            plans[e.entity_id] = (after["kind"], datetime.fromisoformat(after["planned_start"]), datetime.fromisoformat(after["planned_end"]))
+            plans[e.entity_id] = (
+                after["kind"],
+                datetime.fromisoformat(after["planned_start"]),
+                datetime.fromisoformat(after["planned_end"]),
+            )
         elif e.type in ("activityProgressed", "activityStateChanged") and after.get("actual_start"):
             started[e.entity_id] = datetime.fromisoformat(after["actual_start"])
         if e.type in ("activityProgressed", "activityStateChanged") and after.get("state") == "completed":
@@ -55,10 +59,14 @@ def rates_in_the_event_log(events: list[Event]) -> tuple[dict[str, float], dict[
     return {p: sum(f) / len(f) for p, f in deliveries.items()}, {k: sum(f) / len(f) for k, f in durations.items()}
 
 
-async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per_activity_kind(db: Database, clock: FrozenClock) -> None:
+async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per_activity_kind(
+    db: Database, clock: FrozenClock
+) -> None:
     db.reconcile = reconciler(load_policy())
     orders = 4  # 2 per party, 4 per kind: the dealt rates are exact at these sizes
-    ids = await generate_history(db, HistorySpec(orders=orders, party_slip=PARTY_SLIP, kind_slip=KIND_SLIP, seed=3), clock.now(), jobs=2)
+    ids = await generate_history(
+        db, HistorySpec(orders=orders, party_slip=PARTY_SLIP, kind_slip=KIND_SLIP, seed=3), clock.now(), jobs=2
+    )
 
     async with db.read() as session:
         events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
@@ -94,7 +102,9 @@ def test_slips_are_dealt_exactly_and_rates_are_parsed_strictly() -> None:
             parse_rates(bad, "--party-slip")
 
 
-def test_the_generate_command_writes_a_history_with_the_rates_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_generate_command_writes_a_history_with_the_rates_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/history.db")
     cli.get_settings.cache_clear()
     try:

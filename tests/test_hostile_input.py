@@ -80,7 +80,9 @@ async def test_a_note_on_an_order_id_beyond_any_column_changes_nothing(
     assert_nothing_logged_as_error(errors_logged)
 
 
-async def test_crafted_cursors_are_refused_as_invalid_input(staff: Api, clock: FrozenClock, errors_logged: list[logging.LogRecord]) -> None:
+async def test_crafted_cursors_are_refused_as_invalid_input(
+    staff: Api, clock: FrozenClock, errors_logged: list[logging.LogRecord]
+) -> None:
     order = await create_order(staff, clock.now())
     for after in CRAFTED_LIST_CURSORS:
         error = await staff.error(ORDERS_AFTER, {"after": after})
@@ -113,15 +115,24 @@ async def closed_with(address: str, protocol: str, token: str, frame: str) -> tu
     raise AssertionError("unreachable")
 
 
-@pytest.mark.parametrize("protocol,kind", [(TRANSPORT_WS, "subscribe"), (LEGACY_WS, "start")], ids=["graphql-transport-ws", "graphql-ws"])
+@pytest.mark.parametrize(
+    "protocol,kind", [(TRANSPORT_WS, "subscribe"), (LEGACY_WS, "start")], ids=["graphql-transport-ws", "graphql-ws"]
+)
 async def test_a_websocket_message_of_the_wrong_shape_closes_the_socket_with_4400(
     protocol: str, kind: str, app: object, staff: Api, errors_logged: list[logging.LogRecord]
 ) -> None:
     async with serve_app(app) as address:
         for payload in ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"}):
-            code, reason = await closed_with(address, protocol, str(staff.token), json.dumps({"type": kind, "id": "1", "payload": payload}))
+            code, reason = await closed_with(
+                address, protocol, str(staff.token), json.dumps({"type": kind, "id": "1", "payload": payload})
+            )
             assert code == 4400 and reason, (payload, code)
-        for frame in ("not json", "[1, 2]", '{"type": "bogus"}', json.dumps({"type": kind, "id": 7, "payload": {"query": "{ me { name } }"}})):
+        for frame in (
+            "not json",
+            "[1, 2]",
+            '{"type": "bogus"}',
+            json.dumps({"type": kind, "id": 7, "payload": {"query": "{ me { name } }"}}),
+        ):
             code, _ = await closed_with(address, protocol, str(staff.token), frame)
             assert code == 4400, (frame, code)
     assert_nothing_logged_as_error(errors_logged)
@@ -150,7 +161,6 @@ async def test_queries_and_mutations_over_legacy_graphql_ws_answer_with_codes(
         invalid = await answer("4", "{ nope }")
         assert invalid["type"] == "error" and invalid["payload"]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert_nothing_logged_as_error(errors_logged)
-
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["graphql-transport-ws", "graphql-ws"])

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -35,7 +34,7 @@ OPERATIONS = [
     "query($id: ID!) { customerOrder(id: $id) { id } }",
     "query($id: ID!) { partyOrder(id: $id) { id } }",
     'mutation($id: ID!) { addOrderNote(orderId: $id, text: "fuzz") { id } }',
-    "mutation($id: ID!) { cancelPartyOrder(id: $id, reason: \"fuzz\") { id } }",
+    'mutation($id: ID!) { cancelPartyOrder(id: $id, reason: "fuzz") { id } }',
     "query($id: ID!, $after: String) { orderTimeline(orderId: $id, after: $after) { edges { cursor } } }",
     "query($after: String) { customerOrders(after: $after, sort: CREATED_AT) { edges { cursor } } }",
     "query($after: String) { customerOrders(after: $after, sort: SALES_REQUEST_REF) { edges { cursor } } }",
@@ -58,7 +57,9 @@ instants = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
     st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2027-13-40T99:00:00Z"]),
 )
-cursor_values = st.one_of(big_ints, instants, st.text(max_size=30), st.none(), st.booleans(), st.floats(allow_nan=False), st.just("\x00"))
+cursor_values = st.one_of(
+    big_ints, instants, st.text(max_size=30), st.none(), st.booleans(), st.floats(allow_nan=False), st.just("\x00")
+)
 
 
 def encoded(value: Any) -> str:
@@ -67,7 +68,11 @@ def encoded(value: Any) -> str:
 
 cursors = st.one_of(
     st.lists(cursor_values, max_size=3).map(encoded),  # crafted: the right shape, any values
-    st.recursive(st.none() | st.booleans() | big_ints | st.text(max_size=10), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8).map(encoded),
+    st.recursive(
+        st.none() | st.booleans() | big_ints | st.text(max_size=10),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+        max_leaves=8,
+    ).map(encoded),
     st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode()),  # not JSON inside
     st.text(max_size=40),  # not even base64
     st.none(),
@@ -82,10 +87,13 @@ json_values = st.recursive(
 
 def operation_payloads() -> st.SearchStrategy[Any]:
     """``subscribe``/``start`` payloads: well-formed with hostile values, or any shape at all."""
-    well_formed = st.fixed_dictionaries({
-        "query": st.sampled_from([SUBSCRIPTION, *OPERATIONS]) | st.text(max_size=30),
-        "variables": st.fixed_dictionaries({"id": ids, "after": cursors}) | json_values,
-    }, optional={"operationName": json_values, "extensions": json_values})
+    well_formed = st.fixed_dictionaries(
+        {
+            "query": st.sampled_from([SUBSCRIPTION, *OPERATIONS]) | st.text(max_size=30),
+            "variables": st.fixed_dictionaries({"id": ids, "after": cursors}) | json_values,
+        },
+        optional={"operationName": json_values, "extensions": json_values},
+    )
     return well_formed | json_values
 
 
@@ -116,7 +124,9 @@ def probe_transport_ws(address: str, token: str, frame: str) -> None:
             ws.send(json.dumps({"type": "ping"}))  # answered in order: the frame was dealt with by then
             while True:
                 message = json.loads(ws.recv(timeout=10))
-                assert_coded(message.get("payload") if message["type"] == "error" else (message.get("payload") or {}).get("errors"), frame)
+                assert_coded(
+                    message.get("payload") if message["type"] == "error" else (message.get("payload") or {}).get("errors"), frame
+                )
                 if message["type"] == "pong":
                     return
         except ConnectionClosed as closed:
@@ -135,7 +145,9 @@ def probe_legacy_ws(address: str, token: str, frame: str) -> None:
                 message = json.loads(ws.recv(timeout=10))
                 if message["type"] == "ka":
                     continue
-                assert_coded(message.get("payload") if message["type"] == "error" else (message.get("payload") or {}).get("errors"), frame)
+                assert_coded(
+                    message.get("payload") if message["type"] == "error" else (message.get("payload") or {}).get("errors"), frame
+                )
                 if message["type"] == "complete" and message.get("id") == probe:
                     return
         except ConnectionClosed as closed:

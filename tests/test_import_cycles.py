@@ -44,7 +44,9 @@ def every_import(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     return [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
-def import_graph(imports: Callable[[ast.Module], list[ast.Import | ast.ImportFrom]] = module_level_imports) -> dict[str, set[str]]:
+def import_graph(
+    imports: Callable[[ast.Module], list[ast.Import | ast.ImportFrom]] = module_level_imports,
+) -> dict[str, set[str]]:
     """Module -> the app modules it imports at module level (``from a import b`` counts ``a.b`` when
     that is a module, else ``a``; a package's ``__init__`` counts as the package)."""
     modules = {module_name(p): p for p in APP.rglob("*.py")}

@@ -26,8 +26,7 @@ from app.jeopardy import candidates, service, sweep
 from app.jeopardy.models import SweepMark
 from app.jeopardy.sweep import SweepTransactions
 from app.observability import metrics
-from app.orders import activities
-from app.orders import service as orders
+from app.orders import activities, service as orders
 from app.orders.activities import ActivityProgress, NewActivity
 from app.orders.models import CustomerOrder, OrderItem
 from tests.jeopardy_support import alerts, monitor, policy
@@ -115,7 +114,9 @@ async def assert_each_change_recorded_once(db: Database, ids: list[int]) -> None
 
 async def note_seq(db: Database, order_id: int, text_: str) -> int:
     async with db.read() as session:
-        rows = await session.execute(text("SELECT seq, data FROM event WHERE order_id = :id AND type = 'noteAdded'"), {"id": order_id})
+        rows = await session.execute(
+            text("SELECT seq, data FROM event WHERE order_id = :id AND type = 'noteAdded'"), {"id": order_id}
+        )
         return next(seq for seq, data in rows if text_ in str(data))
 
 
@@ -191,8 +192,10 @@ async def test_a_backlog_of_several_batches_is_swept_one_short_transaction_at_a_
         notes = (await session.execute(text("SELECT count(*) FROM event WHERE type = 'noteAdded'"))).scalar_one()
     assert notes == written + 2, "every writer's change committed"
     # Evidence, not a timed assertion (shown with pytest -rP): how long writers waited during the sweep.
-    print(f"{written + 2} writes during a sweep of {outcome.batches} batches: longest {max(waits) * 1000:.0f} ms,"
-          f" median {sorted(waits)[len(waits) // 2] * 1000:.0f} ms; batches took {[round(t * 1000) for t in batch_times]} ms")
+    print(
+        f"{written + 2} writes during a sweep of {outcome.batches} batches: longest {max(waits) * 1000:.0f} ms,"
+        f" median {sorted(waits)[len(waits) // 2] * 1000:.0f} ms; batches took {[round(t * 1000) for t in batch_times]} ms"
+    )
 
 
 async def test_a_sweep_cut_short_between_batches_is_finished_by_the_next_one_with_nothing_recorded_twice(
@@ -290,7 +293,9 @@ async def test_a_leader_whose_connection_dies_mid_sweep_lets_the_next_one_resume
         if n == 2:  # the server ends the leader's session (a crash, a network cut, an operator)
             async with db.write_session() as session:
                 await session.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND granted"),
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key AND granted"
+                    ),
                     {"key": leader.lock_key()},
                 )
                 await session.commit()
@@ -311,7 +316,9 @@ async def test_a_leader_whose_connection_dies_mid_sweep_lets_the_next_one_resume
     await assert_each_change_recorded_once(db, ids)
 
 
-async def test_the_dry_run_over_several_batches_reports_the_whole_sweep_and_changes_nothing(db: Database, clock: FrozenClock) -> None:
+async def test_the_dry_run_over_several_batches_reports_the_whole_sweep_and_changes_nothing(
+    db: Database, clock: FrozenClock
+) -> None:
     ids = await late_backlog(db, clock)
     async with db.read() as session:
         before = (await session.execute(text("SELECT count(*) FROM event"))).scalar_one()
@@ -329,7 +336,9 @@ async def test_the_dry_run_over_several_batches_reports_the_whole_sweep_and_chan
     assert outcome is not None and (outcome.level_changes, outcome.escalations) == (changes, BACKLOG), "the sweep does just that"
 
 
-async def test_metrics_show_the_backlog_and_the_sweeps_progress(db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_metrics_show_the_backlog_and_the_sweeps_progress(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await late_backlog(db, clock, 25)
     mon = monitor(db, clock, ESCALATE_LATE)
     mon.batch_orders = BATCH
@@ -350,7 +359,6 @@ async def test_metrics_show_the_backlog_and_the_sweeps_progress(db: Database, cl
     assert b"ordertrack_monitor_backlog_orders 0.0" in body and b"ordertrack_monitor_batches_total" in body
 
 
-
 async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_level(db: Database, clock: FrozenClock) -> None:
     """Work started by a writer whose database had no reconciliation wired (a script of its own) is
     rolled up by the sweep's batch: each batch runs the one reconciliation, not a level evaluation alone."""
@@ -360,7 +368,9 @@ async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_leve
         item = (await session.execute(select(OrderItem).where(OrderItem.order_id == last))).scalars().one()
     db.reconcile = None
     async with db.write(STAFF, clock.now()) as uow:
-        planned = NewActivity(kind="install", planned_start=clock.now(), planned_end=clock.now() + timedelta(hours=4), item_id=item.id)
+        planned = NewActivity(
+            kind="install", planned_start=clock.now(), planned_end=clock.now() + timedelta(hours=4), item_id=item.id
+        )
         activity = await activities.schedule_activity(uow, last, planned)
         assert activity.id is not None
         await activities.record_progress(uow, activity.id, None, ActivityProgress(state="inProgress", actual_start=clock.now()))

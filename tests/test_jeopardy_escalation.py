@@ -118,7 +118,9 @@ async def test_the_dry_run_shows_what_the_policy_would_do_and_changes_nothing(
     clock.advance(timedelta(days=1, hours=3))
     before = await event_count(db)
     run = (await viewer.ok(DRY_RUN))["escalationDryRun"]
-    assert {(c["entity"], c["orderId"], c["fromLevel"], c["toLevel"]) for c in run["levelChanges"]} == {("order", late["id"], "NONE", "LATE")}
+    assert {(c["entity"], c["orderId"], c["fromLevel"], c["toLevel"]) for c in run["levelChanges"]} == {
+        ("order", late["id"], "NONE", "LATE")
+    }
     assert [(e["orderId"], e["direction"], e["toLevel"], e["rule"]) for e in run["escalations"]] == [
         (order["id"], "ESCALATE", 2, "jeopardy-1d"),  # over a day in jeopardy: the higher rule wins
         (late["id"], "ESCALATE", 2, "critical-late"),
@@ -138,18 +140,29 @@ async def test_the_dry_run_shows_what_the_policy_would_do_and_changes_nothing(
 
 async def test_staff_escalate_an_order_by_hand(staff: Api, viewer: Api, db: Database, clock: FrozenClock) -> None:
     order = await create_order(staff, clock.now())
-    got = (await staff.ok(ESCALATE, {"id": order["id"], "level": 2, "reason": "customer called the CEO", "notify": ["ops@example.test"]}))[
-        "escalateCustomerOrder"
-    ]
+    got = (
+        await staff.ok(
+            ESCALATE, {"id": order["id"], "level": 2, "reason": "customer called the CEO", "notify": ["ops@example.test"]}
+        )
+    )["escalateCustomerOrder"]
     assert got["escalationLevel"] == 2
     assert got["escalations"] == [
         {
-            "fromLevel": 0, "toLevel": 2, "direction": "ESCALATE", "rule": None, "reason": "customer called the CEO",
-            "notify": ["ops@example.test"], "actor": "sam.staff", "manual": True, "jeopardyLevel": "NONE",
+            "fromLevel": 0,
+            "toLevel": 2,
+            "direction": "ESCALATE",
+            "rule": None,
+            "reason": "customer called the CEO",
+            "notify": ["ops@example.test"],
+            "actor": "sam.staff",
+            "manual": True,
+            "jeopardyLevel": "NONE",
         }
     ]
     events = await alerts(db, order["id"])
-    assert [(e.type, e.actor, e.data["manual"], e.data["notify"]) for e in events] == [("escalated", "sam.staff", True, ["ops@example.test"])]
+    assert [(e.type, e.actor, e.data["manual"], e.data["notify"]) for e in events] == [
+        ("escalated", "sam.staff", True, ["ops@example.test"])
+    ]
     # a sweep leaves a hand-made escalation alone (the order never was in jeopardy, so it has not recovered)
     await monitor(db, clock, LADDER).sweep()
     assert (await staff.ok(HISTORY, {"id": order["id"]}))["customerOrder"]["escalationLevel"] == 2
@@ -158,14 +171,19 @@ async def test_staff_escalate_an_order_by_hand(staff: Api, viewer: Api, db: Data
     assert [e.type for e in await alerts(db, order["id"])] == ["escalated", "escalationLowered"]
 
 
-async def test_bad_manual_escalations_are_refused_and_change_nothing(staff: Api, viewer: Api, db: Database, clock: FrozenClock) -> None:
+async def test_bad_manual_escalations_are_refused_and_change_nothing(
+    staff: Api, viewer: Api, db: Database, clock: FrozenClock
+) -> None:
     order = await create_order(staff, clock.now())
     before = await event_count(db)
     variables = {"id": order["id"], "level": 1, "reason": "why not"}
     assert await viewer.code(ESCALATE, variables) == "FORBIDDEN"
     assert (await staff.error(ESCALATE, {**variables, "level": 99}))["extensions"] == {"code": "INVALID_INPUT", "field": "level"}
     assert (await staff.error(ESCALATE, {**variables, "level": 0}))["extensions"]["field"] == "level"  # already 0
-    assert (await staff.error(ESCALATE, {**variables, "reason": "  "}))["extensions"] == {"code": "INVALID_INPUT", "field": "reason"}
+    assert (await staff.error(ESCALATE, {**variables, "reason": "  "}))["extensions"] == {
+        "code": "INVALID_INPUT",
+        "field": "reason",
+    }
     assert await staff.code(ESCALATE, {**variables, "version": 99}) == "CONFLICT"
     assert await staff.code(ESCALATE, {**variables, "id": "424242"}) == "NOT_FOUND"
     assert await event_count(db) == before
@@ -174,14 +192,21 @@ async def test_bad_manual_escalations_are_refused_and_change_nothing(staff: Api,
 
 
 async def test_the_policy_in_force_is_readable(viewer: Api) -> None:
-    got = (await viewer.ok("{ escalationPolicy { atRiskSlack levels { level name } rules { name level escalateTo afterSeconds notify priorities customers } } }"))[
-        "escalationPolicy"
-    ]
+    got = (
+        await viewer.ok(
+            "{ escalationPolicy { atRiskSlack levels { level name } rules { name level escalateTo afterSeconds notify priorities customers } } }"
+        )
+    )["escalationPolicy"]
     assert got["atRiskSlack"] == 0.2
     assert got["levels"] == [{"level": 1, "name": "team lead"}, {"level": 2, "name": "operations manager"}]
     assert got["rules"][1] == {
-        "name": "jeopardy-1d", "level": "JEOPARDY", "escalateTo": 2, "afterSeconds": 86400,
-        "notify": ["ops@example.test"], "priorities": [], "customers": [],
+        "name": "jeopardy-1d",
+        "level": "JEOPARDY",
+        "escalateTo": 2,
+        "afterSeconds": 86400,
+        "notify": ["ops@example.test"],
+        "priorities": [],
+        "customers": [],
     }
 
 
@@ -190,9 +215,10 @@ async def test_two_apps_in_one_process_each_run_under_the_policy_they_were_given
 ) -> None:
     """The policy is handed to the app, not put in force for the process: a second app changes nothing of the first."""
     other = create_app(settings, db=db, clock=clock, policy=URGENT)
-    async with other.router.lifespan_context(other), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=other), base_url="http://other.test"
-    ) as client:
+    async with (
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other.test") as client,
+    ):
         urgent_viewer = Api(client, await issue_token(db, clock, Role.VIEWER, "other.viewer"))
         query = "{ escalationPolicy { rules { name } } }"
         assert (await urgent_viewer.ok(query))["escalationPolicy"]["rules"] == [{"name": "now"}]
@@ -203,7 +229,9 @@ def test_the_shipped_policy_loads_and_another_file_replaces_it(tmp_path: Path) -
     shipped = load_policy()
     assert {r.name for r in shipped.rules} >= {"late", "jeopardy-urgent"}
     own = tmp_path / "policy.json"
-    own.write_text(json.dumps({"at_risk_slack": 0.1, "rules": [{"name": "x", "level": "late", "escalate_to": 3, "after": "30m"}]}))
+    own.write_text(
+        json.dumps({"at_risk_slack": 0.1, "rules": [{"name": "x", "level": "late", "escalate_to": 3, "after": "30m"}]})
+    )
     mine = load_policy(own)
     assert mine.at_risk_slack == 0.1 and mine.rules[0].after == timedelta(minutes=30) and mine.max_level == 9
 

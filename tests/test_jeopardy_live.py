@@ -24,7 +24,9 @@ LATE_ESCALATES = policy(rules=[{"name": "late", "level": "late", "escalate_to": 
 
 
 async def test_a_subscriber_watches_jeopardy_escalation_and_recovery_arrive(db: Database, clock: FrozenClock) -> None:
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
@@ -42,7 +44,10 @@ async def test_a_subscriber_watches_jeopardy_escalation_and_recovery_arrive(db: 
             events = await sub.wait_for(5)  # recovery comes with the cancellation itself, no sweep needed
             assert [(e["type"], e["after"]) for e in events] == [
                 ("jeopardyChanged", {"jeopardy_level": "atRisk", "jeopardy_reason": events[0]["after"]["jeopardy_reason"]}),
-                ("jeopardyChanged", {"jeopardy_level": "late", "jeopardy_reason": "The committed date has passed and the order is not complete."}),
+                (
+                    "jeopardyChanged",
+                    {"jeopardy_level": "late", "jeopardy_reason": "The committed date has passed and the order is not complete."},
+                ),
                 ("escalated", {"escalation_level": 2}),
                 ("jeopardyChanged", {"jeopardy_level": "none", "jeopardy_reason": None}),
                 ("escalationLowered", {"escalation_level": 0}),

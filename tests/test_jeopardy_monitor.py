@@ -68,7 +68,9 @@ async def test_two_monitors_sweeping_at_once_never_duplicate_an_event(db: Databa
                 assert len({name for name, r in round_ if r.led}) == 1
             results += round_
         events = await alerts(db)
-        keys = [(e.type, e.entity_id, e.data["after"].get("jeopardy_level"), e.data["after"].get("escalation_level")) for e in events]
+        keys = [
+            (e.type, e.entity_id, e.data["after"].get("jeopardy_level"), e.data["after"].get("escalation_level")) for e in events
+        ]
         assert len(keys) == len(set(keys)), "an event was recorded twice"
         assert sorted(e.entity_id for e in events if e.type == "escalated") == ids
         assert len([e for e in events if e.type == "jeopardyChanged"]) == 2 * len(ids)
@@ -77,7 +79,9 @@ async def test_two_monitors_sweeping_at_once_never_duplicate_an_event(db: Databa
         await other.dispose()
 
 
-async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_expires(tmp_path: Path, clock: FrozenClock) -> None:
+async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_expires(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/lease.db")
     await db.create_all()
     try:
@@ -118,7 +122,9 @@ async def test_on_postgres_the_advisory_lock_keeps_a_second_monitor_out(db: Data
 
 
 async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database, clock: FrozenClock) -> None:
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=True, monitor_interval_seconds=0.05, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=True, monitor_interval_seconds=0.05, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     order_id = (await make_orders(db, clock, 1))[0]
     async with app.router.lifespan_context(app):
@@ -128,7 +134,9 @@ async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database
         await wait_until(lambda: alerts(db, order_id), timeout=5, what="the monitor's first sweep")
         assert [e.data["after"]["jeopardy_level"] for e in await alerts(db, order_id, prefix=("jeopardy",))] == ["late"]
     assert running._task is None, "the monitor stops with the app"
-    no_monitor = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None), db=db, clock=clock)  # type: ignore[call-arg]
+    no_monitor = create_app(
+        Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None), db=db, clock=clock
+    )  # type: ignore[call-arg]
     async with no_monitor.router.lifespan_context(no_monitor):
         assert no_monitor.state.ordertrack.services.monitor is None
 
@@ -144,7 +152,9 @@ async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Pa
     finally:
         await db.dispose()
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "app.cli", "monitor", "--once"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "monitor", "--once"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert "2 level changes, 2 escalations" in run.stdout  # the shipped policy escalates late orders
     await run_cli(Settings(database_url=url, _env_file=None), Database(url), load_policy(), once=True, interval=None)  # type: ignore[call-arg]
@@ -202,13 +212,17 @@ async def test_an_order_a_mutation_holds_is_left_for_the_next_sweep_not_passed_b
         await holder.dispose()
 
 
-async def test_each_order_waits_for_its_next_threshold_the_at_risk_point_then_the_committed_date(db: Database, clock: FrozenClock) -> None:
+async def test_each_order_waits_for_its_next_threshold_the_at_risk_point_then_the_committed_date(
+    db: Database, clock: FrozenClock
+) -> None:
     order_id = (await make_orders(db, clock, 1, days=10))[0]
     mon = monitor(db, clock, ESCALATE_LATE)  # at_risk_slack 0.2: at risk once less than 2 of the 10 days are left
 
     async def check_at() -> float | None:
         async with db.read() as session:
-            return (await session.execute(text("SELECT jeopardy_check_at FROM customer_order WHERE id = :id"), {"id": order_id})).scalar()
+            return (
+                await session.execute(text("SELECT jeopardy_check_at FROM customer_order WHERE id = :id"), {"id": order_id})
+            ).scalar()
 
     start = clock.now()
     await mon.sweep()
@@ -234,10 +248,13 @@ async def test_a_sweep_rewrites_no_row_whose_level_and_next_check_stay_and_start
 
     async def versions() -> dict[str, object]:
         async with db.read() as session:
-            rows = await session.execute(text(
-                "SELECT 'order', xmin::text, jeopardy_since FROM customer_order WHERE id = :id "
-                "UNION ALL SELECT 'activity ' || id, xmin::text, NULL FROM activity WHERE order_id = :id"
-            ), {"id": order_id})
+            rows = await session.execute(
+                text(
+                    "SELECT 'order', xmin::text, jeopardy_since FROM customer_order WHERE id = :id "
+                    "UNION ALL SELECT 'activity ' || id, xmin::text, NULL FROM activity WHERE order_id = :id"
+                ),
+                {"id": order_id},
+            )
             return {name: (xmin, since) for name, xmin, since in rows}
 
     await mon.sweep()  # the new order: its check times are stored

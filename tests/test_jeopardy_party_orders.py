@@ -17,7 +17,9 @@ PO = "query($id: ID!) { partyOrder(id: $id) { jeopardyLevel jeopardyReason } }"
 ORDER = "query($id: ID!) { customerOrder(id: $id) { jeopardyLevel expectedCompletion } }"
 
 
-async def party_order(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, hours: int = 48, needed_days: int = 20) -> tuple[dict, dict, Api]:
+async def party_order(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, hours: int = 48, needed_days: int = 20
+) -> tuple[dict, dict, Api]:
     party = await create_party(staff, hours=hours)
     order = await order_with_party_items(staff, clock.now(), party["id"], days=30)
     (po,) = await requisition(staff, order["id"], neededBy=iso(clock.now() + timedelta(days=needed_days)))
@@ -40,10 +42,14 @@ async def test_a_party_expecting_to_deliver_after_the_needed_date_puts_its_order
     level, reason = await level_of(staff, po["id"])  # no sweep ran
     assert level == "JEOPARDY" and reason is not None and "needs it by" in reason
     party_events = [e for e in await alerts(db, order["id"]) if e.entity == "partyOrder"]
-    assert [(e.type, e.party_order_id, e.party_id) for e in party_events] == [("jeopardyChanged", int(po["id"]), int(po["partyId"]))]
+    assert [(e.type, e.party_order_id, e.party_id) for e in party_events] == [
+        ("jeopardyChanged", int(po["id"]), int(po["partyId"]))
+    ]
 
 
-async def test_a_party_order_past_its_needed_date_is_late(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> None:
+async def test_a_party_order_past_its_needed_date_is_late(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
     order, po, partner = await party_order(staff, http, db, clock, hours=24 * 30, needed_days=5)
     await acknowledge(partner, po["id"], clock.now(), days=4)
     clock.advance(timedelta(days=5, minutes=1))
@@ -52,9 +58,17 @@ async def test_a_party_order_past_its_needed_date_is_late(staff: Api, http: http
     assert levels(await alerts(db, order["id"]), "partyOrder") == ["late"]
 
 
-async def test_an_overdue_milestone_puts_a_party_order_in_jeopardy(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> None:
+async def test_an_overdue_milestone_puts_a_party_order_in_jeopardy(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
     order, po, partner = await party_order(staff, http, db, clock, hours=24 * 30)
-    acked = await acknowledge(partner, po["id"], clock.now(), days=15, milestones=[{"name": "wayleave", "plannedDate": iso(clock.now() + timedelta(days=3))}])
+    acked = await acknowledge(
+        partner,
+        po["id"],
+        clock.now(),
+        days=15,
+        milestones=[{"name": "wayleave", "plannedDate": iso(clock.now() + timedelta(days=3))}],
+    )
     mon = monitor(db, clock)
     clock.advance(timedelta(days=2))
     await mon.sweep()

@@ -137,7 +137,9 @@ async def test_an_activity_whose_predecessor_slipped_cannot_start(staff: Api, db
     assert levels(await alerts(db, order["id"]), "activity").count("jeopardy") == 2  # first (own slip) and second
 
 
-async def test_a_predecessor_not_done_when_the_successor_should_start_is_jeopardy(staff: Api, db: Database, clock: FrozenClock) -> None:
+async def test_a_predecessor_not_done_when_the_successor_should_start_is_jeopardy(
+    staff: Api, db: Database, clock: FrozenClock
+) -> None:
     order = await create_order(staff, clock.now(), committedDate=iso(clock.now() + timedelta(days=60)))
     first = await schedule(staff, order["id"], clock.now(), days=(1, 3), kind="dig")
     second = await schedule(staff, order["id"], clock.now(), days=(3, 5), kind="splice", predecessorIds=[first["id"]])

@@ -50,8 +50,9 @@ async def test_dashboards_on_one_stream_get_every_event_from_one_execution(live:
     walls: list[Subscriber] = []
     try:
         for n in range(6):
-            walls.append(await subscribe(live.address, token, MATCHING, {"filter": {}},
-                                         protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2]))
+            walls.append(
+                await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2])
+            )
         bus = bus_of(live)
         await wait_until(lambda: bus.subscriber_count == 6, timeout=5, what="the six to be registered")
         assert len(bus.groups) == 1, "the six follow one stream"
@@ -135,7 +136,9 @@ async def test_an_event_the_socket_cannot_take_at_once_waits_in_the_buffer_and_l
     waiting.cancel()
 
 
-async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_by_its_own_task(deflating_live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_by_its_own_task(
+    deflating_live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
     live = deflating_live
     staff = await live.api()
     order = await create_order(staff, live.clock.now())
@@ -153,8 +156,17 @@ async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_
 
     monkeypatch.setattr(WebSocketProtocol, "send_now", counting)
     # Both protocols, with and without permessage-deflate (a compressed frame is per connection).
-    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2],
-                             connect_args={} if n < 2 else {"compression": None}) for n in range(4)]
+    walls = [
+        await subscribe(
+            live.address,
+            token,
+            MATCHING,
+            {"filter": {}},
+            protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2],
+            connect_args={} if n < 2 else {"compression": None},
+        )
+        for n in range(4)
+    ]
     try:
         for n in range(3):
             await live.note(staff, order["id"], f"note {n}")
@@ -168,7 +180,9 @@ async def test_a_dashboard_waiting_for_events_has_them_written_by_its_group_not_
             await wall.close()
 
 
-async def test_a_dashboard_whose_socket_is_often_full_still_gets_every_event_once_and_in_order(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_dashboard_whose_socket_is_often_full_still_gets_every_event_once_and_in_order(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
     staff = await live.api()
     order = await create_order(staff, live.clock.now())
     token = await live.token(Role.VIEWER, "slow wall")

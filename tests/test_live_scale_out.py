@@ -46,8 +46,12 @@ async def pg(pg_schema: str) -> AsyncIterator[Database]:
 
 
 def settings_for(schema: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": PG_URL, "database_schema": schema, "monitor_enabled": False,
-                                  "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}"}
+    values: dict[str, Any] = {
+        "database_url": PG_URL,
+        "database_schema": schema,
+        "monitor_enabled": False,
+        "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}",
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -65,7 +69,9 @@ class Instance:
         return bus
 
 
-async def start_instances(stack: AsyncExitStack, settings: Settings, clock: FrozenClock, count: int = 2, send_buffer: int | None = None) -> list[Instance]:
+async def start_instances(
+    stack: AsyncExitStack, settings: Settings, clock: FrozenClock, count: int = 2, send_buffer: int | None = None
+) -> list[Instance]:
     instances = []
     for _ in range(count):
         db = Database(settings.database_url, schema=settings.database_schema, pool_size=3)
@@ -92,8 +98,11 @@ async def test_a_change_made_on_one_process_reaches_a_subscriber_of_another_thro
     staff_token = await issue_token(pg, clock, Role.STAFF, "staff")
     viewer_token = await issue_token(pg, clock, Role.VIEWER, "dash")
     env = {
-        "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": pg_schema, "BROADCAST_URL": REDIS_URL,
-        "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}", "MONITOR_ENABLED": "false",
+        "DATABASE_URL": PG_URL,
+        "DATABASE_SCHEMA": pg_schema,
+        "BROADCAST_URL": REDIS_URL,
+        "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}",
+        "MONITOR_ENABLED": "false",
         "BUS_POLL_INTERVAL_SECONDS": "600",  # so only the broker can carry the events in time
     }
     a, b = ServiceProcess(env), ServiceProcess(env)
@@ -140,8 +149,9 @@ async def test_subscribers_survive_a_broker_restart_and_get_what_was_missed_from
     redis.start()
     clock = FrozenClock(START)
     # The log poll is off (10 min): what was missed must come from the backfill after reconnecting.
-    settings = settings_for(pg_schema, broadcast_url=redis.url, bus_poll_interval_seconds=600,
-                            bus_heartbeat_seconds=0.3, bus_reconnect_max_seconds=1)
+    settings = settings_for(
+        pg_schema, broadcast_url=redis.url, bus_poll_interval_seconds=600, bus_heartbeat_seconds=0.3, bus_reconnect_max_seconds=1
+    )
     try:
         async with AsyncExitStack() as stack:
             a, b = await start_instances(stack, settings, clock)
@@ -226,8 +236,13 @@ async def test_a_slow_consumer_is_cut_off_without_holding_back_the_others(pg: Da
             order = await create_order(staff, clock.now())
             token = await issue_token(pg, clock, Role.VIEWER, "dash")
             fast = await subscribe(server.address, token, ORDER_EVENTS, {"id": order["id"]})
-            slow = Subscriber(server.address, token, ORDER_EVENTS, {"id": order["id"]},
-                              connect_args={"sock": small_receive_buffer_socket(server.address), "ping_interval": None})
+            slow = Subscriber(
+                server.address,
+                token,
+                ORDER_EVENTS,
+                {"id": order["id"]},
+                connect_args={"sock": small_receive_buffer_socket(server.address), "ping_interval": None},
+            )
             await slow.start()
             try:
                 await wait_until(lambda: server.bus.subscriber_count == 2, timeout=5, what="both to be registered")

@@ -35,7 +35,9 @@ from tests.live import (
 ORDER_EVENTS = f"subscription($id: ID!, $after: String) {{ orderEvents(orderId: $id, after: $after) {{ {EVENT_FIELDS} }} }}"
 MATCHING = f"subscription($filter: OrderStreamFilter, $after: String) {{ orderEventsMatching(filter: $filter, after: $after) {{ {EVENT_FIELDS} }} }}"
 ALERTS = f"subscription($after: String) {{ jeopardyAlerts(after: $after) {{ {EVENT_FIELDS} }} }}"
-PARTY = f"subscription($partyId: ID, $after: String) {{ partyOrderEvents(partyId: $partyId, after: $after) {{ {EVENT_FIELDS} }} }}"
+PARTY = (
+    f"subscription($partyId: ID, $after: String) {{ partyOrderEvents(partyId: $partyId, after: $after) {{ {EVENT_FIELDS} }} }}"
+)
 NOTE = "mutation($id: ID!, $text: String!) { addOrderNote(orderId: $id, text: $text) { id } }"
 STATE = "mutation($id: ID!, $state: OrderState!, $reason: String) { changeOrderState(id: $id, state: $state, reason: $reason) { state version } }"
 
@@ -64,8 +66,11 @@ class Live:
 
 def live_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": "sqlite+aiosqlite:///unused.db", "monitor_enabled": False, "bus_poll_interval_seconds": 0.5,
-        "max_subscriptions_per_connection": 3, "ws_keep_alive_seconds": 0.2,
+        "database_url": "sqlite+aiosqlite:///unused.db",
+        "monitor_enabled": False,
+        "bus_poll_interval_seconds": 0.5,
+        "max_subscriptions_per_connection": 3,
+        "ws_keep_alive_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -89,7 +94,9 @@ async def test_a_dashboard_follows_every_event_of_one_customer_order(live: Live,
         await live.note(staff, order["id"], "called the customer")
         await live.note(staff, other["id"], "not this one")
         await staff.ok(STATE, {"id": order["id"], "state": "IN_PROGRESS"})
-        await live.record("partyOrderStateChanged", entity="partyOrder", entity_id=1, order_id=int(order["id"]), party_order_id=1, party_id=7)
+        await live.record(
+            "partyOrderStateChanged", entity="partyOrder", entity_id=1, order_id=int(order["id"]), party_order_id=1, party_id=7
+        )
         await live.note(staff, order["id"], "last")  # events come in order: nothing else came before this one
         events = await sub.wait_for(4)
         assert [e["type"] for e in sub.events] == ["noteAdded", "orderStateChanged", "partyOrderStateChanged", "noteAdded"]
@@ -158,7 +165,9 @@ async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) ->
         await live.note(staff, mine["id"], "acknowledged still")  # not in progress yet
         await staff.ok(STATE, {"id": mine["id"], "state": "IN_PROGRESS"})
         await live.note(staff, mine["id"], "now in progress")
-        await staff.ok(STATE, {"id": mine["id"], "state": "HELD", "reason": "customer asked"})  # leaves the filter: that event still comes
+        await staff.ok(
+            STATE, {"id": mine["id"], "state": "HELD", "reason": "customer asked"}
+        )  # leaves the filter: that event still comes
         await live.note(staff, mine["id"], "held now")
         # Last, one event for each dashboard: events come in order, so what it let through came before.
         await staff.ok(STATE, {"id": theirs["id"], "state": "IN_PROGRESS"})
@@ -167,7 +176,12 @@ async def test_a_dashboard_follows_the_orders_matching_its_filter(live: Live) ->
         await in_progress.wait_for(4)
         assert {e["orderId"] for e in by_customer.events} == {mine["id"]}
         assert by_customer.events[-1]["after"] == {"text": "last"}
-        assert [e["type"] for e in in_progress.events] == ["orderStateChanged", "noteAdded", "orderStateChanged", "orderStateChanged"]
+        assert [e["type"] for e in in_progress.events] == [
+            "orderStateChanged",
+            "noteAdded",
+            "orderStateChanged",
+            "orderStateChanged",
+        ]
         assert in_progress.events[2]["after"] == {"state": "held"}
         assert [e["orderId"] for e in in_progress.events] == [mine["id"]] * 3 + [theirs["id"]]
     finally:
@@ -192,8 +206,14 @@ async def test_a_dashboard_follows_orders_in_jeopardy_and_orders_of_one_party(li
             row = await uow.session.get(CustomerOrder, int(order_id))
             assert row is not None
             before, row.jeopardy_level = row.jeopardy_level, level
-            uow.record("jeopardyChanged", entity="order", entity_id=row.id or 0, order_id=row.id,
-                       before={"jeopardy_level": before}, after={"jeopardy_level": level})
+            uow.record(
+                "jeopardyChanged",
+                entity="order",
+                entity_id=row.id or 0,
+                order_id=row.id,
+                before={"jeopardy_level": before},
+                after={"jeopardy_level": level},
+            )
 
     try:
         await set_level(with_party["id"], "jeopardy")
@@ -222,13 +242,25 @@ async def test_the_jeopardy_alert_stream_carries_jeopardy_and_escalation_events_
     sub = await subscribe(live.address, await live.token(Role.VIEWER, "noc"), ALERTS)
     try:
         await live.note(staff, order["id"], "not an alert")
-        await live.record("jeopardyChanged", entity="order", entity_id=oid, order_id=oid,
-                          before={"jeopardy_level": "none"}, after={"jeopardy_level": "jeopardy"})
+        await live.record(
+            "jeopardyChanged",
+            entity="order",
+            entity_id=oid,
+            order_id=oid,
+            before={"jeopardy_level": "none"},
+            after={"jeopardy_level": "jeopardy"},
+        )
         await live.record("escalated", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 1})
         await live.record("escalationLowered", entity="order", entity_id=oid, order_id=oid, after={"escalation_level": 0})
         await live.note(staff, order["id"], "not an alert either")
-        await live.record("jeopardyChanged", entity="order", entity_id=oid, order_id=oid,
-                          before={"jeopardy_level": "jeopardy"}, after={"jeopardy_level": "none"})
+        await live.record(
+            "jeopardyChanged",
+            entity="order",
+            entity_id=oid,
+            order_id=oid,
+            before={"jeopardy_level": "jeopardy"},
+            after={"jeopardy_level": "none"},
+        )
         await sub.wait_for(4)
         assert [e["type"] for e in sub.events] == ["jeopardyChanged", "escalated", "escalationLowered", "jeopardyChanged"]
         assert sub.events[0]["actorRole"] == "system"
@@ -310,7 +342,9 @@ async def test_a_connection_holds_a_limited_number_of_subscriptions(live: Live) 
 
     async def follow() -> None:
         try:
-            async for result in session.subscribe(GraphQLRequest(ORDER_EVENTS, variable_values={"id": order["id"], "after": head})):
+            async for result in session.subscribe(
+                GraphQLRequest(ORDER_EVENTS, variable_values={"id": order["id"], "after": head})
+            ):
                 results.append(result)
         except Exception as exc:  # noqa: BLE001  the refusal is kept for the test to look at
             results.append(exc)
@@ -433,7 +467,9 @@ async def test_a_partner_follows_the_party_orders_it_was_given_and_resumes_from_
         mine, theirs = pos[fibre["id"]], pos[towers["id"]]
         await acknowledge(fibre_partner, mine["id"], live.clock.now())
         await acknowledge(towers_partner, theirs["id"], live.clock.now())
-        await fibre_partner.ok(REPORT, {"id": mine["id"], "key": key(), "input": {"percentComplete": 20}})  # after the towers event
+        await fibre_partner.ok(
+            REPORT, {"id": mine["id"], "key": key(), "input": {"percentComplete": 20}}
+        )  # after the towers event
         await wait_until(lambda: "partyProgressReported" in [e["type"] for e in sub.events], what="fibre's first report")
         assert {e["partyOrderId"] for e in sub.events} == {mine["id"]}
         assert "partyOrderAcknowledged" in [e["type"] for e in sub.events]

@@ -47,29 +47,42 @@ def value(found: dict, name: str, **labels: str) -> float:
 @pytest.fixture
 def settings() -> Settings:
     """The open-order gauges counted every 50 ms, so that a test sees a change soon after it."""
-    return Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, metrics_refresh_seconds=0.05, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, metrics_refresh_seconds=0.05, _env_file=None
+    )  # type: ignore[call-arg]
 
 
-async def test_metrics_count_operations_errors_events_and_jeopardy(http: httpx.AsyncClient, staff: Api, clock: FrozenClock) -> None:
+async def test_metrics_count_operations_errors_events_and_jeopardy(
+    http: httpx.AsyncClient, staff: Api, clock: FrozenClock
+) -> None:
     before = samples((await http.get("/metrics")).text)
     await create_order(staff, clock.now())
     await staff.ok("query OrdersBoard { customerOrders(first: 5) { edges { cursor } } }")
-    await staff.error("query Broken { customerOrder(id: \"nope\") { id } }")
+    await staff.error('query Broken { customerOrder(id: "nope") { id } }')
     response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = samples(response.text)
-    assert value(after, "ordertrack_graphql_requests_total", operation="OrdersBoard", type="query") == \
-        value(before, "ordertrack_graphql_requests_total", operation="OrdersBoard", type="query") + 1
+    assert (
+        value(after, "ordertrack_graphql_requests_total", operation="OrdersBoard", type="query")
+        == value(before, "ordertrack_graphql_requests_total", operation="OrdersBoard", type="query") + 1
+    )
     assert value(after, "ordertrack_graphql_request_duration_seconds_count", operation="OrdersBoard") >= 1
-    assert value(after, "ordertrack_errors_total", code="INVALID_INPUT") == value(before, "ordertrack_errors_total", code="INVALID_INPUT") + 1
+    assert (
+        value(after, "ordertrack_errors_total", code="INVALID_INPUT")
+        == value(before, "ordertrack_errors_total", code="INVALID_INPUT") + 1
+    )
     assert value(after, "ordertrack_events_published_total") >= value(before, "ordertrack_events_published_total") + 1
 
     async def gauge_counts_the_new_order() -> bool:  # counted in the background, not per scrape
         return value(samples((await http.get("/metrics")).text), "ordertrack_orders_by_jeopardy_level", level="none") == 1
 
     await wait_until(gauge_counts_the_new_order, timeout=10, what="the open-order gauge")
-    for name in ("ordertrack_subscriptions_open", "ordertrack_events_replayed_total", "ordertrack_monitor_sweep_duration_seconds_count"):
+    for name in (
+        "ordertrack_subscriptions_open",
+        "ordertrack_events_replayed_total",
+        "ordertrack_monitor_sweep_duration_seconds_count",
+    ):
         assert any(key[0] == name for key in after), name
 
 
@@ -96,8 +109,6 @@ async def test_every_response_has_a_request_id_and_logs_are_json_lines(http: htt
     assert logging_config("debug")["root"]["level"] == "DEBUG"
 
 
-
-
 async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     app: object, staff: Api, clock: FrozenClock, db: Database
 ) -> None:
@@ -105,10 +116,13 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     state = app.state.ordertrack  # type: ignore[attr-defined]
     schema = build_schema(state.settings)
     open_before, replayed_before = metrics.SUBSCRIPTIONS_OPEN._value.get(), metrics.EVENTS_REPLAYED._value.get()
-    context = Context(db=db, clock=clock, settings=state.settings, policy=state.policy, actor=Actor("m", Role.VIEWER), services=state.services)
+    context = Context(
+        db=db, clock=clock, settings=state.settings, policy=state.policy, actor=Actor("m", Role.VIEWER), services=state.services
+    )
     stream = await schema.subscribe(
         "subscription($after: String) { orderEventsMatching(after: $after) { sequence } }",
-        variable_values={"after": event_cursor(0)}, context_value=context,
+        variable_values={"after": event_cursor(0)},
+        context_value=context,
     )
     first = await asyncio.wait_for(stream.__anext__(), timeout=5)  # type: ignore[union-attr]
     assert first.data["orderEventsMatching"]["sequence"] == 1

@@ -18,7 +18,9 @@ from tests.conftest import PG_URL, require_service
 
 async def _differences(db: Database) -> list[object]:
     async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata))
+        return await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata)
+        )
 
 
 async def test_migrations_match_the_models_on_sqlite(tmp_path: Path) -> None:

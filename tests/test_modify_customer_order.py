@@ -41,9 +41,9 @@ async def test_staff_modify_dates_priority_and_characteristics(staff: Api, clock
     assert updated["committedDate"].startswith(new_date[:19])
     assert updated["characteristics"] == [{"name": "bandwidth", "value": "1G"}, {"name": "vlan", "value": "100"}]
 
-    removed = (
-        await staff.ok(UPDATE, {"id": order["id"], "version": 2, "input": {"removeCharacteristics": ["vlan"]}})
-    )["updateCustomerOrder"]
+    removed = (await staff.ok(UPDATE, {"id": order["id"], "version": 2, "input": {"removeCharacteristics": ["vlan"]}}))[
+        "updateCustomerOrder"
+    ]
     assert removed["characteristics"] == [{"name": "bandwidth", "value": "1G"}]
 
     timeline = (await staff.ok(TIMELINE, {"id": order["id"]}))["orderTimeline"]["edges"]

@@ -14,7 +14,14 @@ from tests.factories import SCHEDULE, create_order, iso
 from tests.fingerprint import fingerprint
 from tests.jeopardy_support import alerts, monitor
 from tests.party import (
-    CANCEL_PO, COMPLETE, CONFIRM, acknowledge, create_party, key, partner_api, requisition,
+    CANCEL_PO,
+    COMPLETE,
+    CONFIRM,
+    acknowledge,
+    create_party,
+    key,
+    partner_api,
+    requisition,
 )
 
 ORDER = """query($id: ID!) { customerOrder(id: $id) {
@@ -43,18 +50,39 @@ async def test_a_party_order_delivered_early_brings_the_expected_completion_forw
     now = clock.now()
     party = await create_party(staff)
     partner = await partner_api(http, db, clock, party["id"])
-    order = await create_order(staff, now, priority="HIGH", committedDate=iso(now + timedelta(days=30)), items=[
-        {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}, {"productRef": "CPE"},
-    ])
+    order = await create_order(
+        staff,
+        now,
+        priority="HIGH",
+        committedDate=iso(now + timedelta(days=30)),
+        items=[
+            {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]},
+            {"productRef": "CPE"},
+        ],
+    )
     cpe = order["items"][1]["id"]
-    await staff.ok(SCHEDULE, {"orderId": order["id"], "input": {
-        "kind": "install", "itemId": cpe, "plannedStart": iso(now + timedelta(days=1)), "plannedEnd": iso(now + timedelta(days=10))}})
+    await staff.ok(
+        SCHEDULE,
+        {
+            "orderId": order["id"],
+            "input": {
+                "kind": "install",
+                "itemId": cpe,
+                "plannedStart": iso(now + timedelta(days=1)),
+                "plannedEnd": iso(now + timedelta(days=10)),
+            },
+        },
+    )
     (po,) = await requisition(staff, order["id"])
     # The party commits to a date after the customer's: the order is in jeopardy at once, and the
     # policy escalates a high-priority order in jeopardy without waiting for a sweep.
     await acknowledge(partner, po["id"], now, days=40)
     late = await tree(staff, order["id"])
-    assert (late["expectedCompletion"], late["jeopardyLevel"], late["escalationLevel"]) == (iso(now + timedelta(days=40)), "JEOPARDY", 1)
+    assert (late["expectedCompletion"], late["jeopardyLevel"], late["escalationLevel"]) == (
+        iso(now + timedelta(days=40)),
+        "JEOPARDY",
+        1,
+    )
 
     clock.advance(timedelta(days=5))
     delivered = (await partner.ok(COMPLETE, {"id": po["id"], "key": key()}))["reportPartyOrderCompletion"]
@@ -78,12 +106,15 @@ async def test_an_escalated_customer_order_that_is_cancelled_is_de_escalated_wit
     staff: Api, db: Database, clock: FrozenClock
 ) -> None:
     order = await create_order(staff, clock.now())
-    assert (await staff.ok(ESCALATE, {"id": order["id"], "level": 2, "reason": "the customer called the CEO"}))["escalateCustomerOrder"]["escalationLevel"] == 2
+    assert (await staff.ok(ESCALATE, {"id": order["id"], "level": 2, "reason": "the customer called the CEO"}))[
+        "escalateCustomerOrder"
+    ]["escalationLevel"] == 2
     cancelled = (await staff.ok(CANCEL_ORDER, {"id": order["id"], "reason": "sales request withdrawn"}))["cancelCustomerOrder"]
     assert (cancelled["state"], cancelled["jeopardyLevel"], cancelled["escalationLevel"]) == ("CANCELLED", "NONE", 0)
     events = await alerts(db, order["id"], prefix=("escalat",))
     assert [(e.type, e.data["after"]) for e in events] == [
-        ("escalated", {"escalation_level": 2}), ("escalationLowered", {"escalation_level": 0}),
+        ("escalated", {"escalation_level": 2}),
+        ("escalationLowered", {"escalation_level": 0}),
     ]
     assert events[-1].data["reason"] == "closed: the order is cancelled"
 
@@ -148,14 +179,14 @@ async def test_an_item_whose_acknowledged_party_order_is_cancelled_goes_back_to_
     assert await requisition(staff, order["id"]) != []  # requisitionable again
 
 
-async def test_a_forced_completion_records_the_work_and_items_it_closed(
-    staff: Api, db: Database, clock: FrozenClock
-) -> None:
+async def test_a_forced_completion_records_the_work_and_items_it_closed(staff: Api, db: Database, clock: FrozenClock) -> None:
     party = await create_party(staff)
     order = await create_order(staff, clock.now(), items=[{"productRef": "DUCT", "fulfillment": "PARTY", "partyId": party["id"]}])
     item = order["items"][0]["id"]
     (po,) = await requisition(staff, order["id"])
-    forced = (await staff.ok(COMPLETE_ORDER, {"id": order["id"], "force": True, "reason": "delivered outside the system"}))["completeCustomerOrder"]
+    forced = (await staff.ok(COMPLETE_ORDER, {"id": order["id"], "force": True, "reason": "delivered outside the system"}))[
+        "completeCustomerOrder"
+    ]
     assert (forced["state"], [i["state"] for i in forced["items"]]) == ("COMPLETED", ["COMPLETED"])
     events = [e["node"] for e in (await staff.ok(TIMELINE, {"id": order["id"]}))["orderTimeline"]["edges"]]
     completed = next(e for e in events if e["type"] == "orderStateChanged" and e["after"] == {"state": "completed"})
@@ -165,7 +196,11 @@ async def test_a_forced_completion_records_the_work_and_items_it_closed(
 
         from app.events import Event
 
-        event = (await session.execute(select(Event).where(Event.type == "orderStateChanged").order_by(Event.seq.desc()))).scalars().first()
+        event = (
+            (await session.execute(select(Event).where(Event.type == "orderStateChanged").order_by(Event.seq.desc())))
+            .scalars()
+            .first()
+        )
     assert event is not None and event.data["forced"] is True
     assert (event.data["closed_work"], event.data["closed_items"]) == ([f"partyOrder:{po['id']}"], [int(item)])
     assert (await tree(staff, order["id"]))["partyOrders"][0]["state"] == "CANCELLED"
@@ -193,16 +228,31 @@ async def test_a_party_order_needed_by_follows_the_committed_date_unless_staff_g
 ) -> None:
     now = clock.now()
     a, b = await create_party(staff), await create_party(staff)
-    order = await create_order(staff, now, committedDate=iso(now + timedelta(days=30)), items=[
-        {"productRef": "A", "fulfillment": "PARTY", "partyId": a["id"]}, {"productRef": "B", "fulfillment": "PARTY", "partyId": b["id"]},
-    ])
+    order = await create_order(
+        staff,
+        now,
+        committedDate=iso(now + timedelta(days=30)),
+        items=[
+            {"productRef": "A", "fulfillment": "PARTY", "partyId": a["id"]},
+            {"productRef": "B", "fulfillment": "PARTY", "partyId": b["id"]},
+        ],
+    )
     (following,) = await requisition(staff, order["id"], partyId=a["id"])
     (given,) = await requisition(staff, order["id"], partyId=b["id"], neededBy=iso(now + timedelta(days=20)))
     version = (await tree(staff, order["id"]))["version"]
-    later = (await staff.ok(UPDATE_ORDER, {"id": order["id"], "version": version, "input": {"committedDate": iso(now + timedelta(days=40))}}))["updateCustomerOrder"]
+    later = (
+        await staff.ok(
+            UPDATE_ORDER, {"id": order["id"], "version": version, "input": {"committedDate": iso(now + timedelta(days=40))}}
+        )
+    )["updateCustomerOrder"]
     needed = {p["id"]: p["neededBy"] for p in later["partyOrders"]}
     assert needed == {following["id"]: iso(now + timedelta(days=40)), given["id"]: iso(now + timedelta(days=20))}
-    earlier = (await staff.ok(UPDATE_ORDER, {"id": order["id"], "version": later["version"], "input": {"committedDate": iso(now + timedelta(days=15))}}))["updateCustomerOrder"]
+    earlier = (
+        await staff.ok(
+            UPDATE_ORDER,
+            {"id": order["id"], "version": later["version"], "input": {"committedDate": iso(now + timedelta(days=15))}},
+        )
+    )["updateCustomerOrder"]
     assert {p["neededBy"] for p in earlier["partyOrders"]} == {iso(now + timedelta(days=15))}
 
 
@@ -221,6 +271,8 @@ async def test_a_progress_report_from_a_silent_party_ends_its_at_risk_level_in_t
     await monitor(db, clock).sweep()
     assert (await tree(staff, order["id"]))["partyOrders"][0]["jeopardyLevel"] == "AT_RISK"
     # The usual report (percent only, on a party order in progress) ends it at once.
-    answer = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40}}))["reportPartyOrderProgress"]
+    answer = (await partner.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40}}))[
+        "reportPartyOrderProgress"
+    ]
     assert (answer["percentComplete"], answer["jeopardyLevel"]) == (40, "NONE")
     assert (await tree(staff, order["id"]))["partyOrders"][0]["jeopardyLevel"] == "NONE"

@@ -38,7 +38,9 @@ async def test_pages_walk_every_order_once_in_sort_order(staff: Api, clock: Froz
 async def test_filters_by_state_customer_priority_dates_and_text(staff: Api, viewer: Api, clock: FrozenClock) -> None:
     now = clock.now()
     a = await create_order(staff, now, customerId="C-1", customerName="Acme", priority="HIGH", salesRequestRef="SR-ACME-1")
-    b = await create_order(staff, now, customerId="C-2", customerName="Globex", committedDate=(now + timedelta(days=90)).isoformat())
+    b = await create_order(
+        staff, now, customerId="C-2", customerName="Globex", committedDate=(now + timedelta(days=90)).isoformat()
+    )
     await staff.ok('mutation($id: ID!) { changeOrderState(id: $id, state: HELD, reason: "wait") { id } }', {"id": b["id"]})
 
     async def ids(**f: object) -> list[str]:
@@ -74,7 +76,7 @@ async def test_page_size_is_capped_and_cursors_are_checked(staff: Api, clock: Fr
 async def test_the_timeline_reads_the_event_log_in_order_and_resumes_from_a_cursor(staff: Api, clock: FrozenClock) -> None:
     order = await create_order(staff, clock.now())
     await staff.ok('mutation($id: ID!) { addOrderNote(orderId: $id, text: "called the customer") { id } }', {"id": order["id"]})
-    await staff.ok('mutation($id: ID!) { changeOrderState(id: $id, state: PENDING) { id } }', {"id": order["id"]})
+    await staff.ok("mutation($id: ID!) { changeOrderState(id: $id, state: PENDING) { id } }", {"id": order["id"]})
     query = """query($id: ID!, $after: String) { customerOrder(id: $id) { timeline(first: 2, after: $after) {
       pageInfo { hasNextPage endCursor } edges { node { sequence type actor actorRole entity } } } } }"""
     first = (await staff.ok(query, {"id": order["id"]}))["customerOrder"]["timeline"]

@@ -111,6 +111,7 @@ def when(text: str | None) -> datetime | None:
 
 # ---- the reference rules, written from the issue's description, not from the service's code ----
 
+
 def units(order: dict[str, Any]) -> list[dict[str, Any]]:
     """Every unit of work: (kind, item, done, dropped, started)."""
     out = []
@@ -123,7 +124,9 @@ def units(order: dict[str, Any]) -> list[dict[str, Any]]:
     for po in order["partyOrders"]:
         s = camel(po["state"])
         for line in po["lines"]:
-            out.append({"item": line["itemId"], "done": s in DONE, "dropped": s in DROPPED, "started": po["acknowledgedAt"] is not None})
+            out.append(
+                {"item": line["itemId"], "done": s in DONE, "dropped": s in DROPPED, "started": po["acknowledgedAt"] is not None}
+            )
     return out
 
 
@@ -243,7 +246,8 @@ class Harness:
         self.clock = FrozenClock(START)
         self.app = create_app(
             Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None),  # type: ignore[call-arg]
-            db=db, clock=self.clock,
+            db=db,
+            clock=self.clock,
         )
         self.keys = itertools.count(1)
         self.monitor = Monitor(db, self.clock, policy=load_policy())
@@ -259,11 +263,21 @@ class Harness:
         self.parties: list[str] = []
         self.partners: dict[str, Api] = {}
         for n in range(2):
-            body = await self.staff.ok(CREATE_PARTY, {"input": {"name": f"Model party {uuid.uuid4().hex[:6]} {n}", "kind": "SUPPLIER",
-                                                                 "reportingIntervalHours": INTERVAL_HOURS}})
+            body = await self.staff.ok(
+                CREATE_PARTY,
+                {
+                    "input": {
+                        "name": f"Model party {uuid.uuid4().hex[:6]} {n}",
+                        "kind": "SUPPLIER",
+                        "reportingIntervalHours": INTERVAL_HOURS,
+                    }
+                },
+            )
             pid = body["createParty"]["id"]
             self.parties.append(pid)
-            self.partners[pid] = Api(self.http, await issue_token(self.db, self.clock, Role.PARTNER, f"model-{pid}", party_id=int(pid)))  # type: ignore[arg-type]
+            self.partners[pid] = Api(
+                self.http, await issue_token(self.db, self.clock, Role.PARTNER, f"model-{pid}", party_id=int(pid))
+            )  # type: ignore[arg-type]
 
     async def stop(self) -> None:
         await self.http.aclose()
@@ -323,20 +337,37 @@ class OrderModel(RuleBasedStateMachine):
         return f"model-{uuid.uuid4().hex[:8]}-{next(self.h.keys)}"
 
     # ---- staff: customer orders ----
-    @rule(party_items=st.lists(st.sampled_from([0, 1]), max_size=2), internal=st.integers(0, 2), bundle=st.booleans(),
-          days=st.integers(3, 40), priority=st.sampled_from(["NORMAL", "HIGH", "CRITICAL"]))
+    @rule(
+        party_items=st.lists(st.sampled_from([0, 1]), max_size=2),
+        internal=st.integers(0, 2),
+        bundle=st.booleans(),
+        days=st.integers(3, 40),
+        priority=st.sampled_from(["NORMAL", "HIGH", "CRITICAL"]),
+    )
     def create_order(self, party_items: list[int], internal: int, bundle: bool, days: int, priority: str) -> None:
         items: list[dict[str, Any]] = [{"productRef": f"INT-{n}"} for n in range(internal)]
-        items += [{"productRef": f"PARTY-{n}", "fulfillment": "PARTY", "partyId": self.h.parties[p]} for n, p in enumerate(party_items)]
+        items += [
+            {"productRef": f"PARTY-{n}", "fulfillment": "PARTY", "partyId": self.h.parties[p]} for n, p in enumerate(party_items)
+        ]
         if not items:
             items = [{"productRef": "ONLY"}]
         if bundle:
             items = [{"productRef": "BUNDLE", "children": items}]
-        answer = self.send(self.h.staff, "createCustomerOrder", {"input": {
-            "salesRequestRef": f"SR-MODEL-{uuid.uuid4().hex[:10]}", "customerId": "C-1", "customerName": "Model Ltd",
-            "priority": priority, "committedDate": (self.now + timedelta(days=days, minutes=13)).isoformat(),
-            "requestedAt": (self.now - timedelta(days=1)).isoformat(), "items": items,
-        }})
+        answer = self.send(
+            self.h.staff,
+            "createCustomerOrder",
+            {
+                "input": {
+                    "salesRequestRef": f"SR-MODEL-{uuid.uuid4().hex[:10]}",
+                    "customerId": "C-1",
+                    "customerName": "Model Ltd",
+                    "priority": priority,
+                    "committedDate": (self.now + timedelta(days=days, minutes=13)).isoformat(),
+                    "requestedAt": (self.now - timedelta(days=1)).isoformat(),
+                    "items": items,
+                }
+            },
+        )
         assert answer is not None
         self.orders.append(answer["id"])
 
@@ -363,14 +394,18 @@ class OrderModel(RuleBasedStateMachine):
     @rule(i=st.integers(0, 99), force=st.booleans())
     def complete_order(self, i: int, force: bool) -> None:
         oid = self.orders[i % len(self.orders)]
-        answer = self.send(self.h.staff, "completeCustomerOrder", {"id": oid, "force": force, "reason": "model completes" if force else None})
+        answer = self.send(
+            self.h.staff, "completeCustomerOrder", {"id": oid, "force": force, "reason": "model completes" if force else None}
+        )
         if answer is not None and force:
             self.forced.add(oid)
 
     @precondition(lambda self: self.orders)
     @rule(i=st.integers(0, 99), level=st.integers(0, 3))
     def escalate_order(self, i: int, level: int) -> None:
-        self.send(self.h.staff, "escalateCustomerOrder", {"id": self.orders[i % len(self.orders)], "level": level, "reason": "model"})
+        self.send(
+            self.h.staff, "escalateCustomerOrder", {"id": self.orders[i % len(self.orders)], "level": level, "reason": "model"}
+        )
 
     # ---- staff: activities and service orders ----
     @precondition(lambda self: self.orders)
@@ -378,8 +413,11 @@ class OrderModel(RuleBasedStateMachine):
     def schedule_activity(self, i: int, item: int, start: timedelta, length: int, after_previous: bool) -> None:
         order = self.read_order(self.orders[i % len(self.orders)])
         items = order["allItems"]
-        data: dict[str, Any] = {"kind": "work", "plannedStart": (self.now + start).isoformat(),
-                                "plannedEnd": (self.now + start + timedelta(hours=length)).isoformat()}
+        data: dict[str, Any] = {
+            "kind": "work",
+            "plannedStart": (self.now + start).isoformat(),
+            "plannedEnd": (self.now + start + timedelta(hours=length)).isoformat(),
+        }
         if items and item < len(items):
             data["itemId"] = items[item]["id"]
         if after_previous and order["activities"]:
@@ -392,12 +430,22 @@ class OrderModel(RuleBasedStateMachine):
     @rule(i=st.integers(0, 99), start=offsets, length=st.integers(1, 240))
     def reschedule_activity(self, i: int, start: timedelta, length: int) -> None:
         _, aid = self.activities[i % len(self.activities)]
-        self.send(self.h.staff, "rescheduleActivity", {"id": aid, "plannedStart": (self.now + start).isoformat(),
-                                                       "plannedEnd": (self.now + start + timedelta(hours=length)).isoformat()})
+        self.send(
+            self.h.staff,
+            "rescheduleActivity",
+            {
+                "id": aid,
+                "plannedStart": (self.now + start).isoformat(),
+                "plannedEnd": (self.now + start + timedelta(hours=length)).isoformat(),
+            },
+        )
 
     @precondition(lambda self: self.activities)
-    @rule(i=st.integers(0, 99), state=st.sampled_from([None, "IN_PROGRESS", "COMPLETED", "HELD", "CANCELLED", "FAILED"]),
-          expected=st.one_of(st.none(), offsets))
+    @rule(
+        i=st.integers(0, 99),
+        state=st.sampled_from([None, "IN_PROGRESS", "COMPLETED", "HELD", "CANCELLED", "FAILED"]),
+        expected=st.one_of(st.none(), offsets),
+    )
     def activity_progress(self, i: int, state: str | None, expected: timedelta | None) -> None:
         _, aid = self.activities[i % len(self.activities)]
         data: dict[str, Any] = {"percentComplete": 50}
@@ -442,8 +490,11 @@ class OrderModel(RuleBasedStateMachine):
     def update_party_order(self, i: int, expected: timedelta) -> None:
         _, poid, _ = self.party_orders[i % len(self.party_orders)]
         po = self.h.run(self.h.staff.ok(GET_PO, {"id": poid}))["partyOrder"]
-        self.send(self.h.staff, "updatePartyOrder", {"id": poid, "version": po["version"],
-                                                     "input": {"expectedDeliveryDate": (self.now + expected).isoformat()}})
+        self.send(
+            self.h.staff,
+            "updatePartyOrder",
+            {"id": poid, "version": po["version"], "input": {"expectedDeliveryDate": (self.now + expected).isoformat()}},
+        )
 
     @precondition(lambda self: self.party_orders)
     @rule(i=st.integers(0, 99), state=st.sampled_from(["HELD", "IN_PROGRESS", "PENDING", "FAILED", "COMPLETED"]))
@@ -475,16 +526,30 @@ class OrderModel(RuleBasedStateMachine):
     @precondition(lambda self: self.change_requests)
     @rule(i=st.integers(0, 99), accept=st.booleans())
     def resolve_change(self, i: int, accept: bool) -> None:
-        self.send(self.h.staff, "resolvePartyChangeRequest", {"id": self.change_requests[i % len(self.change_requests)],
-                                                              "decision": "ACCEPT" if accept else "REJECT", "note": "model"})
+        self.send(
+            self.h.staff,
+            "resolvePartyChangeRequest",
+            {
+                "id": self.change_requests[i % len(self.change_requests)],
+                "decision": "ACCEPT" if accept else "REJECT",
+                "note": "model",
+            },
+        )
 
     # ---- partners ----
     @precondition(lambda self: self.party_orders)
     @rule(i=st.integers(0, 99), days=offsets)
     def acknowledge(self, i: int, days: timedelta) -> None:
         _, poid, party = self.party_orders[i % len(self.party_orders)]
-        self.send(self.h.partners[party], "acknowledgePartyOrder", {"id": poid, "key": self.key(), "input": {
-            "partyReference": f"P-{poid}", "committedDeliveryDate": (self.now + days).isoformat()}})
+        self.send(
+            self.h.partners[party],
+            "acknowledgePartyOrder",
+            {
+                "id": poid,
+                "key": self.key(),
+                "input": {"partyReference": f"P-{poid}", "committedDeliveryDate": (self.now + days).isoformat()},
+            },
+        )
 
     @precondition(lambda self: self.party_orders)
     @rule(i=st.integers(0, 99))
@@ -517,16 +582,32 @@ class OrderModel(RuleBasedStateMachine):
     @rule(i=st.integers(0, 99), proposed=offsets)
     def request_change(self, i: int, proposed: timedelta) -> None:
         _, poid, party = self.party_orders[i % len(self.party_orders)]
-        answer = self.send(self.h.partners[party], "requestPartyOrderChange", {"id": poid, "key": self.key(), "input": {
-            "nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "model", "proposedDeliveryDate": (self.now + proposed).isoformat()}})
+        answer = self.send(
+            self.h.partners[party],
+            "requestPartyOrderChange",
+            {
+                "id": poid,
+                "key": self.key(),
+                "input": {
+                    "nature": "FORCED",
+                    "kind": "DELIVERY_DATE",
+                    "reason": "model",
+                    "proposedDeliveryDate": (self.now + proposed).isoformat(),
+                },
+            },
+        )
         if answer is not None:
             self.change_requests.append(answer["id"])
 
     # ---- time and the monitor ----
     # ---- staff: amendments; the party: revisions ----
     @precondition(lambda self: self.orders)
-    @rule(i=st.integers(0, 99), change=st.sampled_from(["add", "addChild", "modify", "remove"]), pick=st.integers(0, 9),
-          quantity=st.integers(1, 5))
+    @rule(
+        i=st.integers(0, 99),
+        change=st.sampled_from(["add", "addChild", "modify", "remove"]),
+        pick=st.integers(0, 9),
+        quantity=st.integers(1, 5),
+    )
     def amend_order(self, i: int, change: str, pick: int, quantity: int) -> None:
         oid = self.orders[i % len(self.orders)]
         before = self.read_order(oid)
@@ -541,7 +622,9 @@ class OrderModel(RuleBasedStateMachine):
             data = {"modify": [{"itemId": chosen["id"], "quantity": quantity + 10}]}
         else:
             data = {"remove": [{"itemId": chosen["id"], "reason": "model removes"}]}
-        body = self.h.run(self.h.staff.send(MUTATIONS["amendCustomerOrder"], {"id": oid, "version": before["version"], "input": data}))
+        body = self.h.run(
+            self.h.staff.send(MUTATIONS["amendCustomerOrder"], {"id": oid, "version": before["version"], "input": data})
+        )
         states = {i["id"]: camel(i["state"]) for i in items}
         checked = self.subtree(before, chosen["id"]) if change == "remove" else [] if change == "add" else [chosen["id"]]
         # A removed item's children that were dropped already go with it as they are.
@@ -637,7 +720,9 @@ class OrderModel(RuleBasedStateMachine):
             own = [u for u in work if u["item"] == item["id"]]
             assert camel(item["state"]) == expected_item(camel(item["state"]), own, kids.get(item["id"], [])), (item, own, order)  # type: ignore[arg-type]
         # The order completes exactly when all its items are closed and something was done.
-        finished = all(camel(i["state"]) in CLOSED_ITEM for i in items.values()) and any(i["state"] == "COMPLETED" for i in items.values())
+        finished = all(camel(i["state"]) in CLOSED_ITEM for i in items.values()) and any(
+            i["state"] == "COMPLETED" for i in items.values()
+        )
         if state in ("acknowledged", "inProgress", "pending"):
             assert not finished, order
         if state == "acknowledged":
@@ -675,16 +760,27 @@ class OrderModel(RuleBasedStateMachine):
                 assert order["id"] in self.forced, (item, order)
 
 
-def run_model(loop: asyncio.AbstractEventLoop, db: Database, machine: type[OrderModel] | None = None,
-              examples: int = EXAMPLES, steps: int = STEPS) -> None:
+def run_model(
+    loop: asyncio.AbstractEventLoop,
+    db: Database,
+    machine: type[OrderModel] | None = None,
+    examples: int = EXAMPLES,
+    steps: int = STEPS,
+) -> None:
     global HARNESS
     HARNESS = Harness(loop, db)
     HARNESS.run(HARNESS.start())
     try:
-        run_state_machine_as_test(machine or OrderModel, settings=settings(
-            max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=not os.environ.get("ORDERTRACK_MODEL_EXAMPLES"),
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-        ))
+        run_state_machine_as_test(
+            machine or OrderModel,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=steps,
+                deadline=None,
+                derandomize=not os.environ.get("ORDERTRACK_MODEL_EXAMPLES"),
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+            ),
+        )
     finally:
         HARNESS.run(HARNESS.stop())
         HARNESS = None
@@ -714,4 +810,3 @@ def test_random_staff_and_partner_work_never_leaves_an_order_lying_on_postgresql
             loop.run_until_complete(db.dispose())
     finally:
         loop.close()
-

@@ -28,8 +28,17 @@ GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id
 
 def test_the_state_machine_is_data_with_tmf622_states() -> None:
     assert ORDER.states == {
-        "acknowledged", "inProgress", "pending", "held", "assessingCancellation", "pendingCancellation",
-        "cancelled", "completed", "failed", "partial", "rejected",
+        "acknowledged",
+        "inProgress",
+        "pending",
+        "held",
+        "assessingCancellation",
+        "pendingCancellation",
+        "cancelled",
+        "completed",
+        "failed",
+        "partial",
+        "rejected",
     }
     assert ORDER.terminal == {"cancelled", "completed", "failed", "partial", "rejected"}
 
@@ -107,7 +116,9 @@ async def test_completing_with_open_work_is_refused_unless_forced_with_a_reason(
     assert error["extensions"]["open_work"] == [f"activity:{activity['id']}"]
     assert await staff.code(COMPLETE, {"id": order["id"], "force": True}) == "INVALID_INPUT"
     assert await fingerprint(db) == before
-    done = (await staff.ok(COMPLETE, {"id": order["id"], "force": True, "reason": "customer accepted as is"}))["completeCustomerOrder"]
+    done = (await staff.ok(COMPLETE, {"id": order["id"], "force": True, "reason": "customer accepted as is"}))[
+        "completeCustomerOrder"
+    ]
     assert done["state"] == "COMPLETED"
     assert done["completedAt"] is not None
     assert [a["state"] for a in done["activities"]] == ["CANCELLED"]
@@ -147,7 +158,9 @@ async def test_a_held_order_cannot_be_completed_until_it_resumes(staff: Api, db:
 async def test_closing_an_order_in_jeopardy_clears_its_level_at_once(staff: Api, clock: FrozenClock) -> None:
     now = clock.now()
     order = await create_order(staff, now, committedDate=(now + timedelta(days=5)).isoformat(), items=[{"productRef": "FIBRE"}])
-    late_work = await schedule(staff, order["id"], now, days=(1, 9), itemId=order["items"][0]["id"])  # ends after the committed date
+    late_work = await schedule(
+        staff, order["id"], now, days=(1, 9), itemId=order["items"][0]["id"]
+    )  # ends after the committed date
     assert (await get_order(staff, order["id"]))["jeopardyLevel"] == "JEOPARDY"
     await progress(staff, late_work["id"], "IN_PROGRESS")
     await progress(staff, late_work["id"], "COMPLETED")  # the roll-up completes the order

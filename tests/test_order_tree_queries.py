@@ -50,7 +50,9 @@ async def _statements_for(staff: Api, db: Database, first: int) -> tuple[int, in
     return db.statements.count - before, len(data["customerOrders"]["edges"])
 
 
-async def test_the_order_tree_for_100_orders_costs_the_same_statements_as_for_10(staff: Api, db: Database, clock: FrozenClock) -> None:
+async def test_the_order_tree_for_100_orders_costs_the_same_statements_as_for_10(
+    staff: Api, db: Database, clock: FrozenClock
+) -> None:
     await _orders_with_work(staff, clock, 100)
     small, small_count = await _statements_for(staff, db, 10)
     large, large_count = await _statements_for(staff, db, 100)

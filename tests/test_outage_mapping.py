@@ -52,14 +52,18 @@ def test_sqlite_busy_and_locked_are_outages_by_their_result_code() -> None:
     assert not is_outage(sqlite_error(sqlite3.SQLITE_ERROR, "no such table: connection_closed"))
 
 
-@pytest.mark.parametrize("exc", [
-    asyncpg.UniqueViolationError("duplicate key value"),
-    asyncpg.NumericValueOutOfRangeError("value out of int32 range"),
-    asyncpg.UndefinedTableError('relation "connection" does not exist'),  # the text says connection: still a bug
-    KeyError("could not connect"),
-    FileNotFoundError("policy.yaml"),
-    ValueError("the database system is shutting down"),
-], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.UniqueViolationError("duplicate key value"),
+        asyncpg.NumericValueOutOfRangeError("value out of int32 range"),
+        asyncpg.UndefinedTableError('relation "connection" does not exist'),  # the text says connection: still a bug
+        KeyError("could not connect"),
+        FileNotFoundError("policy.yaml"),
+        ValueError("the database system is shutting down"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
 def test_refusals_and_bugs_are_not_outages_whatever_their_message_says(exc: BaseException) -> None:
     assert not is_outage(exc)
     assert not is_outage(wrapped(exc))

@@ -14,8 +14,8 @@ from app.db import Database
 from app.graphql.direct_lane import DirectLane
 from app.observability import metrics
 from tests.api import Api
-from tests.jeopardy_support import monitor
 from tests.factories import iso
+from tests.jeopardy_support import monitor
 from tests.party import REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
 
 LEAVES = """__typename id partyId state stateReason neededBy partyReference committedDeliveryDate expectedDeliveryDate
@@ -64,13 +64,22 @@ async def test_a_plain_report_is_answered_as_normal_execution_would(
     partner, po_id = await _reporting(staff, http, db, clock)
     lane.clear()
     counted = _counted("Report")
-    answer = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))["r"]
+    answer = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))[
+        "r"
+    ]
     assert lane == [not db.is_sqlite]  # the lane's quick write runs on PostgreSQL only
     assert _counted("Report") == counted + 1  # in the operation metrics, on the lane or not
     read = (await partner.ok(READ, {"id": po_id}))["partyOrder"]
     assert answer == read
-    assert (answer["__typename"], answer["state"], answer["pct"], answer["jeopardyLevel"]) == ("PartyOrder", "IN_PROGRESS", 30, read["jeopardyLevel"])
-    retried = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))["r"]
+    assert (answer["__typename"], answer["state"], answer["pct"], answer["jeopardyLevel"]) == (
+        "PartyOrder",
+        "IN_PROGRESS",
+        30,
+        read["jeopardyLevel"],
+    )
+    retried = (await partner.ok(PLAIN, {"id": po_id, "key": "plain-1", "input": {"percentComplete": 30, "note": "trench dug"}}))[
+        "r"
+    ]
     assert retried == answer and lane[-1] is False  # a seen key: normal execution replays the first result
 
 
@@ -93,7 +102,11 @@ async def test_anything_unusual_gives_way_to_normal_execution_with_its_usual_err
     body = await partner.send(PLAIN, {"id": po_id, "key": "p-5", "input": {"percentComplete": "ten"}})
     assert body["errors"] and body.get("data") is None
     assert not any(lane)
-    moved = (await partner.ok(PLAIN, {"id": po_id, "key": "p-6", "input": {"expectedDeliveryDate": iso(clock.now() + timedelta(days=9))}}))["r"]
+    moved = (
+        await partner.ok(
+            PLAIN, {"id": po_id, "key": "p-6", "input": {"expectedDeliveryDate": iso(clock.now() + timedelta(days=9))}}
+        )
+    )["r"]
     assert moved["expectedDeliveryDate"] == iso(clock.now() + timedelta(days=9)).replace("Z", "+00:00") and lane[-1] is False
 
 
@@ -106,8 +119,8 @@ def test_only_one_plain_mutation_field_with_leaf_selections_takes_the_lane(app: 
         f"mutation {{ reportPartyOrderProgress({args}) {{ ...F }} }} fragment F on PartyOrder {{ id }}",
         f"mutation {{ reportPartyOrderProgress({args}) {{ id @include(if: true) }} }}",
         f"mutation {{ a: reportPartyOrderProgress({args}) {{ id }} b: reportPartyOrderProgress({args}) {{ id }} }}",
-        "mutation { rejectPartyOrder(id: \"1\", idempotencyKey: \"k\", reason: \"r\") { id } }",  # not registered
-        "query { partyOrder(id: \"1\") { id } }",
+        'mutation { rejectPartyOrder(id: "1", idempotencyKey: "k", reason: "r") { id } }',  # not registered
+        'query { partyOrder(id: "1") { id } }',
         f"mutation {{ reportPartyOrderProgress({args}) {{ id nope }} }}",  # invalid
         f"mutation {{ reportPartyOrderProgress({args}) {{ {' '.join(f'a{n}: id' for n in range(40))} }} }}",  # too many
     ]:

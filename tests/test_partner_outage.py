@@ -22,15 +22,20 @@ from tests.test_partner_direct_lane import PLAIN
 
 @pytest.mark.parametrize("failure", ["cut", "stall"])
 async def test_a_report_lost_to_an_outage_is_unavailable_and_its_retry_commits_it_once(
-    failure: str, proxied: tuple[TcpProxy, Database], clock: FrozenClock  # noqa: F811  the fixture imported above, named by the parameter
+    failure: str,
+    proxied: tuple[TcpProxy, Database],  # noqa: F811  the fixture imported above, named by the parameter
+    clock: FrozenClock,
 ) -> None:
     proxy, db = proxied
     # Tokens cached: the request gets past sign-in and meets the outage in the report itself.
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=600, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=600, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordertrack.test", timeout=30) as http,
+    ):
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "outage.staff"))
         party = await create_party(staff)
         partner = Api(http, await issue_token(db, clock, Role.PARTNER, "outage.partner", party_id=int(party["id"])))

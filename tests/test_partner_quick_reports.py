@@ -37,7 +37,9 @@ STAFF = Actor(name="tester", role=Role.STAFF)
 _keys = itertools.count(1)
 
 
-async def _in_progress(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, n: int) -> tuple[Api, Actor, list[int]]:
+async def _in_progress(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, n: int
+) -> tuple[Api, Actor, list[int]]:
     """A partner with ``n`` party orders it acknowledged and reported on once (so they are in progress), swept."""
     party = await create_party(staff)
     api = await partner_api(http, db, clock, party["id"])
@@ -78,11 +80,16 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
     assert (again.id, again.version, again.percent_complete) == (first.id, first.version, 40)
     dated, usual = [e for e in published if e.type == "partyProgressReported"]
     assert dated.data["after"]["expected_delivery"] == moved.isoformat()
-    assert (usual.type, usual.entity, usual.data) == ("partyProgressReported", "partyProgressReport", {
-        "before": {"percent_complete": 1, "expected_delivery": moved.isoformat()},
-        "after": {"percent_complete": 40, "expected_delivery": moved.isoformat()},
-        "note": "cabinet installed", "milestone": None,
-    })
+    assert (usual.type, usual.entity, usual.data) == (
+        "partyProgressReported",
+        "partyProgressReport",
+        {
+            "before": {"percent_complete": 1, "expected_delivery": moved.isoformat()},
+            "after": {"percent_complete": 40, "expected_delivery": moved.isoformat()},
+            "note": "cabinet installed",
+            "milestone": None,
+        },
+    )
     async with db.read() as session:
         stored = (await session.execute(select(Event).where(Event.seq == usual.seq))).scalar_one()
         assert stored.data == usual.data and stored.order_id == first.order_id and stored.party_id == actor.party_id
@@ -117,7 +124,11 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
         while True:
             finished = done.is_set()
             async with db.read() as session:
-                rows = list((await session.execute(text("SELECT seq FROM event WHERE seq > :last ORDER BY seq"), {"last": last})).scalars())
+                rows = list(
+                    (
+                        await session.execute(text("SELECT seq FROM event WHERE seq > :last ORDER BY seq"), {"last": last})
+                    ).scalars()
+                )
             if rows != list(range(last + 1, last + 1 + len(rows))):
                 gaps.append((last, rows))
             seen.extend(rows)
@@ -133,7 +144,9 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
         data = partner.ProgressReport(percent_complete=n % 100, note=f"report {n}", expected_delivery=dated)
         result = await partner.submit_progress(db, actor, clock.now(), po_id, key, data)
         async with db.read() as session:  # committed before the answer
-            assert (await session.execute(text("SELECT result_id FROM party_request_key WHERE key = :k"), {"k": key})).scalar_one() == result.id
+            assert (
+                await session.execute(text("SELECT result_id FROM party_request_key WHERE key = :k"), {"k": key})
+            ).scalar_one() == result.id
 
     async def note(n: int) -> None:  # a full-path writer on the same orders, holding the sequence lock its own way
         async with db.write(STAFF, clock.now()) as uow:
@@ -146,8 +159,11 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
 
     async with db.read() as session:
         seqs = list((await session.execute(select(Event.seq).where(Event.seq > seq_before).order_by(Event.seq))).scalars())
-        reported = (await session.execute(select(func.count()).select_from(Event).where(
-            Event.seq > seq_before, Event.type == "partyProgressReported"))).scalar_one()
+        reported = (
+            await session.execute(
+                select(func.count()).select_from(Event).where(Event.seq > seq_before, Event.type == "partyProgressReported")
+            )
+        ).scalar_one()
     assert gaps == []
     assert seqs == list(range(seq_before + 1, seq_before + 1 + len(seqs))) == seen
     assert sorted(published) == seqs
@@ -167,17 +183,29 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
     _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     (version,) = (await _versions(db, [po_id])).values()
     async with db.write_session() as holder:  # e.g. the jeopardy sweep or a cancellation holding the order
-        order_id = (await holder.execute(text(
-            "SELECT o.id FROM customer_order o JOIN party_order po ON po.order_id = o.id WHERE po.id = :id FOR UPDATE OF o"
-        ), {"id": po_id})).scalar_one()
+        order_id = (
+            await holder.execute(
+                text(
+                    "SELECT o.id FROM customer_order o JOIN party_order po ON po.order_id = o.id WHERE po.id = :id FOR UPDATE OF o"
+                ),
+                {"id": po_id},
+            )
+        ).scalar_one()
         holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        report = asyncio.create_task(partner.submit_progress(
-            db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70)))
+        report = asyncio.create_task(
+            partner.submit_progress(db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70))
+        )
+
         async def blocked() -> int:
             async with db.read() as session:
-                return int((await session.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
-                ), {"holder": holder_pid})).scalar_one())
+                return int(
+                    (
+                        await session.execute(
+                            text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                            {"holder": holder_pid},
+                        )
+                    ).scalar_one()
+                )
 
         await wait_until(blocked, timeout=10, what="the report's statement to wait for that lock")
         assert await blocked() == 1 and not report.done()

@@ -34,8 +34,11 @@ from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the fast path runs on PostgreSQL only
 
-NOTES = st.one_of(st.none(), st.sampled_from(["", "  ", "cabinet's in", "$ev$ and $$ dollars", "trench\ndug", "bell\x07"]),
-                  st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12))
+NOTES = st.one_of(
+    st.none(),
+    st.sampled_from(["", "  ", "cabinet's in", "$ev$ and $$ dollars", "trench\ndug", "bell\x07"]),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12),
+)
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,16 @@ class Step:
 
 
 STEPS = st.builds(
-    Step, hours=st.sampled_from([0, 0, 1, 30, 50, 24 * 25]), sweep=st.booleans(), order=st.integers(0, 4),
-    actor=st.sampled_from(["own", "own", "own", "other", "staff"]), key=st.one_of(st.none(), st.sampled_from(["a", "b", " "])),
-    percent=st.one_of(st.none(), st.integers(-1, 101)), note=NOTES,
-    days_to_expected=st.one_of(st.none(), st.none(), st.integers(-1, 40)), milestone=st.sampled_from([False, False, False, True]),
+    Step,
+    hours=st.sampled_from([0, 0, 1, 30, 50, 24 * 25]),
+    sweep=st.booleans(),
+    order=st.integers(0, 4),
+    actor=st.sampled_from(["own", "own", "own", "other", "staff"]),
+    key=st.one_of(st.none(), st.sampled_from(["a", "b", " "])),
+    percent=st.one_of(st.none(), st.integers(-1, 101)),
+    note=NOTES,
+    days_to_expected=st.one_of(st.none(), st.none(), st.integers(-1, 40)),
+    milestone=st.sampled_from([False, False, False, True]),
 )
 
 
@@ -65,9 +74,31 @@ STEPS = st.builds(
 # And the usual report after a sweep (the fast path), its retry, and the same key for another request.
 KNOWN = [
     [Step(hours=600, sweep=False, order=0, actor="own", key=None, percent=10, note=None, days_to_expected=None, milestone=False)],
-    [Step(hours=1, sweep=True, order=0, actor="own", key="a", percent=40, note="cabinet's in", days_to_expected=None, milestone=False),
-     Step(hours=0, sweep=False, order=0, actor="own", key="a", percent=40, note="cabinet's in", days_to_expected=None, milestone=False),
-     Step(hours=1, sweep=False, order=3, actor="own", key="a", percent=41, note=None, days_to_expected=None, milestone=False)],
+    [
+        Step(
+            hours=1,
+            sweep=True,
+            order=0,
+            actor="own",
+            key="a",
+            percent=40,
+            note="cabinet's in",
+            days_to_expected=None,
+            milestone=False,
+        ),
+        Step(
+            hours=0,
+            sweep=False,
+            order=0,
+            actor="own",
+            key="a",
+            percent=40,
+            note="cabinet's in",
+            days_to_expected=None,
+            milestone=False,
+        ),
+        Step(hours=1, sweep=False, order=3, actor="own", key="a", percent=41, note=None, days_to_expected=None, milestone=False),
+    ],
 ]
 
 
@@ -105,7 +136,9 @@ async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: Fr
         if stage == "reported":
             await apis[party["id"]].ok(REPORT, {"id": po["id"], "key": f"set-up-{po['id']}", "input": {"percentComplete": 5}})
         found.append((int(po["id"]), int(party["id"])))
-    planned = await staff.ok(MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}})
+    planned = await staff.ok(
+        MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}}
+    )
     assert db.schema is not None
     return Template(db.schema, [*found, (999999, int(first["id"]))], int(planned["planPartyMilestone"]["id"]), clock.now())
 
@@ -140,12 +173,23 @@ async def _copy(template: str, into: Database) -> None:
         await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for table in tables:
             await session.execute(text(f'INSERT INTO "{into.schema}"."{table}" SELECT * FROM "{template}"."{table}"'))
-        sequences = await session.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s AND column_default LIKE 'nextval%'"
-        ), {"s": template})
+        sequences = await session.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+            ),
+            {"s": template},
+        )
         for table, column in list(sequences):
-            source = (await session.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{template}"."{table}"', "c": column})).scalar_one()
-            target = (await session.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{into.schema}"."{table}"', "c": column})).scalar_one()
+            source = (
+                await session.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{template}"."{table}"', "c": column}
+                )
+            ).scalar_one()
+            target = (
+                await session.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{into.schema}"."{table}"', "c": column}
+                )
+            ).scalar_one()
             await session.execute(text(f"SELECT setval(:target, last_value, is_called) FROM {source}"), {"target": target})
         await session.commit()
 
@@ -183,11 +227,15 @@ def _answer(result: Any) -> dict[str, Any]:
 async def _send(db: Database, step: Step, template: Template, now: datetime, fast: bool, fresh: str) -> tuple[str, Any]:
     po_id, party_id = template.party_orders[step.order]
     other = next(p for _, p in template.party_orders if p != party_id)
-    actor = {"own": Actor(name=f"partner-{party_id}", role=Role.PARTNER, party_id=party_id),
-             "other": Actor(name=f"partner-{other}", role=Role.PARTNER, party_id=other),
-             "staff": Actor(name="sam.staff", role=Role.STAFF)}[step.actor]
+    actor = {
+        "own": Actor(name=f"partner-{party_id}", role=Role.PARTNER, party_id=party_id),
+        "other": Actor(name=f"partner-{other}", role=Role.PARTNER, party_id=other),
+        "staff": Actor(name="sam.staff", role=Role.STAFF),
+    }[step.actor]
     report = partner.ProgressReport(
-        percent_complete=step.percent, note=step.note, milestone_id=template.milestone if step.milestone else None,
+        percent_complete=step.percent,
+        note=step.note,
+        milestone_id=template.milestone if step.milestone else None,
         expected_delivery=now + timedelta(days=step.days_to_expected) if step.days_to_expected is not None else None,
     )
     key = step.key if step.key is not None else fresh
@@ -202,7 +250,11 @@ async def _send(db: Database, step: Step, template: Template, now: datetime, fas
 
 
 async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any_reports(
-    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, twins: tuple[Database, Database],
+    staff: Api,
+    http: httpx.AsyncClient,
+    db: Database,
+    clock: FrozenClock,
+    twins: tuple[Database, Database],
     escalation_policy: Policy,
 ) -> None:
     template = await _template(staff, http, db, clock)
@@ -230,8 +282,11 @@ async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any
             expected = await _send(full_db, step, template, now, False, key)
             assert got == expected, (steps[: n + 1], _differences(got, expected))
         fast_rows, full_rows = await _everything(fast_db), await _everything(full_db)
-        differ = {t: (sorted(set(fast_rows[t]) - set(full_rows[t]), key=repr), sorted(set(full_rows[t]) - set(fast_rows[t]), key=repr))
-                  for t in fast_rows if fast_rows[t] != full_rows[t]}
+        differ = {
+            t: (sorted(set(fast_rows[t]) - set(full_rows[t]), key=repr), sorted(set(full_rows[t]) - set(fast_rows[t]), key=repr))
+            for t in fast_rows
+            if fast_rows[t] != full_rows[t]
+        }
         assert not differ, (steps, differ)
         assert published[id(fast_db)] == published[id(full_db)], steps
     assert fast_answers > 0, "some reports took the fast path"

@@ -8,8 +8,17 @@ from app.clock import FrozenClock
 from app.db import Database
 from tests.api import Api
 from tests.party import (
-    CANCEL_ORDER, CANCEL_PO, CONFIRM, ORDER_TREE, acknowledge, create_party, get_po, key, order_with_party_items,
-    partner_api, requisition,
+    CANCEL_ORDER,
+    CANCEL_PO,
+    CONFIRM,
+    ORDER_TREE,
+    acknowledge,
+    create_party,
+    get_po,
+    key,
+    order_with_party_items,
+    partner_api,
+    requisition,
 )
 
 
@@ -28,7 +37,7 @@ async def test_cancelling_a_customer_order_cancels_unacknowledged_party_orders_a
     assert (await get_po(staff, po_a["id"]))["state"] == "PENDING_CANCELLATION"  # type: ignore[index]
     assert (await get_po(staff, po_b["id"]))["state"] == "CANCELLED"  # type: ignore[index]
 
-    confirmed = (await partner_a.ok(CONFIRM, {"id": po_a["id"], "key": key(), "note": "crew stood down"}))
+    confirmed = await partner_a.ok(CONFIRM, {"id": po_a["id"], "key": key(), "note": "crew stood down"})
     assert confirmed["confirmPartyOrderCancellation"]["state"] == "CANCELLED"
     tree = (await staff.ok(ORDER_TREE, {"id": order["id"]}))["customerOrder"]
     assert tree["state"] == "CANCELLED"
@@ -60,7 +69,9 @@ async def test_a_party_order_no_longer_required_is_cancelled_and_the_customer_or
 
     unacked = (await staff.ok(CANCEL_PO, {"id": po_b["id"], "reason": "customer dropped the second site"}))["cancelPartyOrder"]
     assert unacked["state"] == "CANCELLED" and unacked["stateReason"] == "customer dropped the second site"
-    asked = (await staff.ok(CANCEL_PO, {"id": po_a["id"], "reason": "sourced internally", "version": acked["version"]}))["cancelPartyOrder"]
+    asked = (await staff.ok(CANCEL_PO, {"id": po_a["id"], "reason": "sourced internally", "version": acked["version"]}))[
+        "cancelPartyOrder"
+    ]
     assert asked["state"] == "PENDING_CANCELLATION"
     await partner_a.ok(CONFIRM, {"id": po_a["id"], "key": key()})
     assert (await get_po(partner_a, po_a["id"]))["state"] == "CANCELLED"  # type: ignore[index]

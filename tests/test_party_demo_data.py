@@ -15,7 +15,9 @@ async def test_the_demo_loads_party_orders_in_varied_states(db: Database, clock:
     assert len(parties) == 3
     async with db.read() as session:
         states = dict((await session.execute(select(PartyOrder.state, func.count()).group_by(PartyOrder.state))).all())
-        requests = dict((await session.execute(select(PartyChangeRequest.state, func.count()).group_by(PartyChangeRequest.state))).all())
+        requests = dict(
+            (await session.execute(select(PartyChangeRequest.state, func.count()).group_by(PartyChangeRequest.state))).all()
+        )
         overdue = (await session.execute(select(func.count()).where(PartyOrder.next_report_due < clock.now()))).scalar()
     assert {"pending", "acknowledged", "inProgress", "completed", "pendingCancellation", "cancelled"} <= set(states)
     assert requests == {"open": 1, "accepted": 1}

@@ -11,8 +11,18 @@ from app.db import Database
 from tests.api import Api
 from tests.factories import iso
 from tests.party import (
-    CHANGE, COMPLETE, ORDER_TREE, REPORT, RESOLVE, acknowledge, create_party, get_po, key, order_with_party_items,
-    partner_api, requisition,
+    CHANGE,
+    COMPLETE,
+    ORDER_TREE,
+    REPORT,
+    RESOLVE,
+    acknowledge,
+    create_party,
+    get_po,
+    key,
+    order_with_party_items,
+    partner_api,
+    requisition,
 )
 
 
@@ -32,8 +42,14 @@ async def test_a_party_order_is_followed_from_requisition_to_delivery_and_comple
     assert await requisition(staff, order["id"]) == []  # nothing ordered twice
 
     # The party acknowledges with its own reference, committed date and a delivery plan.
-    acked = await acknowledge(supplier, po["id"], now, days=20, ref="ACME-77",
-                              milestones=[{"name": "cable laid", "plannedDate": iso(now + timedelta(days=10))}])
+    acked = await acknowledge(
+        supplier,
+        po["id"],
+        now,
+        days=20,
+        ref="ACME-77",
+        milestones=[{"name": "cable laid", "plannedDate": iso(now + timedelta(days=10))}],
+    )
     assert acked["state"] == "ACKNOWLEDGED"
     assert acked["partyReference"] == "ACME-77"
     assert acked["expectedDeliveryDate"] == iso(now + timedelta(days=20))
@@ -42,10 +58,12 @@ async def test_a_party_order_is_followed_from_requisition_to_delivery_and_comple
 
     # Reports: progress, then the milestone reached.
     clock.advance(timedelta(days=2))
-    first = (await supplier.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 30, "note": "ducts open"}}))
+    first = await supplier.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 30, "note": "ducts open"}})
     assert first["reportPartyOrderProgress"]["state"] == "IN_PROGRESS"
     clock.advance(timedelta(days=8))
-    second = await supplier.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 60, "milestoneId": milestone["id"]}})
+    second = await supplier.ok(
+        REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 60, "milestoneId": milestone["id"]}}
+    )
     reported = second["reportPartyOrderProgress"]
     assert reported["percentComplete"] == 60
     assert reported["milestones"][0]["reachedAt"] == iso(clock.now())
@@ -59,13 +77,29 @@ async def test_a_party_order_is_followed_from_requisition_to_delivery_and_comple
 
     # A forced change: the party cannot make the date; staff accept it at the customer order.
     new_date = now + timedelta(days=40)
-    change = (await supplier.ok(CHANGE, {"id": po["id"], "key": key(), "input": {
-        "nature": "FORCED", "kind": "DELIVERY_DATE", "proposedDeliveryDate": iso(new_date), "reason": "permit delayed by the city",
-    }}))["requestPartyOrderChange"]
+    change = (
+        await supplier.ok(
+            CHANGE,
+            {
+                "id": po["id"],
+                "key": key(),
+                "input": {
+                    "nature": "FORCED",
+                    "kind": "DELIVERY_DATE",
+                    "proposedDeliveryDate": iso(new_date),
+                    "reason": "permit delayed by the city",
+                },
+            },
+        )
+    )["requestPartyOrderChange"]
     assert change["state"] == "OPEN"
-    waiting = await staff.ok("query($o: ID!) { openChangeRequests(orderId: $o) { edges { node { id reason } } } }", {"o": order["id"]})
+    waiting = await staff.ok(
+        "query($o: ID!) { openChangeRequests(orderId: $o) { edges { node { id reason } } } }", {"o": order["id"]}
+    )
     assert [e["node"]["id"] for e in waiting["openChangeRequests"]["edges"]] == [change["id"]]
-    resolved = (await staff.ok(RESOLVE, {"id": change["id"], "decision": "ACCEPT", "note": "customer informed"}))["resolvePartyChangeRequest"]
+    resolved = (await staff.ok(RESOLVE, {"id": change["id"], "decision": "ACCEPT", "note": "customer informed"}))[
+        "resolvePartyChangeRequest"
+    ]
     assert resolved["state"] == "ACCEPTED" and resolved["resolvedBy"] == "sam.staff"
 
     # Both sides see it: the party its resolved request and new dates, staff the re-dated customer order.
@@ -88,10 +122,18 @@ async def test_a_party_order_is_followed_from_requisition_to_delivery_and_comple
 
     # Every step is on the customer order's timeline, scoped to the party order and party.
     timeline = await staff.ok(
-        "query($id: ID!) { orderTimeline(orderId: $id, first: 100) { edges { node { type partyOrderId } } } }", {"id": order["id"]}
+        "query($id: ID!) { orderTimeline(orderId: $id, first: 100) { edges { node { type partyOrderId } } } }",
+        {"id": order["id"]},
     )
     types = [(e["node"]["type"], e["node"]["partyOrderId"]) for e in timeline["orderTimeline"]["edges"]]
-    for expected in ("partyOrderCreated", "partyOrderAcknowledged", "partyProgressReported", "partyMilestonePlanned",
-                     "partyChangeRequested", "partyChangeResolved", "partyOrderCompleted"):
+    for expected in (
+        "partyOrderCreated",
+        "partyOrderAcknowledged",
+        "partyProgressReported",
+        "partyMilestonePlanned",
+        "partyChangeRequested",
+        "partyChangeResolved",
+        "partyOrderCompleted",
+    ):
         assert (expected, po["id"]) in types
     assert ("orderStateChanged", None) in types

@@ -12,8 +12,24 @@ from app.db import Database
 from tests.api import Api
 from tests.factories import GET, iso
 from tests.party import (
-    ACK, CANCEL_PO, CHANGE, COMPLETE, CONFIRM, CREATE_PARTY, GET_PO, GET_PO_STAFF, REJECT, REPORT, REQUEST, RESOLVE,
-    acknowledge, create_party, order_with_party_items, partner_api, requisition, snapshot_tables,
+    ACK,
+    CANCEL_PO,
+    CHANGE,
+    COMPLETE,
+    CONFIRM,
+    CREATE_PARTY,
+    GET_PO,
+    GET_PO_STAFF,
+    REJECT,
+    REPORT,
+    REQUEST,
+    RESOLVE,
+    acknowledge,
+    create_party,
+    order_with_party_items,
+    partner_api,
+    requisition,
+    snapshot_tables,
 )
 
 FUTURE = timedelta(days=15)
@@ -82,7 +98,7 @@ async def test_a_partner_sees_what_it_needs_but_not_the_customer_order(
     assert await partner.code("query($id: ID!) { partyOrder(id: $id) { customerOrder { id } } }", {"id": po["id"]}) == "FORBIDDEN"
     assert await partner.code(GET_PO_STAFF, {"id": po["id"]}) == "FORBIDDEN"  # enterprise check-ins stay inside
     assert await partner.code("{ customerOrders { edges { node { id } } } }") == "FORBIDDEN"
-    staff_view = (await staff.ok("query($id: ID!) { partyOrder(id: $id) { customerOrder { id } } }", {"id": po["id"]}))
+    staff_view = await staff.ok("query($id: ID!) { partyOrder(id: $id) { customerOrder { id } } }", {"id": po["id"]})
     assert staff_view["partyOrder"]["customerOrder"]["id"] == order["id"]
 
 
@@ -97,7 +113,10 @@ async def test_partners_cannot_do_staff_work_and_staff_cannot_act_for_a_party(
     assert await partner.code(REQUEST, {"input": {"orderId": order["id"]}}) == "FORBIDDEN"
     assert await partner.code(CANCEL_PO, {"id": po["id"], "reason": "x"}) == "FORBIDDEN"
     assert await partner.code(RESOLVE, {"id": "1", "decision": "ACCEPT"}) == "FORBIDDEN"
-    assert await partner.code(CREATE_PARTY, {"input": {"name": "Mine", "kind": "PARTNER", "reportingIntervalHours": 1}}) == "FORBIDDEN"
+    assert (
+        await partner.code(CREATE_PARTY, {"input": {"name": "Mine", "kind": "PARTNER", "reportingIntervalHours": 1}})
+        == "FORBIDDEN"
+    )
     assert await viewer.code(CANCEL_PO, {"id": po["id"], "reason": "x"}) == "FORBIDDEN"
     for _, query, variables in partner_operations(po["id"], iso(clock.now() + FUTURE)):
         assert await staff.code(query, variables) == "FORBIDDEN"

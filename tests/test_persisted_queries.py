@@ -26,7 +26,9 @@ AD_HOC = "query Mine { me { name role } }"
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, partner_persisted_only=True, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, partner_persisted_only=True, _env_file=None
+    )  # type: ignore[call-arg]
 
 
 async def send(http: httpx.AsyncClient, token: str | None, **body: Any) -> dict[str, Any]:
@@ -48,7 +50,9 @@ def code(body: dict[str, Any]) -> str:
 async def test_a_contract_operation_runs_by_its_hash_alone(http: httpx.AsyncClient, staff: Api, clock: FrozenClock) -> None:
     order = await create_order(staff, clock.now())
     tree = CONTRACT["OrderTree"]
-    body = await send(http, staff.token, extensions=persisted(tree.sha256), variables={"id": order["id"]}, operationName="OrderTree")
+    body = await send(
+        http, staff.token, extensions=persisted(tree.sha256), variables={"id": order["id"]}, operationName="OrderTree"
+    )
     assert body["data"]["customerOrder"]["salesRequestRef"] == order["salesRequestRef"]
     assert body["data"]["customerOrder"]["items"][0]["productRef"] == "FIBRE-1G"
 
@@ -68,7 +72,10 @@ async def test_a_hash_that_does_not_match_the_query_is_refused_and_not_stored(ht
     wrong = sha256_hex("something else")
     assert code(await send(http, staff.token, query=AD_HOC, extensions=persisted(wrong))) == "PERSISTED_QUERY_HASH_MISMATCH"
     assert code(await send(http, staff.token, extensions=persisted(wrong))) == "PERSISTED_QUERY_NOT_FOUND"
-    assert code(await send(http, staff.token, extensions={"persistedQuery": {"version": 2, "sha256Hash": wrong}})) == "PERSISTED_QUERY_NOT_SUPPORTED"
+    assert (
+        code(await send(http, staff.token, extensions={"persistedQuery": {"version": 2, "sha256Hash": wrong}}))
+        == "PERSISTED_QUERY_NOT_SUPPORTED"
+    )
     assert code(await send(http, staff.token, extensions=persisted("not-hex"))) == "INVALID_INPUT"
 
 
@@ -82,7 +89,8 @@ async def test_nobody_signed_in_cannot_fill_the_store(http: httpx.AsyncClient, s
 async def test_a_persisted_query_runs_by_get_too(http: httpx.AsyncClient, staff: Api) -> None:
     me = CONTRACT["Me"]
     response = await http.get(
-        "/graphql", params={"extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{me.sha256}"}}}}'},
+        "/graphql",
+        params={"extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{me.sha256}"}}}}'},
         headers={"Authorization": f"Bearer {staff.token}"},
     )
     assert response.json()["data"]["me"]["role"] == "staff"
@@ -98,7 +106,9 @@ async def test_partners_run_only_the_contracts_operations_when_persisted_only_is
     by_text = await send(http, partner, query=me.body)  # the exact contract text is the same operation
     assert by_text["data"] == by_hash["data"]
     assert code(await send(http, partner, query=AD_HOC)) == "PERSISTED_QUERY_NOT_IN_LIST"
-    assert code(await send(http, partner, query=AD_HOC, extensions=persisted(sha256_hex(AD_HOC)))) == "PERSISTED_QUERY_NOT_IN_LIST"
+    assert (
+        code(await send(http, partner, query=AD_HOC, extensions=persisted(sha256_hex(AD_HOC)))) == "PERSISTED_QUERY_NOT_IN_LIST"
+    )
     # a partner cannot register, and what staff registered is still not the contract
     await send(http, staff.token, query=AD_HOC, extensions=persisted(sha256_hex(AD_HOC)))
     assert code(await send(http, partner, extensions=persisted(sha256_hex(AD_HOC)))) == "PERSISTED_QUERY_NOT_IN_LIST"
@@ -112,12 +122,16 @@ class ContractClient:
         self.http, self.token = http, token
 
     async def run(self, name: str, **variables: Any) -> dict[str, Any]:
-        body = await send(self.http, self.token, operationName=name, variables=variables, extensions=persisted(CONTRACT[name].sha256))
+        body = await send(
+            self.http, self.token, operationName=name, variables=variables, extensions=persisted(CONTRACT[name].sha256)
+        )
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
 
-async def test_a_partner_integration_runs_on_the_contract_alone(http: httpx.AsyncClient, db: Database, clock: FrozenClock, staff: Api) -> None:
+async def test_a_partner_integration_runs_on_the_contract_alone(
+    http: httpx.AsyncClient, db: Database, clock: FrozenClock, staff: Api
+) -> None:
     from datetime import timedelta
 
     from tests.party import (
@@ -136,13 +150,27 @@ async def test_a_partner_integration_runs_on_the_contract_alone(http: httpx.Asyn
     mine = await partner.run("PartyOrderList")
     assert [e["node"]["id"] for e in mine["partyOrders"]["edges"]] == [po["id"]]
     when = (clock.now() + timedelta(days=20)).isoformat()
-    ack = await partner.run("AcknowledgePartyOrder", id=po["id"], idempotencyKey="ack-1", input={
-        "partyReference": "ACME-77", "committedDeliveryDate": when, "milestones": [{"name": "duct survey", "plannedDate": when}]})
+    ack = await partner.run(
+        "AcknowledgePartyOrder",
+        id=po["id"],
+        idempotencyKey="ack-1",
+        input={
+            "partyReference": "ACME-77",
+            "committedDeliveryDate": when,
+            "milestones": [{"name": "duct survey", "plannedDate": when}],
+        },
+    )
     assert ack["acknowledgePartyOrder"]["state"] == "ACKNOWLEDGED"
-    await partner.run("ReportPartyOrderProgress", id=po["id"], idempotencyKey="rep-1", input={"percentComplete": 30, "note": "ducts cleared"})
+    await partner.run(
+        "ReportPartyOrderProgress", id=po["id"], idempotencyKey="rep-1", input={"percentComplete": 30, "note": "ducts cleared"}
+    )
     later = (clock.now() + timedelta(days=25)).isoformat()
-    change = await partner.run("RequestPartyOrderChange", id=po["id"], idempotencyKey="chg-1", input={
-        "nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "road works permit delayed", "proposedDeliveryDate": later})
+    change = await partner.run(
+        "RequestPartyOrderChange",
+        id=po["id"],
+        idempotencyKey="chg-1",
+        input={"nature": "FORCED", "kind": "DELIVERY_DATE", "reason": "road works permit delayed", "proposedDeliveryDate": later},
+    )
     progress = (await partner.run("PartyOrderProgress", id=po["id"]))["partyOrder"]
     assert progress["percentComplete"] == 30 and progress["partyReference"] == "ACME-77"
     assert [m["name"] for m in progress["milestones"]] == ["duct survey"]
@@ -174,7 +202,9 @@ async def next_message(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
 
 
-async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(db: Database, clock: FrozenClock, settings: Settings) -> None:
+async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
     from app.main import create_app
     from tests.launcher import serve_app
     from tests.party import create_party, order_with_party_items, requisition
@@ -184,12 +214,19 @@ async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_o
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))
         order = await create_order(staff, clock.now())
         timeline = CONTRACT["LiveOrderTimeline"]
-        ws = await ws_subscribe(address, staff.token or "", {  # the hash alone, no query text
-            "operationName": timeline.name, "variables": {"orderId": order["id"]}, "extensions": persisted(timeline.sha256)})
+        ws = await ws_subscribe(
+            address,
+            staff.token or "",
+            {  # the hash alone, no query text
+                "operationName": timeline.name,
+                "variables": {"orderId": order["id"]},
+                "extensions": persisted(timeline.sha256),
+            },
+        )
         bus = app.state.ordertrack.services.bus
         try:
             await wait_until(lambda: bus.subscriber_count == 1, timeout=5, what="the subscription to be registered")
-            await staff.ok("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"called\") { id } }", {"id": order["id"]})
+            await staff.ok('mutation($id: ID!) { addOrderNote(orderId: $id, text: "called") { id } }', {"id": order["id"]})
             message = await next_message(ws)
             assert message["type"] == "next" and message["payload"]["data"]["orderEvents"]["type"] == "noteAdded"
         finally:
@@ -205,7 +242,9 @@ async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_o
         finally:
             await ad_hoc.close()
         live = CONTRACT["LivePartyOrderEvents"]
-        mine = await ws_subscribe(address, partner, {"operationName": live.name, "variables": {}, "extensions": persisted(live.sha256)})
+        mine = await ws_subscribe(
+            address, partner, {"operationName": live.name, "variables": {}, "extensions": persisted(live.sha256)}
+        )
         try:
             await wait_until(lambda: bus.subscriber_count == 1, timeout=5, what="the partner's subscription to be registered")
             party_order = await order_with_party_items(staff, clock.now(), party["id"])

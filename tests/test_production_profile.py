@@ -79,7 +79,7 @@ async def test_near_misses_name_nothing_of_the_schema(overrides: dict[str, objec
 
 
 async def test_with_introspection_on_developers_still_get_suggestions(http: httpx.AsyncClient) -> None:
-    body = (await http.post("/graphql", json={"query": "{ customerOrder(idd: \"1\") { id } }"})).json()
+    body = (await http.post("/graphql", json={"query": '{ customerOrder(idd: "1") { id } }'})).json()
     assert "Did you mean 'id'?" in body["errors"][0]["message"]
 
 
@@ -123,14 +123,18 @@ async def test_logs_hold_no_sql_values_tokens_or_request_bodies(
     token = await issue_token(db, clock, Role.STAFF, "log.staff")
 
     async def broken_add_note(uow, order_id, note_text):  # type: ignore[no-untyped-def]
-        await uow.session.execute(text("SELECT secret FROM no_such_table WHERE path = :p"), {"p": BOUND})  # a name: the traceback shows this line
+        await uow.session.execute(
+            text("SELECT secret FROM no_such_table WHERE path = :p"), {"p": BOUND}
+        )  # a name: the traceback shows this line
 
     async with client_for(db, clock, **production()) as http:
         staff = Api(http, token)
         order = await create_order(staff, clock.now())
         monkeypatch.setattr(service, "add_note", broken_add_note)
         with caplog.at_level(logging.DEBUG), drivers_as_configured():
-            body = await staff.send('mutation($id: ID!) { addOrderNote(orderId: $id, text: "body-text-0815") { id } }', {"id": order["id"]})
+            body = await staff.send(
+                'mutation($id: ID!) { addOrderNote(orderId: $id, text: "body-text-0815") { id } }', {"id": order["id"]}
+            )
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
     lines = []
     for record in caplog.records:

@@ -24,7 +24,9 @@ async def test_staff_schedule_and_assign_activities_for_an_item(staff: Api, cloc
     item = order["items"][0]["id"]
     activity = await schedule(staff, order["id"], clock.now(), itemId=item, workGroup="field-north", assignee="kim")
     assert (activity["state"], activity["itemId"], activity["version"]) == ("PLANNED", item, 1)
-    assigned = (await staff.ok(ASSIGN, {"id": activity["id"], "group": "field-south", "who": "lee", "version": 1}))["assignActivity"]
+    assigned = (await staff.ok(ASSIGN, {"id": activity["id"], "group": "field-south", "who": "lee", "version": 1}))[
+        "assignActivity"
+    ]
     assert (assigned["workGroup"], assigned["assignee"], assigned["version"]) == ("field-south", "lee", 2)
     tree = await get_order(staff, order["id"])
     assert [a["id"] for a in tree["items"][0]["activities"]] == [activity["id"]]
@@ -72,7 +74,9 @@ async def test_rescheduling_a_predecessor_pushes_the_expected_completion(staff: 
     assert moved["version"] == 2
     # the install (2 days long) can only start when the survey ends: 10 + 2 days
     assert (await get_order(staff, order["id"]))["expectedCompletion"].startswith((now + timedelta(days=12)).isoformat()[:19])
-    timeline = await staff.ok("query($id: ID!) { orderTimeline(orderId: $id) { edges { node { type after } } } }", {"id": order["id"]})
+    timeline = await staff.ok(
+        "query($id: ID!) { orderTimeline(orderId: $id) { edges { node { type after } } } }", {"id": order["id"]}
+    )
     redates = [e["node"] for e in timeline["orderTimeline"]["edges"] if e["node"]["type"] == "expectedCompletionChanged"]
     assert redates[-1]["after"]["expected_completion"].startswith((now + timedelta(days=12)).isoformat()[:19])
 
@@ -93,13 +97,20 @@ async def test_bad_activity_input_is_refused_and_changes_nothing(staff: Api, db:
     order = await create_order(staff, now)
     activity = await schedule(staff, order["id"], now)
     before = await fingerprint(db)
-    backwards = {"kind": "x", "plannedStart": (now + timedelta(days=2)).isoformat(), "plannedEnd": (now + timedelta(days=1)).isoformat()}
+    backwards = {
+        "kind": "x",
+        "plannedStart": (now + timedelta(days=2)).isoformat(),
+        "plannedEnd": (now + timedelta(days=1)).isoformat(),
+    }
     ok = {"kind": "x", "plannedStart": (now + timedelta(days=1)).isoformat(), "plannedEnd": (now + timedelta(days=2)).isoformat()}
     assert await staff.code(SCHEDULE, {"orderId": order["id"], "input": backwards}) == "INVALID_INPUT"
     assert await staff.code(SCHEDULE, {"orderId": "987654", "input": ok}) == "NOT_FOUND"
     assert await staff.code(SCHEDULE, {"orderId": order["id"], "input": {**ok, "kind": ""}}) == "INVALID_INPUT"
     assert await staff.code(SCHEDULE, {"orderId": order["id"], "input": {**ok, "itemId": "999999"}}) == "INVALID_INPUT"
-    assert await staff.code(SCHEDULE, {"orderId": order["id"], "input": {**ok, "plannedStart": "2027-03-02T10:00:00"}}) == "INVALID_INPUT"
+    assert (
+        await staff.code(SCHEDULE, {"orderId": order["id"], "input": {**ok, "plannedStart": "2027-03-02T10:00:00"}})
+        == "INVALID_INPUT"
+    )
     assert await staff.code(PROGRESS, {"id": activity["id"], "input": {"percentComplete": 101}}) == "INVALID_INPUT"
     assert await staff.code(PROGRESS, {"id": activity["id"], "input": {"percentComplete": -1}}) == "INVALID_INPUT"
     assert await staff.code(PROGRESS, {"id": activity["id"], "input": {"state": "COMPLETED"}}) == "INVALID_TRANSITION"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
+from app.auth import Role
 from app.clock import FrozenClock
 from app.db import Database
 from tests.api import Api
 from tests.conftest import issue_token
-from app.auth import Role
 from tests.factories import create_order
 from tests.security_helpers import client_for, log_position, post
 
-DEEP = "{ customerOrder(id: \"1\") { items { " + "children { " * 12 + "id" + " }" * 14 + " }"
+DEEP = '{ customerOrder(id: "1") { items { ' + "children { " * 12 + "id" + " }" * 14 + " }"
 
 
 async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(staff: Api) -> None:
@@ -23,7 +23,7 @@ async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(staff: Ap
 
 async def test_depth_hidden_in_nested_fragments_is_counted(staff: Api) -> None:
     fragments = "".join(f"fragment F{i} on OrderItem {{ children {{ ...F{i + 1} }} }}\n" for i in range(15))
-    query = f"{{ customerOrder(id: \"1\") {{ items {{ ...F0 }} }} }}\n{fragments}fragment F15 on OrderItem {{ id }}"
+    query = f'{{ customerOrder(id: "1") {{ items {{ ...F0 }} }} }}\n{fragments}fragment F15 on OrderItem {{ id }}'
     assert await staff.code(query) == "QUERY_TOO_COMPLEX"
 
 
@@ -62,9 +62,12 @@ async def test_no_list_gives_more_than_a_hundred_rows_at_once(staff: Api, clock:
     cases = [
         ("{ customerOrders(first: 101) { edges { node { id } } } }", {}),
         ("query($n: Int!) { customerOrders(first: $n) { edges { node { id } } } }", {"n": 1000}),
-        ("query($n: Int = 500) { orderTimeline(orderId: \"1\", first: $n) { edges { cursor } } }", {}),
+        ('query($n: Int = 500) { orderTimeline(orderId: "1", first: $n) { edges { cursor } } }', {}),
         ("query($id: ID!) { customerOrder(id: $id) { timeline(first: 101) { edges { cursor } } } }", {"id": order["id"]}),
-        ("query($id: ID!) { customerOrder(id: $id) { ...T } } fragment T on CustomerOrder { timeline(first: 9999) { edges { cursor } } }", {"id": order["id"]}),
+        (
+            "query($id: ID!) { customerOrder(id: $id) { ...T } } fragment T on CustomerOrder { timeline(first: 9999) { edges { cursor } } }",
+            {"id": order["id"]},
+        ),
     ]
     for query, variables in cases:
         error = await staff.error(query, variables)
@@ -87,7 +90,7 @@ async def test_a_body_over_the_limit_gets_413_with_a_json_error(db: Database, cl
     async with client_for(db, clock, max_body_bytes=2000) as http:
         api = Api(http, token)
         before = await log_position(db)
-        big = {"query": "mutation($t: String!) { addOrderNote(orderId: \"1\", text: $t) { id } }", "variables": {"t": "x" * 5000}}
+        big = {"query": 'mutation($t: String!) { addOrderNote(orderId: "1", text: $t) { id } }', "variables": {"t": "x" * 5000}}
         response = await post(api, big)
         assert response.status_code == 413
         body = response.json()
@@ -99,7 +102,9 @@ async def test_a_body_over_the_limit_gets_413_with_a_json_error(db: Database, cl
             for _ in range(10):
                 yield b" " * 500
 
-        streamed = await http.post("/graphql", content=chunks(), headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        streamed = await http.post(
+            "/graphql", content=chunks(), headers={"content-type": "application/json", "authorization": f"Bearer {token}"}
+        )
         assert streamed.status_code == 413
         assert streamed.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
         assert await log_position(db) == before
@@ -124,7 +129,7 @@ async def test_introspection_and_graphiql_can_be_turned_off(db: Database, clock:
         error = await api.error("{ __schema { queryType { name } } }")
         assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         assert "introspection" in error["message"].lower()
-        assert await api.code("{ __type(name: \"CustomerOrder\") { name } }") == "GRAPHQL_VALIDATION_FAILED"
+        assert await api.code('{ __type(name: "CustomerOrder") { name } }') == "GRAPHQL_VALIDATION_FAILED"
         assert (await api.ok("{ me { name } }"))["me"]["name"] == "s"  # __typename and normal queries still work
         page = await http.get("/graphql", headers=html)
         assert "graphiql" not in page.text.lower()
@@ -134,5 +139,3 @@ async def test_every_error_has_a_code(staff: Api) -> None:
     for query in ["{ me { nam } }", "{ me { name ", "query($n: Int!) { customerOrders(first: $n) { edges { cursor } } }"]:
         body = await staff.send(query, {"n": "ten"})
         assert all(e["extensions"]["code"] for e in body["errors"]), body
-
-

@@ -32,8 +32,10 @@ async def test_each_mutation_in_a_document_counts(db: Database, clock: FrozenClo
     token = await issue_token(db, clock, Role.STAFF, "batcher")
     async with client_for(db, clock, mutation_rate_per_minute=2) as http:
         api = Api(http, token)
-        three = "mutation($a: CreateCustomerOrderInput!, $b: CreateCustomerOrderInput!, $c: CreateCustomerOrderInput!) {" \
+        three = (
+            "mutation($a: CreateCustomerOrderInput!, $b: CreateCustomerOrderInput!, $c: CreateCustomerOrderInput!) {"
             " a: createCustomerOrder(input: $a) { id } b: createCustomerOrder(input: $b) { id } c: createCustomerOrder(input: $c) { id } }"
+        )
         variables = {k: order_input(clock.now()) for k in "abc"}
         assert await api.code(three, variables) == "RATE_LIMITED"
         assert await log_position(db) == (0, 0)

@@ -57,12 +57,19 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
     clock = FrozenClock(START)
     apps = []
     for planner in (True, False):
-        s = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, response_cache_size=0,  # type: ignore[call-arg]
-                     read_planner=planner, _env_file=None)
+        s = Settings(
+            database_url="sqlite+aiosqlite:///unused.db",
+            monitor_enabled=False,
+            response_cache_size=0,  # type: ignore[call-arg]
+            read_planner=planner,
+            _env_file=None,
+        )
         apps.append(create_app(s, db=db, clock=clock, components=[]))
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://planned") as a, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://plain") as b:  # type: ignore[arg-type]
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://planned") as a,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://plain") as b,
+        ):  # type: ignore[arg-type]
             yield Pair(a, b, apps[0].state.ordertrack.services.read_planner)
 
 
@@ -75,8 +82,11 @@ async def orders_with_trees(db: Database, pair: Pair) -> dict[str, Any]:
     await generate(db, Spec(orders=40, items=5, chunk=20), START + timedelta(microseconds=123450))
     async with db.read() as session:
         party_id = (await session.execute(select(Party.id).order_by(Party.id))).scalars().first()
-        party_order = (await session.execute(select(PartyOrder).where(PartyOrder.party_id == party_id)
-                                             .order_by(PartyOrder.id))).scalars().first()
+        party_order = (
+            (await session.execute(select(PartyOrder).where(PartyOrder.party_id == party_id).order_by(PartyOrder.id)))
+            .scalars()
+            .first()
+        )
     clock = FrozenClock(START)
     tokens = {
         "staff": await issue_token(db, clock, Role.STAFF, "sam.staff"),
@@ -88,19 +98,36 @@ async def orders_with_trees(db: Database, pair: Pair) -> dict[str, Any]:
     order, po = str(party_order.order_id), str(party_order.id)
     staff, partner = {"Authorization": f"Bearer {tokens['staff']}"}, {"Authorization": f"Bearer {tokens['partner']}"}
     changes = [
-        ("mutation($id: ID!) { updateCustomerOrder(id: $id, version: 1, input: {contacts: [{name: \"Ann\", email: \"ann@example.com\"},"
-         " {name: \"Bob\", role: \"field engineer\", phone: \"+44 1\"}], characteristics: [{name: \"speed\", value: \"1G\"},"
-         " {name: \"Zone\", value: \"b\"}, {name: \"access\", value: \"fibre\"}]}) { id } }", {"id": order}, staff),
-        ("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"Customer asked for a call\") { id } }", {"id": order}, staff),
-        ("mutation($id: ID!) { addOrderNote(orderId: $id, text: \"Called back\") { id } }", {"id": order}, staff),
-        ("mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: \"customer complaint\", notify: [\"ops\", \"sales\"]) { id } }",
-         {"id": order}, staff),
-        ("mutation($id: ID!) { planPartyMilestone(partyOrderId: $id, input: {name: \"survey\", plannedDate: \"2030-01-02T03:04:05Z\"}) { id } }",
-         {"id": po}, staff),
-        ("mutation($id: ID!) { planPartyMilestone(partyOrderId: $id, input: {name: \"install\", plannedDate: \"2030-01-01T00:00:00.5Z\"}) { id } }",
-         {"id": po}, staff),
-        ("mutation($id: ID!) { requestPartyOrderChange(id: $id, idempotencyKey: \"k1\", input: {nature: REQUESTED, kind: OTHER,"
-         " reason: \"new survey slot\"}) { id } }", {"id": po}, partner),
+        (
+            'mutation($id: ID!) { updateCustomerOrder(id: $id, version: 1, input: {contacts: [{name: "Ann", email: "ann@example.com"},'
+            ' {name: "Bob", role: "field engineer", phone: "+44 1"}], characteristics: [{name: "speed", value: "1G"},'
+            ' {name: "Zone", value: "b"}, {name: "access", value: "fibre"}]}) { id } }',
+            {"id": order},
+            staff,
+        ),
+        ('mutation($id: ID!) { addOrderNote(orderId: $id, text: "Customer asked for a call") { id } }', {"id": order}, staff),
+        ('mutation($id: ID!) { addOrderNote(orderId: $id, text: "Called back") { id } }', {"id": order}, staff),
+        (
+            'mutation($id: ID!) { escalateCustomerOrder(id: $id, level: 1, reason: "customer complaint", notify: ["ops", "sales"]) { id } }',
+            {"id": order},
+            staff,
+        ),
+        (
+            'mutation($id: ID!) { planPartyMilestone(partyOrderId: $id, input: {name: "survey", plannedDate: "2030-01-02T03:04:05Z"}) { id } }',
+            {"id": po},
+            staff,
+        ),
+        (
+            'mutation($id: ID!) { planPartyMilestone(partyOrderId: $id, input: {name: "install", plannedDate: "2030-01-01T00:00:00.5Z"}) { id } }',
+            {"id": po},
+            staff,
+        ),
+        (
+            'mutation($id: ID!) { requestPartyOrderChange(id: $id, idempotencyKey: "k1", input: {nature: REQUESTED, kind: OTHER,'
+            ' reason: "new survey slot"}) { id } }',
+            {"id": po},
+            partner,
+        ),
     ]
     for mutation, variables, headers in changes:
         answer = (await pair.plain.post("/graphql", json={"query": mutation, "variables": variables}, headers=headers)).json()
@@ -117,7 +144,9 @@ def variables_for(body: str, known: dict[str, Any]) -> dict[str, Any]:
         for variable in definition.variable_definitions or ():
             name = variable.variable.name.value
             if name in ("id", "orderId"):
-                values[name] = known["party_order"] if "Party" in (definition.name.value if definition.name else "") else known["order"]
+                values[name] = (
+                    known["party_order"] if "Party" in (definition.name.value if definition.name else "") else known["order"]
+                )
             elif name == "partyOrderId":
                 values[name] = known["party_order"]
     return values
@@ -141,16 +170,24 @@ async def test_every_contract_query_answers_the_same_planned_and_executed_for_ev
     edges = answer["data"]["customerOrders"]["edges"]
     assert len(edges) == 10 and any(i["partyOrders"] for e in edges for i in e["node"]["allItems"])
     assert any(a["predecessorIds"] for e in edges for i in e["node"]["allItems"] for a in i["activities"])
-    next_page = await pair.same(dashboard.replace("($first: Int!)", "($first: Int!, $after: String)").replace(
-        "first: $first,", "first: $first, after: $after,"), {"first": 40, "after": answer["data"]["customerOrders"]["pageInfo"]["endCursor"]},
-        known["tokens"]["staff"])
+    next_page = await pair.same(
+        dashboard.replace("($first: Int!)", "($first: Int!, $after: String)").replace(
+            "first: $first,", "first: $first, after: $after,"
+        ),
+        {"first": 40, "after": answer["data"]["customerOrders"]["pageInfo"]["endCursor"]},
+        known["tokens"]["staff"],
+    )
     assert next_page["data"]["customerOrders"]["pageInfo"]["hasPreviousPage"] is True
     assert queries_run >= 4 * 8
     assert pair.planner is not None
     planned_before = pair.planner.answered
-    tree = await pair.same(next(op.body for op in load_operations() if op.name == "OrderTree"), {"id": known["order"]}, known["tokens"]["staff"])
+    tree = await pair.same(
+        next(op.body for op in load_operations() if op.name == "OrderTree"), {"id": known["order"]}, known["tokens"]["staff"]
+    )
     order = tree["data"]["customerOrder"]
-    assert len(order["contacts"]) == 2 and len(order["characteristics"]) == 4 and len(order["notes"]) == 2 and order["escalations"]
+    assert (
+        len(order["contacts"]) == 2 and len(order["characteristics"]) == 4 and len(order["notes"]) == 2 and order["escalations"]
+    )
     assert any(p["milestones"] and p["changeRequests"] and p["lines"] for p in order["partyOrders"])
     assert pair.planner.answered == planned_before + 1  # the contract's OrderTree was answered by the planner
     assert pair.planner is not None and pair.planner.answered >= 4  # the dashboard pages, the list and the contract's OrderTree
@@ -158,8 +195,11 @@ async def test_every_contract_query_answers_the_same_planned_and_executed_for_ev
 
 @st.composite
 def date_times(draw: st.DrawFn) -> Any:
-    instant = draw(st.datetimes(min_value=START.replace(tzinfo=None) - timedelta(days=400),
-                                max_value=START.replace(tzinfo=None) + timedelta(days=400)))
+    instant = draw(
+        st.datetimes(
+            min_value=START.replace(tzinfo=None) - timedelta(days=400), max_value=START.replace(tzinfo=None) + timedelta(days=400)
+        )
+    )
     return nodes.String(instant.isoformat() + "Z")
 
 
@@ -180,8 +220,14 @@ async def test_generated_selections_answer_the_same_planned_and_executed(db: Dat
     known = await orders_with_trees(db, pair)
     documents = generated_selections(60)
     # Generated arguments rarely name a real order or a valid page size: ask each also with ones the data has.
-    documents += [re.sub(r"first: -?\d+", "first: 7", re.sub(r'customerOrder\(id: "(?:[^"\\]|\\.)*"', f'customerOrder(id: "{known["order"]}"', d))
-                  for d in documents]
+    documents += [
+        re.sub(
+            r"first: -?\d+",
+            "first: 7",
+            re.sub(r'customerOrder\(id: "(?:[^"\\]|\\.)*"', f'customerOrder(id: "{known["order"]}"', d),
+        )
+        for d in documents
+    ]
     for document in documents:
         for token in known["tokens"].values():
             await pair.same(document, None, token)

@@ -14,11 +14,10 @@ from app.auth import Actor, Role
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
+from app.graphql.planner import ReadPlanner
 from app.graphql.response_cache import ResponseCache, committed_sequence
 from app.main import create_app
-from app.graphql.planner import ReadPlanner
-from app.orders import queries as order_queries
-from app.orders import service
+from app.orders import queries as order_queries, service
 from app.party_orders import queries as party_queries
 from tests.api import Api
 from tests.conftest import issue_token
@@ -120,7 +119,9 @@ async def test_identical_questions_arriving_together_are_answered_by_one_executi
     assert all(answer == answers[0] for answer in answers) and answers[0]["customerOrders"]["edges"]
 
 
-async def test_a_committed_mutation_makes_the_next_query_fresh(staff: Api, viewer: Api, clock: FrozenClock, page_reads: Calls) -> None:
+async def test_a_committed_mutation_makes_the_next_query_fresh(
+    staff: Api, viewer: Api, clock: FrozenClock, page_reads: Calls
+) -> None:
     order = await create_order(staff, clock.now())
     before = await viewer.ok(DASHBOARD, {"first": 10})
     await viewer.ok(DASHBOARD, {"first": 10})
@@ -131,7 +132,9 @@ async def test_a_committed_mutation_makes_the_next_query_fresh(staff: Api, viewe
     assert page_reads.count == 2
 
 
-async def test_a_write_by_another_process_makes_the_next_query_fresh(staff: Api, viewer: Api, db: Database, clock: FrozenClock) -> None:
+async def test_a_write_by_another_process_makes_the_next_query_fresh(
+    staff: Api, viewer: Api, db: Database, clock: FrozenClock
+) -> None:
     order = await create_order(staff, clock.now())
     assert (await viewer.ok(DASHBOARD, {"first": 10}))["customerOrders"]["edges"][0]["node"]["notes"] == []
     elsewhere = Database(db.url, schema=db.schema)  # another process: its own engine, no shared memory
@@ -148,9 +151,14 @@ async def test_staff_viewers_and_each_partner_never_share_an_answer(
     staff: Api, viewer: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, party_order_reads: Calls
 ) -> None:
     a, b = await create_party(staff), await create_party(staff)
-    order = await create_order(staff, clock.now(), items=[
-        {"productRef": "A", "fulfillment": "PARTY", "partyId": a["id"]},
-        {"productRef": "B", "fulfillment": "PARTY", "partyId": b["id"]}])
+    order = await create_order(
+        staff,
+        clock.now(),
+        items=[
+            {"productRef": "A", "fulfillment": "PARTY", "partyId": a["id"]},
+            {"productRef": "B", "fulfillment": "PARTY", "partyId": b["id"]},
+        ],
+    )
     await requisition(staff, order["id"])
     partner_a, partner_b = await partner_api(http, db, clock, a["id"]), await partner_api(http, db, clock, b["id"])
 
@@ -164,13 +172,20 @@ async def test_staff_viewers_and_each_partner_never_share_an_answer(
     for name, api in (("partner B", partner_b), ("partner A", partner_a), ("viewer", viewer), ("staff", staff)):
         assert parties(await api.ok(PARTY_ORDERS, {})) == seen[name]
     assert party_order_reads.count == 4, "each got its own stored answer back"
-    assert seen == {"staff": sorted([a["id"], b["id"]]), "viewer": sorted([a["id"], b["id"]]), "partner A": [a["id"]], "partner B": [b["id"]]}
+    assert seen == {
+        "staff": sorted([a["id"], b["id"]]),
+        "viewer": sorted([a["id"], b["id"]]),
+        "partner A": [a["id"]],
+        "partner B": [b["id"]],
+    }
 
     await viewer.ok(DASHBOARD, {"first": 10})  # stored for viewers
     assert await partner_a.code(DASHBOARD, {"first": 10}) == "FORBIDDEN"
 
 
-async def test_two_staff_members_asking_who_they_are_get_their_own_names(http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> None:
+async def test_two_staff_members_asking_who_they_are_get_their_own_names(
+    http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
     ann = Api(http, await issue_token(db, clock, Role.STAFF, "ann"))
     bob = Api(http, await issue_token(db, clock, Role.STAFF, "bob"))
     for _ in range(2):

@@ -54,10 +54,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServicePr
     headers = {"Authorization": f"Bearer {token}"}
     now = SystemClock().now()
     for _ in range(3):  # some real data to hit
-        order = requests.post(f"{proc.url}/graphql", json={"query": CREATE, "variables": {"input": order_input(now)}}, headers=headers, timeout=30).json()
+        order = requests.post(
+            f"{proc.url}/graphql", json={"query": CREATE, "variables": {"input": order_input(now)}}, headers=headers, timeout=30
+        ).json()
         oid = order["data"]["createCustomerOrder"]["id"]
         window = {"kind": "install", "plannedStart": "2099-01-01T00:00:00Z", "plannedEnd": "2099-01-02T00:00:00Z"}
-        requests.post(f"{proc.url}/graphql", json={"query": SCHEDULE, "variables": {"orderId": oid, "input": window}}, headers=headers, timeout=30)
+        requests.post(
+            f"{proc.url}/graphql",
+            json={"query": SCHEDULE, "variables": {"orderId": oid, "input": window}},
+            headers=headers,
+            timeout=30,
+        )
     try:
         yield proc, token, url
     finally:
@@ -72,7 +79,9 @@ def check_response(response: Any, label: str) -> None:
     for error in body.get("errors") or []:
         code = (error.get("extensions") or {}).get("code")
         assert code, f"{label}: error without a code: {error}"
-        assert code != "INTERNAL", f"{label}: unexpected error (see the server log for {error['extensions'].get('errorId')}): {error}"
+        assert code != "INTERNAL", (
+            f"{label}: unexpected error (see the server log for {error['extensions'].get('errorId')}): {error}"
+        )
         assert "Traceback" not in error["message"] and "SELECT " not in error["message"]
 
 
@@ -84,9 +93,14 @@ def test_generated_queries_and_mutations_never_break_the_server(server: tuple[Se
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     for operation, mode in [(op, m) for op in operations for m in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]:
+
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION if mode is GenerationMode.POSITIVE else NEGATIVE_EXAMPLES, deadline=None, database=None, derandomize=True,
-            phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+            max_examples=EXAMPLES_PER_OPERATION if mode is GenerationMode.POSITIVE else NEGATIVE_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
         )
         @given(case=operation.as_strategy(generation_mode=mode))
         def fire(case: Any) -> None:
@@ -105,4 +119,3 @@ async def audit_url(url: str) -> Any:
         return await audit(db)
     finally:
         await db.dispose()
-

@@ -6,8 +6,8 @@ from app.clock import FrozenClock
 from app.db import Database
 from tests.api import Api
 from tests.factories import create_order, get_order
-from tests.party import create_party
 from tests.fingerprint import fingerprint
+from tests.party import create_party
 
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id itemId state } }"
 UPDATE = """mutation($id: ID!, $state: ServiceOrderRequestState, $ref: String, $note: String) {
@@ -18,8 +18,12 @@ UPDATE = """mutation($id: ID!, $state: ServiceOrderRequestState, $ref: String, $
 async def test_one_request_per_internal_item_and_running_it_twice_creates_nothing_twice(staff: Api, clock: FrozenClock) -> None:
     party = await create_party(staff)
     order = await create_order(
-        staff, clock.now(),
-        items=[{"productRef": "FIBRE", "children": [{"productRef": "ROUTER"}]}, {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}],
+        staff,
+        clock.now(),
+        items=[
+            {"productRef": "FIBRE", "children": [{"productRef": "ROUTER"}]},
+            {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]},
+        ],
     )
     first = (await staff.ok(GENERATE, {"id": order["id"]}))["generateServiceOrderRequests"]
     fibre = order["items"][0]
@@ -34,7 +38,9 @@ async def test_one_request_per_internal_item_and_running_it_twice_creates_nothin
 async def test_service_order_progress_completes_the_item_and_then_the_order(staff: Api, clock: FrozenClock) -> None:
     order = await create_order(staff, clock.now(), items=[{"productRef": "IP-TRANSIT"}])
     (request,) = (await staff.ok(GENERATE, {"id": order["id"]}))["generateServiceOrderRequests"]
-    referenced = (await staff.ok(UPDATE, {"id": request["id"], "state": "IN_PROGRESS", "ref": "SO-778"}))["updateServiceOrderRequest"]
+    referenced = (await staff.ok(UPDATE, {"id": request["id"], "state": "IN_PROGRESS", "ref": "SO-778"}))[
+        "updateServiceOrderRequest"
+    ]
     assert (referenced["state"], referenced["externalRef"]) == ("IN_PROGRESS", "SO-778")
     assert (await get_order(staff, order["id"]))["items"][0]["state"] == "IN_PROGRESS"
     await staff.ok(UPDATE, {"id": request["id"], "state": "COMPLETED"})

@@ -51,7 +51,9 @@ async def test_demo_data_has_orders_in_varied_states(db: Database) -> None:
     assert {"ACKNOWLEDGED", "IN_PROGRESS", "HELD", "COMPLETED", "CANCELLED"} <= states
 
 
-def test_the_cli_migrates_and_issues_a_token_that_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_migrates_and_issues_a_token_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
     cli.get_settings.cache_clear()
     try:
@@ -66,7 +68,9 @@ def test_the_cli_migrates_and_issues_a_token_that_works(tmp_path: Path, monkeypa
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/cli.db")
         app = create_app(Settings(_env_file=None), db=db)  # type: ignore[call-arg]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            response = await client.post("/graphql", json={"query": "{ me { name role } }"}, headers={"Authorization": f"Bearer {token}"})
+            response = await client.post(
+                "/graphql", json={"query": "{ me { name role } }"}, headers={"Authorization": f"Bearer {token}"}
+            )
         await db.dispose()
         return response.json()
 

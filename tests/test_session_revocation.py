@@ -49,9 +49,13 @@ async def pg(pg_schema: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def servers(pg: Database, pg_schema: str) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
     env = {
-        "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": pg_schema, "BROADCAST_URL": PG_URL,
-        "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}", "MONITOR_ENABLED": "false",
-        "TOKEN_CACHE_SECONDS": str(TTL), "WS_KEEP_ALIVE_SECONDS": "0.5",
+        "DATABASE_URL": PG_URL,
+        "DATABASE_SCHEMA": pg_schema,
+        "BROADCAST_URL": PG_URL,
+        "BROADCAST_CHANNEL": f"ot-test-{uuid.uuid4().hex[:8]}",
+        "MONITOR_ENABLED": "false",
+        "TOKEN_CACHE_SECONDS": str(TTL),
+        "WS_KEEP_ALIVE_SECONDS": "0.5",
     }
     a, b = ServiceProcess(env), ServiceProcess(env)
     try:
@@ -117,7 +121,10 @@ class SseStream:
     async def _read(self, address: str, token: str, body: dict[str, Any]) -> None:
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
         try:
-            async with httpx.AsyncClient(timeout=30) as client, client.stream("POST", f"http://{address}/graphql", json=body, headers=headers) as response:
+            async with (
+                httpx.AsyncClient(timeout=30) as client,
+                client.stream("POST", f"http://{address}/graphql", json=body, headers=headers) as response,
+            ):
                 async for line in response.aiter_lines():
                     if line.startswith("data:") and line[5:].strip():
                         payload = json.loads(line[5:])
@@ -138,14 +145,19 @@ async def _token_id(staff: Api, name: str) -> str:
     return next(t["id"] for t in tokens if t["name"] == name)
 
 
-async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on_another(servers: tuple[ServiceProcess, ServiceProcess], pg: Database) -> None:
+async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on_another(
+    servers: tuple[ServiceProcess, ServiceProcess], pg: Database
+) -> None:
     a, b = servers
     clock = FrozenClock(START)
     async with httpx.AsyncClient(base_url=f"http://{a.address}", timeout=10) as http_a:
         staff = Api(http_a, await issue_token(pg, clock, Role.STAFF, "sam.staff"))
         wall = await issue_token(pg, clock, Role.VIEWER, "wall-screen")
         order = await create_order(staff, clock.now())
-        follow = {"id": order["id"], "after": (await staff.ok("{ eventLogCursor }"))["eventLogCursor"]}  # misses nothing from here
+        follow = {
+            "id": order["id"],
+            "after": (await staff.ok("{ eventLogCursor }"))["eventLogCursor"],
+        }  # misses nothing from here
         sockets = [await Socket.open(b.address, wall, protocol) for protocol in (TRANSPORT_WS, LEGACY_WS)]
         sse = SseStream(b.address, wall, ORDER_EVENTS, follow)
         try:
@@ -156,8 +168,11 @@ async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on
 
             await staff.ok(REVOKE, {"id": await _token_id(staff, "wall-screen")})
             revoked_at = time.monotonic()
-            await wait_until(lambda: all(s.closed.is_set() for s in sockets) and sse.ended.is_set(), timeout=TTL + 5,
-                             what="every session of the revoked token to end")
+            await wait_until(
+                lambda: all(s.closed.is_set() for s in sockets) and sse.ended.is_set(),
+                timeout=TTL + 5,
+                what="every session of the revoked token to end",
+            )
             ended_after = time.monotonic() - revoked_at
             assert [s.close_code for s in sockets] == [4403, 4403]
             assert [e["extensions"]["code"] for e in sse.errors] == ["UNAUTHENTICATED"]
@@ -177,7 +192,9 @@ async def test_revoking_a_token_on_one_process_closes_its_sockets_and_streams_on
             await sse.close()
 
 
-async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(servers: tuple[ServiceProcess, ServiceProcess], pg: Database) -> None:
+async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(
+    servers: tuple[ServiceProcess, ServiceProcess], pg: Database
+) -> None:
     a, b = servers
     clock = FrozenClock(START)
     async with httpx.AsyncClient(base_url=f"http://{a.address}", timeout=10) as http_a:
@@ -186,7 +203,9 @@ async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(serve
         made = (await staff.ok(CREATE, {"input": {"name": "visitor", "role": "VIEWER", "expiresIn": "3s"}}))["createApiToken"]
         sock = await Socket.open(b.address, made["secret"], TRANSPORT_WS)
         try:
-            await sock.send_operation("1", ORDER_EVENTS, {"id": order["id"], "after": (await staff.ok("{ eventLogCursor }"))["eventLogCursor"]})
+            await sock.send_operation(
+                "1", ORDER_EVENTS, {"id": order["id"], "after": (await staff.ok("{ eventLogCursor }"))["eventLogCursor"]}
+            )
             await staff.ok(NOTE, {"id": order["id"], "text": "while it lasts"})
             await wait_until(lambda: bool(sock.events), timeout=10, what="the note")
             await wait_until(sock.closed.is_set, timeout=3 + TTL + 5, what="the socket of the expired token to close")
@@ -198,7 +217,9 @@ async def test_a_socket_whose_token_expires_is_closed_and_its_stream_ended(serve
 
 async def test_a_mutation_sent_on_a_socket_whose_token_was_revoked_does_not_commit(db: Database, clock: FrozenClock) -> None:
     """With the token cache off, the operation's own re-check finds the revocation (whichever of it and the watcher comes first)."""
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))

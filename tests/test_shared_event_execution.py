@@ -47,7 +47,9 @@ class Ctx:
     actor: Actor
 
 
-schema = strawberry.Schema(Query, subscription=Subscription, execution_context_class=SharedEventExecution, extensions=[ParserCache])
+schema = strawberry.Schema(
+    Query, subscription=Subscription, execution_context_class=SharedEventExecution, extensions=[ParserCache]
+)
 QUERY = "subscription($p: String!) { changes(prefix: $p) { seq label(prefix: $p) } }"
 
 

@@ -32,10 +32,14 @@ class QuickHeaders(HeaderTimeoutProtocol):
 @contextlib.asynccontextmanager
 async def served(db: Database, clock: FrozenClock) -> AsyncIterator[int]:
     """The app on uvicorn with the HTTP protocol ``ordertrack serve`` uses; yields the port."""
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, body_read_timeout_seconds=DEADLINE, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, body_read_timeout_seconds=DEADLINE, _env_file=None
+    )  # type: ignore[call-arg]
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings, db=db, clock=clock), log_level="warning", lifespan="on", http=QuickHeaders, ws=WS_PROTOCOL)
+    config = uvicorn.Config(
+        create_app(settings, db=db, clock=clock), log_level="warning", lifespan="on", http=QuickHeaders, ws=WS_PROTOCOL
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -91,7 +95,9 @@ async def test_headers_trickled_a_byte_at_a_time_are_cut_off_with_408(port: int)
 
 async def test_a_body_trickled_a_byte_at_a_time_is_cut_off_with_408(port: int) -> None:
     body = json.dumps({"query": "{ me { name } }"}).encode()
-    head = b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (len(body) + 400)
+    head = b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (
+        len(body) + 400
+    )
     answer, took = await trickle(port, head, body + b" " * 400)
     status, _, rest = answer.partition(b"\r\n")
     assert status.startswith(b"HTTP/1.1 408"), answer

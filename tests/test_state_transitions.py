@@ -16,8 +16,8 @@ from app import migrate
 from app.clock import FrozenClock
 from app.columns import table_of
 from app.db import Database
-from app.events import Event
 from app.errors import InvalidTransition
+from app.events import Event
 from app.orders import states as order_states
 from app.party_orders import states as party_states
 from app.state_machine import EventScope
@@ -29,7 +29,13 @@ from tests.party import CANCEL_ORDER, create_party, requisition
 TIMELINE = """query($id: ID!) { orderTimeline(orderId: $id, first: 100) { edges { node {
   type entity entityId partyOrderId before after details } } } }"""
 GENERATE = "mutation($id: ID!) { generateServiceOrderRequests(orderId: $id) { id } }"
-MACHINES = [order_states.ORDER, order_states.ITEM, order_states.ACTIVITY, order_states.SERVICE_ORDER_REQUEST, party_states.PARTY_ORDER]
+MACHINES = [
+    order_states.ORDER,
+    order_states.ITEM,
+    order_states.ACTIVITY,
+    order_states.SERVICE_ORDER_REQUEST,
+    party_states.PARTY_ORDER,
+]
 
 
 class Log:
@@ -58,18 +64,32 @@ def test_a_refused_move_changes_nothing_and_records_nothing(machine: Any) -> Non
 def test_an_allowed_move_sets_the_state_and_records_the_machines_event(machine: Any) -> None:
     target = machine.allowed(machine.initial)[0]
     row, log = Row(machine.initial), Log()
-    left = machine.transition(log, row, target, EventScope(7, 3, party_order_id=5, party_id=2), reason="why", details={"forced": True})
+    left = machine.transition(
+        log, row, target, EventScope(7, 3, party_order_id=5, party_id=2), reason="why", details={"forced": True}
+    )
     assert (left, row.state) == (machine.initial, target)
-    assert log.events == [{
-        "type": machine.event, "entity": machine.entity, "entity_id": 7, "order_id": 3, "party_order_id": 5, "party_id": 2,
-        "before": {"state": machine.initial}, "after": {"state": target}, "data": {"reason": "why", "forced": True},
-    }]
+    assert log.events == [
+        {
+            "type": machine.event,
+            "entity": machine.entity,
+            "entity_id": 7,
+            "order_id": 3,
+            "party_order_id": 5,
+            "party_id": 2,
+            "before": {"state": machine.initial},
+            "after": {"state": target},
+            "data": {"reason": "why", "forced": True},
+        }
+    ]
 
 
 async def test_cancelling_an_order_records_every_cascaded_state_change_in_one_shape(staff: Api, clock: FrozenClock) -> None:
     now = clock.now()
     party = await create_party(staff)
-    items = [{"productRef": "FIBRE-1G", "quantity": 1}, {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]}]
+    items = [
+        {"productRef": "FIBRE-1G", "quantity": 1},
+        {"productRef": "DARK-FIBRE", "fulfillment": "PARTY", "partyId": party["id"]},
+    ]
     order = await create_order(staff, now, items=items)
     await schedule(staff, order["id"], now)
     await staff.ok(GENERATE, {"id": order["id"]})
@@ -116,10 +136,19 @@ async def test_an_activity_state_change_recorded_before_the_one_shape_reads_like
     async with migrated_to_0008(backend, tmp_path) as (url, schema):
         db = Database(url, schema=schema, pool_size=1)
         try:
-            row = {"at": START, "type": "activityStateChanged", "entity": "activity", "entity_id": 4, "order_id": 2,
-                   "actor": "ada", "actor_role": "staff"}
+            row = {
+                "at": START,
+                "type": "activityStateChanged",
+                "entity": "activity",
+                "entity_id": 4,
+                "order_id": 2,
+                "actor": "ada",
+                "actor_role": "staff",
+            }
             async with db.engine.begin() as conn:
-                await conn.execute(insert(table_of(Event)), [{**row, "seq": 1, "data": OLD_SHAPE}, {**row, "seq": 2, "data": PLAIN}])
+                await conn.execute(
+                    insert(table_of(Event)), [{**row, "seq": 1, "data": OLD_SHAPE}, {**row, "seq": 2, "data": PLAIN}]
+                )
             migrate.upgrade(url, schema)
             async with db.read() as session:
                 rows = (await session.execute(select(Event.data).order_by(Event.seq))).scalars().all()

@@ -18,17 +18,18 @@ from app.jeopardy import candidates, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
-from app.orders import activities
-from app.orders import service as orders
+from app.orders import activities, service as orders
 from app.orders.activities import ActivityProgress, NewActivity
 from app.orders.models import Activity, CustomerOrder, OrderItem
 from tests.jeopardy_support import monitor, policy
 from tests.test_jeopardy_monitor import STAFF
 
-ESCALATE = policy(rules=[
-    {"name": "late", "level": "late", "escalate_to": 2, "notify": ["ops@example.test"]},
-    {"name": "slipping", "level": "jeopardy", "after": "6h", "escalate_to": 1, "notify": ["lead@example.test"]},
-])
+ESCALATE = policy(
+    rules=[
+        {"name": "late", "level": "late", "escalate_to": 2, "notify": ["ops@example.test"]},
+        {"name": "slipping", "level": "jeopardy", "after": "6h", "escalate_to": 1, "notify": ["lead@example.test"]},
+    ]
+)
 # Per activity: hours from now to its planned start, its length in hours, what has happened to it.
 ACTIVITY = st.tuples(st.integers(-48, 96), st.integers(1, 72), st.sampled_from(["planned", "inProgress", "completed", "late"]))
 ORDER = st.tuples(st.integers(1, 10), st.lists(ACTIVITY, min_size=0, max_size=3), st.booleans())
@@ -45,18 +46,28 @@ async def make_order(db: Database, clock: FrozenClock, n: int, spec: tuple[int, 
     days, work, chained = spec
     now = clock.now()
     async with db.write(STAFF, now) as uow:
-        order = await orders.create_order(uow, orders.NewOrder(
-            sales_request_ref=f"SR-TIME-{n}", customer_id="CUST-1", customer_name="Acme Ltd",
-            committed_date=now + timedelta(days=days), items=[orders.NewItem(product_ref="FIBRE-1G")],
-        ))
+        order = await orders.create_order(
+            uow,
+            orders.NewOrder(
+                sales_request_ref=f"SR-TIME-{n}",
+                customer_id="CUST-1",
+                customer_name="Acme Ltd",
+                committed_date=now + timedelta(days=days),
+                items=[orders.NewItem(product_ref="FIBRE-1G")],
+            ),
+        )
         assert order.id is not None
         item = (await uow.session.execute(select(OrderItem.id).where(OrderItem.order_id == order.id))).scalar_one()
         before: list[int] = []
         done = True
         for start, hours, happened in work:
-            planned = NewActivity(kind="install", planned_start=now + timedelta(hours=start),
-                                  planned_end=now + timedelta(hours=start + hours), item_id=item,
-                                  predecessor_ids=before[-1:] if chained else [])
+            planned = NewActivity(
+                kind="install",
+                planned_start=now + timedelta(hours=start),
+                planned_end=now + timedelta(hours=start + hours),
+                item_id=item,
+                predecessor_ids=before[-1:] if chained else [],
+            )
             activity = await activities.schedule_activity(uow, order.id, planned)
             assert activity.id is not None
             before.append(activity.id)
@@ -65,8 +76,9 @@ async def make_order(db: Database, clock: FrozenClock, n: int, spec: tuple[int, 
             done = happened == "completed"
             if happened in ("inProgress", "completed", "late"):
                 expected = now + timedelta(hours=start + hours * 3) if happened == "late" else None
-                await activities.record_progress(uow, activity.id, None, ActivityProgress(
-                    state="inProgress", actual_start=now, expected_end=expected))
+                await activities.record_progress(
+                    uow, activity.id, None, ActivityProgress(state="inProgress", actual_start=now, expected_end=expected)
+                )
             if happened == "completed":
                 await uow.session.flush()
                 await activities.record_progress(uow, activity.id, None, ActivityProgress(state="completed", actual_end=now))
@@ -81,13 +93,32 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
             await session.flush()
             events = [{k: v for k, v in e.items() if k != "at"} for e in uow.pending]
             o, a = CustomerOrder.__table__.c, Activity.__table__.c  # type: ignore[attr-defined]
-            order_rows = (await session.execute(select(
-                o.id, o.state, o.expected_completion, o.jeopardy_level, o.jeopardy_reason, o.jeopardy_since,
-                o.escalation_level, o.jeopardy_check_at).order_by(o.id))).all()
-            activity_rows = (await session.execute(select(
-                a.id, a.state, a.jeopardy_level, a.jeopardy_reason, a.jeopardy_check_at).order_by(a.id))).all()
-            escalations = (await session.execute(select(
-                Escalation.order_id, Escalation.from_level, Escalation.to_level, Escalation.rule).order_by(Escalation.id))).all()  # type: ignore[arg-type]
+            order_rows = (
+                await session.execute(
+                    select(
+                        o.id,
+                        o.state,
+                        o.expected_completion,
+                        o.jeopardy_level,
+                        o.jeopardy_reason,
+                        o.jeopardy_since,
+                        o.escalation_level,
+                        o.jeopardy_check_at,
+                    ).order_by(o.id)
+                )
+            ).all()
+            activity_rows = (
+                await session.execute(
+                    select(a.id, a.state, a.jeopardy_level, a.jeopardy_reason, a.jeopardy_check_at).order_by(a.id)
+                )
+            ).all()
+            escalations = (
+                await session.execute(
+                    select(Escalation.order_id, Escalation.from_level, Escalation.to_level, Escalation.rule).order_by(
+                        Escalation.id
+                    )
+                )
+            ).all()  # type: ignore[arg-type]
             return (found.level_changes, found.escalations, found.deescalations), events, order_rows, activity_rows, escalations
         finally:
             await session.rollback()
@@ -131,7 +162,9 @@ async def test_an_order_only_time_has_reached_settles_the_same_without_its_tree_
         for hours in later:
             clock.advance(timedelta(hours=hours))
             async with db.read() as session:
-                ctx = rules.Context(now=clock.now(), dialect="sqlite" if db.is_sqlite else "postgresql", at_risk_slack=ESCALATE.at_risk_slack)
+                ctx = rules.Context(
+                    now=clock.now(), dialect="sqlite" if db.is_sqlite else "postgresql", at_risk_slack=ESCALATE.at_risk_slack
+                )
                 plan = await candidates.plan(session, ctx, ESCALATE)
             assert plan.in_step(plan.order_ids) == plan.order_ids, "nothing but time changed"
             if not plan.order_ids:

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -45,7 +44,10 @@ async def test_a_party_moving_its_delivery_and_an_install_starting_read_as_sente
     po = (await requisition(staff, order["id"]))[0]
     fibreco = await partner_api(http, db, clock, party["id"])
     await acknowledge(fibreco, po["id"], now, days=20)
-    await fibreco.ok(REPORT, {"id": po["id"], "key": key(), "input": {"percentComplete": 40, "expectedDeliveryDate": iso(now + timedelta(days=22))}})
+    await fibreco.ok(
+        REPORT,
+        {"id": po["id"], "key": key(), "input": {"percentComplete": 40, "expectedDeliveryDate": iso(now + timedelta(days=22))}},
+    )
     await progress(staff, install["id"], "IN_PROGRESS", percentComplete=10)
 
     timeline = await summaries(staff, order["id"])
@@ -62,9 +64,14 @@ async def test_a_party_moving_its_delivery_and_an_install_starting_read_as_sente
 # --- Visibility: a partner's sentence is made from its view of the event and its own party's name ---
 
 values = st.one_of(
-    st.none(), st.integers(-5, 500), st.sampled_from(["open", "inProgress", "completed", "atRisk", "deliveryDate"]),
-    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(timezone.utc)).map(datetime.isoformat),
-    st.text(st.characters(categories=["L", "N", "Zs"]), max_size=20), st.lists(st.integers(1, 9), max_size=3),
+    st.none(),
+    st.integers(-5, 500),
+    st.sampled_from(["open", "inProgress", "completed", "atRisk", "deliveryDate"]),
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(timezone.utc)).map(
+        datetime.isoformat
+    ),
+    st.text(st.characters(categories=["L", "N", "Zs"]), max_size=20),
+    st.lists(st.integers(1, 9), max_size=3),
 )
 
 
@@ -74,10 +81,22 @@ def _event(kind: str, fields: dict[str, Any], actor: str, role: str, party_id: i
     data: dict[str, Any] = {
         "before": {n: fields[n] for n in names[:half]},
         "after": {n: fields[n] for n in names[half:]} | {"secret_extra": "SECRET-undeclared"},
-        "reason": fields.get("reason"), "hidden_extra": "SECRET-undeclared",
+        "reason": fields.get("reason"),
+        "hidden_extra": "SECRET-undeclared",
     }
-    return EventView(seq=1, at=AT, type=kind, entity="partyOrder", entity_id=7, order_id=99, party_order_id=7,
-                     party_id=party_id, actor=actor, actor_role=role, data=data)
+    return EventView(
+        seq=1,
+        at=AT,
+        type=kind,
+        entity="partyOrder",
+        entity_id=7,
+        order_id=99,
+        party_order_id=7,
+        party_id=party_id,
+        actor=actor,
+        actor_role=role,
+        data=data,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -96,10 +115,32 @@ def test_a_partners_sentence_never_says_what_is_hidden_from_it(kind: str, data: 
 
 
 def test_a_partner_gets_no_names_of_enterprise_subjects_nor_of_other_parties() -> None:
-    activity = EventView(seq=1, at=AT, type="activityStateChanged", entity="activity", entity_id=5, order_id=1,
-                         party_order_id=None, party_id=None, actor="sam", actor_role=STAFF, data={"before": {}, "after": {}})
-    other = EventView(seq=2, at=AT, type="partyOrderStateChanged", entity="partyOrder", entity_id=8, order_id=1,
-                      party_order_id=8, party_id=4, actor="sam", actor_role=STAFF, data={"before": {}, "after": {}})
+    activity = EventView(
+        seq=1,
+        at=AT,
+        type="activityStateChanged",
+        entity="activity",
+        entity_id=5,
+        order_id=1,
+        party_order_id=None,
+        party_id=None,
+        actor="sam",
+        actor_role=STAFF,
+        data={"before": {}, "after": {}},
+    )
+    other = EventView(
+        seq=2,
+        at=AT,
+        type="partyOrderStateChanged",
+        entity="partyOrder",
+        entity_id=8,
+        order_id=1,
+        party_order_id=8,
+        party_id=4,
+        actor="sam",
+        actor_role=STAFF,
+        data={"before": {}, "after": {}},
+    )
     partner = Viewer(PARTNER, party_id=3)
     assert subjects_needed(activity, partner) == [] and subjects_needed(other, partner) == []
     assert subjects_needed(activity, Viewer(STAFF)) == [Subject("activity", 5)]

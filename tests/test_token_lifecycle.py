@@ -32,10 +32,15 @@ ME = "{ me { name role } }"
 @pytest.fixture
 async def http(db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a short token cache (0.2 s), so that the tests see revocations apply."""
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0.2, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0.2, _env_file=None
+    )  # type: ignore[call-arg]
     app = create_app(settings, db=db, clock=clock)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client,
+    ):
         yield client
 
 
@@ -50,7 +55,9 @@ async def test_staff_issue_a_token_whose_secret_is_shown_once_and_listed_without
     assert made["secret"] not in str(listed)  # the secret is never shown again
 
 
-async def test_a_revoked_token_stops_working_and_the_revocation_is_logged(staff: Api, http: httpx.AsyncClient, db: Database) -> None:
+async def test_a_revoked_token_stops_working_and_the_revocation_is_logged(
+    staff: Api, http: httpx.AsyncClient, db: Database
+) -> None:
     made = (await staff.ok(CREATE, {"input": {"name": "old-dashboard", "role": "VIEWER"}}))["createApiToken"]
     dashboard = Api(http, made["secret"])
     await dashboard.ok(ME)  # cached now
@@ -67,11 +74,14 @@ async def test_a_revoked_token_stops_working_and_the_revocation_is_logged(staff:
     async with db.read() as session:
         logged = list((await session.execute(select(Event).where(Event.entity == "apiToken").order_by(Event.seq))).scalars())
     assert [(e.type, e.actor, e.data["after"]["name"]) for e in logged] == [
-        ("apiTokenIssued", "sam.staff", "old-dashboard"), ("apiTokenRevoked", "sam.staff", "old-dashboard"),
+        ("apiTokenIssued", "sam.staff", "old-dashboard"),
+        ("apiTokenRevoked", "sam.staff", "old-dashboard"),
     ]
 
 
-async def test_a_token_stops_working_when_it_expires_even_while_cached(staff: Api, http: httpx.AsyncClient, clock: FrozenClock) -> None:
+async def test_a_token_stops_working_when_it_expires_even_while_cached(
+    staff: Api, http: httpx.AsyncClient, clock: FrozenClock
+) -> None:
     made = (await staff.ok(CREATE, {"input": {"name": "contractor", "role": "VIEWER", "expiresIn": "2h"}}))["createApiToken"]
     contractor = Api(http, made["secret"])
     await contractor.ok(ME)
@@ -79,14 +89,19 @@ async def test_a_token_stops_working_when_it_expires_even_while_cached(staff: Ap
     assert await contractor.code(ME) == "UNAUTHENTICATED"
 
 
-@pytest.mark.parametrize(("variables", "code"), [
-    ({"input": {"name": "x", "role": "VIEWER", "expiresIn": "soon"}}, "INVALID_INPUT"),
-    ({"input": {"name": "x", "role": "VIEWER", "expiresIn": "0d"}}, "INVALID_INPUT"),
-    ({"input": {"name": "x", "role": "PARTNER"}}, "INVALID_INPUT"),
-    ({"input": {"name": "x", "role": "PARTNER", "partyId": "424242"}}, "NOT_FOUND"),
-    ({"input": {"name": " ", "role": "VIEWER"}}, "INVALID_INPUT"),
-])
-async def test_a_token_request_that_makes_no_sense_is_refused_and_issues_nothing(staff: Api, variables: dict[str, object], code: str) -> None:
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"input": {"name": "x", "role": "VIEWER", "expiresIn": "soon"}}, "INVALID_INPUT"),
+        ({"input": {"name": "x", "role": "VIEWER", "expiresIn": "0d"}}, "INVALID_INPUT"),
+        ({"input": {"name": "x", "role": "PARTNER"}}, "INVALID_INPUT"),
+        ({"input": {"name": "x", "role": "PARTNER", "partyId": "424242"}}, "NOT_FOUND"),
+        ({"input": {"name": " ", "role": "VIEWER"}}, "INVALID_INPUT"),
+    ],
+)
+async def test_a_token_request_that_makes_no_sense_is_refused_and_issues_nothing(
+    staff: Api, variables: dict[str, object], code: str
+) -> None:
     before = (await staff.ok(TOKENS))["apiTokens"]
     assert await staff.code(CREATE, variables) == code
     assert (await staff.ok(TOKENS))["apiTokens"] == before

@@ -13,7 +13,9 @@ from app.webhooks.catalogue import DESCRIPTIONS, STANDARD_NAMES, catalogue, mark
 
 ROOT = Path(__file__).resolve().parent.parent
 # uow.record("type", ...), record(uow, po, "type", ...), _record(uow, activity, "type", ...) and the jeopardy constants.
-RECORDED = re.compile(r'(?:\brecord\(\s*(?:uow, \w+, )?|_record\(uow, \w+, |^(?:ESCALATED|LOWERED) = )"([a-zA-Z]+)"', re.MULTILINE)
+RECORDED = re.compile(
+    r'(?:\brecord\(\s*(?:uow, \w+, )?|_record\(uow, \w+, |^(?:ESCALATED|LOWERED) = )"([a-zA-Z]+)"', re.MULTILINE
+)
 
 
 def recorded_types() -> set[str]:
@@ -25,7 +27,9 @@ def recorded_types() -> set[str]:
 
 def test_every_event_type_the_code_records_is_in_the_catalogue() -> None:
     recorded = recorded_types()
-    assert {"orderCreated", "partyOrderCreated", "escalated", "activityRescheduled"} <= recorded, "the scan finds the record calls"
+    assert {"orderCreated", "partyOrderCreated", "escalated", "activityRescheduled"} <= recorded, (
+        "the scan finds the record calls"
+    )
     assert recorded - set(EVENT_TYPES) == set(), "declare these in app/event_visibility.py"
     assert {e["type"] for e in catalogue()} == set(EVENT_TYPES)
     assert set(STANDARD_NAMES) <= set(EVENT_TYPES) and set(DESCRIPTIONS) >= recorded
@@ -34,7 +38,10 @@ def test_every_event_type_the_code_records_is_in_the_catalogue() -> None:
 def test_customer_orders_travel_under_tmf622_service_orders_under_tmf641_party_orders_under_mef_names() -> None:
     by_type = {e["type"]: e for e in catalogue()}
     assert by_type["orderCreated"]["standard"] == {"domain": "TMF622 productOrdering", "names": ["productOrderCreateEvent"]}
-    assert by_type["orderStateChanged"]["standard"]["names"] == ["productOrderStateChangeEvent", "productOrderInformationRequiredEvent"]
+    assert by_type["orderStateChanged"]["standard"]["names"] == [
+        "productOrderStateChangeEvent",
+        "productOrderInformationRequiredEvent",
+    ]
     assert by_type["jeopardyChanged"]["standard"]["names"] == ["productOrderJeopardyAlert"]
     assert by_type["activityStateChanged"]["standard"]["names"] == ["productOrderMilestoneEvent"]
     assert by_type["orderUpdated"]["standard"]["names"] == ["productOrderAttributeValueChangeEvent"]

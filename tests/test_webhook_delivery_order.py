@@ -8,8 +8,7 @@ import tempfile
 from datetime import UTC, datetime
 
 import httpx
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.auth import SYSTEM
 from app.db import Database
@@ -28,8 +27,19 @@ async def run(event_types: list[str], answers: list[object]) -> tuple[list[tuple
         await db.create_all()
         now = datetime.now(UTC)
         async with db.write_session() as session:
-            session.add(Webhook(url="http://127.0.0.1:9/hook", event_types=["noteAdded", "itemStateChanged"], payload_format="THIN",
-                                owner_role="staff", created_by="test", secret=new_secret(), cursor=0, created_at=now, updated_at=now))
+            session.add(
+                Webhook(
+                    url="http://127.0.0.1:9/hook",
+                    event_types=["noteAdded", "itemStateChanged"],
+                    payload_format="THIN",
+                    owner_role="staff",
+                    created_by="test",
+                    secret=new_secret(),
+                    cursor=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             await session.commit()
         async with db.write(SYSTEM, now) as uow:
             for n, kind in enumerate(event_types, 1):
@@ -50,7 +60,9 @@ async def run(event_types: list[str], answers: list[object]) -> tuple[list[tuple
                 accepted.append((request.headers["webhook-id"], seq))
             return httpx.Response(int(reply))  # type: ignore[call-overload]
 
-        config = DeliveryConfig(policy=UrlPolicy(("127.0.0.1",), allow_private=True), backoff_base=0.0, backoff_cap=0.0, max_attempts=3)
+        config = DeliveryConfig(
+            policy=UrlPolicy(("127.0.0.1",), allow_private=True), backoff_base=0.0, backoff_cap=0.0, max_attempts=3
+        )
         deliverer = Deliverer(db, config, client=httpx.AsyncClient(transport=httpx.MockTransport(answer)))
         try:
             for _ in range(len(answers) + 2 * len(event_types) + 5):  # bounded: each turn is one attempt or a skip
@@ -71,7 +83,9 @@ async def run(event_types: list[str], answers: list[object]) -> tuple[list[tuple
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EVENTS, st.lists(ANSWERS, max_size=12))
-def test_every_wanted_event_is_accepted_once_in_log_order_whatever_the_receiver_answers(event_types: list[str], answers: list[object]) -> None:
+def test_every_wanted_event_is_accepted_once_in_log_order_whatever_the_receiver_answers(
+    event_types: list[str], answers: list[object]
+) -> None:
     accepted, attempted, cursor, total = asyncio.run(run(event_types, answers))
     wanted = [seq for seq, kind in enumerate(event_types, 1) if kind in ("noteAdded", "itemStateChanged")]
     assert [seq for _, seq in accepted] == wanted, "each wanted event accepted once, in log order; unwanted ones never sent"

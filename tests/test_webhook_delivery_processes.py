@@ -21,15 +21,23 @@ from tests.test_crash import fresh_pg  # noqa: F401  the fixture: a PostgreSQL s
 from tests.webhook_receiver import Receiver
 from tests.webhooks import CREATE_WEBHOOK
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
 
 
 def delivering(schema: str, **extra: str) -> dict[str, str]:
     return {
-        "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DB_POOL_SIZE": "4",
-        "WEBHOOK_DELIVERY_ENABLED": "true", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-        "WEBHOOK_BACKOFF_BASE_SECONDS": "0.05", "WEBHOOK_BACKOFF_CAP_SECONDS": "0.2", "WEBHOOK_POLL_INTERVAL_SECONDS": "0.2",
-        "BUS_POLL_INTERVAL_SECONDS": "0.2", "MONITOR_ENABLED": "false", **extra,
+        "DATABASE_URL": PG_URL,
+        "DATABASE_SCHEMA": schema,
+        "DB_POOL_SIZE": "4",
+        "WEBHOOK_DELIVERY_ENABLED": "true",
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_BACKOFF_BASE_SECONDS": "0.05",
+        "WEBHOOK_BACKOFF_CAP_SECONDS": "0.2",
+        "WEBHOOK_POLL_INTERVAL_SECONDS": "0.2",
+        "BUS_POLL_INTERVAL_SECONDS": "0.2",
+        "MONITOR_ENABLED": "false",
+        **extra,
     }
 
 
@@ -46,7 +54,10 @@ async def post(http: httpx.AsyncClient, query: str, variables: dict[str, object]
     return body["data"]  # type: ignore[no-any-return]
 
 
-async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webhook_id(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
+async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webhook_id(
+    fresh_pg: tuple[Database, str],  # noqa: F811  the fixture imported above, named by the parameter
+    tmp_path: Path,
+) -> None:
     db, schema = fresh_pg
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()
@@ -55,7 +66,9 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     await asyncio.to_thread(server.start)
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
-            made = await post(http, CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "THIN"}})
+            made = await post(
+                http, CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "THIN"}}
+            )
             hook_id = int(made["createWebhook"]["webhook"]["id"])  # type: ignore[index]
             order = await post(http, CREATE, {"input": order_input(SystemClock().now())})
             order_id = order["createCustomerOrder"]["id"]  # type: ignore[index]
@@ -68,7 +81,10 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
         receiver.hold.set()  # the answer now goes to a dead socket
         receiver.hold = None
         await asyncio.to_thread(server.start)  # the same database, a new process
-        await receiver.wait_for(lambda r: len({x.message_id for x in r.requests[before:] if x.status == 200}) == 5, what="all five notes after the restart")
+        await receiver.wait_for(
+            lambda r: len({x.message_id for x in r.requests[before:] if x.status == 200}) == 5,
+            what="all five notes after the restart",
+        )
     finally:
         server.close()
         await receiver.stop()
@@ -79,7 +95,9 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     async with db.read() as session:
         wanted = list((await session.execute(select(Event.seq).where(Event.type == "noteAdded").order_by(Event.seq))).scalars())
         hook = await session.get(Webhook, hook_id)
-        states = list((await session.execute(select(WebhookDelivery.state).where(WebhookDelivery.webhook_id == hook_id))).scalars())
+        states = list(
+            (await session.execute(select(WebhookDelivery.state).where(WebhookDelivery.webhook_id == hook_id))).scalars()
+        )
     assert sequences == wanted
     assert hook is not None and hook.cursor == wanted[-1] and states == ["delivered"] * 5
 
@@ -93,7 +111,9 @@ async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: 
     total = 60
     try:
         clients = [httpx.AsyncClient(base_url=s.url, headers=headers, timeout=10) for s in servers]
-        made = await post(clients[0], CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}})
+        made = await post(
+            clients[0], CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}
+        )
         secret = made["createWebhook"]["secret"]  # type: ignore[index]
         order = await post(clients[1], CREATE, {"input": order_input(SystemClock().now())})
         order_id = order["createCustomerOrder"]["id"]  # type: ignore[index]
@@ -131,14 +151,31 @@ async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, 
     receiver = await Receiver().start()
     now = SystemClock().now()
     async with db.write_session() as session:
-        session.add(Webhook(url=receiver.url, event_types=["noteAdded"], payload_format="THIN", owner_role="staff", created_by="test",
-                            secret=new_secret(), cursor=0, created_at=now, updated_at=now))
+        session.add(
+            Webhook(
+                url=receiver.url,
+                event_types=["noteAdded"],
+                payload_format="THIN",
+                owner_role="staff",
+                created_by="test",
+                secret=new_secret(),
+                cursor=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         await session.commit()
     for n in range(3):
         async with db.write(SYSTEM, now) as uow:
             uow.record("noteAdded", entity="note", entity_id=n + 1, order_id=1, after={"text": f"t{n}"})
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "deliver", cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "app.cli",
+        "deliver",
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT), **delivering(schema)},
     )
     try:

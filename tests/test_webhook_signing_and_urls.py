@@ -6,20 +6,19 @@ import ipaddress
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from standardwebhooks.webhooks import Webhook as Verifier
-from standardwebhooks.webhooks import WebhookVerificationError
+from hypothesis import given, settings, strategies as st
+from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationError
 
 from app.errors import InvalidInput
 from app.webhooks import signing, urls
-
 
 
 def now() -> int:
     """The signing time: taken when the message is signed (the reference implementation refuses one over
     five minutes old, and a long suite can reach this test later than that after collection)."""
     return int(datetime.now(UTC).timestamp())
+
+
 message_ids = st.text(alphabet=st.characters(codec="ascii", exclude_characters=" ,\r\n"), min_size=1, max_size=40)
 bodies = st.text(max_size=500).map(lambda t: t.encode())
 
@@ -54,10 +53,23 @@ def test_a_secret_is_whsec_and_32_random_bytes() -> None:
     assert secret != signing.new_secret()
 
 
-PRIVATE = [ipaddress.ip_network(n) for n in (
-    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8",
-    "224.0.0.0/4", "240.0.0.0/4", "::1/128", "fc00::/7", "fe80::/10",
-)]
+PRIVATE = [
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "0.0.0.0/8",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+]
 STRICT = urls.UrlPolicy(allowed_hosts=("*",))
 
 
@@ -82,15 +94,18 @@ def test_host_patterns() -> None:
     assert not urls.UrlPolicy(allowed_hosts=()).host_allowed("erp.example.com"), "nothing allowed by default"
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("http://127.0.0.1:9/hook", "ADDRESS_NOT_ALLOWED"),
-    ("http://localhost:9/hook", "ADDRESS_NOT_ALLOWED"),
-    ("http://[::1]:9/hook", "ADDRESS_NOT_ALLOWED"),
-    ("http://0x7f000001/hook", "ADDRESS_NOT_ALLOWED"),
-    ("http://no-such-host.invalid/hook", "HOST_UNRESOLVABLE"),
-    ("gopher://127.0.0.1/", "URL_SCHEME_NOT_ALLOWED"),
-    ("http://127.0.0.1:99999/", "URL_INVALID"),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:9/hook", "ADDRESS_NOT_ALLOWED"),
+        ("http://localhost:9/hook", "ADDRESS_NOT_ALLOWED"),
+        ("http://[::1]:9/hook", "ADDRESS_NOT_ALLOWED"),
+        ("http://0x7f000001/hook", "ADDRESS_NOT_ALLOWED"),
+        ("http://no-such-host.invalid/hook", "HOST_UNRESOLVABLE"),
+        ("gopher://127.0.0.1/", "URL_SCHEME_NOT_ALLOWED"),
+        ("http://127.0.0.1:99999/", "URL_INVALID"),
+    ],
+)
 async def test_loopback_names_and_tricks_are_refused(url: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         await urls.check(url, STRICT)

@@ -37,7 +37,7 @@ from tests.webhooks import (
     webhook,
 )
 
-NOTE = 'mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }'
+NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
 STATE = "mutation($id: ID!, $s: OrderState!) { changeOrderState(id: $id, state: $s) { state } }"
 
 
@@ -58,16 +58,28 @@ async def add_notes(staff: Api, order_id: str, n: int, prefix: str = "n") -> Non
         await staff.ok(NOTE, {"id": order_id, "t": f"{prefix}{i}"})
 
 
-async def test_an_erp_receives_each_order_event_signed_in_tmf_names_and_in_order(staff: Api, clock: FrozenClock, receiver: Receiver) -> None:
-    hook, secret = await create_webhook(staff, receiver.url, ["productOrderCreateEvent", "productOrderStateChangeEvent", "noteAdded"])
+async def test_an_erp_receives_each_order_event_signed_in_tmf_names_and_in_order(
+    staff: Api, clock: FrozenClock, receiver: Receiver
+) -> None:
+    hook, secret = await create_webhook(
+        staff, receiver.url, ["productOrderCreateEvent", "productOrderStateChangeEvent", "noteAdded"]
+    )
     assert secret.startswith("whsec_") and hook["state"] == "ACTIVE"
     order = await create_order(staff, clock.now())
     await staff.ok(STATE, {"id": order["id"], "s": "IN_PROGRESS"})
     await add_notes(staff, order["id"], 3)
     got = await receiver.wait_delivered(5)
     payloads = [r.verified(secret) for r in got]  # the reference implementation checks every signature
-    assert [p["eventType"] for p in payloads] == ["productOrderCreateEvent", "productOrderStateChangeEvent"] + ["productOrderAttributeValueChangeEvent"] * 3
-    assert [p["sourceEventType"] for p in payloads] == ["orderCreated", "orderStateChanged", "noteAdded", "noteAdded", "noteAdded"]
+    assert [p["eventType"] for p in payloads] == ["productOrderCreateEvent", "productOrderStateChangeEvent"] + [
+        "productOrderAttributeValueChangeEvent"
+    ] * 3
+    assert [p["sourceEventType"] for p in payloads] == [
+        "orderCreated",
+        "orderStateChanged",
+        "noteAdded",
+        "noteAdded",
+        "noteAdded",
+    ]
     sequences = [p["sequence"] for p in payloads]
     assert sequences == sorted(sequences) and len(set(sequences)) == 5
     first = payloads[0]
@@ -163,7 +175,9 @@ async def test_during_a_secret_rotation_both_secrets_sign(staff: Api, clock: Fro
     assert got.verified(old) == got.verified(new)
 
 
-async def test_the_graphql_format_sends_what_the_webhooks_document_selects(staff: Api, clock: FrozenClock, receiver: Receiver) -> None:
+async def test_the_graphql_format_sends_what_the_webhooks_document_selects(
+    staff: Api, clock: FrozenClock, receiver: Receiver
+) -> None:
     document = "subscription { event { id type standardType sequence orderId after } }"
     _, secret = await create_webhook(staff, receiver.url, ["orderStateChanged"], fmt="GRAPHQL", document=document)
     order = await create_order(staff, clock.now())
@@ -173,7 +187,17 @@ async def test_the_graphql_format_sends_what_the_webhooks_document_selects(staff
     assert set(event) == {"id", "type", "standardType", "sequence", "orderId", "after"}
     assert event["id"] == got.message_id and event["orderId"] == order["id"] and event["after"] == {"state": "pending"}
     assert event["standardType"] == "productOrderInformationRequiredEvent"
-    bad = await staff.error(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "GRAPHQL", "document": "subscription { event { secret } }"}})
+    bad = await staff.error(
+        CREATE_WEBHOOK,
+        {
+            "input": {
+                "url": receiver.url,
+                "eventTypes": ["noteAdded"],
+                "payloadFormat": "GRAPHQL",
+                "document": "subscription { event { secret } }",
+            }
+        },
+    )
     assert bad["extensions"]["code"] == "INVALID_INPUT" and bad["extensions"]["field"] == "document"
 
 
@@ -183,23 +207,39 @@ async def test_a_partners_webhook_gets_its_own_partys_events_with_partner_fields
     party_a, party_b = (await create_party(staff, name="Fibre A"))["id"], (await create_party(staff, name="Fibre B"))["id"]
     partner_a, partner_b = await partner_api(http, db, clock, party_a), await partner_api(http, db, clock, party_b)
     # By ordertrack's names and by MEF Sonata's (which, for a partner, covers party order state changes only).
-    hook, secret = await create_webhook(partner_a, receiver.url, ["partyOrderCreated", "partyOrderAcknowledged", "productOrderStateChangeEvent"])
+    hook, secret = await create_webhook(
+        partner_a, receiver.url, ["partyOrderCreated", "partyOrderAcknowledged", "productOrderStateChangeEvent"]
+    )
     assert hook["partyId"] == party_a
     for enterprise_only in (["orderCreated"], ["escalated"], ["partyCheckInRecorded"]):
-        refused = await partner_a.error(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": enterprise_only, "payloadFormat": "TMF"}})
+        refused = await partner_a.error(
+            CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": enterprise_only, "payloadFormat": "TMF"}}
+        )
         assert refused["extensions"]["code"] == "INVALID_INPUT", f"{enterprise_only} is not offered to partners"
     order = await order_with_party_items(staff, clock.now(), party_a, party_b)
     pos = {po["partyId"]: po for po in await requisition(staff, order["id"])}
     mine, theirs = pos[party_a], pos[party_b]
     await acknowledge(partner_b, theirs["id"], clock.now())
-    await staff.ok(CHECK_IN, {"id": mine["id"], "input": {"at": clock.now().isoformat(), "withWhom": "SECRET-CONTACT", "outcome": "SECRET-OUTCOME"}})
-    await staff.ok('mutation($id: ID!) { escalatePartyOrder(id: $id, level: 1, reason: "SECRET-ESCALATION") { id } }', {"id": mine["id"]})
+    await staff.ok(
+        CHECK_IN,
+        {"id": mine["id"], "input": {"at": clock.now().isoformat(), "withWhom": "SECRET-CONTACT", "outcome": "SECRET-OUTCOME"}},
+    )
+    await staff.ok(
+        'mutation($id: ID!) { escalatePartyOrder(id: $id, level: 1, reason: "SECRET-ESCALATION") { id } }', {"id": mine["id"]}
+    )
     await acknowledge(partner_a, mine["id"], clock.now())
-    await receiver.wait_for(lambda r: any(x.json["sourceEventType"] == "partyOrderAcknowledged" for x in r.delivered), what="partner A's acknowledgement")
+    await receiver.wait_for(
+        lambda r: any(x.json["sourceEventType"] == "partyOrderAcknowledged" for x in r.delivered),
+        what="partner A's acknowledgement",
+    )
     got = receiver.delivered  # in log order: anything of party B's or the enterprise's would have come before
     payloads = [r.verified(secret) for r in got]
     types = [p["sourceEventType"] for p in payloads]
-    assert types[0] == "partyOrderCreated" and set(types) <= {"partyOrderCreated", "partyOrderAcknowledged", "partyOrderStateChanged"}
+    assert types[0] == "partyOrderCreated" and set(types) <= {
+        "partyOrderCreated",
+        "partyOrderAcknowledged",
+        "partyOrderStateChanged",
+    }
     assert {p["event"]["productOrder"]["id"] for p in payloads} == {mine["id"]}, "never another party's order"
     assert all(p["domain"].startswith("MEF") for p in payloads), "party orders travel under MEF Sonata names"
     assert all(p["correlationId"] == mine["id"] for p in payloads), "the party order, not the enterprise's customer order"
@@ -211,12 +251,15 @@ async def test_a_partners_webhook_gets_its_own_partys_events_with_partner_fields
     assert await partner_b.code(DELETE_WEBHOOK, {"id": hook["id"]}) == "NOT_FOUND", "another partner cannot touch it"
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("ftp://127.0.0.1/hook", "URL_SCHEME_NOT_ALLOWED"),
-    ("http://erp.example.com/hook", "HOST_NOT_ALLOWED"),
-    ("http://user:pw@127.0.0.1/hook", "URL_INVALID"),
-    ("not a url", "URL_SCHEME_NOT_ALLOWED"),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://127.0.0.1/hook", "URL_SCHEME_NOT_ALLOWED"),
+        ("http://erp.example.com/hook", "HOST_NOT_ALLOWED"),
+        ("http://user:pw@127.0.0.1/hook", "URL_INVALID"),
+        ("not a url", "URL_SCHEME_NOT_ALLOWED"),
+    ],
+)
 async def test_a_url_to_a_host_the_operator_did_not_allow_is_refused(staff: Api, db: Database, url: str, reason: str) -> None:
     error = await staff.error(CREATE_WEBHOOK, {"input": {"url": url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}})
     assert error["extensions"] == {"code": "INVALID_INPUT", "field": "url", "reason": reason}
@@ -224,11 +267,16 @@ async def test_a_url_to_a_host_the_operator_did_not_allow_is_refused(staff: Api,
 
 
 async def test_a_viewer_may_not_manage_webhooks(viewer: Api, receiver: Receiver) -> None:
-    assert await viewer.code(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}}) == "FORBIDDEN"
+    assert (
+        await viewer.code(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["noteAdded"], "payloadFormat": "TMF"}})
+        == "FORBIDDEN"
+    )
 
 
 async def test_unknown_event_types_are_refused(staff: Api, receiver: Receiver) -> None:
-    error = await staff.error(CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["orderExploded"], "payloadFormat": "TMF"}})
+    error = await staff.error(
+        CREATE_WEBHOOK, {"input": {"url": receiver.url, "eventTypes": ["orderExploded"], "payloadFormat": "TMF"}}
+    )
     assert error["extensions"]["code"] == "INVALID_INPUT" and error["extensions"]["unknown"] == ["orderExploded"]
 
 
@@ -255,7 +303,9 @@ async def test_only_the_webhooks_owner_or_staff_may_retry_its_delivery(
     assert await staff.code(RETRY, {"id": failed["id"]}) == "CONFLICT"
 
 
-async def test_a_partner_deletes_its_own_webhook_and_its_log(staff: Api, http: Any, db: Database, clock: FrozenClock, receiver: Receiver) -> None:
+async def test_a_partner_deletes_its_own_webhook_and_its_log(
+    staff: Api, http: Any, db: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
     party = (await create_party(staff))["id"]
     partner = await partner_api(http, db, clock, party)
     hook, _ = await create_webhook(partner, receiver.url, ["partyOrderCreated"])

@@ -24,7 +24,9 @@ def fresh_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_missing_internal_in_send_now_falls_back_to_the_ordinary_send_for_every_member(
-    live: Live, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    live: Live,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     staff = await live.api()
     order = await create_order(staff, live.clock.now())
@@ -39,7 +41,10 @@ async def test_a_missing_internal_in_send_now_falls_back_to_the_ordinary_send_fo
     monkeypatch.setattr(WebSocketProtocol, "send_now", observed)
     # websockets without State.OPEN: only send_now reads it through this module, uvicorn's own send does not.
     monkeypatch.setattr(ws_protocol, "State", types.SimpleNamespace())
-    walls = [await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2]) for n in range(4)]
+    walls = [
+        await subscribe(live.address, token, MATCHING, {"filter": {}}, protocol=(TRANSPORT_WS, LEGACY_WS)[n % 2])
+        for n in range(4)
+    ]
     try:
         with caplog.at_level(logging.WARNING, logger="ordertrack.realtime"):
             for n in range(3):
@@ -56,7 +61,9 @@ async def test_a_missing_internal_in_send_now_falls_back_to_the_ordinary_send_fo
             await wall.close()
 
 
-async def test_a_protocol_without_an_internal_send_now_needs_is_not_offered_send_now(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_protocol_without_an_internal_send_now_needs_is_not_offered_send_now(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
     staff = await live.api()
     order = await create_order(staff, live.clock.now())
     token = await live.token(Role.VIEWER, "wall")

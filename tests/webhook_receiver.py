@@ -100,6 +100,7 @@ class Receiver:
 
     async def wait_for(self, check: Callable[[Receiver], bool], timeout: float = 20.0, what: str = "requests") -> None:
         """Until ``check(self)`` holds (re-checked on every request and answer), at most ``timeout`` seconds."""
+
         async def until() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: check(self))
@@ -107,7 +108,9 @@ class Receiver:
         try:
             await asyncio.wait_for(until(), timeout)
         except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; got {[(r.message_id, r.status) for r in self.requests]}") from None
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; got {[(r.message_id, r.status) for r in self.requests]}"
+            ) from None
 
     async def wait_delivered(self, n: int, timeout: float = 20.0) -> list[Received]:
         await self.wait_for(lambda r: len(r.delivered) >= n, timeout, f"{n} delivered requests")

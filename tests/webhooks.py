@@ -7,8 +7,12 @@ from typing import Any
 from app.config import Settings
 from tests.api import Api
 
-WEBHOOK_FIELDS = "id url eventTypes payloadFormat document state failureReason partyId cursor failures nextAttemptAt rotatingSecretUntil"
-CREATE_WEBHOOK = f"mutation($input: CreateWebhookInput!) {{ createWebhook(input: $input) {{ secret webhook {{ {WEBHOOK_FIELDS} }} }} }}"
+WEBHOOK_FIELDS = (
+    "id url eventTypes payloadFormat document state failureReason partyId cursor failures nextAttemptAt rotatingSecretUntil"
+)
+CREATE_WEBHOOK = (
+    f"mutation($input: CreateWebhookInput!) {{ createWebhook(input: $input) {{ secret webhook {{ {WEBHOOK_FIELDS} }} }} }}"
+)
 UPDATE_WEBHOOK = f"mutation($id: ID!, $input: UpdateWebhookInput!) {{ updateWebhook(id: $id, input: $input) {{ secret webhook {{ {WEBHOOK_FIELDS} }} }} }}"
 DELETE_WEBHOOK = "mutation($id: ID!) { deleteWebhook(id: $id) }"
 WEBHOOKS = f"{{ webhooks {{ {WEBHOOK_FIELDS} }} }}"
@@ -20,18 +24,31 @@ RETRY = "mutation($id: ID!) { retryWebhookDelivery(id: $id) { id state messageId
 def delivery_settings(**overrides: Any) -> Settings:
     """Delivery in the app, on loopback receivers, with backoff and timeouts small enough for tests."""
     values: dict[str, Any] = {
-        "database_url": "sqlite+aiosqlite:///unused.db", "monitor_enabled": False,
-        "webhook_delivery_enabled": True, "webhook_allowed_hosts": "127.0.0.1,localhost", "webhook_allow_private_networks": True,
-        "webhook_connect_timeout_seconds": 1.0, "webhook_read_timeout_seconds": 0.5, "webhook_backoff_base_seconds": 0.05,
-        "webhook_backoff_cap_seconds": 0.2, "webhook_max_attempts": 3, "webhook_poll_interval_seconds": 0.5,
+        "database_url": "sqlite+aiosqlite:///unused.db",
+        "monitor_enabled": False,
+        "webhook_delivery_enabled": True,
+        "webhook_allowed_hosts": "127.0.0.1,localhost",
+        "webhook_allow_private_networks": True,
+        "webhook_connect_timeout_seconds": 1.0,
+        "webhook_read_timeout_seconds": 0.5,
+        "webhook_backoff_base_seconds": 0.05,
+        "webhook_backoff_cap_seconds": 0.2,
+        "webhook_max_attempts": 3,
+        "webhook_poll_interval_seconds": 0.5,
         "webhook_lease_seconds": 3.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-async def create_webhook(api: Api, url: str, event_types: list[str], fmt: str = "TMF", document: str | None = None) -> tuple[dict[str, Any], str]:
-    made = (await api.ok(CREATE_WEBHOOK, {"input": {"url": url, "eventTypes": event_types, "payloadFormat": fmt, "document": document}}))["createWebhook"]
+async def create_webhook(
+    api: Api, url: str, event_types: list[str], fmt: str = "TMF", document: str | None = None
+) -> tuple[dict[str, Any], str]:
+    made = (
+        await api.ok(
+            CREATE_WEBHOOK, {"input": {"url": url, "eventTypes": event_types, "payloadFormat": fmt, "document": document}}
+        )
+    )["createWebhook"]
     return made["webhook"], made["secret"]
 
 

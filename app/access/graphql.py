@@ -35,9 +35,14 @@ class ApiTokenInfo:
     @staticmethod
     def of(row: ApiToken) -> ApiTokenInfo:
         return ApiTokenInfo(
-            id=strawberry.ID(str(row.id)), name=row.name, role=TokenRole(row.role),
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            role=TokenRole(row.role),
             party_id=strawberry.ID(str(row.party_id)) if row.party_id is not None else None,
-            created_at=row.created_at, last_used_at=row.last_used_at, expires_at=row.expires_at, revoked_at=row.revoked_at,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
         )
 
 
@@ -52,12 +57,16 @@ class CreateApiTokenInput:
     name: str
     role: TokenRole
     party_id: strawberry.ID | None = None
-    expires_in: str | None = strawberry.field(default=None, description="Lifetime such as 30d, 12h, 90m, 2w; null: until revoked.")
+    expires_in: str | None = strawberry.field(
+        default=None, description="Lifetime such as 30d, 12h, 90m, 2w; null: until revoked."
+    )
 
 
 @strawberry.type
 class AccessQuery:
-    @strawberry.field(permission_classes=[Staff], description="Every API token, newest first: who it is, its role and party, its dates.")
+    @strawberry.field(
+        permission_classes=[Staff], description="Every API token, newest first: who it is, its role and party, its dates."
+    )
     async def api_tokens(self, info: Info) -> list[ApiTokenInfo]:
         info.context.varies_with("tokens")  # changes with no event in the answer's orders: never cached
         async with info.context.db.read() as session:
@@ -71,10 +80,15 @@ class AccessMutation:
         party_id = parse_id(input.party_id, "partyId") if input.party_id is not None else None
         lifetime = tokens.parse_lifetime(input.expires_in) if input.expires_in is not None else None
         async with info.context.write() as uow:
-            secret, row = await tokens.issue(uow, name=input.name, role=Role(input.role.value), party_id=party_id, lifetime=lifetime)
+            secret, row = await tokens.issue(
+                uow, name=input.name, role=Role(input.role.value), party_id=party_id, lifetime=lifetime
+            )
         return IssuedApiToken(secret=secret, token=ApiTokenInfo.of(row))
 
-    @strawberry.mutation(permission_classes=[Staff], description="Revoke a token: it stops working everywhere within TOKEN_CACHE_SECONDS, open sockets and streams included.")
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Revoke a token: it stops working everywhere within TOKEN_CACHE_SECONDS, open sockets and streams included.",
+    )
     async def revoke_token(self, info: Info, id: strawberry.ID) -> ApiTokenInfo:
         token_id = parse_id(id, "id")
         async with info.context.write() as uow:

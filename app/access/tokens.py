@@ -34,19 +34,39 @@ def parse_lifetime(text: str, field: str = "expiresIn") -> timedelta:
 
 
 def _record(uow: UnitOfWork, type: str, row: ApiToken) -> None:
-    uow.record(type, entity="apiToken", entity_id=row.id or 0, after={
-        "name": row.name, "role": row.role, "party_id": row.party_id, "expires_at": row.expires_at, "revoked_at": row.revoked_at,
-    })
+    uow.record(
+        type,
+        entity="apiToken",
+        entity_id=row.id or 0,
+        after={
+            "name": row.name,
+            "role": row.role,
+            "party_id": row.party_id,
+            "expires_at": row.expires_at,
+            "revoked_at": row.revoked_at,
+        },
+    )
 
 
 async def issue(
-    uow: UnitOfWork, *, name: str, role: Role, party_id: int | None = None, lifetime: timedelta | None = None,
+    uow: UnitOfWork,
+    *,
+    name: str,
+    role: Role,
+    party_id: int | None = None,
+    lifetime: timedelta | None = None,
 ) -> tuple[str, ApiToken]:
     """A new token, valid for ``lifetime`` (None: until revoked), logged as ``apiTokenIssued`` (never its secret)."""
     if party_id is not None and await uow.session.get(Party, party_id) is None:
         raise NotFound(f"Party {party_id} does not exist.", field="partyId")
-    plain, row = await create_token(uow.session, name=name, role=role, now=uow.now, party_id=party_id,
-                                    expires_at=uow.now + lifetime if lifetime is not None else None)
+    plain, row = await create_token(
+        uow.session,
+        name=name,
+        role=role,
+        now=uow.now,
+        party_id=party_id,
+        expires_at=uow.now + lifetime if lifetime is not None else None,
+    )
     _record(uow, "apiTokenIssued", row)
     return plain, row
 
@@ -70,9 +90,13 @@ async def revoke(uow: UnitOfWork, token_id: int) -> ApiToken:
 
 async def revoke_named(uow: UnitOfWork, name: str) -> list[ApiToken]:
     """Revoke every live token with this name (names are not unique); NOT_FOUND when there is none."""
-    rows = list((await uow.session.execute(
-        select(ApiToken).where(col(ApiToken.name) == name.strip(), col(ApiToken.revoked_at).is_(None))
-    )).scalars())
+    rows = list(
+        (
+            await uow.session.execute(
+                select(ApiToken).where(col(ApiToken.name) == name.strip(), col(ApiToken.revoked_at).is_(None))
+            )
+        ).scalars()
+    )
     if not rows:
         raise NotFound(f"No live token is named {name.strip()!r}.", field="name")
     for row in rows:

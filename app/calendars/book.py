@@ -75,7 +75,9 @@ def _calendar(name: str, raw: Any, base: dict[str, Any], where: str) -> tuple[Bu
     if not isinstance(raw, dict):
         raise InvalidInput(f"{where} must be a mapping.", field="calendars")
     if unknown := set(raw) - _KEYS:
-        raise InvalidInput(f"{where}: unknown keys {', '.join(sorted(unknown))}; use {', '.join(sorted(_KEYS))}.", field="calendars")
+        raise InvalidInput(
+            f"{where}: unknown keys {', '.join(sorted(unknown))}; use {', '.join(sorted(_KEYS))}.", field="calendars"
+        )
     spec = {**base, **raw}
     try:
         zone = ZoneInfo(str(spec.get("timezone", "UTC")))
@@ -88,7 +90,7 @@ def _calendar(name: str, raw: Any, base: dict[str, Any], where: str) -> tuple[Bu
     if (hours := spec.get("hours")) is not None:
         m = _HOURS.match(str(hours))
         if not m or int(m.group(1)) > 23 or int(m.group(3)) > 24 or int(m.group(2)) > 59 or int(m.group(4)) > 59:
-            raise InvalidInput(f"{where}: hours is like \"08:00-18:00\".", field="calendars")
+            raise InvalidInput(f'{where}: hours is like "08:00-18:00".', field="calendars")
         opens = time(int(m.group(1)), int(m.group(2)))
         closes = None if int(m.group(3)) == 24 else time(int(m.group(3)), int(m.group(4)))
         if closes is not None and closes <= opens:
@@ -99,7 +101,12 @@ def _calendar(name: str, raw: Any, base: dict[str, Any], where: str) -> tuple[Bu
         raise InvalidInput(f"{where}: dates are ISO dates like 2026-12-24.", field="calendars") from exc
     source = _holiday_source(spec.get("holidays"), where)
     calendar = BusinessCalendar(
-        name=name, zone=zone, days=frozenset(WEEKDAYS.index(d) for d in days_raw), opens=opens, closes=closes, dates=dates,
+        name=name,
+        zone=zone,
+        days=frozenset(WEEKDAYS.index(d) for d in days_raw),
+        opens=opens,
+        closes=closes,
+        dates=dates,
     )
     if source is not None:
         country, subdivision = source

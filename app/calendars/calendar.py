@@ -53,7 +53,10 @@ class BusinessCalendar:
     def wall_clock(self) -> bool:
         """Every hour of every day, no holidays: working time is plain elapsed time."""
         return (
-            self.days == frozenset(range(7)) and self.opens == time(0) and self.closes is None and not self.dates
+            self.days == frozenset(range(7))
+            and self.opens == time(0)
+            and self.closes is None
+            and not self.dates
             and self.public_holidays is _no_holidays
         )
 
@@ -96,7 +99,9 @@ class BusinessCalendar:
                     before.append(total)
                     total += end - start
             day += timedelta(days=1)
-        built = _Year(starts, ends, before, total, self._local_midnight(date(year, 1, 1)), self._local_midnight(date(year + 1, 1, 1)))
+        built = _Year(
+            starts, ends, before, total, self._local_midnight(date(year, 1, 1)), self._local_midnight(date(year + 1, 1, 1))
+        )
         self._years[year] = built
         return built
 
@@ -168,7 +173,6 @@ class BusinessCalendar:
             year += 1
             y = self._year(year)
         raise ValueError(f"calendar {self.name} has no working time ahead")
-
 
     def _table(self, first: int, last: int) -> tuple[npt.NDArray[np.float64], ...]:
         """The working intervals of these local years as arrays: starts, ends, working seconds before each."""

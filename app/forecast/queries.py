@@ -15,7 +15,9 @@ async def party_delivery_stats(session: AsyncSession, party: Party, policy: Poli
     return learning.delivery_stats(await learning.party_history(session, party.id, calendar, policy.forecast.history))
 
 
-async def activity_duration_stats(session: AsyncSession, kind: str, work_group: str | None, policy: Policy) -> learning.DurationStats:
+async def activity_duration_stats(
+    session: AsyncSession, kind: str, work_group: str | None, policy: Policy
+) -> learning.DurationStats:
     calendar = policy.calendars.for_work_group(work_group)
     history = await learning.activity_history(session, kind, work_group, calendar, policy.forecast.history)
     return learning.duration_stats(kind, work_group, history)

@@ -17,8 +17,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import bindparam, inspect as sa_inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -58,11 +57,28 @@ def inputs_key(w: OrderWork) -> str:
     computes it, so it is built of plain numbers and names (``repr`` of datetimes costs more)."""
     parts: list[Any] = [_t(w.order.committed_date)]
     for a in w.activities:
-        parts += (a.id, a.kind, a.work_group, a.state, _t(a.planned_start), _t(a.planned_end), _t(a.actual_start),
-                  _t(a.actual_end), _t(a.expected_end), tuple(w.preds.get(a.id, ())))
+        parts += (
+            a.id,
+            a.kind,
+            a.work_group,
+            a.state,
+            _t(a.planned_start),
+            _t(a.planned_end),
+            _t(a.actual_start),
+            _t(a.actual_end),
+            _t(a.expected_end),
+            tuple(w.preds.get(a.id, ())),
+        )
     for p in w.party_orders:
-        parts += (p.id, p.party_id, p.state, _t(w.needed_by.get(p.id, p.needed_by)), _t(p.committed_delivery),
-                  _t(p.expected_delivery), _t(p.delivered_at))
+        parts += (
+            p.id,
+            p.party_id,
+            p.state,
+            _t(w.needed_by.get(p.id, p.needed_by)),
+            _t(p.committed_delivery),
+            _t(p.expected_delivery),
+            _t(p.delivered_at),
+        )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -135,12 +151,21 @@ async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
         start = a.actual_start or a.planned_start
         end = a.planned_end + (start - a.planned_start) if a.actual_start else a.planned_end
         floor = a.expected_end if a.expected_end and a.expected_end > a.planned_end else None
-        work.append(Work(
-            ACTIVITY, a.id, a.kind, book.for_work_group(a.work_group), start, end, started=a.actual_start is not None,
-            done_at=(a.actual_end or a.planned_end) if done else None, floor=floor,
-            preds=tuple(f"{ACTIVITY}:{p}" for p in w.preds.get(a.id, ())),
-            history=None if done else await learned.activity(a.kind, a.work_group),
-        ))
+        work.append(
+            Work(
+                ACTIVITY,
+                a.id,
+                a.kind,
+                book.for_work_group(a.work_group),
+                start,
+                end,
+                started=a.actual_start is not None,
+                done_at=(a.actual_end or a.planned_end) if done else None,
+                floor=floor,
+                preds=tuple(f"{ACTIVITY}:{p}" for p in w.preds.get(a.id, ())),
+                history=None if done else await learned.activity(a.kind, a.work_group),
+            )
+        )
     for p in w.party_orders:
         if p.state in party_states.DROPPED:
             continue
@@ -148,11 +173,20 @@ async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
         base = p.committed_delivery or p.expected_delivery or w.needed_by.get(p.id, p.needed_by)
         name = learned.party_names.get(p.party_id, f"party {p.party_id}")
         later = p.expected_delivery if p.expected_delivery and p.expected_delivery > base else None
-        work.append(Work(
-            PARTY_ORDER, p.id, f"{name}'s delivery", book.for_party(name), base, base,
-            done_at=(p.delivered_at or base) if done else None, floor=later, due=p.committed_delivery or w.needed_by.get(p.id, p.needed_by),
-            history=None if done else await learned.party(p.party_id),
-        ))
+        work.append(
+            Work(
+                PARTY_ORDER,
+                p.id,
+                f"{name}'s delivery",
+                book.for_party(name),
+                base,
+                base,
+                done_at=(p.delivered_at or base) if done else None,
+                floor=later,
+                due=p.committed_delivery or w.needed_by.get(p.id, p.needed_by),
+                history=None if done else await learned.party(p.party_id),
+            )
+        )
     return work
 
 
@@ -206,24 +240,45 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
     for w, key in todo:
         work = await _work_of(w, learned)
         oid = w.order.id
-        forecast = simulate(work, w.order.committed_date, now, draws=settings.draws, seed=settings.seed * 1_000_003 + oid,
-                            min_samples=settings.min_samples)
+        forecast = simulate(
+            work,
+            w.order.committed_date,
+            now,
+            draws=settings.draws,
+            seed=settings.seed * 1_000_003 + oid,
+            min_samples=settings.min_samples,
+        )
         graph = {x.key: x for x in work}
         sentence = chain_sentence(forecast, graph, settings.min_samples)
         percent = round(forecast.on_time_probability * 100)
         summary = f"{FORECAST_REASON}{percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
-        stored.append({
-            "order_id": oid, "completion_p50": forecast.completion_p50, "completion_p90": forecast.completion_p90,
-            "on_time_probability": forecast.on_time_probability, "basis": basis(work, settings.min_samples),
-            "critical_path": [{"kind": graph[k].kind, "id": graph[k].id, "name": graph[k].name} for k in forecast.critical_path],
-            "party_orders": {
-                str(x.id): {"p50": f.p50.isoformat(), "p90": f.p90.isoformat(), "probability": f.probability}
-                for k, f in forecast.work.items() if (x := graph[k]).kind == PARTY_ORDER
-            },
-            "computed_at": now,
-        })
-        marks.append({"b_id": oid, "b_key": key, "b_due": due_at(work, now, policy, forecast.draws > 1), "b_on_time": forecast.on_time_probability,
-                      "b_summary": summary[:500]})
+        stored.append(
+            {
+                "order_id": oid,
+                "completion_p50": forecast.completion_p50,
+                "completion_p90": forecast.completion_p90,
+                "on_time_probability": forecast.on_time_probability,
+                "basis": basis(work, settings.min_samples),
+                "critical_path": [
+                    {"kind": graph[k].kind, "id": graph[k].id, "name": graph[k].name} for k in forecast.critical_path
+                ],
+                "party_orders": {
+                    str(x.id): {"p50": f.p50.isoformat(), "p90": f.p90.isoformat(), "probability": f.probability}
+                    for k, f in forecast.work.items()
+                    if (x := graph[k]).kind == PARTY_ORDER
+                },
+                "computed_at": now,
+            }
+        )
+        marks.append(
+            {
+                "b_id": oid,
+                "b_key": key,
+                "b_due": due_at(work, now, policy, forecast.draws > 1),
+                "b_on_time": forecast.on_time_probability,
+                "b_summary": summary[:500],
+            }
+        )
     await _store(uow, stored, marks)
     return len(todo)
 
@@ -233,11 +288,17 @@ async def _store(uow: UnitOfWork, stored: list[dict[str, Any]], marks: list[dict
     table: Any = OrderForecast.__table__  # type: ignore[attr-defined]
     insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
     columns = [c.name for c in table.c if c.name != "order_id"]
-    await uow.session.execute(insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}), stored)
+    await uow.session.execute(
+        insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}), stored
+    )
     o: Any = CustomerOrder.__table__  # type: ignore[attr-defined]
     await uow.session.execute(
-        update(o).where(o.c.id == bindparam("b_id")).values(
-            forecast_key=bindparam("b_key"), forecast_due_at=bindparam("b_due"), forecast_on_time=bindparam("b_on_time"),
+        update(o)
+        .where(o.c.id == bindparam("b_id"))
+        .values(
+            forecast_key=bindparam("b_key"),
+            forecast_due_at=bindparam("b_due"),
+            forecast_on_time=bindparam("b_on_time"),
             forecast_summary=bindparam("b_summary"),
         ),
         marks,
@@ -248,6 +309,10 @@ async def _store(uow: UnitOfWork, stored: list[dict[str, Any]], marks: list[dict
     for mark in marks:  # rows this session holds (a mutation's own order) show the stored values
         loaded = held.get(mapper.identity_key_from_primary_key((mark["b_id"],)))
         if loaded is not None:
-            for column, value in (("forecast_key", "b_key"), ("forecast_due_at", "b_due"), ("forecast_on_time", "b_on_time"),
-                                  ("forecast_summary", "b_summary")):
+            for column, value in (
+                ("forecast_key", "b_key"),
+                ("forecast_due_at", "b_due"),
+                ("forecast_on_time", "b_on_time"),
+                ("forecast_summary", "b_summary"),
+            ):
                 set_committed_value(loaded, column, mark[value])

@@ -104,9 +104,7 @@ def _order(work: dict[str, Work]) -> list[str]:
     return done
 
 
-def simulate(
-    work: Sequence[Work], committed: datetime, now: datetime, *, draws: int, seed: int, min_samples: int
-) -> Forecast:
+def simulate(work: Sequence[Work], committed: datetime, now: datetime, *, draws: int, seed: int, min_samples: int) -> Forecast:
     """Draw the order's completion ``draws`` times (once when nothing is uncertain)."""
     graph = {w.key: w for w in work}
     order = _order(graph)
@@ -160,7 +158,9 @@ def simulate(
         per_work[k] = WorkForecast(_instant(percentile(values, 0.5)), _instant(percentile(values, 0.9)), on_time)
     completions.sort()
     probability = np.count_nonzero(completions <= committed.timestamp()) / n
-    return Forecast(_instant(percentile(completions, 0.5)), _instant(percentile(completions, 0.9)), probability, critical, per_work, n)
+    return Forecast(
+        _instant(percentile(completions, 0.5)), _instant(percentile(completions, 0.9)), probability, critical, per_work, n
+    )
 
 
 def _critical_chain(order: list[str], decided: npt.NDArray[np.int_], last: npt.NDArray[np.int_]) -> tuple[str, ...]:

@@ -11,16 +11,14 @@ are free; changes to the used part are reported exactly as graphql-core reports 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TypeVar
 
 from graphql import (
     ArgumentNode,
     BreakingChange,
     DangerousChange,
-    DocumentNode,
     DefinitionNode,
-    Node,
+    DocumentNode,
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
     FieldNode,
@@ -32,6 +30,7 @@ from graphql import (
     GraphQLUnionType,
     InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
+    Node,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
     SchemaDefinitionNode,
@@ -76,6 +75,7 @@ class Usage:
 
 
 N = TypeVar("N", bound=Node)
+
 
 def usage(schema: GraphQLSchema, document: DocumentNode) -> Usage:
     """What ``document`` uses of ``schema`` (parts the schema lacks are new, so they are skipped)."""
@@ -127,7 +127,9 @@ def restrict(sdl: str, used: Usage) -> GraphQLSchema:
                 fields = [_field(f, name, used, name in used.whole) for f in node.fields or () if f.name.value in keep]
                 interfaces = [i for i in node.interfaces or () if i.name.value in used.whole]
                 definitions.append(_copy(node, fields=tuple(fields), interfaces=tuple(interfaces)))
-        elif isinstance(node, (EnumTypeDefinitionNode, InputObjectTypeDefinitionNode, ScalarTypeDefinitionNode, UnionTypeDefinitionNode)):
+        elif isinstance(
+            node, (EnumTypeDefinitionNode, InputObjectTypeDefinitionNode, ScalarTypeDefinitionNode, UnionTypeDefinitionNode)
+        ):
             if node.name.value in used.whole:
                 definitions.append(node)
         else:
@@ -142,7 +144,9 @@ def _field(node: FieldDefinitionNode, type_name: str, used: Usage, whole: bool) 
     return _copy(node, arguments=tuple(args))
 
 
-def contract_changes(published_sdl: str, current_sdl: str, document: DocumentNode) -> tuple[list[BreakingChange], list[DangerousChange]]:
+def contract_changes(
+    published_sdl: str, current_sdl: str, document: DocumentNode
+) -> tuple[list[BreakingChange], list[DangerousChange]]:
     """Breaking and dangerous changes from the published schema to the current one, as far as ``document`` uses it."""
     published = build_ast_schema(parse(published_sdl))
     old = restrict(published_sdl, usage(published, document))

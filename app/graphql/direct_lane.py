@@ -70,7 +70,13 @@ class Plan:
 
 class DirectLane:
     def __init__(
-        self, schema: Any, quick: dict[str, QuickResolver], *, max_tokens: int, rules: Sequence[type[ASTValidationRule]], cache_size: int = 256
+        self,
+        schema: Any,
+        quick: dict[str, QuickResolver],
+        *,
+        max_tokens: int,
+        rules: Sequence[type[ASTValidationRule]],
+        cache_size: int = 256,
     ) -> None:
         self.schema = schema
         self.quick = quick
@@ -84,14 +90,20 @@ class DirectLane:
         if not self.quick or method != "POST" or getattr(request_data, "protocol", "http") != "http":
             return None
         query = request_data.query
-        if not isinstance(query, str) or getattr(context, "auth_error", None) is not None or getattr(context, "actor", None) is None:
+        if (
+            not isinstance(query, str)
+            or getattr(context, "auth_error", None) is not None
+            or getattr(context, "actor", None) is None
+        ):
             return None
         plan = self._plan(query)
         if plan is None or (request_data.operation_name is not None and request_data.operation_name != _name(plan.operation)):
             return None
         started = time.perf_counter()
         try:
-            variables = get_variable_values(self.schema._schema, plan.operation.variable_definitions or (), request_data.variables or {})
+            variables = get_variable_values(
+                self.schema._schema, plan.operation.variable_definitions or (), request_data.variables or {}
+            )
             if isinstance(variables, list):
                 return None
             arguments = get_argument_values(plan.field_def, plan.field_node, variables)
@@ -174,9 +186,14 @@ class DirectLane:
                 return None
             leaves.append((key, attribute, leaf.serialize))
         return Plan(
-            operation=operation, field_node=field_node, field_def=field_def, quick=quick,
+            operation=operation,
+            field_node=field_node,
+            field_def=field_def,
+            quick=quick,
             response_key=field_node.alias.value if field_node.alias else field_node.name.value,
-            type_name=result_type.name, leaves=tuple(leaves), label=metrics.operation_label(_name(operation)),
+            type_name=result_type.name,
+            leaves=tuple(leaves),
+            label=metrics.operation_label(_name(operation)),
         )
 
 

@@ -19,8 +19,7 @@ from strawberry.extensions import MaskErrors
 
 from app.errors import DomainError, ErrorCode, Unavailable
 from app.observability.logs import request_id
-from app.outages import MESSAGE as OUTAGE_MESSAGE
-from app.outages import is_outage
+from app.outages import MESSAGE as OUTAGE_MESSAGE, is_outage
 
 log = logging.getLogger("ordertrack.errors")
 
@@ -101,8 +100,13 @@ def anonymise(error: GraphQLError) -> GraphQLError:
 
 def _replaced(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
     return GraphQLError(
-        message=message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
-        original_error=None, extensions=extensions,
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
     )
 
 
@@ -159,6 +163,10 @@ class QuietSchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
     ) -> Any:
         return await self.stream(
-            query, variable_values=variable_values, context_value=context_value, root_value=root_value,
-            operation_name=operation_name, operation_extensions=operation_extensions,
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
         )

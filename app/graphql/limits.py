@@ -72,11 +72,13 @@ def _page_arguments_of(document: Any) -> tuple[PageArguments, dict[str, Any]]:
             for arg in node.arguments or ():
                 if arg.name.value in PAGE_ARGUMENTS:
                     value = arg.value
-                    found.append((
-                        f"{node.name.value}.{arg.name.value}",
-                        int(value.value) if isinstance(value, IntValueNode) else None,
-                        value.name.value if isinstance(value, VariableNode) else None,
-                    ))
+                    found.append(
+                        (
+                            f"{node.name.value}.{arg.name.value}",
+                            int(value.value) if isinstance(value, IntValueNode) else None,
+                            value.name.value if isinstance(value, VariableNode) else None,
+                        )
+                    )
 
     visit(document, Collect())
     key = id(document)

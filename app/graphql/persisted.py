@@ -103,7 +103,9 @@ class PersistedQueries:
                 raise NOT_FOUND
             return text, sha256, False
         if sha256_hex(query) != sha256:
-            raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", "persistedQuery.sha256Hash is not the SHA-256 of the query.")
+            raise PersistedQueryError(
+                "PERSISTED_QUERY_HASH_MISMATCH", "persistedQuery.sha256Hash is not the SHA-256 of the query."
+            )
         return query, sha256, self.lookup(sha256) is None
 
     def parse_request(self, data: GraphQLRequestData) -> ParsedRequest:
@@ -113,9 +115,14 @@ class PersistedQueries:
         except PersistedQueryError as exc:
             query, sha256, register, rejection = data.query, None, False, exc
         return ParsedRequest(
-            query=query, variables=data.variables, operation_name=data.operation_name,
-            extensions=data.extensions, protocol=data.protocol,
-            sha256=sha256, register=register, rejection=rejection,
+            query=query,
+            variables=data.variables,
+            operation_name=data.operation_name,
+            extensions=data.extensions,
+            protocol=data.protocol,
+            sha256=sha256,
+            register=register,
+            rejection=rejection,
         )
 
     def admit(self, actor: Actor | None, sha256: str | None, register: bool, text: str | None) -> None:
@@ -196,13 +203,17 @@ class PersistedQueryView:
             return [self.persisted.parse_request(d) for d in data]
         return self.persisted.parse_request(data)
 
-    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, root_value: Any, sub_response: Any) -> Any:
+    async def execute_operation(
+        self, request: Any, request_adapter: Any, request_data: Any, context: Any, root_value: Any, sub_response: Any
+    ) -> Any:
         actor = getattr(context, "actor", None)
         if isinstance(request_data, list):
             results = []
             for data in request_data:
                 refused = self.persisted.check(actor, data)
-                results.append(refused or await super().execute_operation(request, request_adapter, data, context, root_value, sub_response))  # type: ignore[misc]  # a mixin: the strawberry view it is mixed into defines this
+                # A mixin: the strawberry view it is mixed into defines execute_operation.
+                run = super().execute_operation  # type: ignore[misc]
+                results.append(refused or await run(request, request_adapter, data, context, root_value, sub_response))
             return results
         refused = self.persisted.check(actor, request_data)
         if refused is not None:

@@ -105,17 +105,28 @@ def instant(column: Any) -> ColumnElement[Any]:
     """A timestamptz rendered as Python's ``datetime.isoformat()`` of the UTC instant (what strawberry sends)."""
     utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
     # one to_char per value (isoformat leaves out a zero fraction): a third cheaper than concatenating parts
-    return case((func.date_trunc(literal_column("'second'"), column) == column,
-                 func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'"))),
-                else_=func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'")))
+    return case(
+        (
+            func.date_trunc(literal_column("'second'"), column) == column,
+            func.to_char(utc, literal_column('\'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\'')),
+        ),
+        else_=func.to_char(utc, literal_column('\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\'')),
+    )
 
 
 def sqlite_instant(column: Any) -> ColumnElement[Any]:
     """The same on SQLite, which stores a naive UTC instant as ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's format)."""
     fraction = func.substr(column, 21)
-    return func.replace(func.substr(column, 1, 19), literal_column("' '"), literal_column("'T'")).op("||")(
-        case((fraction.in_([literal_column("''"), literal_column("'000000'")]), literal_column("''")),
-             else_=literal_column("'.'").op("||")(func.substr(column, 21, 6)))).op("||")(literal_column("'+00:00'"))
+    return (
+        func.replace(func.substr(column, 1, 19), literal_column("' '"), literal_column("'T'"))
+        .op("||")(
+            case(
+                (fraction.in_([literal_column("''"), literal_column("'000000'")]), literal_column("''")),
+                else_=literal_column("'.'").op("||")(func.substr(column, 21, 6)),
+            )
+        )
+        .op("||")(literal_column("'+00:00'"))
+    )
 
 
 def enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
@@ -161,15 +172,18 @@ class Planner:
         """The selection below ``field_details`` (of a field returning ``parent`` rows) as a hashable shape."""
         if parent.name not in self.model.tables:
             raise NotPlanned(parent.name)
-        grouped = collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation,
-                                    parent, field_details).grouped_field_set
+        grouped = collect_subfields(
+            executor.schema, executor.fragments, executor.variable_values, executor.operation, parent, field_details
+        ).grouped_field_set
         leaves = plain_leaves(parent)
         table = self.model.tables[parent.name]
         entries: list[tuple[Any, ...]] = []
         for response_name, details in grouped.items():
             node = details[0].node
             name = node.name.value
-            if any(d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives) for d in details):
+            if any(
+                d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives) for d in details
+            ):
                 raise NotPlanned("directive")
             if name == "__typename":
                 entries.append((response_name, "typename", parent.name))
@@ -182,7 +196,9 @@ class Planner:
                 entries.append((response_name, "computed", name))
                 continue
             if isinstance(computed, StoredJson):
-                entries.append((response_name, "json", name, self._json_keys(executor, get_nullable_type(field_def.type), details, computed)))
+                entries.append(
+                    (response_name, "json", name, self._json_keys(executor, get_nullable_type(field_def.type), details, computed))
+                )
                 continue
             relation = self.model.relations.get((parent.name, name))
             if relation is not None:
@@ -209,13 +225,15 @@ class Planner:
         if stored.form == "strings":
             return ()
         item = get_nullable_type(get_nullable_type(list_type).of_type)
-        grouped = collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation,
-                                    item, details).grouped_field_set
+        grouped = collect_subfields(
+            executor.schema, executor.fragments, executor.variable_values, executor.operation, item, details
+        ).grouped_field_set
         keys = []
         for response_name, sub in grouped.items():
             name = sub[0].node.name.value
-            if sub[0].node.arguments or any(d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives)
-                                            for d in sub):
+            if sub[0].node.arguments or any(
+                d.node.directives and any(x.name.value not in ("skip", "include") for x in d.node.directives) for d in sub
+            ):
                 raise NotPlanned("argument or directive")
             if name == "__typename":
                 keys.append((response_name, "__typename:" + item.name))
@@ -242,7 +260,7 @@ class Planner:
         head, tail = "SELECT ", f" AS node \nFROM {table.name} AS o"
         if not (sql.startswith(head) and sql.endswith(tail)):
             raise NotPlanned("unexpected compiled form")
-        compiled = sql[len(head):-len(tail)]
+        compiled = sql[len(head) : -len(tail)]
         self._compiled[shape] = compiled
         while len(self._compiled) > MAX_SHAPES:
             self._compiled.popitem(last=False)
@@ -271,7 +289,9 @@ class Planner:
             source, order = f"jsonb_each_text({column}) AS x", 'x.key COLLATE "C"'
         else:
             source, order = f"jsonb_array_elements({column}) WITH ORDINALITY AS x(value, n)", "x.n"
-        return literal_column(f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]'::json) FROM {source})")
+        return literal_column(
+            f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]'::json) FROM {source})"
+        )
 
     def as_text(self, sql: str) -> str:
         """A compiled node expression as a text column of the enclosing statement."""
@@ -293,8 +313,12 @@ class Planner:
     def _list(self, item: Any, order: Sequence[Any], where: Sequence[ColumnElement[bool]], row: Any, parse: bool) -> Any:
         """The JSON array of ``item`` over the rows ``where`` selects, in ``order`` (``parse``: items are JSON)."""
         if not self.sqlite:
-            return (select(func.coalesce(func.json_agg(aggregate_order_by(item, *order)), text("'[]'::json")))
-                    .where(*where).correlate(row).scalar_subquery())
+            return (
+                select(func.coalesce(func.json_agg(aggregate_order_by(item, *order)), text("'[]'::json")))
+                .where(*where)
+                .correlate(row)
+                .scalar_subquery()
+            )
         rows = select(item.label("item")).where(*where).order_by(*order).correlate(row).subquery()
         element = func.json(rows.c.item) if parse else rows.c.item
         return func.json(select(func.json_group_array(element)).select_from(rows).scalar_subquery())
@@ -332,7 +356,14 @@ class Planner:
         obj = self._object(sub_shape, child, schema)
         if relation.many:
             return self._list(obj, relation.order(child), relation.where(row, child), row, parse=True)
-        first = select(obj).where(*relation.where(row, child)).order_by(*relation.order(child)).limit(1).correlate(row).scalar_subquery()
+        first = (
+            select(obj)
+            .where(*relation.where(row, child))
+            .order_by(*relation.order(child))
+            .limit(1)
+            .correlate(row)
+            .scalar_subquery()
+        )
         return func.json(first) if self.sqlite else first
 
 
@@ -362,7 +393,9 @@ class ReadPlanner:
         self.roots = roots
         self.answered = 0  # operations answered by planned statements (for tests and curiosity)
 
-    def plan(self, executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any) -> Callable[[Any], Awaitable[dict[str, Any]]] | None:
+    def plan(
+        self, executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> Callable[[Any], Awaitable[dict[str, Any]]] | None:
         """A coroutine function answering the whole root selection, or None (strawberry executes it)."""
         planned: list[tuple[str, PlannedRoot | str]] = []
         try:

@@ -16,7 +16,12 @@ class MutationRateLimiter:
     """
 
     def __init__(
-        self, rate_per_minute: int, burst: int | None = None, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+        self,
+        rate_per_minute: int,
+        burst: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
     ) -> None:
         self.rate = rate_per_minute / 60.0
         self.capacity = float(burst or rate_per_minute)

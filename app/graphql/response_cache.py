@@ -189,8 +189,16 @@ class ResponseCacheView:
             flight.set_result(answer)
 
     async def _execute_and_keep(
-        self, cache: ResponseCache, key: Key, seq: int, request: Any, request_adapter: Any, request_data: Any, context: Any,
-        root_value: Any, sub_response: Any,
+        self,
+        cache: ResponseCache,
+        key: Key,
+        seq: int,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Any,
+        root_value: Any,
+        sub_response: Any,
     ) -> Any:
         """Execute; keep an answer that is an error-free query answer from stored data only."""
         context.begin_operation()

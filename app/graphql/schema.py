@@ -11,17 +11,17 @@ from strawberry.types import Info
 
 from app.access.graphql import AccessMutation, AccessQuery
 from app.config import Settings
+from app.forecast.graphql.schema import ForecastQuery
 from app.graphql.errors import MaskUnexpectedErrors, QuietSchema
 from app.graphql.execution import lean_resolvers
 from app.graphql.limits import limit_extensions
-from app.graphql.response_cache import NoteOperationType
-from app.graphql.shared_events import SharedEventExecution
 from app.graphql.permissions import SignedIn
+from app.graphql.response_cache import NoteOperationType
 from app.graphql.scalars import SCALAR_OVERRIDES
+from app.graphql.shared_events import SharedEventExecution
 from app.graphql.suggestions import without_suggestions
-from app.observability.graphql import OperationMetrics
-from app.forecast.graphql.schema import ForecastQuery
 from app.jeopardy.graphql.schema import JeopardyMutation, JeopardyQuery
+from app.observability.graphql import OperationMetrics
 from app.orders.graphql.schema import CustomerOrderMutation, CustomerOrderQuery
 from app.party_orders.graphql.schema import PartyOrderMutation, PartyOrderQuery
 from app.realtime.subscriptions import LiveQuery, LiveSubscription
@@ -41,10 +41,21 @@ class SessionQuery:
     def me(self, info: Info) -> Principal:
         actor = info.context.signed_in
         info.context.varies_with("identity")  # the name is more than the role and party a cache keys by
-        return Principal(name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None)
+        return Principal(
+            name=actor.name, role=actor.role.value, party_id=strawberry.ID(str(actor.party_id)) if actor.party_id else None
+        )
 
 
-QUERIES: tuple[type, ...] = (SessionQuery, AccessQuery, CustomerOrderQuery, PartyOrderQuery, JeopardyQuery, ForecastQuery, LiveQuery, WebhookQuery)
+QUERIES: tuple[type, ...] = (
+    SessionQuery,
+    AccessQuery,
+    CustomerOrderQuery,
+    PartyOrderQuery,
+    JeopardyQuery,
+    ForecastQuery,
+    LiveQuery,
+    WebhookQuery,
+)
 MUTATIONS: tuple[type, ...] = (AccessMutation, CustomerOrderMutation, PartyOrderMutation, JeopardyMutation, WebhookMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 

@@ -104,7 +104,9 @@ def subscription_renderer(context: Any) -> Renderer | None:
         shown = visible_event(event, viewer)
         if shown is None:
             return None
-        own = cast(SharedEventExecution, super(SharedEventExecution, executor).build_per_event_executor(shown))  # not the shared-result cache
+        own = cast(
+            SharedEventExecution, super(SharedEventExecution, executor).build_per_event_executor(shown)
+        )  # not the shared-result cache
         own.per_event = True
         fresh = getattr(context, "for_event", None)
         if fresh is not None:

@@ -138,6 +138,8 @@ class DirectLegacyWSHandler(RecheckingLegacyWS, PersistedLegacyWSHandler):
             await self.send_message({"type": "connection_error", "payload": {"code": exc.code.value, "message": exc.message}})
             await self.websocket.close(code=ws_messages.TRY_AGAIN_LATER, reason=exc.message)
 
-    async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None) -> None:
+    async def handle_async_results(
+        self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
+    ) -> None:
         _line(self, '{"type":"data","id":' + _id(operation_id) + ',"payload":')
         await super().handle_async_results(operation_id, query, operation_name, variables)

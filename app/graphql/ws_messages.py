@@ -51,6 +51,10 @@ def problem(message: object, *, legacy: bool) -> str | None:
         return _id_problem(message) or _operation_payload_problem(message.get("payload"))
     if kind in ("complete", "stop"):
         return _id_problem(message)
-    if kind in ("connection_init", "ping", "pong") and message.get("payload") is not None and not isinstance(message["payload"], dict):
+    if (
+        kind in ("connection_init", "ping", "pong")
+        and message.get("payload") is not None
+        and not isinstance(message["payload"], dict)
+    ):
         return "The payload must be an object."
     return None

@@ -16,8 +16,8 @@ stopped: nothing it did is done again, nothing it had still to do is passed by.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,8 +90,12 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
     # Time in a level alone can make an escalation due; such an order is examined like the others.
     wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
     return Plan(
-        order_ids=sorted(wanted), last_seq=top, moves_mark=resumed or mark is None or top != last,
-        pending=list(mark.pending) if mark else [], done_through=done_through, has_mark=mark is not None,
+        order_ids=sorted(wanted),
+        last_seq=top,
+        moves_mark=resumed or mark is None or top != last,
+        pending=list(mark.pending) if mark else [],
+        done_through=done_through,
+        has_mark=mark is not None,
         changed=touched,
     )
 

@@ -33,8 +33,7 @@ from app.clock import Clock, SystemClock
 from app.config import MONITOR_BATCH_ORDERS, Settings
 from app.db import Database, UnitOfWork, raise_if_outage
 from app.errors import Unavailable
-from app.jeopardy import policy as policies
-from app.jeopardy import sweep as sweeps
+from app.jeopardy import policy as policies, sweep as sweeps
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome
 from app.jeopardy.sweep import SweepTransactions
@@ -125,7 +124,11 @@ class Monitor:
         if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:
             log.info(
                 "jeopardy sweep: %d orders in %d batches, %d level changes, %d escalations, %d de-escalations%s",
-                outcome.orders_examined, outcome.batches, outcome.level_changes, outcome.escalations, outcome.deescalations,
+                outcome.orders_examined,
+                outcome.batches,
+                outcome.level_changes,
+                outcome.escalations,
+                outcome.deescalations,
                 "; stopped: no longer the leader" if outcome.stopped else "",
             )
         return SweepResult(led=True, outcome=outcome)
@@ -138,7 +141,9 @@ class Monitor:
             except asyncio.CancelledError:
                 raise
             except Unavailable as exc:  # an outage, not a fault: one line, no stack trace
-                log.warning("jeopardy sweep skipped, the database is unreachable (%s); retrying in %.0fs", _cause(exc), self.interval)
+                log.warning(
+                    "jeopardy sweep skipped, the database is unreachable (%s); retrying in %.0fs", _cause(exc), self.interval
+                )
             except Exception:
                 log.exception("jeopardy sweep failed; retrying in %.0fs", self.interval)
             await asyncio.sleep(self.interval)
@@ -157,7 +162,9 @@ class Monitor:
         if self.db.is_sqlite:
             try:
                 async with self.db.write_session() as session:
-                    await session.execute(delete(MonitorLease).where(col(MonitorLease.name) == LEASE_NAME, col(MonitorLease.holder) == self.name))
+                    await session.execute(
+                        delete(MonitorLease).where(col(MonitorLease.name) == LEASE_NAME, col(MonitorLease.holder) == self.name)
+                    )
                     await session.commit()
             except Exception:  # the lease runs out by itself
                 log.warning("could not release the monitor lease", exc_info=True)
@@ -214,7 +221,11 @@ class _Leased:
 async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, once: bool, interval: float | None) -> None:
     """``ordertrack monitor``: sweep once and report, or keep sweeping until interrupted."""
     monitor = Monitor(
-        db, SystemClock(), policy=policy, interval=interval or settings.monitor_interval_seconds, batch_orders=settings.monitor_batch_orders
+        db,
+        SystemClock(),
+        policy=policy,
+        interval=interval or settings.monitor_interval_seconds,
+        batch_orders=settings.monitor_batch_orders,
     )
     try:
         if once:

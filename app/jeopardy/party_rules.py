@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, null, or_, select
 
+from app.columns import table_of
 from app.jeopardy.rules import Context, Evaluation, Rule, levels_of
 from app.party_orders import states
 from app.party_orders.models import Party, PartyMilestone, PartyOrder
-from app.columns import table_of
 
 TRACKED = sorted(states.ACTIVE)
 
@@ -49,9 +49,7 @@ def party_order_rule(ctx: Context) -> Evaluation:
         ctx.epoch(p.next_report_due),
         case((never_heard_yet, ctx.epoch(p.created_at) + interval * 3600.0), else_=null()),
     ]
-    return Evaluation(
-        row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id, thresholds=thresholds
-    )
+    return Evaluation(row=t, reason=reason, levels=levels, tracked=tracked, order_id=p.order_id, thresholds=thresholds)
 
 
 def _keys(po: dict[str, Any]) -> dict[str, Any]:

@@ -116,8 +116,14 @@ def _forecast_settings(raw: Any, source: str) -> ForecastSettings:
     if not isinstance(raw, dict) or set(raw) - {"draws", "min_samples", "history", "refresh", "keep", "seed"}:
         raise InvalidInput(f"{source}: forecast has draws, min_samples, history, refresh, keep and seed.", field="forecast")
     numbers = {k: raw.get(k, getattr(ForecastSettings, k)) for k in ("draws", "min_samples", "history", "seed")}
-    if not all(isinstance(v, int) and v >= 0 for v in numbers.values()) or not 1 <= numbers["draws"] <= 10000 or numbers["history"] < 1:
-        raise InvalidInput(f"{source}: forecast draws (1..10000), min_samples, history (1 or more) and seed are whole numbers.", field="forecast")
+    if (
+        not all(isinstance(v, int) and v >= 0 for v in numbers.values())
+        or not 1 <= numbers["draws"] <= 10000
+        or numbers["history"] < 1
+    ):
+        raise InvalidInput(
+            f"{source}: forecast draws (1..10000), min_samples, history (1 or more) and seed are whole numbers.", field="forecast"
+        )
     refresh = parse_duration(raw["refresh"], f"{source} forecast refresh") if raw.get("refresh") is not None else None
     if refresh is not None and refresh <= timedelta(0):
         raise InvalidInput(f"{source}: forecast refresh must be longer than 0.", field="forecast")
@@ -154,7 +160,17 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
         where = f"{source} rule {n + 1}"
         if not isinstance(raw, dict):
             raise InvalidInput(f"{where} must be a mapping.", field="rules")
-        if unknown := set(raw) - {"name", "level", "after", "escalate_to", "notify", "priorities", "customers", "applies_to", "parties"}:
+        if unknown := set(raw) - {
+            "name",
+            "level",
+            "after",
+            "escalate_to",
+            "notify",
+            "priorities",
+            "customers",
+            "applies_to",
+            "parties",
+        }:
             raise InvalidInput(f"{where}: unknown keys {', '.join(sorted(unknown))}.", field="rules")
         applies_to = raw.get("applies_to", CUSTOMER_ORDER)
         if applies_to not in (CUSTOMER_ORDER, PARTY_ORDER):
@@ -187,8 +203,11 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
             )
         )
     return Policy(
-        at_risk_slack=float(slack), rules=tuple(rules), levels={int(k): str(v) for k, v in levels.items()},
-        at_risk_probability=None if probability is None else float(probability), calendars=calendars,
+        at_risk_slack=float(slack),
+        rules=tuple(rules),
+        levels={int(k): str(v) for k, v in levels.items()},
+        at_risk_probability=None if probability is None else float(probability),
+        calendars=calendars,
         forecast=_forecast_settings(data.get("forecast"), source),
     )
 
@@ -250,13 +269,11 @@ def _rule_queries(rule: EscalationRule, levels: list[str], book: CalendarBook, n
         query = select(col(po.order_id), col(po.escalation_level), col(po.id)).join(o, col(o.id) == col(po.order_id))
         if rule.parties or own:  # the party's name is read only when a name matters
             query = query.join(Party, col(Party.id) == col(po.party_id))
-        return (
-            query.where(
-                col(po.jeopardy_level).in_(levels),
-                col(po.state).in_(ACTIVE_PARTY_ORDER),
-                col(po.escalation_level) < rule.escalate_to,
-                col(po.jeopardy_since) <= since,
-            )
+        return query.where(
+            col(po.jeopardy_level).in_(levels),
+            col(po.state).in_(ACTIVE_PARTY_ORDER),
+            col(po.escalation_level) < rule.escalate_to,
+            col(po.jeopardy_since) <= since,
         )
 
     rest = party_query(cutoff(book.default, rule, now))

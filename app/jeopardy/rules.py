@@ -80,8 +80,11 @@ class Evaluation:
 
     def level_expression(self, reason: Any) -> ColumnElement[Any]:
         """The level of an evaluated reason, in SQL."""
-        worded = case(*[(reason.startswith(prefix), literal(level)) for prefix, level in self.worded], else_=literal("none")) \
-            if self.worded else literal("none")
+        worded = (
+            case(*[(reason.startswith(prefix), literal(level)) for prefix, level in self.worded], else_=literal("none"))
+            if self.worded
+            else literal("none")
+        )
         return case(self.levels, value=reason, else_=worded)
 
 
@@ -110,13 +113,17 @@ class LevelChange:
 EXTRA_COLUMNS = ("party_id", "jeopardy_since", "escalation_level")
 
 
-def levels_of(pairs: Sequence[tuple[ColumnElement[bool], str, str | Any]], tracked: ColumnElement[bool]) -> tuple[Any, dict[str, str]]:
+def levels_of(
+    pairs: Sequence[tuple[ColumnElement[bool], str, str | Any]], tracked: ColumnElement[bool]
+) -> tuple[Any, dict[str, str]]:
     """One CASE giving the reason of the first (condition, level, reason) that holds; untracked rows get NULL.
 
     The level follows from the reason, so the database evaluates one expression per row, not two. A
     reason may be a column (a sentence the row stores); its level is then found by ``Evaluation.worded``.
     """
-    reason = case((~tracked, null()), *[(cond, literal(why) if isinstance(why, str) else why) for cond, _, why in pairs], else_=null())
+    reason = case(
+        (~tracked, null()), *[(cond, literal(why) if isinstance(why, str) else why) for cond, _, why in pairs], else_=null()
+    )
     return reason, {why: level for _, level, why in pairs if isinstance(why, str)}
 
 
@@ -141,11 +148,13 @@ def customer_order_rule(ctx: Context) -> Evaluation:
         unlikely = and_(o.forecast_on_time < ctx.at_risk_probability, o.forecast_summary.is_not(None))
         pairs.append((unlikely, "atRisk", o.forecast_summary))
         worded = ((FORECAST_REASON, "atRisk"),)
-    pairs.append((
-        slack < window * ctx.at_risk_slack,
-        "atRisk",
-        f"Less than {percent}% of the time between request and committed date is left after the open work.",
-    ))
+    pairs.append(
+        (
+            slack < window * ctx.at_risk_slack,
+            "atRisk",
+            f"Less than {percent}% of the time between request and committed date is left after the open work.",
+        )
+    )
     reason, levels = levels_of(pairs, tracked)
     committed = ctx.epoch(o.committed_date)
     # Not the expected completion: once now passes it, slack shrinks with time, but it crosses the
@@ -175,7 +184,11 @@ def activity_rule(ctx: Context) -> Evaluation:
     reason, levels = levels_of(
         [
             (a.c.planned_end <= ctx.at(ctx.now), "late", "The planned end has passed and the activity is not done."),
-            (predecessor_slipped, "jeopardy", "It cannot start as planned: a predecessor is expected to finish after its planned start."),
+            (
+                predecessor_slipped,
+                "jeopardy",
+                "It cannot start as planned: a predecessor is expected to finish after its planned start.",
+            ),
             (a.c.expected_end > a.c.planned_end, "jeopardy", "Its expected end is after its planned end."),
         ],
         tracked,
@@ -186,9 +199,7 @@ def activity_rule(ctx: Context) -> Evaluation:
         exists().where(d.c.activity_id == a.c.id, p.c.id == d.c.predecessor_id, p.c.state.not_in(DROPPED)),
     )
     thresholds = [ctx.epoch(a.c.planned_end), case((waiting, ctx.epoch(a.c.planned_start)), else_=null())]
-    return Evaluation(
-        row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds
-    )
+    return Evaluation(row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds)
 
 
 ACTIVITY_RULE = Rule("activity", Activity, activity_rule, lambda a: {"order_id": a["order_id"]})
@@ -253,17 +264,25 @@ async def changes_of(
     parts = []
     for n, (rule, ev) in enumerate(built):
         stored = _storing(ctx, ev, [name for name in everywhere if name in ev.row.c], order_ids).cte(f"stored_{rule.entity}")
-        parts.append(select(
-            literal(n).label("rule"), stored.c.id, stored.c.order_id, stored.c.before, stored.c.before_reason, stored.c.reason,
-            *[stored.c[name] if name in ev.row.c else cast(null(), types[name]).label(name) for name in everywhere],
-        ))
+        parts.append(
+            select(
+                literal(n).label("rule"),
+                stored.c.id,
+                stored.c.order_id,
+                stored.c.before,
+                stored.c.before_reason,
+                stored.c.reason,
+                *[stored.c[name] if name in ev.row.c else cast(null(), types[name]).label(name) for name in everywhere],
+            )
+        )
     together = (await session.execute(union_all(*parts), execution_options={"synchronize_session": False})).all()
     found: dict[str, list[LevelChange]] = {}
     for n, (rule, ev) in enumerate(built):
         extra = [name for name in EXTRA_COLUMNS if name in ev.row.c]
         own = [
             (i, oid, before, before_reason, reason, *[value for name, value in zip(everywhere, rest) if name in extra])
-            for number, i, oid, before, before_reason, reason, *rest in together if number == n
+            for number, i, oid, before, before_reason, reason, *rest in together
+            if number == n
         ]
         found[rule.entity] = _level_changes(rule, ev, extra, own, stored=True)
     return found
@@ -277,8 +296,13 @@ def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence
     t = ev.row
     c = (
         select(
-            t.c.id, ev.order_id.label("order_id"), t.c.jeopardy_level.label("before"), t.c.jeopardy_reason.label("before_reason"),
-            ev.reason.label("reason"), next_check(ctx, ev).label("check_at"), t.c.jeopardy_check_at.label("old_check"),
+            t.c.id,
+            ev.order_id.label("order_id"),
+            t.c.jeopardy_level.label("before"),
+            t.c.jeopardy_reason.label("before_reason"),
+            ev.reason.label("reason"),
+            next_check(ctx, ev).label("check_at"),
+            t.c.jeopardy_check_at.label("old_check"),
             *[t.c[name] for name in extra],
         )
         .where(in_ids(ev.order_id, order_ids, ctx.dialect))
@@ -291,10 +315,14 @@ def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence
     level = ev.level_expression(c.c.reason)  # from the evaluated reason, not evaluated again
     values: dict[str, Any] = {"jeopardy_check_at": c.c.check_at, "jeopardy_level": level, "jeopardy_reason": c.c.reason}
     if "jeopardy_since" in t.c:  # as change_levels computes it: a new level starts now, "none" has no start
-        values["jeopardy_since"] = case((level == c.c.before, t.c.jeopardy_since), (level != "none", ctx.at(ctx.now)), else_=null())
+        values["jeopardy_since"] = case(
+            (level == c.c.before, t.c.jeopardy_since), (level != "none", ctx.at(ctx.now)), else_=null()
+        )
     return (
         update(t)
-        .where(t.c.id == c.c.id, or_(c.c.check_at.is_distinct_from(c.c.old_check), c.c.reason.is_distinct_from(c.c.before_reason)))
+        .where(
+            t.c.id == c.c.id, or_(c.c.check_at.is_distinct_from(c.c.old_check), c.c.reason.is_distinct_from(c.c.before_reason))
+        )
         .values(values)
         .returning(c.c.id, c.c.order_id, c.c.before, c.c.before_reason, c.c.reason, *[c.c[name] for name in extra])
     )
@@ -303,8 +331,15 @@ def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence
 def _level_changes(rule: Rule, ev: Evaluation, extra: list[str], rows: Any, *, stored: bool) -> list[LevelChange]:
     found = [
         LevelChange(
-            rule, i, oid, before, before_reason, ev.level_of(reason), reason,
-            {"id": i, "order_id": oid, **dict(zip(extra, rest))}, stored,
+            rule,
+            i,
+            oid,
+            before,
+            before_reason,
+            ev.level_of(reason),
+            reason,
+            {"id": i, "order_id": oid, **dict(zip(extra, rest))},
+            stored,
         )
         for i, oid, before, before_reason, reason, *rest in rows
         if reason != before_reason

@@ -6,23 +6,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import bindparam, inspect as sa_inspect, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from app import validation as v
 from app.auth import SYSTEM
+from app.columns import table_of
 from app.db import UnitOfWork, UTCDateTime
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
 from app.jeopardy.policy import ACTIVE_PARTY_ORDER, EscalationRule, Policy, escalations_due
-from app.orders.models import CustomerOrder
 from app.orders.core import check_version, get_order_for_update
+from app.orders.models import CustomerOrder
 from app.party_orders.core import load_party_order
 from app.party_orders.models import PartyOrder
-from app.columns import table_of
 
 MAX_NOTIFY = 20
 # Event types; both start with "escalat" so the alert streams (app/realtime/streams.py) carry them.
@@ -161,7 +160,12 @@ def change_escalation(
 
 
 async def _apply_levels(
-    uow: UnitOfWork, ctx: rules.Context, order_ids: list[int], out: SweepOutcome, *, store_checks: bool = False,
+    uow: UnitOfWork,
+    ctx: rules.Context,
+    order_ids: list[int],
+    out: SweepOutcome,
+    *,
+    store_checks: bool = False,
     entities: frozenset[str] | None = None,
 ) -> dict[tuple[str, int], str]:
     """Record the level changes of the rows of these (locked) orders (and, sweeping, their next check
@@ -171,7 +175,11 @@ async def _apply_levels(
     wanted = [rule for rule in rulebook.RULES if entities is None or rule.entity in entities]
     # A sweep on PostgreSQL evaluates and stores every rule in one statement; otherwise rule by rule,
     # activities and party orders first (the order rule may read their rows).
-    at_once = await rules.changes_of(session, wanted, ctx, order_ids) if store_checks and ctx.dialect == "postgresql" and order_ids else None
+    at_once = (
+        await rules.changes_of(session, wanted, ctx, order_ids)
+        if store_checks and ctx.dialect == "postgresql" and order_ids
+        else None
+    )
     for rule in wanted:
         if at_once is not None:
             found = at_once[rule.entity]
@@ -217,8 +225,13 @@ async def _apply_escalations(uow: UnitOfWork, policy: Policy, order_ids: list[in
 
 
 async def settle_levels(
-    uow: UnitOfWork, order_ids: list[int], out: SweepOutcome, *, policy: Policy,
-    store_checks: bool = False, entities: frozenset[str] | None = None,
+    uow: UnitOfWork,
+    order_ids: list[int],
+    out: SweepOutcome,
+    *,
+    policy: Policy,
+    store_checks: bool = False,
+    entities: frozenset[str] | None = None,
     watched: dict[tuple[str, int], tuple[int, str]] | None = None,
 ) -> None:
     """Bring the jeopardy levels and escalations of these (locked) orders' rows up to date.
@@ -230,8 +243,9 @@ async def settle_levels(
     about those of them that are once the levels are stored (in a sweep's batch, few), and not at
     all when none is.
     """
-    ctx = rules.Context(now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack,
-                        at_risk_probability=policy.at_risk_probability)
+    ctx = rules.Context(
+        now=uow.now, dialect=uow.dialect, at_risk_slack=policy.at_risk_slack, at_risk_probability=policy.at_risk_probability
+    )
     changed = await _apply_levels(uow, ctx, order_ids, out, store_checks=store_checks, entities=entities)
     if watched is not None:
         order_ids = sorted({oid for key, (oid, level) in watched.items() if changed.get(key, level) != "none"})
@@ -254,7 +268,9 @@ async def escalate_order(
     order = await get_order_for_update(uow, order_id)
     check_version(order, expected_version)
     if order.state not in rules.OPEN_ORDER:
-        raise InvalidTransition(f"Customer order {order_id} is {order.state}; only open orders are escalated.", current=order.state)
+        raise InvalidTransition(
+            f"Customer order {order_id} is {order.state}; only open orders are escalated.", current=order.state
+        )
     why, targets = _checked_escalation(policy, level, order.escalation_level, f"Customer order {order_id}", reason, notify)
     change_escalation(uow, order, level, reason=why, notify=targets, manual=True)
     return order
@@ -288,8 +304,11 @@ async def escalate_party_order(
     _, party_order = await load_party_order(uow, party_order_id, expected_version=expected_version)
     if party_order.state not in ACTIVE_PARTY_ORDER:
         raise InvalidTransition(
-            f"Party order {party_order_id} is {party_order.state}; only active party orders are escalated.", current=party_order.state
+            f"Party order {party_order_id} is {party_order.state}; only active party orders are escalated.",
+            current=party_order.state,
         )
-    why, targets = _checked_escalation(policy, level, party_order.escalation_level, f"Party order {party_order_id}", reason, notify)
+    why, targets = _checked_escalation(
+        policy, level, party_order.escalation_level, f"Party order {party_order_id}", reason, notify
+    )
     change_escalation(uow, party_order, level, reason=why, notify=targets, manual=True)
     return party_order

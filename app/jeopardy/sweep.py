@@ -25,7 +25,6 @@ from app.jeopardy import candidates, rules
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
 
-
 # PostgreSQL settings of a batch's transaction, in one round trip. The rules' statements over
 # hundreds of ids are estimated costly enough to JIT-compile them: far more time compiling than
 # working. Their planner estimates also favour hashing a whole table (every activity, say) for the
@@ -35,10 +34,16 @@ from app.jeopardy.service import SweepOutcome
 # its commit to reach the disk: lost in a server crash it only sets the mark back, and the next
 # sweep does it again (a batch with events turns it back on).
 BATCH_SETTINGS = text(
-    "SELECT " + ", ".join(
+    "SELECT "
+    + ", ".join(
         f"set_config('{name}', '{value}', true)"
-        for name, value in (("jit", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("work_mem", "64kB"),
-                            ("synchronous_commit", "off"))
+        for name, value in (
+            ("jit", "off"),
+            ("enable_hashjoin", "off"),
+            ("enable_mergejoin", "off"),
+            ("work_mem", "64kB"),
+            ("synchronous_commit", "off"),
+        )
     )
 )
 

@@ -26,24 +26,41 @@ ProcessCollector(registry=REGISTRY)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-HTTP_REQUESTS = Counter("ordertrack_http_requests_total", "HTTP requests by route and status.", ["path", "status"], registry=REGISTRY)
+HTTP_REQUESTS = Counter(
+    "ordertrack_http_requests_total", "HTTP requests by route and status.", ["path", "status"], registry=REGISTRY
+)
 GRAPHQL_REQUESTS = Counter(
-    "ordertrack_graphql_requests_total", "GraphQL operations by operation name and type.", ["operation", "type"], registry=REGISTRY
+    "ordertrack_graphql_requests_total",
+    "GraphQL operations by operation name and type.",
+    ["operation", "type"],
+    registry=REGISTRY,
 )
 GRAPHQL_LATENCY = Histogram(
-    "ordertrack_graphql_request_duration_seconds", "GraphQL operation latency by operation name.", ["operation"],
-    buckets=LATENCY_BUCKETS, registry=REGISTRY,
+    "ordertrack_graphql_request_duration_seconds",
+    "GraphQL operation latency by operation name.",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 RESPONSE_CACHE = Counter(
-    "ordertrack_response_cache_total", "Queries answered from the response cache (hit) or executed (miss).", ["outcome"], registry=REGISTRY
+    "ordertrack_response_cache_total",
+    "Queries answered from the response cache (hit) or executed (miss).",
+    ["outcome"],
+    registry=REGISTRY,
 )
 ERRORS = Counter("ordertrack_errors_total", "Errors returned to clients, by extensions.code.", ["code"], registry=REGISTRY)
 SUBSCRIPTIONS_OPEN = Gauge("ordertrack_subscriptions_open", "Subscriptions open in this process.", registry=REGISTRY)
-EVENTS_PUBLISHED = Counter("ordertrack_events_published_total", "Events handed to the publishers after commit.", registry=REGISTRY)
-EVENTS_REPLAYED = Counter("ordertrack_events_replayed_total", "Events read back from the log to resume or backfill subscribers.", registry=REGISTRY)
+EVENTS_PUBLISHED = Counter(
+    "ordertrack_events_published_total", "Events handed to the publishers after commit.", registry=REGISTRY
+)
+EVENTS_REPLAYED = Counter(
+    "ordertrack_events_replayed_total", "Events read back from the log to resume or backfill subscribers.", registry=REGISTRY
+)
 MONITOR_SWEEP_SECONDS = Histogram(
-    "ordertrack_monitor_sweep_duration_seconds", "Duration of one jeopardy monitor sweep.",
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0), registry=REGISTRY,
+    "ordertrack_monitor_sweep_duration_seconds",
+    "Duration of one jeopardy monitor sweep.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
 )
 MONITOR_BACKLOG = Gauge(
     "ordertrack_monitor_backlog_orders",
@@ -51,12 +68,18 @@ MONITOR_BACKLOG = Gauge(
     registry=REGISTRY,
 )
 MONITOR_ORDERS_EXAMINED = Counter(
-    "ordertrack_monitor_orders_examined", "Orders examined by this process's jeopardy sweeps, counted as each batch commits.", registry=REGISTRY
+    "ordertrack_monitor_orders_examined",
+    "Orders examined by this process's jeopardy sweeps, counted as each batch commits.",
+    registry=REGISTRY,
 )
-MONITOR_BATCHES = Counter("ordertrack_monitor_batches", "Jeopardy sweep batches committed, each its own transaction.", registry=REGISTRY)
+MONITOR_BATCHES = Counter(
+    "ordertrack_monitor_batches", "Jeopardy sweep batches committed, each its own transaction.", registry=REGISTRY
+)
 ORDERS_BY_JEOPARDY = Gauge(
-    "ordertrack_orders_by_jeopardy_level", "Open customer orders per jeopardy level (counted every METRICS_REFRESH_SECONDS).",
-    ["level"], registry=REGISTRY,
+    "ordertrack_orders_by_jeopardy_level",
+    "Open customer orders per jeopardy level (counted every METRICS_REFRESH_SECONDS).",
+    ["level"],
+    registry=REGISTRY,
 )
 JEOPARDY_LEVELS = ("none", "atRisk", "jeopardy", "late")
 CLOSED_STATES = ("completed", "cancelled", "rejected", "failed", "partial")

@@ -14,8 +14,8 @@ from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
 from app.orders import states
-from app.orders.models import Activity, ActivityDependency, OrderItem
 from app.orders.core import get_order_for_update
+from app.orders.models import Activity, ActivityDependency, OrderItem
 from app.state_machine import EventScope
 
 MAX_PREDECESSORS = 50
@@ -123,9 +123,9 @@ async def _set_predecessors(uow: UnitOfWork, activity_id: int, ids: list[int]) -
 
 async def predecessors(uow: UnitOfWork, activity_id: int) -> list[Activity]:
     rows = await uow.session.execute(
-        select(Activity).join(ActivityDependency, col(ActivityDependency.predecessor_id) == col(Activity.id)).where(
-            col(ActivityDependency.activity_id) == activity_id
-        )
+        select(Activity)
+        .join(ActivityDependency, col(ActivityDependency.predecessor_id) == col(Activity.id))
+        .where(col(ActivityDependency.activity_id) == activity_id)
     )
     return list(rows.scalars())
 
@@ -234,7 +234,9 @@ def move_activity(uow: UnitOfWork, activity: Activity, target: str, reason: str 
     _touch(uow, activity)
 
 
-async def record_progress(uow: UnitOfWork, activity_id: int, expected_version: int | None, progress: ActivityProgress) -> Activity:
+async def record_progress(
+    uow: UnitOfWork, activity_id: int, expected_version: int | None, progress: ActivityProgress
+) -> Activity:
     """Track execution: state, percent done, actual start and end, the expected end."""
     activity = await _load(uow, activity_id, expected_version)
     before = activity_snapshot(activity)

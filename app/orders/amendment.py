@@ -24,23 +24,35 @@ from app.errors import AmendmentNotAllowed, InvalidInput, InvalidTransition
 from app.orders import states, work
 from app.orders.activities import activity_snapshot, move_activity
 from app.orders.amendment_rules import (
-    AMENDABLE_ITEM, AMENDABLE_ORDER, CONSEQUENCES, POINT_OF_NO_RETURN, Change, Consequence,
+    AMENDABLE_ITEM,
+    AMENDABLE_ORDER,
+    CONSEQUENCES,
+    POINT_OF_NO_RETURN,
+    Change,
+    Consequence,
 )
 from app.orders.models import Activity, CustomerOrder, OrderItem, ServiceOrderRequest
 from app.orders.service import (
-    MAX_ITEMS, NewItem, _add_items, _check_parties, _validate_items, check_version,
-    get_order_for_update, touch,
+    MAX_ITEMS,
+    NewItem,
+    _add_items,
+    _check_parties,
+    _validate_items,
+    check_version,
+    get_order_for_update,
+    touch,
 )
 from app.orders.service_orders import move_request
-from app.party_orders import revisions
-from app.party_orders import states as party_states
+from app.party_orders import revisions, states as party_states
 from app.party_orders.core import cancel_or_ask
 from app.party_orders.models import PartyOrder, PartyOrderItem
 from app.state_machine import StateMachine
 
 MAX_CHANGES = 100
 MACHINES: dict[str, StateMachine] = {
-    "activity": states.ACTIVITY, "serviceOrderRequest": states.SERVICE_ORDER_REQUEST, "partyOrder": party_states.PARTY_ORDER,
+    "activity": states.ACTIVITY,
+    "serviceOrderRequest": states.SERVICE_ORDER_REQUEST,
+    "partyOrder": party_states.PARTY_ORDER,
 }
 
 
@@ -128,7 +140,9 @@ class _Tree:
 
 
 async def _tree(uow: UnitOfWork, order_id: int) -> _Tree:
-    rows = await uow.session.execute(select(OrderItem).where(col(OrderItem.order_id) == order_id).order_by(col(OrderItem.position), col(OrderItem.id)))
+    rows = await uow.session.execute(
+        select(OrderItem).where(col(OrderItem.order_id) == order_id).order_by(col(OrderItem.position), col(OrderItem.id))
+    )
     items = {i.id or 0: i for i in rows.scalars()}
     children: dict[int | None, list[OrderItem]] = defaultdict(list)
     for item in items.values():
@@ -163,7 +177,9 @@ def _validate(order_id: int, tree: _Tree, data: Amendment) -> None:
         v.characteristics(m.characteristics or {}, "modify.characteristics")
         for name in m.remove_characteristics or []:
             if name not in tree.items[m.item_id].characteristics:
-                raise InvalidInput(f"Characteristic '{name}' is not set on item {m.item_id}.", field="modify.removeCharacteristics")
+                raise InvalidInput(
+                    f"Characteristic '{name}' is not set on item {m.item_id}.", field="modify.removeCharacteristics"
+                )
     for r in data.remove:
         v.required_text(r.reason, "remove.reason", max_len=1000)
     added = 0
@@ -186,9 +202,16 @@ def plan(tree: _Tree, data: Amendment) -> tuple[list[Step], list[Refusal]]:
         for item in items:
             item_id = item.id or 0
             if item.state not in AMENDABLE_ITEM:
-                if change is Change.REMOVE and item.id != named and not states.ITEM.is_open(item.state) and item.state != "completed":
+                if (
+                    change is Change.REMOVE
+                    and item.id != named
+                    and not states.ITEM.is_open(item.state)
+                    and item.state != "completed"
+                ):
                     continue  # a child that was cancelled or rejected already goes with its parent as it is
-                passed = [POINT_OF_NO_RETURN[u.kind].format(id=u.id) for u in tree.units.get(item_id, []) if phase_of(u) == "done"]
+                passed = [
+                    POINT_OF_NO_RETURN[u.kind].format(id=u.id) for u in tree.units.get(item_id, []) if phase_of(u) == "done"
+                ]
                 refusals.append(Refusal(item_id, "; ".join([f"the item is {item.state}", *passed])))
                 continue
             for unit in tree.units.get(item_id, []):
@@ -222,7 +245,9 @@ async def amend_order(uow: UnitOfWork, order_id: int, expected_version: int | No
     if refusals:
         first = refusals[0]
         raise AmendmentNotAllowed(
-            refusal_message(refusals), item_id=str(first.item_id), reason=first.reason,
+            refusal_message(refusals),
+            item_id=str(first.item_id),
+            reason=first.reason,
             refusals=[{"itemId": str(r.item_id), "reason": r.reason} for r in refusals],
         )
     removed_ids = {i.id for r in data.remove for i in tree.subtree(r.item_id)}
@@ -252,8 +277,15 @@ async def amend_order(uow: UnitOfWork, order_id: int, expected_version: int | No
                 # Its party must first confirm: now asked, or asked already (a cancellation in flight).
                 confirming = item.id in awaiting or any(phase_of(u) == "closing" for u in tree.units.get(item.id, []))
                 summary["removed"].append(_remove(uow, item, removals[r.item_id].reason, revision, confirming))
-    uow.record("orderAmended", entity="order", entity_id=order_id, order_id=order_id,
-               before={"revision": revision - 1}, after={"revision": revision}, data=summary)
+    uow.record(
+        "orderAmended",
+        entity="order",
+        entity_id=order_id,
+        order_id=order_id,
+        before={"revision": revision - 1},
+        after={"revision": revision},
+        data=summary,
+    )
     return order
 
 
@@ -262,15 +294,32 @@ async def _add(uow: UnitOfWork, order_id: int, tree: _Tree, addition: ItemAdditi
     created = await _add_items(uow, order_id, [addition.item], parent_id=addition.parent_id)
     created[0].position = max((s.position for s in siblings), default=-1) + 1
     for row in created:
-        uow.record("itemAdded", entity="item", entity_id=row.id or 0, order_id=order_id, after={
-            "product_ref": row.product_ref, "action": row.action, "quantity": row.quantity, "fulfillment": row.fulfillment,
-            "party_id": row.party_id, "parent_id": row.parent_id, "characteristics": row.characteristics,
-        }, data={"revision": revision})
+        uow.record(
+            "itemAdded",
+            entity="item",
+            entity_id=row.id or 0,
+            order_id=order_id,
+            after={
+                "product_ref": row.product_ref,
+                "action": row.action,
+                "quantity": row.quantity,
+                "fulfillment": row.fulfillment,
+                "party_id": row.party_id,
+                "parent_id": row.parent_id,
+                "characteristics": row.characteristics,
+            },
+            data={"revision": revision},
+        )
     return [row.id or 0 for row in created]
 
 
 def _modify(
-    uow: UnitOfWork, item: OrderItem, m: ItemModification, revision: int, steps: list[Step], lines: dict[int, list[dict[str, Any]]]
+    uow: UnitOfWork,
+    item: OrderItem,
+    m: ItemModification,
+    revision: int,
+    steps: list[Step],
+    lines: dict[int, list[dict[str, Any]]],
 ) -> int:
     before = {"quantity": item.quantity, "characteristics": dict(item.characteristics)}
     merged = {**item.characteristics, **v.characteristics(m.characteristics or {})}
@@ -284,10 +333,23 @@ def _modify(
     changed = [k for k in after if after[k] != before[k]]
     if not changed:
         raise InvalidInput(f"The modification of item {item.id} changes nothing.", field="modify")
-    uow.record("itemModified", entity="item", entity_id=item.id or 0, order_id=item.order_id,
-               before={k: before[k] for k in changed}, after={k: after[k] for k in changed}, data={"revision": revision})
-    line = {"item_id": item.id, "product_ref": item.product_ref, "change": "modify", "quantity": item.quantity,
-            "previous_quantity": before["quantity"], "characteristics": item.characteristics}
+    uow.record(
+        "itemModified",
+        entity="item",
+        entity_id=item.id or 0,
+        order_id=item.order_id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+        data={"revision": revision},
+    )
+    line = {
+        "item_id": item.id,
+        "product_ref": item.product_ref,
+        "change": "modify",
+        "quantity": item.quantity,
+        "previous_quantity": before["quantity"],
+        "characteristics": item.characteristics,
+    }
     for po_id in sorted({s.unit.id for s in steps if s.consequence is Consequence.REVISE}):
         lines[po_id].append(line)
     return item.id or 0
@@ -296,8 +358,16 @@ def _modify(
 def _lines_for_removal(item: OrderItem, steps: list[Step], lines: dict[int, list[dict[str, Any]]]) -> None:
     for step in steps:
         if step.consequence is Consequence.DROP_LINE:
-            lines[step.unit.id].append({"item_id": item.id, "product_ref": item.product_ref, "change": "delete",
-                                        "quantity": 0, "previous_quantity": item.quantity, "characteristics": item.characteristics})
+            lines[step.unit.id].append(
+                {
+                    "item_id": item.id,
+                    "product_ref": item.product_ref,
+                    "change": "delete",
+                    "quantity": 0,
+                    "previous_quantity": item.quantity,
+                    "characteristics": item.characteristics,
+                }
+            )
 
 
 def _reason(revision: int, text: str) -> str:
@@ -309,7 +379,9 @@ async def _apply_work(uow: UnitOfWork, steps: list[Step], revision: int, tree: _
     ids = {kind: sorted({s.unit.id for s in steps if s.unit.kind == kind}) for kind in ("activity", "serviceOrderRequest")}
     found_activities = await uow.session.execute(select(Activity).where(col(Activity.id).in_(ids["activity"])))
     activities = {a.id: a for a in found_activities.scalars()}
-    found_requests = await uow.session.execute(select(ServiceOrderRequest).where(col(ServiceOrderRequest.id).in_(ids["serviceOrderRequest"])))
+    found_requests = await uow.session.execute(
+        select(ServiceOrderRequest).where(col(ServiceOrderRequest.id).in_(ids["serviceOrderRequest"]))
+    )
     requests = {r.id: r for r in found_requests.scalars()}
     for step in steps:
         what = "item modified" if step.change is Change.MODIFY else "item removed"
@@ -327,10 +399,18 @@ async def _apply_work(uow: UnitOfWork, steps: list[Step], revision: int, tree: _
                 item = tree.items[step.item_id]
                 request.supplement += 1
                 request.updated_at = uow.now
-                uow.record("serviceOrderSupplemented", entity="serviceOrderRequest", entity_id=request.id or 0,
-                           order_id=request.order_id, after={
-                               "supplement": request.supplement, "quantity": item.quantity, "characteristics": item.characteristics,
-                           }, data={"revision": revision})
+                uow.record(
+                    "serviceOrderSupplemented",
+                    entity="serviceOrderRequest",
+                    entity_id=request.id or 0,
+                    order_id=request.order_id,
+                    after={
+                        "supplement": request.supplement,
+                        "quantity": item.quantity,
+                        "characteristics": item.characteristics,
+                    },
+                    data={"revision": revision},
+                )
 
 
 def _replan(uow: UnitOfWork, activity: Activity, revision: int) -> None:
@@ -343,9 +423,15 @@ def _replan(uow: UnitOfWork, activity: Activity, revision: int) -> None:
     old = {k: v for k, v in before.items() if v != activity_snapshot(activity)[k]}
     activity.version += 1
     activity.updated_at = uow.now
-    uow.record("activityRescheduled", entity="activity", entity_id=activity.id or 0, order_id=activity.order_id,
-               before={k: before[k] for k in old}, after={k: activity_snapshot(activity)[k] for k in old},
-               data={"revision": revision, "reason": _reason(revision, "item modified")})
+    uow.record(
+        "activityRescheduled",
+        entity="activity",
+        entity_id=activity.id or 0,
+        order_id=activity.order_id,
+        before={k: before[k] for k in old},
+        after={k: activity_snapshot(activity)[k] for k in old},
+        data={"revision": revision, "reason": _reason(revision, "item modified")},
+    )
 
 
 async def _apply_party_orders(uow: UnitOfWork, lines: dict[int, list[dict[str, Any]]], revision: int) -> set[int]:
@@ -355,11 +441,17 @@ async def _apply_party_orders(uow: UnitOfWork, lines: dict[int, list[dict[str, A
     """
     if not lines:
         return set()
-    rows = await uow.session.execute(select(PartyOrder).where(col(PartyOrder.id).in_(sorted(lines))).order_by(col(PartyOrder.id)).with_for_update())
+    rows = await uow.session.execute(
+        select(PartyOrder).where(col(PartyOrder.id).in_(sorted(lines))).order_by(col(PartyOrder.id)).with_for_update()
+    )
     awaiting: set[int] = set()
     for po in rows.scalars():
         changed = lines[po.id or 0]
-        links = set((await uow.session.execute(select(col(PartyOrderItem.item_id)).where(col(PartyOrderItem.party_order_id) == po.id))).scalars())
+        links = set(
+            (
+                await uow.session.execute(select(col(PartyOrderItem.item_id)).where(col(PartyOrderItem.party_order_id) == po.id))
+            ).scalars()
+        )
         dropped = {line["item_id"] for line in changed if line["change"] == "delete"}
         if dropped and not links - dropped:
             await revisions.supersede_open(uow, po)
@@ -374,6 +466,12 @@ async def _apply_party_orders(uow: UnitOfWork, lines: dict[int, list[dict[str, A
 def _remove(uow: UnitOfWork, item: OrderItem, reason: str, revision: int, awaiting: bool) -> int:
     text = _reason(revision, v.required_text(reason, "remove.reason", max_len=1000))
     work.move_item(uow, item, "pendingCancellation" if awaiting else "cancelled", text)
-    uow.record("itemRemoved", entity="item", entity_id=item.id or 0, order_id=item.order_id,
-               after={"state": item.state}, data={"revision": revision, "reason": reason})
+    uow.record(
+        "itemRemoved",
+        entity="item",
+        entity_id=item.id or 0,
+        order_id=item.order_id,
+        after={"state": item.state},
+        data={"revision": revision, "reason": reason},
+    )
     return item.id or 0

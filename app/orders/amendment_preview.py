@@ -86,10 +86,24 @@ async def preview_amendment(db: Database, actor: Actor, now: datetime, order_id:
             order = await uow.session.get(CustomerOrder, order_id)
             assert order is not None
             refusals = [Refusal(int(r["itemId"]), r["reason"]) for r in exc.details["refusals"]]
-            return AmendmentPreview(False, refusals, AmendmentEffects(), order.revision, order.expected_completion,
-                                    order.jeopardy_level, order.jeopardy_reason)
+            return AmendmentPreview(
+                False,
+                refusals,
+                AmendmentEffects(),
+                order.revision,
+                order.expected_completion,
+                order.jeopardy_level,
+                order.jeopardy_reason,
+            )
         await uow.settle()
         order = await uow.session.get(CustomerOrder, order_id)
         assert order is not None
-        return AmendmentPreview(True, [], effects_of(uow.pending), order.revision, order.expected_completion,
-                                order.jeopardy_level, order.jeopardy_reason)
+        return AmendmentPreview(
+            True,
+            [],
+            effects_of(uow.pending),
+            order.revision,
+            order.expected_completion,
+            order.jeopardy_level,
+            order.jeopardy_reason,
+        )

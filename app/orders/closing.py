@@ -10,8 +10,8 @@ from app.consistency import WORK
 from app.db import UnitOfWork
 from app.errors import InvalidInput, InvalidTransition
 from app.orders import states, work
-from app.orders.models import CustomerOrder, OrderItem
 from app.orders.core import check_version, get_order_for_update, move_order
+from app.orders.models import CustomerOrder, OrderItem
 
 
 async def _items(uow: UnitOfWork, order_id: int) -> list[OrderItem]:
@@ -71,8 +71,10 @@ async def complete_order(
     open_work = [u for u in units if u.open]
     waiting = _undelivered(items, units)
     if (open_work or waiting) and not force:
-        listing = ", ".join([f"{w.kind} {w.id} ({w.state})" for w in open_work[:10]]
-                            + [f"item {i.id} (waiting for a party order)" for i in waiting[:10]])
+        listing = ", ".join(
+            [f"{w.kind} {w.id} ({w.state})" for w in open_work[:10]]
+            + [f"item {i.id} (waiting for a party order)" for i in waiting[:10]]
+        )
         raise InvalidTransition(
             f"Customer order {order_id} still has open work: {listing}. Complete it first, or force with a reason.",
             current=order.state,

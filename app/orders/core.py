@@ -17,9 +17,7 @@ from app.state_machine import EventScope
 async def get_order_for_update(uow: UnitOfWork, order_id: int) -> CustomerOrder:
     """Load and lock the order row: writers to one order queue up instead of racing."""
     order = (
-        await uow.session.execute(
-            select(CustomerOrder).where(col(CustomerOrder.id) == order_id).with_for_update()
-        )
+        await uow.session.execute(select(CustomerOrder).where(col(CustomerOrder.id) == order_id).with_for_update())
     ).scalar_one_or_none()
     if order is None:
         raise not_found("Customer order", order_id)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from app.columns import table_of
 from app.db import Database
 from app.loaders import by_id, grouped
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
-from app.columns import table_of
 
 T = TypeVar("T")
 
@@ -60,19 +60,28 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
         items_t, activities_t, requests_t = table_of(OrderItem), table_of(Activity), table_of(ServiceOrderRequest)
         async with db.read() as session:
             items = await session.execute(
-                select(items_t).where(items_t.c.order_id.in_(keys)).order_by(items_t.c.parent_id, items_t.c.position, items_t.c.id)
+                select(items_t)
+                .where(items_t.c.order_id.in_(keys))
+                .order_by(items_t.c.parent_id, items_t.c.position, items_t.c.id)
             )
-            activities = [Record(r._mapping) for r in await session.execute(
-                select(activities_t).where(activities_t.c.order_id.in_(keys)).order_by(activities_t.c.planned_start, activities_t.c.id)
-            )]
-            requests = await session.execute(
-                select(requests_t).where(requests_t.c.order_id.in_(keys)).order_by(requests_t.c.id)
+            activities = [
+                Record(r._mapping)
+                for r in await session.execute(
+                    select(activities_t)
+                    .where(activities_t.c.order_id.in_(keys))
+                    .order_by(activities_t.c.planned_start, activities_t.c.id)
+                )
+            ]
+            requests = await session.execute(select(requests_t).where(requests_t.c.order_id.in_(keys)).order_by(requests_t.c.id))
+            predecessors: Iterable[tuple[int, int]] = (
+                await session.execute(
+                    select(col(ActivityDependency.activity_id), col(ActivityDependency.predecessor_id))
+                    .where(col(ActivityDependency.activity_id).in_([a.id for a in activities]))
+                    .order_by(col(ActivityDependency.predecessor_id))
+                )
+                if activities
+                else []
             )
-            predecessors: Iterable[tuple[int, int]] = await session.execute(
-                select(col(ActivityDependency.activity_id), col(ActivityDependency.predecessor_id))
-                .where(col(ActivityDependency.activity_id).in_([a.id for a in activities]))
-                .order_by(col(ActivityDependency.predecessor_id))
-            ) if activities else []
             for row in items:
                 item = Record(row._mapping)
                 tree = trees[item.order_id]

@@ -65,9 +65,7 @@ class OrderItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False, index=True))
-    parent_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("order_item.id"), nullable=True, index=True)
-    )
+    parent_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("order_item.id"), nullable=True, index=True))
     position: int = Field(default=0, nullable=False)
     product_ref: str = Field(max_length=128, nullable=False)
     action: str = Field(max_length=16, nullable=False)
@@ -90,9 +88,7 @@ class Activity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(sa_column=Column(Integer, ForeignKey("customer_order.id"), nullable=False, index=True))
-    item_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("order_item.id"), nullable=True, index=True)
-    )
+    item_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("order_item.id"), nullable=True, index=True))
     kind: str = Field(max_length=64, nullable=False)
     state: str = Field(max_length=32, nullable=False)
     planned_start: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -71,21 +71,44 @@ def filtered(f: OrderFilter) -> Any:
 
 
 async def list_orders(
-    session: AsyncSession, f: OrderFilter, *, sort: str = "createdAt", descending: bool = True, first: int = 20, after: str | None = None
+    session: AsyncSession,
+    f: OrderFilter,
+    *,
+    sort: str = "createdAt",
+    descending: bool = True,
+    first: int = 20,
+    after: str | None = None,
 ) -> Page[CustomerOrder]:
     column, kind, value_of = SORTS[sort]
     return await keyset_page(
-        session, filtered(f), sort=column, sort_kind=kind, id_column=col(CustomerOrder.id), descending=descending,
-        first=first, after=after, value_of=value_of,
+        session,
+        filtered(f),
+        sort=column,
+        sort_kind=kind,
+        id_column=col(CustomerOrder.id),
+        descending=descending,
+        first=first,
+        after=after,
+        value_of=value_of,
     )
 
 
-def orders_page_query(f: OrderFilter, *, sort: str, descending: bool, first: int, after: str | None, position: str | None = None) -> Any:
+def orders_page_query(
+    f: OrderFilter, *, sort: str, descending: bool, first: int, after: str | None, position: str | None = None
+) -> Any:
     """The statement ``list_orders`` runs (one row more than ``first``), for a reader that builds the page itself;
     ``position`` names a column numbering the rows in page order."""
     column, kind, _ = SORTS[sort]
-    return keyset_query(filtered(f), sort=column, sort_kind=kind, id_column=col(CustomerOrder.id), descending=descending, first=first,
-                        after=after, position=position)
+    return keyset_query(
+        filtered(f),
+        sort=column,
+        sort_kind=kind,
+        id_column=col(CustomerOrder.id),
+        descending=descending,
+        first=first,
+        after=after,
+        position=position,
+    )
 
 
 async def timeline(session: AsyncSession, order_id: int, *, first: int = 50, after: str | None = None) -> Page[Event]:
@@ -95,7 +118,10 @@ async def timeline(session: AsyncSession, order_id: int, *, first: int = 50, aft
     rows = list(
         (
             await session.execute(
-                select(Event).where(col(Event.order_id) == order_id, col(Event.seq) > since).order_by(col(Event.seq)).limit(first + 1)
+                select(Event)
+                .where(col(Event.order_id) == order_id, col(Event.seq) > since)
+                .order_by(col(Event.seq))
+                .limit(first + 1)
             )
         ).scalars()
     )

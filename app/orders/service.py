@@ -254,7 +254,9 @@ async def update_order(uow: UnitOfWork, order_id: int, expected_version: int, ch
 
 async def add_note(uow: UnitOfWork, order_id: int, text: str) -> OrderNote:
     order = await get_order_for_update(uow, order_id)
-    note = OrderNote(order_id=order_id, text=v.required_text(text, "text", max_len=v.MAX_TEXT), author=uow.actor.name, created_at=uow.now)
+    note = OrderNote(
+        order_id=order_id, text=v.required_text(text, "text", max_len=v.MAX_TEXT), author=uow.actor.name, created_at=uow.now
+    )
     uow.session.add(note)
     await uow.session.flush()
     order.updated_at = uow.now

@@ -9,8 +9,8 @@ from app import validation as v
 from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.orders import states
-from app.orders.models import OrderItem, ServiceOrderRequest
 from app.orders.core import get_order_for_update
+from app.orders.models import OrderItem, ServiceOrderRequest
 from app.state_machine import EventScope
 
 
@@ -36,8 +36,11 @@ async def generate_service_order_requests(uow: UnitOfWork, order_id: int) -> lis
         if not states.ITEM.is_open(item.state):
             continue
         request = ServiceOrderRequest(
-            order_id=order_id, item_id=item.id or 0, state=states.SERVICE_ORDER_REQUEST.initial,
-            created_at=uow.now, updated_at=uow.now,
+            order_id=order_id,
+            item_id=item.id or 0,
+            state=states.SERVICE_ORDER_REQUEST.initial,
+            created_at=uow.now,
+            updated_at=uow.now,
         )
         uow.session.add(request)
         await uow.session.flush()
@@ -75,8 +78,11 @@ async def update_service_order_request(
     if ref is not None and ref != request.external_ref:
         request.external_ref = ref
         uow.record(
-            "serviceOrderReferenced", entity="serviceOrderRequest", entity_id=request_id,
-            order_id=request.order_id, after={"external_ref": ref},
+            "serviceOrderReferenced",
+            entity="serviceOrderRequest",
+            entity_id=request_id,
+            order_id=request.order_id,
+            after={"external_ref": ref},
         )
     note_text = v.text(note, "note")
     if state is not None and state != request.state:
@@ -85,8 +91,12 @@ async def update_service_order_request(
     elif note is not None and note_text != request.note:
         before_note, request.note = request.note, note_text
         uow.record(
-            "serviceOrderNoted", entity="serviceOrderRequest", entity_id=request_id,
-            order_id=request.order_id, before={"note": before_note}, after={"note": note_text},
+            "serviceOrderNoted",
+            entity="serviceOrderRequest",
+            entity_id=request_id,
+            order_id=request.order_id,
+            before={"note": before_note},
+            after={"note": note_text},
         )
     request.updated_at = uow.now
     return request

@@ -69,20 +69,32 @@ class ActivityRow(Protocol):
 def activity_unit(a: ActivityRow) -> WorkUnit:
     s = a.state
     return WorkUnit(
-        "activity", a.id or 0, a.order_id, a.item_id, s, s in states.WORK_DONE, s in states.WORK_DROPPED, s != "planned",
-        expected_end=a.expected_end or a.planned_end, actual_end=a.actual_end,
+        "activity",
+        a.id or 0,
+        a.order_id,
+        a.item_id,
+        s,
+        s in states.WORK_DONE,
+        s in states.WORK_DROPPED,
+        s != "planned",
+        expected_end=a.expected_end or a.planned_end,
+        actual_end=a.actual_end,
     )
 
 
 async def _activity_units(session: AsyncSession, order_ids: Sequence[int], dialect: str) -> list[WorkUnit]:
-    rows = await session.execute(select(Activity).where(in_ids(col(Activity.order_id), order_ids, dialect)).order_by(col(Activity.id)))
+    rows = await session.execute(
+        select(Activity).where(in_ids(col(Activity.order_id), order_ids, dialect)).order_by(col(Activity.id))
+    )
     return [activity_unit(a) for a in rows.scalars()]
 
 
 async def _request_units(session: AsyncSession, order_ids: Sequence[int], dialect: str) -> list[WorkUnit]:
     r = ServiceOrderRequest
     rows = await session.execute(
-        select(col(r.id), col(r.order_id), col(r.item_id), col(r.state)).where(in_ids(col(r.order_id), order_ids, dialect)).order_by(col(r.id))
+        select(col(r.id), col(r.order_id), col(r.item_id), col(r.state))
+        .where(in_ids(col(r.order_id), order_ids, dialect))
+        .order_by(col(r.id))
     )
     return [
         WorkUnit("serviceOrderRequest", i or 0, o, item, s, s in states.WORK_DONE, s in states.WORK_DROPPED, s != "acknowledged")

@@ -37,12 +37,20 @@ def raise_change_request(uow: UnitOfWork, po: PartyOrder, data: NewChangeRequest
         raise InvalidInput("Only a deliveryDate change proposes a delivery date.", field="proposedDeliveryDate")
     if po.state not in states.ACTIVE:
         raise InvalidTransition(
-            f"Party order {po.id} is {po.state}; changes can be requested while it is "
-            f"{', '.join(sorted(states.ACTIVE))}.", current=po.state,
+            f"Party order {po.id} is {po.state}; changes can be requested while it is {', '.join(sorted(states.ACTIVE))}.",
+            current=po.state,
         )
     request = PartyChangeRequest(
-        party_order_id=po.id or 0, order_id=po.order_id, party_id=po.party_id, nature=data.nature, kind=data.kind,
-        proposed_delivery=proposed, reason=reason, state="open", raised_by=uow.actor.name, created_at=uow.now,
+        party_order_id=po.id or 0,
+        order_id=po.order_id,
+        party_id=po.party_id,
+        nature=data.nature,
+        kind=data.kind,
+        proposed_delivery=proposed,
+        reason=reason,
+        state="open",
+        raised_by=uow.actor.name,
+        created_at=uow.now,
     )
     uow.session.add(request)
     touch(uow, po)
@@ -50,16 +58,34 @@ def raise_change_request(uow: UnitOfWork, po: PartyOrder, data: NewChangeRequest
 
 
 def record_raised(uow: UnitOfWork, po: PartyOrder, request: PartyChangeRequest) -> None:
-    record(uow, po, "partyChangeRequested", entity="partyChangeRequest", entity_id=request.id,
-           after={"nature": request.nature, "kind": request.kind, "proposed_delivery": request.proposed_delivery,
-                  "reason": request.reason, "state": "open"})
+    record(
+        uow,
+        po,
+        "partyChangeRequested",
+        entity="partyChangeRequest",
+        entity_id=request.id,
+        after={
+            "nature": request.nature,
+            "kind": request.kind,
+            "proposed_delivery": request.proposed_delivery,
+            "reason": request.reason,
+            "state": "open",
+        },
+    )
 
 
 async def raise_for_rejected_revision(uow: UnitOfWork, po: PartyOrder, revision: int, reason: str) -> PartyChangeRequest:
     """The party rejected a revision of its order: an open change request for staff at the customer order."""
     request = PartyChangeRequest(
-        party_order_id=po.id or 0, order_id=po.order_id, party_id=po.party_id, nature="requested", kind="other",
-        reason=f"Rejected revision {revision}: {reason}", state="open", raised_by=uow.actor.name, created_at=uow.now,
+        party_order_id=po.id or 0,
+        order_id=po.order_id,
+        party_id=po.party_id,
+        nature="requested",
+        kind="other",
+        reason=f"Rejected revision {revision}: {reason}",
+        state="open",
+        raised_by=uow.actor.name,
+        created_at=uow.now,
     )
     uow.session.add(request)
     await uow.session.flush()
@@ -89,8 +115,17 @@ async def resolve_change_request(uow: UnitOfWork, request_id: int, accept: bool,
     if redated:
         po.expected_delivery = po.committed_delivery = request.proposed_delivery
     touch(uow, po)
-    record(uow, po, "partyChangeResolved", entity="partyChangeRequest", entity_id=request.id,
-           before={"state": "open", **(before if redated else {})},
-           after={"state": request.state, **({"expected_delivery": po.expected_delivery, "committed_delivery": po.committed_delivery} if redated else {})},
-           data={"note": note_text})
+    record(
+        uow,
+        po,
+        "partyChangeResolved",
+        entity="partyChangeRequest",
+        entity_id=request.id,
+        before={"state": "open", **(before if redated else {})},
+        after={
+            "state": request.state,
+            **({"expected_delivery": po.expected_delivery, "committed_delivery": po.committed_delivery} if redated else {}),
+        },
+        data={"note": note_text},
+    )
     return request

@@ -9,8 +9,8 @@ from sqlmodel import col
 
 from app.db import UnitOfWork
 from app.errors import Conflict, not_found
-from app.orders.models import CustomerOrder
 from app.orders.core import get_order_for_update
+from app.orders.models import CustomerOrder
 from app.party_orders import states
 from app.party_orders.models import Party, PartyOrder
 from app.state_machine import EventScope
@@ -45,7 +45,10 @@ async def load_party_order(
     order = await get_order_for_update(uow, order_id)
     po = (
         await uow.session.execute(
-            select(PartyOrder).where(col(PartyOrder.id) == party_order_id).with_for_update().execution_options(populate_existing=True)
+            select(PartyOrder)
+            .where(col(PartyOrder.id) == party_order_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one()
     if expected_version is not None and po.version != expected_version:
@@ -58,13 +61,27 @@ async def load_party_order(
 
 
 def record(
-    uow: UnitOfWork, po: PartyOrder, type: str, *, entity: str = "partyOrder", entity_id: int | None = None,
-    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+    uow: UnitOfWork,
+    po: PartyOrder,
+    type: str,
+    *,
+    entity: str = "partyOrder",
+    entity_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """One event, on the customer order's timeline and scoped to the party order and its party."""
     uow.record(
-        type, entity=entity, entity_id=entity_id if entity_id is not None else po.id or 0,
-        order_id=po.order_id, party_order_id=po.id, party_id=po.party_id, before=before, after=after, data=data,
+        type,
+        entity=entity,
+        entity_id=entity_id if entity_id is not None else po.id or 0,
+        order_id=po.order_id,
+        party_order_id=po.id,
+        party_id=po.party_id,
+        before=before,
+        after=after,
+        data=data,
     )
 
 

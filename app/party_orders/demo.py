@@ -7,8 +7,7 @@ from datetime import timedelta
 from app.auth import Actor, Role
 from app.clock import Clock
 from app.db import Database
-from app.orders import closing
-from app.orders import service as orders
+from app.orders import closing, service as orders
 from app.party_orders import change_requests, partner, service
 
 DEMO_STAFF = Actor(name="demo-loader", role=Role.STAFF)
@@ -40,11 +39,18 @@ async def _stage(db: Database, clock: Clock, n: int, stage: str, party_ids: list
     # A silent party acknowledged three days ago and has not reported since.
     start = clock.now() - timedelta(days=3) if stage == "silent" else clock.now()
     data = orders.NewOrder(
-        sales_request_ref=f"SR-DEMO-P-{n + 1:04d}", customer_id="C-600", customer_name="Wayne Logistics",
-        committed_date=start + timedelta(days=30 + n), requested_at=start - timedelta(days=1),
+        sales_request_ref=f"SR-DEMO-P-{n + 1:04d}",
+        customer_id="C-600",
+        customer_name="Wayne Logistics",
+        committed_date=start + timedelta(days=30 + n),
+        requested_at=start - timedelta(days=1),
         items=[
-            orders.NewItem(product_ref="ACCESS-CIRCUIT", fulfillment="party", party_id=first,
-                           children=[orders.NewItem(product_ref="NTE-UNIT", fulfillment="party", party_id=first)]),
+            orders.NewItem(
+                product_ref="ACCESS-CIRCUIT",
+                fulfillment="party",
+                party_id=first,
+                children=[orders.NewItem(product_ref="NTE-UNIT", fulfillment="party", party_id=first)],
+            ),
             orders.NewItem(product_ref="CPE-ROUTER", fulfillment="party", party_id=second),
             orders.NewItem(product_ref="SITE-SURVEY"),
         ],
@@ -57,20 +63,37 @@ async def _stage(db: Database, clock: Clock, n: int, stage: str, party_ids: list
     po = pos[0]
     party = Actor(name=f"demo-partner-{po.party_id}", role=Role.PARTNER, party_id=po.party_id)
     async with db.write(party, start) as uow:
-        await partner.acknowledge(uow, po.id or 0, f"demo-{n}-ack", partner.Acknowledgement(
-            party_ref=f"P{po.party_id}-{1000 + n}", committed_delivery=start + timedelta(days=20 + n),
-            milestones=[service.NewMilestone("survey done", start + timedelta(days=5)),
-                        service.NewMilestone("installed", start + timedelta(days=15 + n))],
-        ))
+        await partner.acknowledge(
+            uow,
+            po.id or 0,
+            f"demo-{n}-ack",
+            partner.Acknowledgement(
+                party_ref=f"P{po.party_id}-{1000 + n}",
+                committed_delivery=start + timedelta(days=20 + n),
+                milestones=[
+                    service.NewMilestone("survey done", start + timedelta(days=5)),
+                    service.NewMilestone("installed", start + timedelta(days=15 + n)),
+                ],
+            ),
+        )
     if stage in ("reporting", "changeOpen", "changeAccepted", "delivered"):
         async with db.write(party, start) as uow:
-            await partner.report_progress(uow, po.id or 0, f"demo-{n}-rep", partner.ProgressReport(percent_complete=40, note="survey done"))
+            await partner.report_progress(
+                uow, po.id or 0, f"demo-{n}-rep", partner.ProgressReport(percent_complete=40, note="survey done")
+            )
     if stage in ("changeOpen", "changeAccepted"):
         async with db.write(party, start) as uow:
-            request = await partner.request_change(uow, po.id or 0, f"demo-{n}-chg", change_requests.NewChangeRequest(
-                nature="forced", kind="deliveryDate", reason="street works permit delayed",
-                proposed_delivery=start + timedelta(days=35 + n),
-            ))
+            request = await partner.request_change(
+                uow,
+                po.id or 0,
+                f"demo-{n}-chg",
+                change_requests.NewChangeRequest(
+                    nature="forced",
+                    kind="deliveryDate",
+                    reason="street works permit delayed",
+                    proposed_delivery=start + timedelta(days=35 + n),
+                ),
+            )
         if stage == "changeAccepted":
             async with db.write(DEMO_STAFF, start) as uow:
                 await change_requests.resolve_change_request(uow, request.id or 0, True, "customer agreed the new date")

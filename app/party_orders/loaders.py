@@ -13,7 +13,14 @@ from app.db import Database
 from app.loaders import by_id, grouped
 from app.orders.models import OrderItem
 from app.party_orders.models import (
-    Party, PartyChangeRequest, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem, PartyOrderRevision, PartyProgressReport,
+    Party,
+    PartyChangeRequest,
+    PartyCheckIn,
+    PartyMilestone,
+    PartyOrder,
+    PartyOrderItem,
+    PartyOrderRevision,
+    PartyProgressReport,
 )
 
 
@@ -65,4 +72,3 @@ def change_requests_by_party_order(db: Database) -> DataLoader[int, list[PartyCh
 
 def revisions_by_party_order(db: Database) -> DataLoader[int, list[PartyOrderRevision]]:
     return grouped(db, PartyOrderRevision, PartyOrderRevision.party_order_id, order_by=(PartyOrderRevision.revision,))
-

@@ -26,7 +26,12 @@ from app.events import jsonable
 from app.orders.models import CustomerOrder
 from app.party_orders import change_requests, quick_report, revisions, states
 from app.party_orders.core import (
-    expect_report, load_party_order, move_party_order, record, snapshot, touch,
+    expect_report,
+    load_party_order,
+    move_party_order,
+    record,
+    snapshot,
+    touch,
 )
 from app.party_orders.models import PartyChangeRequest, PartyMilestone, PartyOrder, PartyProgressReport, PartyRequestKey
 from app.party_orders.service import NewMilestone, add_milestones, complete
@@ -55,7 +60,11 @@ def fingerprint(operation: str, party_order_id: int, payload: dict[str, Any]) ->
 
 
 async def _idempotent(
-    uow: UnitOfWork, operation: str, party_order_id: int, key: str, payload: dict[str, Any],
+    uow: UnitOfWork,
+    operation: str,
+    party_order_id: int,
+    key: str,
+    payload: dict[str, Any],
     perform: Callable[[CustomerOrder, PartyOrder], Awaitable[Result]],
 ) -> Result:
     party_id = uow.actor.party_id
@@ -65,28 +74,38 @@ async def _idempotent(
     order, po = await load_party_order(uow, party_order_id, party_id=party_id)
     sent = fingerprint(operation, party_order_id, payload)
     seen = (
-        await uow.session.execute(select(PartyRequestKey).where(col(PartyRequestKey.party_id) == party_id, col(PartyRequestKey.key) == key))
+        await uow.session.execute(
+            select(PartyRequestKey).where(col(PartyRequestKey.party_id) == party_id, col(PartyRequestKey.key) == key)
+        )
     ).scalar_one_or_none()
     if seen is not None:
         if seen.fingerprint != sent:
             raise IdempotencyMismatch(
                 f"Idempotency key '{key}' was used for a different request ({seen.operation} on party order "
                 f"{'this' if seen.result_kind == 'partyOrder' and seen.result_id == party_order_id else 'another'}); "
-                "use a new key for a new request.", field="idempotencyKey",
+                "use a new key for a new request.",
+                field="idempotencyKey",
             )
         found: PartyOrder | PartyChangeRequest | None = (
-            await uow.session.get(PartyOrder, seen.result_id) if seen.result_kind == "partyOrder"
+            await uow.session.get(PartyOrder, seen.result_id)
+            if seen.result_kind == "partyOrder"
             else await uow.session.get(PartyChangeRequest, seen.result_id)
         )
         assert found is not None
         return found
     result = await perform(order, po)
     await uow.session.flush()
-    uow.session.add(PartyRequestKey(
-        party_id=party_id, key=key, operation=operation, fingerprint=sent,
-        result_kind="partyOrder" if isinstance(result, PartyOrder) else "changeRequest", result_id=result.id or 0,
-        created_at=uow.now,
-    ))
+    uow.session.add(
+        PartyRequestKey(
+            party_id=party_id,
+            key=key,
+            operation=operation,
+            fingerprint=sent,
+            result_kind="partyOrder" if isinstance(result, PartyOrder) else "changeRequest",
+            result_id=result.id or 0,
+            created_at=uow.now,
+        )
+    )
     try:
         await uow.session.flush()
     except IntegrityError as exc:  # the same key raced in another transaction
@@ -96,10 +115,15 @@ async def _idempotent(
 
 def _acknowledged(po: PartyOrder, what: str) -> None:
     if po.acknowledged_at is None:
-        raise InvalidTransition(f"Party order {po.id} is not acknowledged yet; acknowledge it before you {what}.", current=po.state)
+        raise InvalidTransition(
+            f"Party order {po.id} is not acknowledged yet; acknowledge it before you {what}.", current=po.state
+        )
     if po.state not in states.ACTIVE:
-        raise InvalidTransition(f"Party order {po.id} is {po.state}; you can no longer {what}.", current=po.state,
-                                allowed=states.PARTY_ORDER.allowed(po.state))
+        raise InvalidTransition(
+            f"Party order {po.id} is {po.state}; you can no longer {what}.",
+            current=po.state,
+            allowed=states.PARTY_ORDER.allowed(po.state),
+        )
 
 
 async def acknowledge(uow: UnitOfWork, party_order_id: int, key: str, data: Acknowledgement) -> Result:
@@ -114,8 +138,13 @@ async def acknowledge(uow: UnitOfWork, party_order_id: int, key: str, data: Ackn
         before = snapshot(po)
         po.party_ref, po.committed_delivery, po.expected_delivery = ref, committed, committed
         move_party_order(uow, po, "acknowledged", f"acknowledged by the party as {ref}")
-        record(uow, po, "partyOrderAcknowledged", before={k: before[k] for k in ("party_ref", "committed_delivery")},
-               after={"party_ref": ref, "committed_delivery": committed})
+        record(
+            uow,
+            po,
+            "partyOrderAcknowledged",
+            before={k: before[k] for k in ("party_ref", "committed_delivery")},
+            after={"party_ref": ref, "committed_delivery": committed},
+        )
         await add_milestones(uow, po, data.milestones)
         await expect_report(uow, po)
         return po
@@ -127,7 +156,9 @@ async def reject(uow: UnitOfWork, party_order_id: int, key: str, reason: str) ->
     async def perform(order: CustomerOrder, po: PartyOrder) -> Result:
         text = v.required_text(reason, "reason", max_len=1000)
         if po.acknowledged_at is not None:
-            raise InvalidTransition(f"Party order {po.id} is acknowledged; ask for a change instead of rejecting it.", current=po.state)
+            raise InvalidTransition(
+                f"Party order {po.id} is acknowledged; ask for a change instead of rejecting it.", current=po.state
+            )
         move_party_order(uow, po, "rejected", text)
         return po
 
@@ -147,14 +178,21 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
         if data.milestone_id is not None:
             milestone = await uow.session.get(PartyMilestone, data.milestone_id)
             if milestone is None or milestone.party_order_id != po.id:
-                raise InvalidInput(f"Milestone {data.milestone_id} is not a milestone of party order {po.id}.", field="milestoneId")
+                raise InvalidInput(
+                    f"Milestone {data.milestone_id} is not a milestone of party order {po.id}.", field="milestoneId"
+                )
             if milestone.reached_at is not None:
                 raise InvalidInput(f"Milestone {milestone.name} was reached already.", field="milestoneId")
         if note is None and data.percent_complete is None and expected is None and milestone is None:
             raise InvalidInput("A report says something: percent, note, expected date or milestone.", field="input")
         report = PartyProgressReport(
-            party_order_id=po.id or 0, percent_complete=data.percent_complete, note=note, expected_delivery=expected,
-            milestone_id=data.milestone_id, reported_by=uow.actor.name, reported_at=uow.now,
+            party_order_id=po.id or 0,
+            percent_complete=data.percent_complete,
+            note=note,
+            expected_delivery=expected,
+            milestone_id=data.milestone_id,
+            reported_by=uow.actor.name,
+            reported_at=uow.now,
         )
         uow.session.add(report)
         await uow.session.flush()
@@ -171,15 +209,24 @@ async def report_progress(uow: UnitOfWork, party_order_id: int, key: str, data: 
         else:
             touch(uow, po)
         await expect_report(uow, po)
-        record(uow, po, "partyProgressReported", entity="partyProgressReport", entity_id=report.id,
-               before=before, after={"percent_complete": po.percent_complete, "expected_delivery": po.expected_delivery},
-               data={"note": note, "milestone": milestone.name if milestone else None})
+        record(
+            uow,
+            po,
+            "partyProgressReported",
+            entity="partyProgressReport",
+            entity_id=report.id,
+            before=before,
+            after={"percent_complete": po.percent_complete, "expected_delivery": po.expected_delivery},
+            data={"note": note, "milestone": milestone.name if milestone else None},
+        )
         return po
 
     return await _idempotent(uow, "reportProgress", party_order_id, key, asdict(data), perform)
 
 
-async def submit_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> Result:
+async def submit_progress(
+    db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport
+) -> Result:
     """A progress report in its own transaction: the usual one by ``quick_report``, any other by ``report_progress``."""
     done = await quick_progress(db, actor, now, party_order_id, key, data)
     if done is not None:
@@ -188,7 +235,9 @@ async def submit_progress(db: Database, actor: Actor, now: datetime, party_order
         return await report_progress(uow, party_order_id, key, data)
 
 
-async def quick_progress(db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport) -> PartyOrder | None:
+async def quick_progress(
+    db: Database, actor: Actor, now: datetime, party_order_id: int, key: str, data: ProgressReport
+) -> PartyOrder | None:
     """The usual progress report committed at once, or None when ``report_progress`` must decide."""
     sent = fingerprint("reportProgress", party_order_id, asdict(data))
     return await quick_report.report_progress(db, actor, now, party_order_id, key, data, sent)
@@ -218,7 +267,9 @@ async def confirm_cancellation(uow: UnitOfWork, party_order_id: int, key: str, n
     return await _idempotent(uow, "confirmCancellation", party_order_id, key, {"note": note}, perform)
 
 
-async def report_completion(uow: UnitOfWork, party_order_id: int, key: str, delivered_at: datetime | None, note: str | None) -> Result:
+async def report_completion(
+    uow: UnitOfWork, party_order_id: int, key: str, delivered_at: datetime | None, note: str | None
+) -> Result:
     """Delivered: completes the items it delivers and so rolls up to the customer order."""
 
     async def perform(order: CustomerOrder, po: PartyOrder) -> Result:

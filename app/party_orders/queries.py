@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth import Actor
-from app.party_orders.models import Party, PartyChangeRequest, PartyOrder
 from app.pagination import Page, keyset_page
+from app.party_orders.models import Party, PartyChangeRequest, PartyOrder
 
 
 @dataclass
@@ -66,12 +66,27 @@ def filtered(f: PartyOrderFilter, now: datetime | None) -> Any:
 
 
 async def list_party_orders(
-    session: AsyncSession, f: PartyOrderFilter, now: datetime | None, *, sort: str = "createdAt", descending: bool = True,
-    first: int = 20, after: str | None = None,
+    session: AsyncSession,
+    f: PartyOrderFilter,
+    now: datetime | None,
+    *,
+    sort: str = "createdAt",
+    descending: bool = True,
+    first: int = 20,
+    after: str | None = None,
 ) -> Page[PartyOrder]:
     column, kind, value_of = SORTS[sort]
-    return await keyset_page(session, filtered(f, now), sort=column, sort_kind=kind, id_column=col(PartyOrder.id),
-                             descending=descending, first=first, after=after, value_of=value_of)
+    return await keyset_page(
+        session,
+        filtered(f, now),
+        sort=column,
+        sort_kind=kind,
+        id_column=col(PartyOrder.id),
+        descending=descending,
+        first=first,
+        after=after,
+        value_of=value_of,
+    )
 
 
 async def get_party_order(session: AsyncSession, party_order_id: int, party_id: int | None) -> PartyOrder | None:
@@ -90,11 +105,28 @@ async def open_change_requests(
         query = query.where(col(PartyChangeRequest.party_id) == party_id)
     if order_id is not None:
         query = query.where(col(PartyChangeRequest.order_id) == order_id)
-    return await keyset_page(session, query, sort=col(PartyChangeRequest.created_at), sort_kind=datetime,
-                             id_column=col(PartyChangeRequest.id), descending=False, first=first, after=after,
-                             value_of=lambda r: r.created_at)
+    return await keyset_page(
+        session,
+        query,
+        sort=col(PartyChangeRequest.created_at),
+        sort_kind=datetime,
+        id_column=col(PartyChangeRequest.id),
+        descending=False,
+        first=first,
+        after=after,
+        value_of=lambda r: r.created_at,
+    )
 
 
 async def list_parties(session: AsyncSession, *, first: int = 20, after: str | None = None) -> Page[Party]:
-    return await keyset_page(session, select(Party), sort=col(Party.name), sort_kind=str, id_column=col(Party.id),
-                             descending=False, first=first, after=after, value_of=lambda p: p.name)
+    return await keyset_page(
+        session,
+        select(Party),
+        sort=col(Party.name),
+        sort_kind=str,
+        id_column=col(Party.id),
+        descending=False,
+        first=first,
+        after=after,
+        value_of=lambda p: p.name,
+    )

@@ -120,7 +120,17 @@ async def report_progress(
             async with db.direct() as conn:
                 db.statements.count += 1
                 row = await conn.fetchrow(
-                    REPORT, party_order_id, actor.party_id, percent, now, note, key, sent, actor.name, actor.role.value, now.timestamp()
+                    REPORT,
+                    party_order_id,
+                    actor.party_id,
+                    percent,
+                    now,
+                    note,
+                    key,
+                    sent,
+                    actor.name,
+                    actor.role.value,
+                    now.timestamp(),
                 )
             break
         except _unique_violation():
@@ -133,11 +143,22 @@ async def report_progress(
     if row is None:
         return None
     po = as_loaded(PartyOrder, {name: row[name] for name in COLUMNS})
-    event = as_loaded(Event, {
-        "seq": row["event_seq"], "at": now, "type": "partyProgressReported", "entity": "partyProgressReport",
-        "entity_id": row["report_id"], "order_id": po.order_id, "party_order_id": po.id, "party_id": po.party_id,
-        "actor": actor.name, "actor_role": actor.role.value, "data": row["event_data"],
-    })
+    event = as_loaded(
+        Event,
+        {
+            "seq": row["event_seq"],
+            "at": now,
+            "type": "partyProgressReported",
+            "entity": "partyProgressReport",
+            "entity_id": row["report_id"],
+            "order_id": po.order_id,
+            "party_order_id": po.id,
+            "party_id": po.party_id,
+            "actor": actor.name,
+            "actor_role": actor.role.value,
+            "data": row["event_data"],
+        },
+    )
     await db.publish([event])
     return po
 

@@ -25,7 +25,8 @@ ANSWERED = ("acknowledged", "rejected")
 
 async def _open_revisions(uow: UnitOfWork, po: PartyOrder) -> list[PartyOrderRevision]:
     rows = await uow.session.execute(
-        select(PartyOrderRevision).where(col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.state) == OPEN)
+        select(PartyOrderRevision)
+        .where(col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.state) == OPEN)
         .order_by(col(PartyOrderRevision.revision))
     )
     return list(rows.scalars())
@@ -48,27 +49,44 @@ async def revise(uow: UnitOfWork, po: PartyOrder, lines: list[dict[str, Any]], o
         )
     po.revision += 1
     row = PartyOrderRevision(
-        party_order_id=po.id or 0, order_id=po.order_id, party_id=po.party_id, revision=po.revision,
-        order_revision=order_revision, lines=lines, state=OPEN, created_at=uow.now,
+        party_order_id=po.id or 0,
+        order_id=po.order_id,
+        party_id=po.party_id,
+        revision=po.revision,
+        order_revision=order_revision,
+        lines=lines,
+        state=OPEN,
+        created_at=uow.now,
     )
     uow.session.add(row)
     await uow.session.flush()
     touch(uow, po)
-    record(uow, po, "partyOrderRevised", entity="partyOrderRevision", entity_id=row.id,
-           after={"revision": row.revision, "lines": lines, "state": OPEN}, data={"order_revision": order_revision})
+    record(
+        uow,
+        po,
+        "partyOrderRevised",
+        entity="partyOrderRevision",
+        entity_id=row.id,
+        after={"revision": row.revision, "lines": lines, "state": OPEN},
+        data={"order_revision": order_revision},
+    )
     return row
 
 
 async def _revision(uow: UnitOfWork, po: PartyOrder, number: int) -> PartyOrderRevision:
     row = (
         await uow.session.execute(
-            select(PartyOrderRevision).where(col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.revision) == number)
+            select(PartyOrderRevision).where(
+                col(PartyOrderRevision.party_order_id) == po.id, col(PartyOrderRevision.revision) == number
+            )
         )
     ).scalar_one_or_none()
     if row is None:
         raise InvalidInput(f"Party order {po.id} has no revision {number}.", field="revision")
     if row.state != OPEN:
-        raise InvalidTransition(f"Revision {number} of party order {po.id} is {row.state}; it takes no answer.", current=row.state)
+        raise InvalidTransition(
+            f"Revision {number} of party order {po.id} is {row.state}; it takes no answer.", current=row.state
+        )
     if not states.PARTY_ORDER.is_open(po.state):
         raise InvalidTransition(f"Party order {po.id} is {po.state}; its revisions take no answer.", current=po.state)
     return row
@@ -79,8 +97,15 @@ async def acknowledge(uow: UnitOfWork, po: PartyOrder, number: int) -> PartyOrde
     row = await _revision(uow, po, number)
     row.state, row.answered_at, row.answered_by = "acknowledged", uow.now, uow.actor.name
     touch(uow, po)
-    record(uow, po, "partyOrderRevisionAcknowledged", entity="partyOrderRevision", entity_id=row.id,
-           before={"state": OPEN}, after={"state": row.state, "revision": number})
+    record(
+        uow,
+        po,
+        "partyOrderRevisionAcknowledged",
+        entity="partyOrderRevision",
+        entity_id=row.id,
+        before={"state": OPEN},
+        after={"state": row.state, "revision": number},
+    )
     return row
 
 
@@ -91,6 +116,14 @@ async def reject(uow: UnitOfWork, po: PartyOrder, number: int, reason: str) -> P
     row.state, row.answered_at, row.answered_by, row.reason = "rejected", uow.now, uow.actor.name, text
     request = await change_requests.raise_for_rejected_revision(uow, po, number, text)
     row.change_request_id = request.id
-    record(uow, po, "partyOrderRevisionRejected", entity="partyOrderRevision", entity_id=row.id,
-           before={"state": OPEN}, after={"state": row.state, "revision": number}, data={"reason": text})
+    record(
+        uow,
+        po,
+        "partyOrderRevisionRejected",
+        entity="partyOrderRevision",
+        entity_id=row.id,
+        before={"state": OPEN},
+        after={"state": row.state, "revision": number},
+        data={"reason": text},
+    )
     return row

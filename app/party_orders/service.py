@@ -15,11 +15,16 @@ from app.db import UnitOfWork
 from app.errors import Conflict, InvalidInput, InvalidTransition
 from app.events import diff
 from app.orders import states as order_states
-from app.orders.models import CustomerOrder, OrderItem
 from app.orders.core import get_order_for_update
+from app.orders.models import CustomerOrder, OrderItem
 from app.party_orders import states
 from app.party_orders.core import (
-    cancel_or_ask, load_party_order, move_party_order, record, snapshot, touch,
+    cancel_or_ask,
+    load_party_order,
+    move_party_order,
+    record,
+    snapshot,
+    touch,
 )
 from app.party_orders.models import Party, PartyCheckIn, PartyMilestone, PartyOrder, PartyOrderItem
 
@@ -82,8 +87,13 @@ async def create_party(uow: UnitOfWork, data: NewParty) -> Party:
         await uow.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A party named '{name}' exists already.", field="name") from exc
-    uow.record("partyCreated", entity="party", entity_id=party.id or 0, party_id=party.id,
-               after={"name": name, "kind": data.kind, "reporting_interval_hours": data.reporting_interval_hours})
+    uow.record(
+        "partyCreated",
+        entity="party",
+        entity_id=party.id or 0,
+        party_id=party.id,
+        after={"name": name, "kind": data.kind, "reporting_interval_hours": data.reporting_interval_hours},
+    )
     return party
 
 
@@ -133,8 +143,12 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
         chosen = [items[i] for i in dict.fromkeys(req.item_ids)]
     else:
         chosen = [
-            i for i in items.values()
-            if i.fulfillment == "party" and i.party_id is not None and i.id not in taken and order_states.ITEM.is_open(i.state)
+            i
+            for i in items.values()
+            if i.fulfillment == "party"
+            and i.party_id is not None
+            and i.id not in taken
+            and order_states.ITEM.is_open(i.state)
             and (req.party_id is None or i.party_id == req.party_id)
         ]
     groups: dict[int, list[OrderItem]] = defaultdict(list)
@@ -144,21 +158,36 @@ async def request_party_orders(uow: UnitOfWork, order_id: int, req: Requisition)
     for party_id, group in sorted(groups.items()):
         if await uow.session.get(Party, party_id) is None:
             raise InvalidInput(f"Party {party_id} does not exist.", field="partyId")
-        po = PartyOrder(order_id=order_id, party_id=party_id, state=states.PARTY_ORDER.initial, needed_by=needed_by,
-                        needed_by_given=needed_by < order.committed_date, created_at=uow.now, updated_at=uow.now)
+        po = PartyOrder(
+            order_id=order_id,
+            party_id=party_id,
+            state=states.PARTY_ORDER.initial,
+            needed_by=needed_by,
+            needed_by_given=needed_by < order.committed_date,
+            created_at=uow.now,
+            updated_at=uow.now,
+        )
         uow.session.add(po)
         await uow.session.flush()
         for item in group:
             uow.session.add(PartyOrderItem(party_order_id=po.id or 0, item_id=item.id or 0, order_id=order_id))
-        record(uow, po, "partyOrderCreated", after={
-            **snapshot(po), "items": [{"item_id": i.id, "product_ref": i.product_ref, "quantity": i.quantity} for i in group],
-        })
+        record(
+            uow,
+            po,
+            "partyOrderCreated",
+            after={
+                **snapshot(po),
+                "items": [{"item_id": i.id, "product_ref": i.product_ref, "quantity": i.quantity} for i in group],
+            },
+        )
         created.append(po)
     await uow.session.flush()
     return created
 
 
-async def update_party_order(uow: UnitOfWork, party_order_id: int, expected_version: int, changes: PartyOrderChanges) -> PartyOrder:
+async def update_party_order(
+    uow: UnitOfWork, party_order_id: int, expected_version: int, changes: PartyOrderChanges
+) -> PartyOrder:
     """Modify party order information from the feedback received from the party."""
     order, po = await load_party_order(uow, party_order_id, expected_version=expected_version)
     if not states.PARTY_ORDER.is_open(po.state):
@@ -183,7 +212,9 @@ async def update_party_order(uow: UnitOfWork, party_order_id: int, expected_vers
     return po
 
 
-async def complete(uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: str | None, delivered_at: datetime | None = None) -> None:
+async def complete(
+    uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: str | None, delivered_at: datetime | None = None
+) -> None:
     """Delivered: the party order completes, then its items and (by roll-up) the customer order."""
     when = delivered_at or uow.now
     if when > uow.now or when < po.created_at:
@@ -191,10 +222,23 @@ async def complete(uow: UnitOfWork, order: CustomerOrder, po: PartyOrder, note: 
     move_party_order(uow, po, "completed", note)
     po.delivered_at, po.percent_complete = when, 100
     # Its own event, so that closing processes (Close Party Order) can follow deliveries alone.
-    record(uow, po, "partyOrderCompleted", after={"delivered_at": when, "party_ref": po.party_ref},
-           data={"item_ids": list((await uow.session.execute(
-               select(col(PartyOrderItem.item_id)).where(col(PartyOrderItem.party_order_id) == po.id).order_by(col(PartyOrderItem.item_id))
-           )).scalars())})
+    record(
+        uow,
+        po,
+        "partyOrderCompleted",
+        after={"delivered_at": when, "party_ref": po.party_ref},
+        data={
+            "item_ids": list(
+                (
+                    await uow.session.execute(
+                        select(col(PartyOrderItem.item_id))
+                        .where(col(PartyOrderItem.party_order_id) == po.id)
+                        .order_by(col(PartyOrderItem.item_id))
+                    )
+                ).scalars()
+            )
+        },
+    )
 
 
 async def change_party_order_state(
@@ -214,7 +258,9 @@ async def change_party_order_state(
     return po
 
 
-async def cancel_party_order(uow: UnitOfWork, party_order_id: int, reason: str, expected_version: int | None = None) -> PartyOrder:
+async def cancel_party_order(
+    uow: UnitOfWork, party_order_id: int, reason: str, expected_version: int | None = None
+) -> PartyOrder:
     """Cancel a party order no longer required: at once if the party has not acknowledged, else ask it."""
     _order, po = await load_party_order(uow, party_order_id, expected_version=expected_version)
     reason_text = v.required_text(reason, "reason", max_len=1000)
@@ -233,9 +279,13 @@ async def record_check_in(uow: UnitOfWork, party_order_id: int, data: NewCheckIn
     if new_date is not None and not states.PARTY_ORDER.is_open(po.state):
         raise InvalidTransition(f"Party order {party_order_id} is {po.state}; its dates no longer change.")
     check_in = PartyCheckIn(
-        party_order_id=po.id or 0, at=at, with_whom=v.required_text(data.with_whom, "withWhom"),
-        outcome=v.required_text(data.outcome, "outcome", max_len=v.MAX_TEXT), new_expected_delivery=new_date,
-        recorded_by=uow.actor.name, recorded_at=uow.now,
+        party_order_id=po.id or 0,
+        at=at,
+        with_whom=v.required_text(data.with_whom, "withWhom"),
+        outcome=v.required_text(data.outcome, "outcome", max_len=v.MAX_TEXT),
+        new_expected_delivery=new_date,
+        recorded_by=uow.actor.name,
+        recorded_at=uow.now,
     )
     uow.session.add(check_in)
     await uow.session.flush()
@@ -243,24 +293,47 @@ async def record_check_in(uow: UnitOfWork, party_order_id: int, data: NewCheckIn
     if new_date is not None:
         po.expected_delivery = new_date
     touch(uow, po)
-    record(uow, po, "partyCheckInRecorded", entity="partyCheckIn", entity_id=check_in.id,
-           before=before if new_date else None, after={"expected_delivery": new_date} if new_date else None,
-           data={"at": at, "with_whom": check_in.with_whom, "outcome": check_in.outcome})
+    record(
+        uow,
+        po,
+        "partyCheckInRecorded",
+        entity="partyCheckIn",
+        entity_id=check_in.id,
+        before=before if new_date else None,
+        after={"expected_delivery": new_date} if new_date else None,
+        data={"at": at, "with_whom": check_in.with_whom, "outcome": check_in.outcome},
+    )
     return check_in
 
 
 async def add_milestones(uow: UnitOfWork, po: PartyOrder, milestones: list[NewMilestone]) -> list[PartyMilestone]:
-    existing = len(list((await uow.session.execute(select(col(PartyMilestone.id)).where(col(PartyMilestone.party_order_id) == po.id))).scalars()))
+    existing = len(
+        list(
+            (
+                await uow.session.execute(select(col(PartyMilestone.id)).where(col(PartyMilestone.party_order_id) == po.id))
+            ).scalars()
+        )
+    )
     if existing + len(milestones) > MAX_MILESTONES:
         raise InvalidInput(f"A party order has at most {MAX_MILESTONES} milestones.", field="milestones")
     rows = []
     for m in milestones:
-        row = PartyMilestone(party_order_id=po.id or 0, name=v.required_text(m.name, "milestones.name"),
-                             planned_date=v.future(m.planned_date, "milestones.plannedDate", uow.now), created_at=uow.now)
+        row = PartyMilestone(
+            party_order_id=po.id or 0,
+            name=v.required_text(m.name, "milestones.name"),
+            planned_date=v.future(m.planned_date, "milestones.plannedDate", uow.now),
+            created_at=uow.now,
+        )
         uow.session.add(row)
         await uow.session.flush()
-        record(uow, po, "partyMilestonePlanned", entity="partyMilestone", entity_id=row.id,
-               after={"name": row.name, "planned_date": row.planned_date})
+        record(
+            uow,
+            po,
+            "partyMilestonePlanned",
+            entity="partyMilestone",
+            entity_id=row.id,
+            after={"name": row.name, "planned_date": row.planned_date},
+        )
         rows.append(row)
     return rows
 

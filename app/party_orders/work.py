@@ -20,15 +20,31 @@ async def party_order_units(session: AsyncSession, order_ids: Sequence[int], dia
     """One unit per (party order, item delivered), so each item completes with its party order."""
     po = PartyOrder
     rows = await session.execute(
-        select(col(po.id), col(po.order_id), col(PartyOrderItem.item_id), col(po.state), col(po.acknowledged_at), col(po.expected_delivery), col(po.delivered_at))
+        select(
+            col(po.id),
+            col(po.order_id),
+            col(PartyOrderItem.item_id),
+            col(po.state),
+            col(po.acknowledged_at),
+            col(po.expected_delivery),
+            col(po.delivered_at),
+        )
         .join(PartyOrderItem, col(PartyOrderItem.party_order_id) == col(po.id))
         .where(in_ids(col(po.order_id), order_ids, dialect))
         .order_by(col(po.id), col(PartyOrderItem.item_id))
     )
     return [
         work.WorkUnit(
-            "partyOrder", po_id or 0, order_id, item_id, state, state in states.DONE, state in states.DROPPED,
-            acknowledged_at is not None, expected_end=expected, actual_end=delivered,
+            "partyOrder",
+            po_id or 0,
+            order_id,
+            item_id,
+            state,
+            state in states.DONE,
+            state in states.DROPPED,
+            acknowledged_at is not None,
+            expected_end=expected,
+            actual_end=delivered,
         )
         for po_id, order_id, item_id, state, acknowledged_at, expected, delivered in rows
     ]

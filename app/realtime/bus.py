@@ -75,11 +75,13 @@ class LocalSubscriber:
         if self.error is not None or not self.accepts(event):
             return True
         if self._queue.qsize() >= self.size:
-            self._close(SlowConsumer(
-                f"This subscription fell more than {self.size} events behind and was stopped; "
-                "subscribe again with `after` set to the cursor of the last event received.",
-                buffer=self.size,
-            ))
+            self._close(
+                SlowConsumer(
+                    f"This subscription fell more than {self.size} events behind and was stopped; "
+                    "subscribe again with `after` set to the cursor of the last event received.",
+                    buffer=self.size,
+                )
+            )
             return False
         self._queue.put_nowait(event)
         return True
@@ -144,7 +146,12 @@ class EventBus:
 
     async def start(self) -> None:
         self.last_seq = await log_position(self.db)
-        for name, work in (("sequencer", self._sequencer), ("broker", self._broker), ("sender", self._sender), ("poller", self._poller)):
+        for name, work in (
+            ("sequencer", self._sequencer),
+            ("broker", self._broker),
+            ("sender", self._sender),
+            ("poller", self._poller),
+        ):
             task = asyncio.create_task(work(), name=f"bus-{name}")
             task.add_done_callback(self._task_ended)
             self._tasks.append(task)
@@ -318,7 +325,9 @@ class EventBus:
         self._lost_at = asyncio.get_running_loop().time()
         log.warning(
             "broker %s lost (%s); other processes' events now come from the event log (every %.1fs) until it is back; reconnecting",
-            _safe(self.url), type(exc).__name__, self.poll_interval,
+            _safe(self.url),
+            type(exc).__name__,
+            self.poll_interval,
         )
 
     def _report_back(self) -> None:
@@ -406,7 +415,7 @@ def broker_url(url: str) -> str:
     """broadcaster's postgres backend wants a plain libpq URL; accept the SQLAlchemy spelling too."""
     for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 

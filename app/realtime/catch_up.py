@@ -34,5 +34,3 @@ async def log_position(db: Database) -> int:
             return await last_sequence(session)
     async with db.direct() as conn:
         return int(await conn.fetchval("SELECT last FROM event_sequence WHERE id = 1") or 0)
-
-

@@ -79,11 +79,13 @@ class Member:
                 self.after = seq
                 return True
         if len(self._items) >= self.size:
-            self.close(SlowConsumer(
-                f"This subscription fell more than {self.size} events behind and was stopped; "
-                "subscribe again with `after` set to the cursor of the last event received.",
-                buffer=self.size,
-            ))
+            self.close(
+                SlowConsumer(
+                    f"This subscription fell more than {self.size} events behind and was stopped; "
+                    "subscribe again with `after` set to the cursor of the last event received.",
+                    buffer=self.size,
+                )
+            )
             return False
         self._items.append((seq, item))
         self._wake()
@@ -135,7 +137,9 @@ class Group:
         self.closed = False
         bus.add_subscriber(self.feed)
         # A context of its own: the task must not carry the first member's request or socket along.
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"fanout-{key!r}"[:80], context=contextvars.Context())
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"fanout-{key!r}"[:80], context=contextvars.Context()
+        )
 
     async def _run(self) -> None:
         try:

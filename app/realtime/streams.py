@@ -7,6 +7,7 @@ Knows nothing of GraphQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,15 +111,23 @@ async def load_facts(db: Database, order_id: int) -> OrderFacts | None:
     async with db.read() as session:
         row = (
             await session.execute(
-                select(col(CustomerOrder.state), col(CustomerOrder.jeopardy_level), col(CustomerOrder.customer_id)).where(col(CustomerOrder.id) == order_id)
+                select(col(CustomerOrder.state), col(CustomerOrder.jeopardy_level), col(CustomerOrder.customer_id)).where(
+                    col(CustomerOrder.id) == order_id
+                )
             )
         ).first()
         if row is None:
             return None
         parties = (
-            await session.execute(select(col(OrderItem.party_id)).where(col(OrderItem.order_id) == order_id, col(OrderItem.party_id).is_not(None)).distinct())
+            await session.execute(
+                select(col(OrderItem.party_id))
+                .where(col(OrderItem.order_id) == order_id, col(OrderItem.party_id).is_not(None))
+                .distinct()
+            )
         ).scalars()
-        return OrderFacts(state=row[0], jeopardy_level=row[1], customer_id=row[2], party_ids={int(p) for p in parties if p is not None})
+        return OrderFacts(
+            state=row[0], jeopardy_level=row[1], customer_id=row[2], party_ids={int(p) for p in parties if p is not None}
+        )
 
 
 def _changed_from(event: Event, *names: str) -> Any:
@@ -140,7 +149,11 @@ def dashboard_stream(f: DashboardFilter) -> Stream:
             return False
         if f.states and facts.state not in f.states and _changed_from(event, "state") not in f.states:
             return False
-        if f.jeopardy_levels and facts.jeopardy_level not in f.jeopardy_levels and _changed_from(event, "jeopardy_level", "jeopardyLevel", "level") not in f.jeopardy_levels:
+        if (
+            f.jeopardy_levels
+            and facts.jeopardy_level not in f.jeopardy_levels
+            and _changed_from(event, "jeopardy_level", "jeopardyLevel", "level") not in f.jeopardy_levels
+        ):
             return False
         if f.customer_id and facts.customer_id != f.customer_id:
             return False
@@ -166,8 +179,14 @@ async def replay(db: Database, stream: Stream, after: int) -> AsyncIterator[Even
 
 
 async def follow(
-    bus: EventBus, db: Database, stream: Stream, after: int | None, renderer: Renderer | None = None, direct: Direct | None = None,
-    *, viewer: Viewer,
+    bus: EventBus,
+    db: Database,
+    stream: Stream,
+    after: int | None,
+    renderer: Renderer | None = None,
+    direct: Direct | None = None,
+    *,
+    viewer: Viewer,
 ) -> AsyncIterator[Any]:
     """Replay after the cursor (or from the log's head: "now"), then continue live. No gap: the bus
     subscription starts before the log is read. No duplicate: live events already replayed are skipped.
@@ -185,7 +204,11 @@ async def follow(
         return await stream.check(bus, db, event)
 
     while True:
-        joined = fanout.join(bus, stream.key, stream.accepts, check, renderer, direct) if shared else bus.subscribe(stream.accepts)  # type: ignore[arg-type]  # stream.key is not None when shared
+        joined: AbstractAsyncContextManager[Any]
+        if renderer is not None and stream.key is not None:  # shared
+            joined = fanout.join(bus, stream.key, stream.accepts, check, renderer, direct)
+        else:
+            joined = bus.subscribe(stream.accepts)
         async with joined as live:
             if last is None:
                 async with db.read() as session:

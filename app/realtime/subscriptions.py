@@ -13,11 +13,11 @@ from app.auth import Role
 from app.errors import Forbidden, NotFound, Unavailable
 from app.event_visibility import Viewer
 from app.events import last_sequence
-from app.graphql.ws_handlers import LINE
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
 from app.graphql.session_recheck import until_revoked
 from app.graphql.shared_events import subscription_renderer
+from app.graphql.ws_handlers import LINE
 from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
 from app.orders.graphql.types import OrderEvent
@@ -35,7 +35,9 @@ class OrderStreamFilter:
     states: list[OrderState] | None = None
     jeopardy_levels: list[JeopardyLevel] | None = None
     customer_id: str | None = None
-    party_id: strawberry.ID | None = strawberry.field(default=None, description="Orders with an item or party order of this party.")
+    party_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Orders with an item or party order of this party."
+    )
 
     def to_domain(self) -> streams.DashboardFilter:
         return streams.DashboardFilter(
@@ -90,7 +92,10 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
 
 @strawberry.type
 class LiveQuery:
-    @strawberry.field(permission_classes=[SignedIn], description="The cursor of the newest event in the log. Subscribe with it as `after` to miss nothing from this moment, even before the first event arrives.")
+    @strawberry.field(
+        permission_classes=[SignedIn],
+        description="The cursor of the newest event in the log. Subscribe with it as `after` to miss nothing from this moment, even before the first event arrives.",
+    )
     async def event_log_cursor(self, info: Info) -> str:
         async with info.context.db.read() as session:
             return event_cursor(await last_sequence(session))
@@ -98,8 +103,13 @@ class LiveQuery:
 
 @strawberry.type
 class LiveSubscription:
-    @strawberry.subscription(permission_classes=[Reader], description="Every event of one customer order: its items, activities, party orders, jeopardy and escalations.")
-    async def order_events(self, info: Info, order_id: strawberry.ID, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+    @strawberry.subscription(
+        permission_classes=[Reader],
+        description="Every event of one customer order: its items, activities, party orders, jeopardy and escalations.",
+    )
+    async def order_events(
+        self, info: Info, order_id: strawberry.ID, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None
+    ) -> AsyncGenerator[OrderEvent, None]:
         oid = parse_id(order_id, "orderId")
         async with info.context.db.read() as session:
             if await session.get(CustomerOrder, oid) is None:
@@ -107,21 +117,44 @@ class LiveSubscription:
         async for event in _push(info, streams.order_stream(oid), after):
             yield event
 
-    @strawberry.subscription(permission_classes=[Reader], description="Events of all orders matching a filter (dashboards); an order leaving the filter still sends the event that moved it.")
-    async def order_events_matching(self, info: Info, filter: OrderStreamFilter | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+    @strawberry.subscription(
+        permission_classes=[Reader],
+        description="Events of all orders matching a filter (dashboards); an order leaving the filter still sends the event that moved it.",
+    )
+    async def order_events_matching(
+        self,
+        info: Info,
+        filter: OrderStreamFilter | None = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> AsyncGenerator[OrderEvent, None]:
         f = filter.to_domain() if filter else streams.DashboardFilter()
         async for event in _push(info, streams.dashboard_stream(f), after):
             yield event
 
-    @strawberry.subscription(permission_classes=[Reader], description="Jeopardy and escalation events (types starting with 'jeopardy' or 'escalat'), of all orders or one.")
-    async def jeopardy_alerts(self, info: Info, order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None) -> AsyncGenerator[OrderEvent, None]:
+    @strawberry.subscription(
+        permission_classes=[Reader],
+        description="Jeopardy and escalation events (types starting with 'jeopardy' or 'escalat'), of all orders or one.",
+    )
+    async def jeopardy_alerts(
+        self,
+        info: Info,
+        order_id: strawberry.ID | None = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> AsyncGenerator[OrderEvent, None]:
         oid = parse_id(order_id, "orderId") if order_id is not None else None
         async for event in _push(info, streams.alert_stream(oid), after):
             yield event
 
-    @strawberry.subscription(permission_classes=[SignedIn], description="Party order events. A partner gets its own party's only; staff and viewers all, or one party's.")
+    @strawberry.subscription(
+        permission_classes=[SignedIn],
+        description="Party order events. A partner gets its own party's only; staff and viewers all, or one party's.",
+    )
     async def party_order_events(
-        self, info: Info, party_id: strawberry.ID | None = None, party_order_id: strawberry.ID | None = None, after: Annotated[str | None, strawberry.argument(description=AFTER)] = None
+        self,
+        info: Info,
+        party_id: strawberry.ID | None = None,
+        party_order_id: strawberry.ID | None = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> AsyncGenerator[OrderEvent, None]:
         actor = info.context.signed_in
         wanted = parse_id(party_id, "partyId") if party_id is not None else None

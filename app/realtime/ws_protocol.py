@@ -68,8 +68,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def _write_now(self, text: bytes) -> bool:
         if (
             WebSocketProtocol.incompatible is not None
-            or not self.handshake_complete or self.initial_response is not None or self.close_sent or self.disconnected
-            or not self.writable.is_set() or self.transport.is_closing() or self.conn.state is not State.OPEN
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+            or self.conn.state is not State.OPEN
         ):
             return False
         if self.conn.extensions:  # compressed: each connection has its own deflate state

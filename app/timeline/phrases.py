@@ -9,15 +9,27 @@ from typing import Any
 from app.event_visibility import EventLike
 
 STATE_WORDS = {
-    "inProgress": "in progress", "pendingCancellation": "pending cancellation",
-    "assessingCancellation": "being assessed for cancellation", "held": "on hold",
+    "inProgress": "in progress",
+    "pendingCancellation": "pending cancellation",
+    "assessingCancellation": "being assessed for cancellation",
+    "held": "on hold",
 }
 FIELD_WORDS = {
-    "committed_date": "committed date", "customer_name": "customer name", "needed_by": "needed-by date",
-    "party_ref": "party reference", "committed_delivery": "committed delivery", "expected_delivery": "expected delivery",
-    "percent_complete": "progress", "planned_start": "planned start", "planned_end": "planned end",
-    "actual_start": "actual start", "actual_end": "actual end", "expected_end": "expected end",
-    "work_group": "work group", "predecessor_ids": "predecessors", "expected_completion": "expected completion",
+    "committed_date": "committed date",
+    "customer_name": "customer name",
+    "needed_by": "needed-by date",
+    "party_ref": "party reference",
+    "committed_delivery": "committed delivery",
+    "expected_delivery": "expected delivery",
+    "percent_complete": "progress",
+    "planned_start": "planned start",
+    "planned_end": "planned end",
+    "actual_start": "actual start",
+    "actual_end": "actual end",
+    "expected_end": "expected end",
+    "work_group": "work group",
+    "predecessor_ids": "predecessors",
+    "expected_completion": "expected completion",
 }
 QUIET_FIELDS = {"version", "updated_at", "state", "contacts", "characteristics"}  # told otherwise, or too long for a line
 

@@ -30,7 +30,14 @@ def subject(event: EventLike, names: Names) -> str:
     if event.entity == "serviceOrderRequest":
         product = name or change_sets(event)[1].get("product_ref")
         return f"Service order for {product}" if product else f"Service order {event.entity_id}"
-    if event.entity in ("partyOrder", "partyChangeRequest", "partyMilestone", "partyProgressReport", "partyCheckIn", "partyOrderRevision"):
+    if event.entity in (
+        "partyOrder",
+        "partyChangeRequest",
+        "partyMilestone",
+        "partyProgressReport",
+        "partyCheckIn",
+        "partyOrderRevision",
+    ):
         return f"{_party(event, names)}'s party order"
     if event.entity == "party":
         return _party(event, names)
@@ -134,7 +141,9 @@ def _party_order_updated(e: EventLike, n: Names) -> str:
 def _party_acknowledged(e: EventLike, n: Names) -> str:
     after = change_sets(e)[1]
     ref = f" as {after['party_ref']}" if after.get("party_ref") else ""
-    return f"{_party(e, n)} acknowledged its order{ref}, committing to deliver by {when(after.get('committed_delivery'), e.at.year)}"
+    return (
+        f"{_party(e, n)} acknowledged its order{ref}, committing to deliver by {when(after.get('committed_delivery'), e.at.year)}"
+    )
 
 
 def _milestone_planned(e: EventLike, n: Names) -> str:
@@ -148,7 +157,9 @@ def _progress_reported(e: EventLike, n: Names) -> str:
     done = f"{after['percent_complete']}% done" if after.get("percent_complete") is not None else None
     old, new = before.get("expected_delivery"), after.get("expected_delivery")
     if new is not None and old is not None and instant(old) != instant(new):
-        text = f"{party} moved its delivery from {when(old, year, new)} to {when(new, year, old)}" + (f" ({done})" if done else "")
+        text = f"{party} moved its delivery from {when(old, year, new)} to {when(new, year, old)}" + (
+            f" ({done})" if done else ""
+        )
     else:
         text = f"{party} reported {done or 'progress'}"
     milestone = extra(e, "milestone")
@@ -260,7 +271,9 @@ def _party_order_revised(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
     lines = after.get("lines") or []
     what = ", ".join(_revision_line(line) for line in lines if isinstance(line, dict))
-    return f"{subject(e, n)} sent{_numbered(' revision', after.get('revision')) or ' a revision'} to acknowledge" + (f": {what}" if what else "")
+    return f"{subject(e, n)} sent{_numbered(' revision', after.get('revision')) or ' a revision'} to acknowledge" + (
+        f": {what}" if what else ""
+    )
 
 
 def _revision_line(line: Mapping[str, object]) -> str:
@@ -274,7 +287,10 @@ def _revision_line(line: Mapping[str, object]) -> str:
 def _revision_answered(verb: str) -> Callable[[EventLike, Names], str]:
     def phrase(e: EventLike, n: Names) -> str:
         _, after = change_sets(e)
-        return f"{_party(e, n)} {verb}{_numbered(' revision', after.get('revision')) or ' a revision'} of its party order" + because(extra(e, "reason"))
+        return (
+            f"{_party(e, n)} {verb}{_numbered(' revision', after.get('revision')) or ' a revision'} of its party order"
+            + because(extra(e, "reason"))
+        )
 
     return phrase
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.columns import table_of
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
@@ -53,7 +54,6 @@ from app.webhooks.models import (
 )
 from app.webhooks.payloads import PayloadFormat, encode, message_id, thin, tmf
 from app.webhooks.service import matches, view_for
-from app.columns import table_of
 
 if TYPE_CHECKING:
     from app.realtime.bus import EventBus
@@ -79,9 +79,13 @@ class DeliveryConfig:
     @classmethod
     def of(cls, s: Settings) -> DeliveryConfig:
         return cls(
-            policy=policy_of(s), connect_timeout=s.webhook_connect_timeout_seconds, read_timeout=s.webhook_read_timeout_seconds,
-            max_response_bytes=s.webhook_max_response_bytes, backoff_base=s.webhook_backoff_base_seconds,
-            backoff_cap=s.webhook_backoff_cap_seconds, max_attempts=s.webhook_max_attempts,
+            policy=policy_of(s),
+            connect_timeout=s.webhook_connect_timeout_seconds,
+            read_timeout=s.webhook_read_timeout_seconds,
+            max_response_bytes=s.webhook_max_response_bytes,
+            backoff_base=s.webhook_backoff_base_seconds,
+            backoff_cap=s.webhook_backoff_cap_seconds,
+            max_attempts=s.webhook_max_attempts,
             poll_interval=s.webhook_poll_interval_seconds,
             lease_seconds=max(s.webhook_lease_seconds, s.webhook_connect_timeout_seconds + s.webhook_read_timeout_seconds + 5),
             concurrency=s.webhook_concurrency,
@@ -132,12 +136,15 @@ def now() -> datetime:
 
 
 class Deliverer:
-    def __init__(self, db: Database, config: DeliveryConfig, *, name: str | None = None, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, db: Database, config: DeliveryConfig, *, name: str | None = None, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.db, self.config = db, config
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout, pool=config.connect_timeout),
-            follow_redirects=False, trust_env=False,
+            follow_redirects=False,
+            trust_env=False,
         )
         self._own_client = client is None
         self._slots = asyncio.Semaphore(config.concurrency)
@@ -163,7 +170,9 @@ class Deliverer:
 
     async def _turn_with_lock(self, webhook_id: int) -> Turn:
         async with self.db.write_session() as session:
-            got = (await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key(webhook_id)})).scalar()
+            got = (
+                await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key(webhook_id)})
+            ).scalar()
             if not got:
                 return Turn(wait=self.config.poll_interval)  # another process delivers for it
             # A commit lost with the server (not the process: that rolls back) means one repeat, with the same
@@ -201,7 +210,11 @@ class Deliverer:
             at = now()
             lease = await session.get(WebhookLease, webhook_id)
             if lease is None:
-                session.add(WebhookLease(webhook_id=webhook_id, holder=self.name, expires_at=at + timedelta(seconds=self.config.lease_seconds)))
+                session.add(
+                    WebhookLease(
+                        webhook_id=webhook_id, holder=self.name, expires_at=at + timedelta(seconds=self.config.lease_seconds)
+                    )
+                )
             elif lease.holder != self.name and lease.expires_at > at:
                 return False
             else:
@@ -267,11 +280,13 @@ class Deliverer:
             target = await urls.check(webhook.url, self.config.policy)  # again now: DNS may have changed
             headers = {
                 **signing.headers(self.secrets_in_force(webhook), msg_id, int(time.time()), body),
-                "content-type": "application/json", "user-agent": "ordertrack-webhooks/1",
+                "content-type": "application/json",
+                "user-agent": "ordertrack-webhooks/1",
                 "host": httpx.URL(target.url).netloc.decode(),
             }
-            request = self.client.build_request("POST", target.connect_url, content=body, headers=headers,
-                                                extensions={"sni_hostname": target.host})
+            request = self.client.build_request(
+                "POST", target.connect_url, content=body, headers=headers, extensions={"sni_hostname": target.host}
+            )
             response = await self.client.send(request, stream=True)
             try:
                 read = 0
@@ -287,14 +302,26 @@ class Deliverer:
                 return Answer(ok=True, status_code=response.status_code, duration_ms=elapsed)
             return Answer(ok=False, status_code=response.status_code, duration_ms=elapsed, error=f"HTTP {response.status_code}")
         except DomainError as exc:
-            return Answer(ok=False, status_code=None, duration_ms=(time.perf_counter() - started) * 1000,
-                          error=f"{exc.details.get('reason', exc.code.value)}: {exc.message}"[:MAX_ERROR])
+            return Answer(
+                ok=False,
+                status_code=None,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"{exc.details.get('reason', exc.code.value)}: {exc.message}"[:MAX_ERROR],
+            )
         except httpx.TimeoutException as exc:
-            return Answer(ok=False, status_code=None, duration_ms=(time.perf_counter() - started) * 1000,
-                          error=f"timeout ({type(exc).__name__})")
+            return Answer(
+                ok=False,
+                status_code=None,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"timeout ({type(exc).__name__})",
+            )
         except httpx.HTTPError as exc:
-            return Answer(ok=False, status_code=None, duration_ms=(time.perf_counter() - started) * 1000,
-                          error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+            return Answer(
+                ok=False,
+                status_code=None,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR],
+            )
 
     async def _store(self, session: AsyncSession, plan: Plan, answer: Answer | None) -> Turn:
         """The attempt's outcome, the cursor and the webhook's state, in one transaction (three statements).
@@ -314,29 +341,49 @@ class Deliverer:
         giving_up = failures >= self.config.max_attempts
         values: dict[str, Any] = {"failures": failures, "next_attempt_at": next_at}
         if answer.ok:
-            values.update(cursor=seq, state=case((col(Webhook.state) == FAILING, ACTIVE), else_=col(Webhook.state)),
-                          failure_reason=case((col(Webhook.state) == FAILING, None), else_=col(Webhook.failure_reason)))
+            values.update(
+                cursor=seq,
+                state=case((col(Webhook.state) == FAILING, ACTIVE), else_=col(Webhook.state)),
+                failure_reason=case((col(Webhook.state) == FAILING, None), else_=col(Webhook.failure_reason)),
+            )
         else:
             if plan.skip_to is not None:
                 values["cursor"] = plan.skip_to
             if giving_up:
-                values.update(state=case((col(Webhook.state) == ACTIVE, FAILING), else_=col(Webhook.state)), failure_reason=(
-                    f"Event {seq} ({plan.event.type}, {msg_id}) failed {failures} times in a row; last: {answer.error}. "
-                    f"Later events wait; retried every {self.config.backoff_cap:g}s or by retryWebhookDelivery."
-                )[:MAX_ERROR])
+                values.update(
+                    state=case((col(Webhook.state) == ACTIVE, FAILING), else_=col(Webhook.state)),
+                    failure_reason=(
+                        f"Event {seq} ({plan.event.type}, {msg_id}) failed {failures} times in a row; last: {answer.error}. "
+                        f"Later events wait; retried every {self.config.backoff_cap:g}s or by retryWebhookDelivery."
+                    )[:MAX_ERROR],
+                )
         if not await self._move(session, webhook_id, guard, values):
             return Turn(wait=0)
         state = DELIVERED if answer.ok else FAILED if giving_up else PENDING
         table = table_of(WebhookDelivery)
         row = {"state": state, "last_attempt_at": at, "delivered_at": at if answer.ok else None, "next_attempt_at": next_at}
         upsert = (sqlite_insert if self.db.is_sqlite else pg_insert)(table).values(
-            webhook_id=webhook_id, event_seq=seq, event_type=plan.event.type, message_id=msg_id, attempts=1, created_at=at, **row,
+            webhook_id=webhook_id,
+            event_seq=seq,
+            event_type=plan.event.type,
+            message_id=msg_id,
+            attempts=1,
+            created_at=at,
+            **row,
         )
-        upsert = upsert.on_conflict_do_update(index_elements=["webhook_id", "event_seq"], set_={**row, "attempts": table.c.attempts + 1})
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["webhook_id", "event_seq"], set_={**row, "attempts": table.c.attempts + 1}
+        )
         delivery_id = (await session.execute(upsert.returning(table.c.id))).scalar_one()
-        await session.execute(insert(table_of(WebhookAttempt)).values(
-            delivery_id=delivery_id, at=at, status_code=answer.status_code, duration_ms=round(answer.duration_ms, 3), error=answer.error,
-        ))
+        await session.execute(
+            insert(table_of(WebhookAttempt)).values(
+                delivery_id=delivery_id,
+                at=at,
+                status_code=answer.status_code,
+                duration_ms=round(answer.duration_ms, 3),
+                error=answer.error,
+            )
+        )
         return Turn(wait=delay, sent=answer)
 
     async def _move(self, session: AsyncSession, webhook_id: int, guard: Any, values: dict[str, Any]) -> bool:
@@ -462,8 +509,14 @@ async def run_cli(settings: Settings, db: Database) -> None:
     """``ordertrack deliver``: deliver until interrupted (other processes may deliver too: one per webhook at a time)."""
     from app.realtime.bus import EventBus
 
-    bus = EventBus(db, settings.broadcast_url, channel=settings.broadcast_channel, poll_interval=settings.bus_poll_interval_seconds,
-                   heartbeat=settings.bus_heartbeat_seconds, reconnect_max=settings.bus_reconnect_max_seconds)
+    bus = EventBus(
+        db,
+        settings.broadcast_url,
+        channel=settings.broadcast_channel,
+        poll_interval=settings.bus_poll_interval_seconds,
+        heartbeat=settings.bus_heartbeat_seconds,
+        reconnect_max=settings.bus_reconnect_max_seconds,
+    )
     deliverer = Deliverer(db, DeliveryConfig.of(settings))
     async with AsyncExitStack() as stack:
         stack.push_async_callback(db.dispose)

@@ -54,10 +54,20 @@ def _event_of(view: dict[str, Any], msg_id: str) -> WebhookEvent:
         return None if value is None else strawberry.ID(str(value))
 
     return WebhookEvent(
-        id=msg_id, type=view["type"], standard_type=std.name if std else None, domain=std.domain if std else None,
-        sequence=view["seq"], at=view["at"], entity=view["entity"], entity_id=strawberry.ID(str(view["entity_id"])),
-        order_id=ident(view["order_id"]), party_order_id=ident(view["party_order_id"]), party_id=ident(view["party_id"]),
-        before=view["before"], after=view["after"], details=view["details"],
+        id=msg_id,
+        type=view["type"],
+        standard_type=std.name if std else None,
+        domain=std.domain if std else None,
+        sequence=view["seq"],
+        at=view["at"],
+        entity=view["entity"],
+        entity_id=strawberry.ID(str(view["entity_id"])),
+        order_id=ident(view["order_id"]),
+        party_order_id=ident(view["party_order_id"]),
+        party_id=ident(view["party_id"]),
+        before=view["before"],
+        after=view["after"],
+        details=view["details"],
     )
 
 
@@ -82,7 +92,10 @@ CHECKED_SCHEMA = build_schema(PAYLOAD_SCHEMA.as_str())  # the same SDL, for grap
 def check_document(document: str | None) -> str:
     """The document, if it is one subscription on ``event`` that the payload schema accepts (else INVALID_INPUT)."""
     if document is None or not document.strip():
-        raise InvalidInput("The GRAPHQL payload format needs a subscription document, e.g. 'subscription { event { type sequence } }'.", field="document")
+        raise InvalidInput(
+            "The GRAPHQL payload format needs a subscription document, e.g. 'subscription { event { type sequence } }'.",
+            field="document",
+        )
     if len(document.encode()) > MAX_DOCUMENT_BYTES:
         raise InvalidInput(f"A webhook document has at most {MAX_DOCUMENT_BYTES} bytes.", field="document")
     try:

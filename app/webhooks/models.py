@@ -90,5 +90,3 @@ class WebhookLease(SQLModel, table=True):
     webhook_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     holder: str = Field(max_length=128, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-
-

@@ -44,22 +44,39 @@ def _resource(view: dict[str, Any]) -> dict[str, Any]:
     entity, after = view["entity"], _camel_keys({**view["after"], **view["details"]})
     std = standard_name(view["type"], view["after"])
     if entity == "serviceOrderRequest":
-        return {"serviceOrder": {"id": str(view["entity_id"]), "@type": "ServiceOrder",
-                                 **({"productOrderId": str(view["order_id"])} if view["order_id"] else {}), **after}}
+        return {
+            "serviceOrder": {
+                "id": str(view["entity_id"]),
+                "@type": "ServiceOrder",
+                **({"productOrderId": str(view["order_id"])} if view["order_id"] else {}),
+                **after,
+            }
+        }
     if view["party_order_id"] is not None and (std is None or std.resource == "productOrder") and entity != "order":
         order: dict[str, Any] = {"id": str(view["party_order_id"]), "@type": "ProductOrder"}
     else:
         order = {"id": str(view["order_id"] or view["entity_id"]), "@type": "ProductOrder"}
     if std is not None and std.name == "productOrderJeopardyAlert":
         level = view["after"].get("jeopardy_level") or view["details"].get("jeopardy_level")
-        alert = {"alertDate": view["at"], "jeopardyType": JEOPARDY_TYPES.get(str(level), "Normal"),
-                 "name": view["type"], "message": view["after"].get("jeopardy_reason") or view["details"].get("reason"),
-                 "entity": entity, "entityId": str(view["entity_id"]), **after}
+        alert = {
+            "alertDate": view["at"],
+            "jeopardyType": JEOPARDY_TYPES.get(str(level), "Normal"),
+            "name": view["type"],
+            "message": view["after"].get("jeopardy_reason") or view["details"].get("reason"),
+            "entity": entity,
+            "entityId": str(view["entity_id"]),
+            **after,
+        }
         return {"productOrder": order, "productOrderJeopardyAlert": [alert]}
     if entity in ("order", "partyOrder"):
         return {"productOrder": {**order, **after}}
-    part = {"item": "productOrderItem", "activity": "milestone", "note": "note", "partyMilestone": "milestone",
-            "partyProgressReport": "milestone"}.get(entity, entity)
+    part = {
+        "item": "productOrderItem",
+        "activity": "milestone",
+        "note": "note",
+        "partyMilestone": "milestone",
+        "partyProgressReport": "milestone",
+    }.get(entity, entity)
     return {"productOrder": {**order, part: [{"id": str(view["entity_id"]), **after}]}}
 
 
@@ -69,7 +86,11 @@ def tmf(view: dict[str, Any], msg_id: str) -> dict[str, Any]:
         "eventId": msg_id,
         "eventType": event_type_name(view),
         "eventTime": view["at"],
-        "correlationId": str(view["party_order_id"] if view["party_order_id"] is not None and view["order_id"] is None else view["order_id"] or view["entity_id"]),
+        "correlationId": str(
+            view["party_order_id"]
+            if view["party_order_id"] is not None and view["order_id"] is None
+            else view["order_id"] or view["entity_id"]
+        ),
         "domain": std.domain if std else "ordertrack",
         "sequence": view["seq"],
         "sourceEventType": view["type"],
@@ -85,8 +106,7 @@ def thin(view: dict[str, Any], msg_id: str) -> dict[str, Any]:
         "eventTime": view["at"],
         "sequence": view["seq"],
         "sourceEventType": view["type"],
-        "event": {"entity": view["entity"], "id": str(view["entity_id"]),
-                  **{k: str(v) for k, v in ids.items() if v is not None}},
+        "event": {"entity": view["entity"], "id": str(view["entity_id"]), **{k: str(v) for k, v in ids.items() if v is not None}},
     }
 
 

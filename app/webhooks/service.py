@@ -67,10 +67,18 @@ def view_for(webhook: Webhook, event: Event) -> dict[str, Any] | None:
         return None
     data = shown.data or {}
     return {
-        "seq": shown.seq, "at": shown.at, "type": shown.type, "entity": shown.entity, "entity_id": shown.entity_id,
-        "order_id": shown.order_id, "party_order_id": shown.party_order_id, "party_id": shown.party_id,
-        "actor": shown.actor, "actor_role": shown.actor_role,
-        "before": dict(data.get("before") or {}), "after": dict(data.get("after") or {}),
+        "seq": shown.seq,
+        "at": shown.at,
+        "type": shown.type,
+        "entity": shown.entity,
+        "entity_id": shown.entity_id,
+        "order_id": shown.order_id,
+        "party_order_id": shown.party_order_id,
+        "party_id": shown.party_id,
+        "actor": shown.actor,
+        "actor_role": shown.actor_role,
+        "before": dict(data.get("before") or {}),
+        "after": dict(data.get("after") or {}),
         "details": {k: v for k, v in data.items() if k not in CHANGE_SETS},
     }
 
@@ -122,10 +130,18 @@ async def create_webhook(uow: UnitOfWork, data: WebhookInput, policy: urls.UrlPo
     document = _check_format(data.payload_format, data.document)
     secret = new_secret()
     webhook = Webhook(
-        url=target.url, event_types=event_types, payload_format=data.payload_format.value, document=document,
+        url=target.url,
+        event_types=event_types,
+        payload_format=data.payload_format.value,
+        document=document,
         owner_role=Role.PARTNER.value if actor.is_partner else Role.STAFF.value,
-        party_id=actor.party_id if actor.is_partner else None, created_by=actor.name, secret=secret,
-        state=ACTIVE, cursor=await last_sequence(uow.session), created_at=uow.now, updated_at=uow.now,
+        party_id=actor.party_id if actor.is_partner else None,
+        created_by=actor.name,
+        secret=secret,
+        state=ACTIVE,
+        cursor=await last_sequence(uow.session),
+        created_at=uow.now,
+        updated_at=uow.now,
     )
     uow.session.add(webhook)
     await uow.session.flush()
@@ -157,8 +173,14 @@ async def list_webhooks(session: AsyncSession, actor: Actor) -> list[Webhook]:
 
 
 async def update_webhook(
-    uow: UnitOfWork, webhook_id: int, data: WebhookInput, policy: urls.UrlPolicy, *,
-    paused: bool | None = None, rotate_secret: bool = False, rotation_overlap: timedelta = timedelta(hours=24),
+    uow: UnitOfWork,
+    webhook_id: int,
+    data: WebhookInput,
+    policy: urls.UrlPolicy,
+    *,
+    paused: bool | None = None,
+    rotate_secret: bool = False,
+    rotation_overlap: timedelta = timedelta(hours=24),
 ) -> tuple[Webhook, str | None]:
     """Change, pause, resume or re-key a webhook. A rotation keeps signing with the old secret too for a while."""
     url = (await urls.check(data.url, policy)).url if data.url is not None else None  # before any lock: it may resolve a name
@@ -169,7 +191,9 @@ async def update_webhook(
         webhook.event_types = check_event_types(uow.actor, data.event_types)
     fmt = data.payload_format or PayloadFormat(webhook.payload_format)
     if data.payload_format is not None or data.document is not None:
-        webhook.document = _check_format(fmt, data.document if data.document is not None or fmt is not PayloadFormat.GRAPHQL else webhook.document)
+        webhook.document = _check_format(
+            fmt, data.document if data.document is not None or fmt is not PayloadFormat.GRAPHQL else webhook.document
+        )
         webhook.payload_format = fmt.value
     secret = None
     if rotate_secret:
@@ -218,7 +242,9 @@ async def list_deliveries(
     ids = [d.id for d in deliveries]
     attempts: dict[int, list[WebhookAttempt]] = {i: [] for i in ids if i is not None}
     if ids:
-        rows = await session.execute(select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids)).order_by(col(WebhookAttempt.id)))
+        rows = await session.execute(
+            select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(ids)).order_by(col(WebhookAttempt.id))
+        )
         for attempt in rows.scalars():
             attempts[attempt.delivery_id].append(attempt)
     return [(d, attempts.get(d.id or 0, [])) for d in deliveries]

@@ -96,7 +96,9 @@ async def check(url: str, policy: UrlPolicy) -> Target:
     addresses = await resolve(host, port)
     bad = [a for a in addresses if not address_allowed(a, policy)]
     if bad or not addresses:
-        raise refuse("ADDRESS_NOT_ALLOWED", f"The host {host} resolves to an address webhooks may not call ({', '.join(bad) or 'none'}).")
+        raise refuse(
+            "ADDRESS_NOT_ALLOWED", f"The host {host} resolves to an address webhooks may not call ({', '.join(bad) or 'none'})."
+        )
     parts = urlsplit(url.strip())
     chosen = addresses[0]
     literal = f"[{chosen}]" if ":" in chosen else chosen

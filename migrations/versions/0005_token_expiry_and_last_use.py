@@ -14,19 +14,19 @@ from alembic import op
 
 import app.db
 
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_used_at', app.db.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", app.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("last_used_at", app.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.drop_column('last_used_at')
-        batch_op.drop_column('expires_at')
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_column("last_used_at")
+        batch_op.drop_column("expires_at")

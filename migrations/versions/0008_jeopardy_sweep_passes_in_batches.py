@@ -13,20 +13,20 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     # Null: no pass in progress (also for a mark written before this revision).
-    with op.batch_alter_table('jeopardy_sweep_mark', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('pass_last_seq', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('pass_order_id', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("jeopardy_sweep_mark", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pass_last_seq", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("pass_order_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('jeopardy_sweep_mark', schema=None) as batch_op:
-        batch_op.drop_column('pass_order_id')
-        batch_op.drop_column('pass_last_seq')
+    with op.batch_alter_table("jeopardy_sweep_mark", schema=None) as batch_op:
+        batch_op.drop_column("pass_order_id")
+        batch_op.drop_column("pass_last_seq")

@@ -19,11 +19,15 @@ class EscalationDirection(Enum):
     DEESCALATE = "escalationLowered"
 
 
-@strawberry.type(description="One change of an escalation level (a customer order's, or one of its party orders'), by the policy or by hand.")
+@strawberry.type(
+    description="One change of an escalation level (a customer order's, or one of its party orders'), by the policy or by hand."
+)
 class Escalation:
     id: strawberry.ID
     order_id: strawberry.ID = strawberry.field(description="The customer order (of the party order, when one was escalated).")
-    party_order_id: strawberry.ID | None = strawberry.field(description="The party order escalated; null when the customer order was.")
+    party_order_id: strawberry.ID | None = strawberry.field(
+        description="The party order escalated; null when the customer order was."
+    )
     from_level: int
     to_level: int
     jeopardy_level: JeopardyLevel = strawberry.field(description="The order's jeopardy level at the time.")
@@ -60,7 +64,9 @@ class EscalationLevelName:
 
 @strawberry.type(description="The escalation policy in force.")
 class EscalationPolicy:
-    at_risk_slack: float = strawberry.field(description="An order is atRisk when less than this share of its request-to-committed window is left after its open work.")
+    at_risk_slack: float = strawberry.field(
+        description="An order is atRisk when less than this share of its request-to-committed window is left after its open work."
+    )
     rules: list[EscalationRule]
     levels: list[EscalationLevelName]
 

@@ -108,7 +108,9 @@ class UpdateCustomerOrderInput:
 @strawberry.input(description="A new item (with its children), at the top of the tree or under an existing item.")
 class AddOrderItemInput:
     item: OrderItemInput
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="The item it goes under; none: a top-level item.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The item it goes under; none: a top-level item."
+    )
 
     def to_domain(self) -> amendment.ItemAddition:
         parent = parse_id(self.parent_id, "parentId") if self.parent_id is not None else None

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, Text, case, cast, literal, literal
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
+from app.columns import table_of
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader
 from app.graphql.planner import (
@@ -37,20 +38,31 @@ from app.orders.graphql.enums import SortDirection
 from app.orders.loaders import Record
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
 from app.pagination import count_of, page_of
-from app.columns import table_of
 from app.party_orders.models import Party, PartyChangeRequest, PartyMilestone, PartyOrder, PartyOrderItem
 
-T = {name: table_of(model) for name, model in {
-    "CustomerOrder": CustomerOrder, "OrderItem": OrderItem, "Activity": Activity,
-    "ServiceOrderRequest": ServiceOrderRequest, "PartyOrder": PartyOrder, "OrderNote": OrderNote,
-    "Escalation": Escalation, "Party": Party, "PartyOrderLine": OrderItem, "PartyMilestone": PartyMilestone,
-    "PartyChangeRequest": PartyChangeRequest,
-}.items()}
+T = {
+    name: table_of(model)
+    for name, model in {
+        "CustomerOrder": CustomerOrder,
+        "OrderItem": OrderItem,
+        "Activity": Activity,
+        "ServiceOrderRequest": ServiceOrderRequest,
+        "PartyOrder": PartyOrder,
+        "OrderNote": OrderNote,
+        "Escalation": Escalation,
+        "Party": Party,
+        "PartyOrderLine": OrderItem,
+        "PartyMilestone": PartyMilestone,
+        "PartyChangeRequest": PartyChangeRequest,
+    }.items()
+}
 LINKS = table_of(PartyOrderItem)
 
 
 def _party_orders_of_item(item: Any, po: Any) -> list[Any]:
-    linked = select(LINKS.c.party_order_id).where(LINKS.c.item_id == item.c.id, LINKS.c.order_id == item.c.order_id).correlate(item)
+    linked = (
+        select(LINKS.c.party_order_id).where(LINKS.c.item_id == item.c.id, LINKS.c.order_id == item.c.order_id).correlate(item)
+    )
     return [po.c.order_id == item.c.order_id, po.c.id.in_(linked.scalar_subquery())]
 
 
@@ -67,30 +79,47 @@ def _direction(escalation: Any) -> Any:
 READ_MODEL = ReadModel(
     tables=T,
     relations={
-        ("CustomerOrder", "items"): Relation("OrderItem", lambda o, i: [i.c.order_id == o.c.id, i.c.parent_id.is_(None)],
-                                             lambda i: [i.c.position, i.c.id]),
-        ("CustomerOrder", "allItems"): Relation("OrderItem", lambda o, i: [i.c.order_id == o.c.id],
-                                                lambda i: [i.c.parent_id, i.c.position, i.c.id]),
-        ("CustomerOrder", "activities"): Relation("Activity", lambda o, a: [a.c.order_id == o.c.id], lambda a: [a.c.planned_start, a.c.id]),
-        ("CustomerOrder", "serviceOrderRequests"): Relation("ServiceOrderRequest", lambda o, r: [r.c.order_id == o.c.id], lambda r: [r.c.id]),
+        ("CustomerOrder", "items"): Relation(
+            "OrderItem", lambda o, i: [i.c.order_id == o.c.id, i.c.parent_id.is_(None)], lambda i: [i.c.position, i.c.id]
+        ),
+        ("CustomerOrder", "allItems"): Relation(
+            "OrderItem", lambda o, i: [i.c.order_id == o.c.id], lambda i: [i.c.parent_id, i.c.position, i.c.id]
+        ),
+        ("CustomerOrder", "activities"): Relation(
+            "Activity", lambda o, a: [a.c.order_id == o.c.id], lambda a: [a.c.planned_start, a.c.id]
+        ),
+        ("CustomerOrder", "serviceOrderRequests"): Relation(
+            "ServiceOrderRequest", lambda o, r: [r.c.order_id == o.c.id], lambda r: [r.c.id]
+        ),
         ("CustomerOrder", "partyOrders"): Relation("PartyOrder", lambda o, p: [p.c.order_id == o.c.id], lambda p: [p.c.id]),
-        ("OrderItem", "children"): Relation("OrderItem", lambda i, c: [c.c.order_id == i.c.order_id, c.c.parent_id == i.c.id],
-                                            lambda c: [c.c.position, c.c.id]),
-        ("OrderItem", "activities"): Relation("Activity", lambda i, a: [a.c.order_id == i.c.order_id, a.c.item_id == i.c.id],
-                                              lambda a: [a.c.planned_start, a.c.id]),
-        ("OrderItem", "serviceOrderRequest"): Relation("ServiceOrderRequest",
-                                                       lambda i, r: [r.c.order_id == i.c.order_id, r.c.item_id == i.c.id],
-                                                       lambda r: [r.c.id], many=False),
+        ("OrderItem", "children"): Relation(
+            "OrderItem", lambda i, c: [c.c.order_id == i.c.order_id, c.c.parent_id == i.c.id], lambda c: [c.c.position, c.c.id]
+        ),
+        ("OrderItem", "activities"): Relation(
+            "Activity", lambda i, a: [a.c.order_id == i.c.order_id, a.c.item_id == i.c.id], lambda a: [a.c.planned_start, a.c.id]
+        ),
+        ("OrderItem", "serviceOrderRequest"): Relation(
+            "ServiceOrderRequest",
+            lambda i, r: [r.c.order_id == i.c.order_id, r.c.item_id == i.c.id],
+            lambda r: [r.c.id],
+            many=False,
+        ),
         ("OrderItem", "partyOrders"): Relation("PartyOrder", _party_orders_of_item, lambda p: [p.c.id]),
-        ("Activity", "predecessorIds"): IdList(table_of(ActivityDependency), "predecessor_id",
-                                               lambda a, d: [d.c.activity_id == a.c.id]),
+        ("Activity", "predecessorIds"): IdList(
+            table_of(ActivityDependency), "predecessor_id", lambda a, d: [d.c.activity_id == a.c.id]
+        ),
         ("CustomerOrder", "notes"): Relation("OrderNote", lambda o, n: [n.c.order_id == o.c.id], lambda n: [n.c.id]),
         ("CustomerOrder", "escalations"): Relation("Escalation", lambda o, e: [e.c.order_id == o.c.id], lambda e: [e.c.id]),
-        ("PartyOrder", "party"): Relation("Party", lambda p, party: [party.c.id == p.c.party_id], lambda party: [party.c.id], many=False),
+        ("PartyOrder", "party"): Relation(
+            "Party", lambda p, party: [party.c.id == p.c.party_id], lambda party: [party.c.id], many=False
+        ),
         ("PartyOrder", "lines"): Relation("PartyOrderLine", _lines_of_party_order, lambda i: [i.c.id]),
-        ("PartyOrder", "milestones"): Relation("PartyMilestone", lambda p, m: [m.c.party_order_id == p.c.id],
-                                               lambda m: [m.c.planned_date, m.c.id]),
-        ("PartyOrder", "changeRequests"): Relation("PartyChangeRequest", lambda p, c: [c.c.party_order_id == p.c.id], lambda c: [c.c.id]),
+        ("PartyOrder", "milestones"): Relation(
+            "PartyMilestone", lambda p, m: [m.c.party_order_id == p.c.id], lambda m: [m.c.planned_date, m.c.id]
+        ),
+        ("PartyOrder", "changeRequests"): Relation(
+            "PartyChangeRequest", lambda p, c: [c.c.party_order_id == p.c.id], lambda c: [c.c.id]
+        ),
     },
     computed={
         ("CustomerOrder", "contacts"): StoredJson("contacts", "objects"),
@@ -118,12 +147,18 @@ def _arguments(executor: Any, root_type: GraphQLObjectType, name: str, details: 
     raw = get_argument_values(field_def, details[0].node, executor.variable_values)
     definition = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
     strawberry_schema = executor.schema._strawberry_schema
-    return convert_arguments(raw, definition.arguments, scalar_registry=strawberry_schema.schema_converter.scalar_registry,
-                             config=strawberry_schema.config)
+    return convert_arguments(
+        raw,
+        definition.arguments,
+        scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+        config=strawberry_schema.config,
+    )
 
 
 def _subfields(executor: Any, parent: Any, details: Any) -> Any:
-    return collect_subfields(executor.schema, executor.fragments, executor.variable_values, executor.operation, parent, details).grouped_field_set
+    return collect_subfields(
+        executor.schema, executor.fragments, executor.variable_values, executor.operation, parent, details
+    ).grouped_field_set
 
 
 def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectType, name: str, details: Any) -> PlannedRoot:
@@ -146,7 +181,9 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         if field_name == "__typename":
             plan.append((key, ("typename", connection_type.name)))
         elif field_name == "pageInfo":
-            plan.append((key, ("pageInfo", [(k, s[0].node.name.value) for k, s in _subfields(executor, page_info_type, sub).items()])))
+            plan.append(
+                (key, ("pageInfo", [(k, s[0].node.name.value) for k, s in _subfields(executor, page_info_type, sub).items()]))
+            )
         elif field_name == "edges":
             edge_plan = []
             for edge_key, edge_sub in _subfields(executor, edge_type, sub).items():
@@ -176,7 +213,9 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         return select(*columns).select_from(rows).order_by(rows.c.page_position), count
 
     # repr of the domain filter: a dataclass of plain values (what the statement is built from)
-    statement, count = planner.statement(("customerOrders", tuple(nodes), counted, repr(f), sort, descending, first, after), build)
+    statement, count = planner.statement(
+        ("customerOrders", tuple(nodes), counted, repr(f), sort, descending, first, after), build
+    )
 
     async def finish(result: list[Any], session: Any) -> dict[str, Any]:
         records = [Record(r._mapping) for r in result]
@@ -184,8 +223,13 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
         if counted and not records:  # no row to carry the count (a page past the end): count alone
             total = int((await session.execute(count)).scalar_one())
         built = page_of(records, first=first, after=after, value_of=value_of)
-        info = {"hasNextPage": built.has_next_page, "hasPreviousPage": built.has_previous_page,
-                "startCursor": built.start_cursor, "endCursor": built.end_cursor, "__typename": page_info_type.name}
+        info = {
+            "hasNextPage": built.has_next_page,
+            "hasPreviousPage": built.has_previous_page,
+            "startCursor": built.start_cursor,
+            "endCursor": built.end_cursor,
+            "__typename": page_info_type.name,
+        }
         out: dict[str, Any] = {}
         for key, (kind, what) in plan:
             if kind == "typename":
@@ -199,8 +243,13 @@ def customer_orders(planner: Planner, executor: Any, root_type: GraphQLObjectTyp
                 for record, cursor in zip(built.items, built.cursors):
                     edge: dict[str, Any] = {}
                     for edge_key, (edge_kind, edge_what) in what:
-                        edge[edge_key] = (loads(getattr(record, f"node_{edge_what}")) if edge_kind == "node"
-                                          else cursor if edge_kind == "cursor" else edge_what)
+                        edge[edge_key] = (
+                            loads(getattr(record, f"node_{edge_what}"))
+                            if edge_kind == "node"
+                            else cursor
+                            if edge_kind == "cursor"
+                            else edge_what
+                        )
                     edges.append(edge)
                 out[key] = edges
         return out
@@ -214,7 +263,9 @@ def customer_order(planner: Planner, executor: Any, root_type: GraphQLObjectType
     order_id = parse_id(_arguments(executor, root_type, name, details)["id"])
     sql = planner.node_sql(planner.shape(executor, get_nullable_type(root_type.fields[name].type), details), executor.schema)
     row = T["CustomerOrder"].alias("o")
-    statement: Select[Any] = select(literal_column(planner.as_text(sql)).label("node")).select_from(row).where(row.c.id == order_id)
+    statement: Select[Any] = (
+        select(literal_column(planner.as_text(sql)).label("node")).select_from(row).where(row.c.id == order_id)
+    )
 
     async def finish(result: list[Any], session: Any) -> Any:
         return loads(result[0].node) if result else None

@@ -46,8 +46,13 @@ class CustomerOrderQuery:
             page = await queries.timeline(session, parse_id(order_id, "orderId"), first=first, after=after)
         return types.visible_timeline(info, page)
 
-    @strawberry.field(permission_classes=[Staff], description="What an amendment would do (items, work, party orders, dates, jeopardy), committing nothing.")
-    async def amendment_preview(self, info: Info, id: strawberry.ID, input: inputs.AmendCustomerOrderInput) -> types.AmendmentPreview:
+    @strawberry.field(
+        permission_classes=[Staff],
+        description="What an amendment would do (items, work, party orders, dates, jeopardy), committing nothing.",
+    )
+    async def amendment_preview(
+        self, info: Info, id: strawberry.ID, input: inputs.AmendCustomerOrderInput
+    ) -> types.AmendmentPreview:
         oid, data = parse_id(id), input.to_domain()
         ctx = info.context
         preview = await amendment_preview.preview_amendment(ctx.db, ctx.signed_in, ctx.clock.now(), oid, data)
@@ -62,7 +67,9 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await service.create_order(uow, data)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Modify order information (dates, priority, contacts, characteristics).")
+    @strawberry.mutation(
+        permission_classes=[Staff], description="Modify order information (dates, priority, contacts, characteristics)."
+    )
     async def update_customer_order(
         self, info: Info, id: strawberry.ID, version: int, input: inputs.UpdateCustomerOrderInput
     ) -> types.CustomerOrder:
@@ -70,7 +77,10 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await service.update_order(uow, order_id, version, changes)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Amend an order in flight: add, modify and remove items as one new revision; an item past its point of no return refuses it whole (AMENDMENT_NOT_ALLOWED).")
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Amend an order in flight: add, modify and remove items as one new revision; an item past its point of no return refuses it whole (AMENDMENT_NOT_ALLOWED).",
+    )
     async def amend_customer_order(
         self, info: Info, id: strawberry.ID, version: int, input: inputs.AmendCustomerOrderInput
     ) -> types.CustomerOrder:
@@ -92,7 +102,10 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await service.change_order_state(uow, oid, state.value, reason, version)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Cancel an order whose sales request was cancelled; open work is cancelled with it.")
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Cancel an order whose sales request was cancelled; open work is cancelled with it.",
+    )
     async def cancel_customer_order(
         self, info: Info, id: strawberry.ID, reason: str, version: int | None = None
     ) -> types.CustomerOrder:
@@ -100,7 +113,9 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await closing.cancel_order(uow, oid, reason, version)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Indicate completion; open work refuses it unless forced with a reason.")
+    @strawberry.mutation(
+        permission_classes=[Staff], description="Indicate completion; open work refuses it unless forced with a reason."
+    )
     async def complete_customer_order(
         self, info: Info, id: strawberry.ID, force: bool = False, reason: str | None = None, version: int | None = None
     ) -> types.CustomerOrder:
@@ -108,7 +123,9 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await closing.complete_order(uow, oid, force, reason, version)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Schedule a provisioning activity for an order or one of its items.")
+    @strawberry.mutation(
+        permission_classes=[Staff], description="Schedule a provisioning activity for an order or one of its items."
+    )
     async def schedule_activity(self, info: Info, order_id: strawberry.ID, input: inputs.ScheduleActivityInput) -> types.Activity:
         oid, data = parse_id(order_id, "orderId"), input.to_domain()
         async with info.context.write() as uow:
@@ -145,13 +162,17 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await activities.record_progress(uow, aid, version, progress)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Request service orders for the internal items that need one (idempotent).")
+    @strawberry.mutation(
+        permission_classes=[Staff], description="Request service orders for the internal items that need one (idempotent)."
+    )
     async def generate_service_order_requests(self, info: Info, order_id: strawberry.ID) -> list[types.ServiceOrderRequest]:
         oid = parse_id(order_id, "orderId")
         async with info.context.write() as uow:
             return await service_orders.generate_service_order_requests(uow, oid)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Record what service ordering reports: its reference, the request's state.")
+    @strawberry.mutation(
+        permission_classes=[Staff], description="Record what service ordering reports: its reference, the request's state."
+    )
     async def update_service_order_request(
         self,
         info: Info,

@@ -14,10 +14,6 @@ from strawberry.types import Info
 from app.event_visibility import EventLike, Viewer, visible_event
 from app.graphql.connection import Connection
 from app.orders import amendment_preview, loaders, queries
-from app.pagination import Page
-from app.timeline.loaders import subject_names
-from app.timeline.sentences import sentence
-from app.timeline.subjects import subjects_needed
 from app.orders.graphql.enums import (
     ActivityState,
     Fulfillment,
@@ -28,6 +24,10 @@ from app.orders.graphql.enums import (
     Priority,
     ServiceOrderRequestState,
 )
+from app.pagination import Page
+from app.timeline.loaders import subject_names
+from app.timeline.sentences import sentence
+from app.timeline.subjects import subjects_needed
 
 if TYPE_CHECKING:
     from app.forecast.graphql.types import CustomerOrderForecast
@@ -86,7 +86,9 @@ class OrderEvent:
     def details(self) -> JSON:
         return {k: v for k, v in self.data.items() if k not in ("before", "after")}
 
-    @strawberry.field(description='The event as a sentence ("FibreCo moved its delivery from 3 Dec to 5 Dec"), told from what the caller may see of it.')
+    @strawberry.field(
+        description='The event as a sentence ("FibreCo moved its delivery from 3 Dec to 5 Dec"), told from what the caller may see of it.'
+    )
     async def summary(self, info: Info) -> str:
         event: EventLike = self  # type: ignore[assignment]  # resolved on an Event row or its EventView, which carry data
         needed = subjects_needed(event, Viewer.of(info.context.signed_in))
@@ -247,14 +249,18 @@ class CustomerOrder:
     async def notes(self, info: Info) -> list[OrderNote]:
         return await info.context.loader(loaders.notes_by_order).load(self.id)
 
-    @strawberry.field(description="Escalations and de-escalations of this order and of its party orders (partyOrderId set), oldest first.")
+    @strawberry.field(
+        description="Escalations and de-escalations of this order and of its party orders (partyOrderId set), oldest first."
+    )
     async def escalations(self, info: Info) -> list[Annotated[Escalation, strawberry.lazy("app.jeopardy.graphql.types")]]:
         from app.jeopardy.loaders import escalations_by_order
 
         return await info.context.loader(escalations_by_order).load(int(self.id))
 
     @strawberry.field(description="When its open work will be done and how likely by the committed date; null until first drawn.")
-    async def forecast(self, info: Info) -> Annotated[CustomerOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
+    async def forecast(
+        self, info: Info
+    ) -> Annotated[CustomerOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
         from app.forecast.graphql.types import CustomerOrderForecast
         from app.forecast.loaders import forecasts_by_order
 
@@ -262,9 +268,7 @@ class CustomerOrder:
         return CustomerOrderForecast.of(row) if row is not None else None
 
     @strawberry.field(description="The order's events, oldest first (includes its items, activities and party orders).")
-    async def timeline(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> Connection[OrderEvent]:
+    async def timeline(self, info: Info, first: int = 50, after: str | None = None) -> Connection[OrderEvent]:
         async with info.context.db.read() as session:
             page = await queries.timeline(session, int(self.id), first=first, after=after)
         return visible_timeline(info, page)
@@ -304,7 +308,9 @@ class AmendmentPreview:
 
     @classmethod
     def of(cls, preview: amendment_preview.AmendmentPreview) -> AmendmentPreview:
-        ids = {k: [i if isinstance(i, str) else strawberry.ID(str(i)) for i in values] for k, values in vars(preview.effects).items()}
+        ids = {
+            k: [i if isinstance(i, str) else strawberry.ID(str(i)) for i in values] for k, values in vars(preview.effects).items()
+        }
         ids["added_items"] = list(preview.effects.added_items)
         return cls(
             allowed=preview.allowed,

@@ -7,7 +7,9 @@ from enum import Enum
 import strawberry
 
 
-@strawberry.enum(description="Party order states (TMF622 / MEF LSO names). A new requisition is PENDING until the party acknowledges it.")
+@strawberry.enum(
+    description="Party order states (TMF622 / MEF LSO names). A new requisition is PENDING until the party acknowledges it."
+)
 class PartyOrderState(Enum):
     PENDING = "pending"
     ACKNOWLEDGED = "acknowledged"

@@ -23,17 +23,22 @@ class CreatePartyInput:
         return service.NewParty(name=self.name, kind=self.kind.value, reporting_interval_hours=self.reporting_interval_hours)
 
 
-@strawberry.input(description="Without itemIds: every party-fulfilled item of the order not yet ordered, one party order per party.")
+@strawberry.input(
+    description="Without itemIds: every party-fulfilled item of the order not yet ordered, one party order per party."
+)
 class RequestPartyOrdersInput:
     order_id: strawberry.ID
     party_id: strawberry.ID | None = None
     item_ids: list[strawberry.ID] | None = None
-    needed_by: datetime | None = strawberry.field(default=None, description="Default: the customer order's committed date; earlier allowed.")
+    needed_by: datetime | None = strawberry.field(
+        default=None, description="Default: the customer order's committed date; earlier allowed."
+    )
 
     def to_domain(self) -> tuple[int, service.Requisition]:
         return parse_id(self.order_id, "orderId"), service.Requisition(
             party_id=parse_id(self.party_id, "partyId") if self.party_id is not None else None,
-            item_ids=parse_ids(self.item_ids, "itemIds"), needed_by=self.needed_by,
+            item_ids=parse_ids(self.item_ids, "itemIds"),
+            needed_by=self.needed_by,
         )
 
 
@@ -47,8 +52,11 @@ class UpdatePartyOrderInput:
 
     def to_domain(self) -> service.PartyOrderChanges:
         return service.PartyOrderChanges(
-            party_ref=self.party_reference, committed_delivery=self.committed_delivery_date,
-            expected_delivery=self.expected_delivery_date, needed_by=self.needed_by, note=self.note,
+            party_ref=self.party_reference,
+            committed_delivery=self.committed_delivery_date,
+            expected_delivery=self.expected_delivery_date,
+            needed_by=self.needed_by,
+            note=self.note,
         )
 
 
@@ -60,7 +68,9 @@ class CheckInInput:
     new_expected_delivery_date: datetime | None = None
 
     def to_domain(self) -> service.NewCheckIn:
-        return service.NewCheckIn(at=self.at, with_whom=self.with_whom, outcome=self.outcome, new_expected_delivery=self.new_expected_delivery_date)
+        return service.NewCheckIn(
+            at=self.at, with_whom=self.with_whom, outcome=self.outcome, new_expected_delivery=self.new_expected_delivery_date
+        )
 
 
 @strawberry.input
@@ -79,8 +89,11 @@ class AcknowledgePartyOrderInput:
     milestones: list[MilestoneInput] | None = None
 
     def to_domain(self) -> partner.Acknowledgement:
-        return partner.Acknowledgement(party_ref=self.party_reference, committed_delivery=self.committed_delivery_date,
-                                       milestones=[m.to_domain() for m in self.milestones or []])
+        return partner.Acknowledgement(
+            party_ref=self.party_reference,
+            committed_delivery=self.committed_delivery_date,
+            milestones=[m.to_domain() for m in self.milestones or []],
+        )
 
 
 @strawberry.input
@@ -92,7 +105,9 @@ class ProgressReportInput:
 
     def to_domain(self) -> partner.ProgressReport:
         return partner.ProgressReport(
-            percent_complete=self.percent_complete, note=self.note, expected_delivery=self.expected_delivery_date,
+            percent_complete=self.percent_complete,
+            note=self.note,
+            expected_delivery=self.expected_delivery_date,
             milestone_id=parse_id(self.milestone_id, "milestoneId") if self.milestone_id is not None else None,
         )
 
@@ -105,8 +120,9 @@ class ChangeRequestInput:
     proposed_delivery_date: datetime | None = None
 
     def to_domain(self) -> change_requests.NewChangeRequest:
-        return change_requests.NewChangeRequest(nature=self.nature.value, kind=self.kind.value, reason=self.reason,
-                                                proposed_delivery=self.proposed_delivery_date)
+        return change_requests.NewChangeRequest(
+            nature=self.nature.value, kind=self.kind.value, reason=self.reason, proposed_delivery=self.proposed_delivery_date
+        )
 
 
 @strawberry.input
@@ -123,7 +139,9 @@ class PartyOrderFilter:
         return DomainFilter(
             party_id=parse_id(self.party_id, "partyId") if self.party_id is not None else None,
             order_id=parse_id(self.order_id, "orderId") if self.order_id is not None else None,
-            states=[s.value for s in self.states or []], report_overdue=self.report_overdue,
-            needed_from=self.needed_from, needed_to=self.needed_to,
+            states=[s.value for s in self.states or []],
+            report_overdue=self.report_overdue,
+            needed_from=self.needed_from,
+            needed_to=self.needed_to,
             jeopardy_levels=[j.value for j in self.jeopardy_levels or []],
         )

@@ -29,10 +29,13 @@ class Party:
     reporting_interval_hours: int = strawberry.field(description="How often the enterprise expects a progress report.")
     created_at: datetime
 
-    @strawberry.field(permission_classes=[Reader], description="How reliably it delivered by its committed dates (enterprise only).")
+    @strawberry.field(
+        permission_classes=[Reader], description="How reliably it delivered by its committed dates (enterprise only)."
+    )
     async def delivery_stats(self, info: Info) -> Annotated[DeliveryStats, strawberry.lazy("app.forecast.graphql.types")]:
         from app.forecast.graphql.types import DeliveryStats
         from app.forecast.queries import party_delivery_stats
+
         async with info.context.db.read() as session:
             return DeliveryStats.of(await party_delivery_stats(session, self, info.context.policy))
 
@@ -104,12 +107,16 @@ class PartyOrderRevisionLine:
     characteristics: list[Characteristic]
 
 
-@strawberry.type(description="A revision of a party order after an amendment of its customer order; the party acknowledges or rejects it.")
+@strawberry.type(
+    description="A revision of a party order after an amendment of its customer order; the party acknowledges or rejects it."
+)
 class PartyOrderRevision:
     revision: int
     state: str = strawberry.field(description="open, acknowledged, rejected, or superseded by a newer revision.")
     reason: str | None = strawberry.field(description="Why the party rejected it.")
-    change_request_id: strawberry.ID | None = strawberry.field(description="The change request staff got when the party rejected it.")
+    change_request_id: strawberry.ID | None = strawberry.field(
+        description="The change request staff got when the party rejected it."
+    )
     created_at: datetime
     answered_at: datetime | None
     answered_by: str | None
@@ -118,8 +125,11 @@ class PartyOrderRevision:
     def lines(self) -> list[PartyOrderRevisionLine]:
         return [
             PartyOrderRevisionLine(
-                item_id=strawberry.ID(str(line["item_id"])), product_ref=line["product_ref"], change=line["change"],
-                quantity=line["quantity"], previous_quantity=line["previous_quantity"],
+                item_id=strawberry.ID(str(line["item_id"])),
+                product_ref=line["product_ref"],
+                change=line["change"],
+                quantity=line["quantity"],
+                previous_quantity=line["previous_quantity"],
                 characteristics=[Characteristic(name=k, value=v) for k, v in sorted(line.get("characteristics", {}).items())],
             )
             for line in self.lines  # the row's JSON column under the resolver's name
@@ -133,7 +143,9 @@ class PartyOrder:
     state: PartyOrderState
     state_reason: str | None
     needed_by: datetime = strawberry.field(description="When the customer order needs the delivery.")
-    party_ref: str | None = strawberry.field(name="partyReference", description="The party's own reference, from its acknowledgement.")
+    party_ref: str | None = strawberry.field(
+        name="partyReference", description="The party's own reference, from its acknowledgement."
+    )
     committed_delivery: datetime | None = strawberry.field(name="committedDeliveryDate")
     expected_delivery: datetime | None = strawberry.field(name="expectedDeliveryDate", description="The latest word on delivery.")
     percent_complete: int
@@ -154,7 +166,10 @@ class PartyOrder:
     async def revisions(self, info: Info) -> list[PartyOrderRevision]:
         return await info.context.loader(loaders.revisions_by_party_order).load(self.id)
 
-    @strawberry.field(permission_classes=[Reader], description="When it will be delivered, from the party's history (enterprise only); null until drawn.")
+    @strawberry.field(
+        permission_classes=[Reader],
+        description="When it will be delivered, from the party's history (enterprise only); null until drawn.",
+    )
     async def forecast(self, info: Info) -> Annotated[PartyOrderForecast, strawberry.lazy("app.forecast.graphql.types")] | None:
         from app.forecast.graphql.types import PartyOrderForecast
         from app.forecast.loaders import forecasts_by_order
@@ -172,9 +187,7 @@ class PartyOrder:
         return await info.context.loader(loaders.items_by_party_order).load(self.id)
 
     @strawberry.field(permission_classes=[Reader], description="The originating customer order (enterprise only).")
-    async def customer_order(
-        self, info: Info
-    ) -> Annotated[CustomerOrder, strawberry.lazy("app.orders.graphql.types")] | None:
+    async def customer_order(self, info: Info) -> Annotated[CustomerOrder, strawberry.lazy("app.orders.graphql.types")] | None:
         from app.orders import loaders as order_loaders
 
         return await info.context.loader(order_loaders.orders_by_id).load(self.order_id)
@@ -195,7 +208,10 @@ class PartyOrder:
     async def change_requests(self, info: Info) -> list[PartyChangeRequest]:
         return await info.context.loader(loaders.change_requests_by_party_order).load(self.id)
 
-    @strawberry.field(permission_classes=[Reader], description="Escalations and de-escalations of this party order, oldest first (enterprise only).")
+    @strawberry.field(
+        permission_classes=[Reader],
+        description="Escalations and de-escalations of this party order, oldest first (enterprise only).",
+    )
     async def escalations(self, info: Info) -> list[Annotated[Escalation, strawberry.lazy("app.jeopardy.graphql.types")]] | None:
         from app.jeopardy.loaders import escalations_by_party_order
 
