@@ -116,10 +116,10 @@ async def test_an_amendment_reaches_the_desk_each_party_and_the_timeline_once_an
             await fibre_partner.ok(REPORT, {"id": fibre_po, "key": key(), "input": {"percentComplete": 30}})
             await tower_partner.ok(REPORT, {"id": tower_po, "key": key(), "input": {"percentComplete": 10}})
             await staff.ok(NOTE, {"id": order["id"], "text": "last"})
-            for sub in subscribers:
+            for sub, last in ((desk, "noteAdded"), (fibre_sub, "partyProgressReported"), (tower_sub, "partyProgressReported")):
                 await wait_until(
-                    lambda sub=sub: bool(sub.events) and sub.events[-1]["type"] in ("noteAdded", "partyProgressReported"),
-                    what=f"the last event ({len(sub.events)} so far; {sub.errors or sub.failure})",
+                    lambda sub=sub, last=last: bool(sub.events) and sub.events[-1]["type"] == last,
+                    what=f"{last} ({len(sub.events)} events so far; {sub.errors or sub.failure})",
                 )
 
             # The desk: every change of both revisions, in order, once, each told as a sentence.
