@@ -3,7 +3,7 @@ it as generated, and the app serves it."""
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 
 import httpx
@@ -12,16 +12,35 @@ from app.event_visibility import EVENT_TYPES
 from app.webhooks.catalogue import DESCRIPTIONS, STANDARD_NAMES, catalogue, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-# uow.record("type", ...), record(uow, po, "type", ...), _record(uow, activity, "type", ...) and the jeopardy constants.
-RECORDED = re.compile(
-    r'(?:\brecord\(\s*(?:uow, \w+, )?|_record\(uow, \w+, |^(?:ESCALATED|LOWERED) = )"([a-zA-Z]+)"', re.MULTILINE
-)
+RECORDERS = {"record", "_record"}  # uow.record("type", ...), record(uow, po, "type", ...), _record(uow, activity, "type", ...)
+CONSTANTS = {"ESCALATED", "LOWERED"}  # the jeopardy escalation event types
+
+
+def _recorded_in(tree: ast.AST) -> set[str]:
+    """Event types in a module: the first string argument of each record call, and the jeopardy constants."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in RECORDERS:
+                first = next((a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)), None)
+                if first is not None:
+                    found.add(first)
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and any(isinstance(t, ast.Name) and t.id in CONSTANTS for t in node.targets)
+        ):
+            found.add(node.value.value)
+    return found
 
 
 def recorded_types() -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "app").rglob("*.py"):
-        found |= set(RECORDED.findall(path.read_text()))
+        found |= _recorded_in(ast.parse(path.read_text()))
     return found
 
 
