@@ -179,4 +179,8 @@ def _critical_chain(order: list[str], decided: npt.NDArray[np.int_], last: npt.N
 
 
 def _instant(epoch: float) -> datetime:
-    return datetime.fromtimestamp(float(epoch), UTC)
+    """The drawn instant; one past what a datetime holds (plans at year 9999 plus any slip) is its last."""
+    try:
+        return datetime.fromtimestamp(float(epoch), UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.max.replace(tzinfo=UTC) if epoch > 0 else datetime.min.replace(tzinfo=UTC)
