@@ -126,7 +126,7 @@ def settings_for(db: Database, schema: str, cache: bool, planner: bool = True) -
     return Settings(
         database_url=str(db.url),
         database_schema=schema,
-        monitor_enabled=False,  # type: ignore[call-arg]
+        monitor_enabled=False,
         response_cache_size=256 if cache else 0,
         read_planner=planner,
         _env_file=None,
@@ -144,7 +144,7 @@ async def statements_per_request(
     counts: dict[int, int] = {}
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
             for first in sizes:
                 await client.post("/graphql", content=body(first), headers=headers(token))  # warm the caches
                 before = db.statements.count
@@ -169,7 +169,7 @@ async def cpu_per_request(
     for cache, planner in ((True, True), (False, True), (False, False)):
         app = create_app(settings_for(db, schema, cache, planner), db=db, components=[])
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
                 await client.post("/graphql", content=body(first), headers=headers(token))
                 started = time.process_time()
                 for _ in range(repeat):
@@ -209,7 +209,7 @@ async def connections_opened(
         opened += 1
 
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:
 
             async def burst(n: int) -> None:
                 for _ in range(n // concurrency):

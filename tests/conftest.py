@@ -115,7 +115,7 @@ def settings() -> Settings:
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db",
         monitor_enabled=False,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         webhook_allowed_hosts="127.0.0.1",
         webhook_allow_private_networks=True,  # webhooks to local test receivers
     )

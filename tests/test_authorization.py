@@ -139,7 +139,7 @@ async def first_result(stream: object, seconds: float) -> object | None:
     if not hasattr(stream, "__anext__"):
         return stream  # refused before it started: an ExecutionResult with errors
     try:
-        return await asyncio.wait_for(stream.__anext__(), timeout=seconds)  # type: ignore[attr-defined]
+        return await asyncio.wait_for(stream.__anext__(), timeout=seconds)
     except (TimeoutError, StopAsyncIteration):
         return None
     finally:

@@ -238,7 +238,7 @@ ESCALATE = 'mutation($id: ID!, $level: Int!) { escalateCustomerOrder(id: $id, le
 
 def order_by_ref(server: Server, ref: str) -> dict[str, Any]:
     [edge] = server.graphql(server.staff, ORDER, {"ref": ref})["customerOrders"]["edges"]  # type: ignore[index]
-    return edge["node"]  # type: ignore[no-any-return]
+    return edge["node"]
 
 
 def signed_in_live(page: Any, server: Server) -> None:
@@ -389,12 +389,12 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
                 "predecessorIds": [survey["id"]],
             },
         },
-    )  # type: ignore[index]
+    )
     server.graphql(
         server.staff,
         "mutation($id: ID!, $at: DateTime!) { recordActivityProgress(id: $id, input: {state: IN_PROGRESS, percentComplete: 30, actualStart: $at}) { id } }",
         {"id": survey["id"], "at": at(-0.5)},
-    )  # type: ignore[index]
+    )
     [po] = server.graphql(
         server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": oid}}
     )["requestPartyOrders"]  # type: ignore[misc]

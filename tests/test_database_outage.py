@@ -62,7 +62,7 @@ async def test_a_database_outage_is_unavailable_then_heals_by_itself(
     # No token cache: every request must reach the database, so each one shows the outage.
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     async with (
@@ -105,7 +105,7 @@ async def test_a_connection_lost_in_the_middle_of_a_write_commits_nothing(
     # No token cache: every request must reach the database, so each one shows the outage.
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     real_add_note = service.add_note

@@ -86,7 +86,7 @@ class Writers:
 async def test_a_postgresql_restart_under_writes_answers_unavailable_and_loses_nothing(
     mode: str, cluster: PrivatePostgres, db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         database_url=cluster.url,
         token_cache_seconds=0,
         monitor_enabled=True,

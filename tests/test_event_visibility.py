@@ -164,7 +164,7 @@ def test_a_partner_sees_its_own_actions_by_name_and_staff_ones_by_role() -> None
 async def served(db: Database, clock: FrozenClock) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         yield address, http

@@ -64,11 +64,11 @@ def rows() -> list[Any]:
 class Query:
     @strawberry.field
     def parts(self) -> list[Part | None]:
-        return rows()  # type: ignore[return-value]
+        return rows()
 
     @strawberry.field
     def part(self) -> Part:
-        return rows()[0]  # type: ignore[return-value]
+        return rows()[0]
 
 
 def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:

@@ -22,7 +22,7 @@ def activity(
 ) -> Work:
     return Work(
         ACTIVITY, n, f"step {n}", kw.pop("calendar", ALWAYS), start, start + hours * HOUR, history=history, preds=preds, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_a_chain_of_two_uniform_durations_has_the_known_median_and_chance() -> None:

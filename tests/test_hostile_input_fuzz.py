@@ -185,7 +185,7 @@ def fuzz(address: str, token: str) -> None:
 async def test_no_id_cursor_or_websocket_frame_reaches_internal_or_the_error_log(
     db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings_ = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    settings_ = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)
     token = await issue_token(db, clock, Role.STAFF, "fuzz.staff")
     with caplog.at_level(logging.WARNING):
         async with serve_app(create_app(settings_, db=db, clock=clock)) as address:

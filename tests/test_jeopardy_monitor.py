@@ -124,7 +124,7 @@ async def test_on_postgres_the_advisory_lock_keeps_a_second_monitor_out(db: Data
 async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database, clock: FrozenClock) -> None:
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=True, monitor_interval_seconds=0.05, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     order_id = (await make_orders(db, clock, 1))[0]
     async with app.router.lifespan_context(app):
@@ -136,7 +136,7 @@ async def test_the_monitor_starts_with_the_app_and_sweeps_by_itself(db: Database
     assert running._task is None, "the monitor stops with the app"
     no_monitor = create_app(
         Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None), db=db, clock=clock
-    )  # type: ignore[call-arg]
+    )
     async with no_monitor.router.lifespan_context(no_monitor):
         assert no_monitor.state.ordertrack.services.monitor is None
 
@@ -157,7 +157,7 @@ async def test_ordertrack_monitor_once_sweeps_from_the_command_line(tmp_path: Pa
     )
     assert run.returncode == 0, run.stderr
     assert "2 level changes, 2 escalations" in run.stdout  # the shipped policy escalates late orders
-    await run_cli(Settings(database_url=url, _env_file=None), Database(url), load_policy(), once=True, interval=None)  # type: ignore[call-arg]
+    await run_cli(Settings(database_url=url, _env_file=None), Database(url), load_policy(), once=True, interval=None)
     assert "0 level changes, 0 escalations" in capsys.readouterr().out  # a repeated sweep finds nothing new
 
 

@@ -53,7 +53,7 @@ def settings_for(schema: str, **overrides: Any) -> Settings:
         "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class Instance:

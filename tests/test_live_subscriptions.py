@@ -73,7 +73,7 @@ def live_settings(**overrides: Any) -> Settings:
         "ws_keep_alive_seconds": 0.2,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def settings() -> Settings:
     """The open-order gauges counted every 50 ms, so that a test sees a change soon after it."""
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, metrics_refresh_seconds=0.05, _env_file=None
-    )  # type: ignore[call-arg]
+    )
 
 
 async def test_metrics_count_operations_errors_events_and_jeopardy(
@@ -124,11 +124,11 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
         variable_values={"after": event_cursor(0)},
         context_value=context,
     )
-    first = await asyncio.wait_for(stream.__anext__(), timeout=5)  # type: ignore[union-attr]
+    first = await asyncio.wait_for(stream.__anext__(), timeout=5)
     assert first.data["orderEventsMatching"]["sequence"] == 1
     assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before + 1
     assert metrics.EVENTS_REPLAYED._value.get() >= replayed_before + 1
-    await stream.aclose()  # type: ignore[union-attr]
+    await stream.aclose()
     # the resolver's own generator closes right after strawberry's wrapper
     await wait_until(lambda: metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before, timeout=5, what="the gauge to go down")
     sweeps_before = _histogram_count(metrics.MONITOR_SWEEP_SECONDS)

@@ -245,7 +245,7 @@ class Harness:
         self.loop, self.db = loop, db
         self.clock = FrozenClock(START)
         self.app = create_app(
-            Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None),  # type: ignore[call-arg]
+            Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None),
             db=db,
             clock=self.clock,
         )
@@ -258,8 +258,8 @@ class Harness:
     async def start(self) -> None:
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://ordertrack.test")  # type: ignore[arg-type]
-        self.staff = Api(self.http, await issue_token(self.db, self.clock, Role.STAFF, "model.staff"))  # type: ignore[arg-type]
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://ordertrack.test")
+        self.staff = Api(self.http, await issue_token(self.db, self.clock, Role.STAFF, "model.staff"))
         self.parties: list[str] = []
         self.partners: dict[str, Api] = {}
         for n in range(2):
@@ -277,7 +277,7 @@ class Harness:
             self.parties.append(pid)
             self.partners[pid] = Api(
                 self.http, await issue_token(self.db, self.clock, Role.PARTNER, f"model-{pid}", party_id=int(pid))
-            )  # type: ignore[arg-type]
+            )
 
     async def stop(self) -> None:
         await self.http.aclose()
@@ -315,7 +315,7 @@ class OrderModel(RuleBasedStateMachine):
             return None
         answer = body["data"][name]
         self.check_answer(name, answer)
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     def check_answer(self, name: str, answer: Any) -> None:
         """The answer of a mutation equals a fresh read of the same fields."""
@@ -331,7 +331,7 @@ class OrderModel(RuleBasedStateMachine):
                 assert answer == fresh, name
 
     def read_order(self, order_id: str) -> dict[str, Any]:
-        return self.h.run(self.h.staff.ok(GET_ORDER, {"id": order_id}))["customerOrder"]  # type: ignore[no-any-return]
+        return self.h.run(self.h.staff.ok(GET_ORDER, {"id": order_id}))["customerOrder"]
 
     def key(self) -> str:
         return f"model-{uuid.uuid4().hex[:8]}-{next(self.h.keys)}"
@@ -647,7 +647,7 @@ class OrderModel(RuleBasedStateMachine):
         assert answer["revision"] == self.revisions[oid]
 
     def amendment_candidates(self, order: dict[str, Any]) -> list[dict[str, Any]]:
-        return order["allItems"]  # type: ignore[no-any-return]
+        return order["allItems"]
 
     def subtree(self, order: dict[str, Any], item_id: str) -> list[str]:
         kids = [i["id"] for i in order["allItems"] if i["parentId"] == item_id]

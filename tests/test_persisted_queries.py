@@ -28,7 +28,7 @@ AD_HOC = "query Mine { me { name role } }"
 def settings() -> Settings:
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, partner_persisted_only=True, _env_file=None
-    )  # type: ignore[call-arg]
+    )
 
 
 async def send(http: httpx.AsyncClient, token: str | None, **body: Any) -> dict[str, Any]:
@@ -199,7 +199,7 @@ async def ws_subscribe(address: str, token: str, payload: dict[str, Any]) -> Any
 
 
 async def next_message(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(

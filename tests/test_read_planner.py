@@ -49,7 +49,7 @@ class Pair:
         ours = await self.planned.post("/graphql", json=body, headers=headers)
         theirs = await self.plain.post("/graphql", json=body, headers=headers)
         assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), query
-        return ours.json()  # type: ignore[no-any-return]
+        return ours.json()
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
         s = Settings(
             database_url="sqlite+aiosqlite:///unused.db",
             monitor_enabled=False,
-            response_cache_size=0,  # type: ignore[call-arg]
+            response_cache_size=0,
             read_planner=planner,
             _env_file=None,
         )
@@ -69,7 +69,7 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
         async with (
             httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://planned") as a,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://plain") as b,
-        ):  # type: ignore[arg-type]
+        ):
             yield Pair(a, b, apps[0].state.ordertrack.services.read_planner)
 
 

@@ -219,7 +219,7 @@ async def test_a_mutation_sent_on_a_socket_whose_token_was_revoked_does_not_comm
     """With the token cache off, the operation's own re-check finds the revocation (whichever of it and the watcher comes first)."""
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))

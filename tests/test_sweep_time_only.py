@@ -118,7 +118,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
                         Escalation.id
                     )
                 )
-            ).all()  # type: ignore[arg-type]
+            ).all()
             return (found.level_changes, found.escalations, found.deescalations), events, order_rows, activity_rows, escalations
         finally:
             await session.rollback()

@@ -34,9 +34,9 @@ async def http(db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncCli
     """The app with a short token cache (0.2 s), so that the tests see revocations apply."""
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0.2, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client,
@@ -119,7 +119,7 @@ def _run(settings: Settings, *argv: str) -> None:
 def test_an_operator_issues_an_expiring_token_and_revokes_it_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     migrate.upgrade(url)
-    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=url, _env_file=None)
     _run(settings, "create-token", "--name", "night-shift", "--role", "staff", "--expires-in", "30d")
     secret = capsys.readouterr().out.strip()
     assert secret.startswith("otk_")
