@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,7 +62,7 @@ class Server:
         assert run.returncode == 0, run.stderr
         return run.stdout
 
-    def graphql(self, token: str, query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
+    def graphql(self, token: str, query: str, variables: dict[str, object] | None = None) -> dict[str, Any]:
         response = httpx.post(
             f"{self.url}/graphql",
             json={"query": query, "variables": variables or {}},

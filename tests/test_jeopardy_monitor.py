@@ -18,9 +18,9 @@ from app.auth import Actor, Role
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.jeopardy import candidates
+from app.jeopardy import candidates, rules
 from app.jeopardy.monitor import Monitor, run_cli
-from app.jeopardy.policy import load_policy
+from app.jeopardy.policy import Policy, load_policy
 from app.main import create_app
 from app.orders import service
 from tests.jeopardy_support import alerts, monitor, policy
@@ -88,7 +88,7 @@ async def test_on_sqlite_a_lease_makes_one_monitor_the_leader_until_it_stops_or_
         await make_orders(db, clock, 3)
         a, b = monitor(db, clock, name="a"), monitor(db, clock, name="b")
         clock.advance(timedelta(days=3))
-        assert (await a.sweep()).outcome.level_changes == 3  # type: ignore[union-attr]
+        assert (await a.sweep()).outcome.level_changes == 3  # type: ignore[union-attr]  # the leader sweeps: an outcome; None fails here all the same
         assert not (await b.sweep()).led
         clock.advance(timedelta(seconds=5))  # within the lease, renewed by each sweep of a
         assert (await a.sweep()).led and not (await b.sweep()).led
@@ -283,8 +283,8 @@ async def test_a_sweep_never_reads_its_own_events_again_but_never_passes_a_chang
     clock.advance(timedelta(days=1, minutes=1))  # the first two are late now
     plan = candidates.plan
 
-    async def plan_then_a_mutation_commits(session: AsyncSession, ctx: object, used: object) -> candidates.Plan:
-        planned = await plan(session, ctx, used)  # type: ignore[arg-type]
+    async def plan_then_a_mutation_commits(session: AsyncSession, ctx: rules.Context, used: Policy) -> candidates.Plan:
+        planned = await plan(session, ctx, used)
         assert planned.order_ids == going_late
         async with db.write(STAFF, clock.now()) as w:  # commits between the plan and the batch's events
             await service.add_note(w, quiet, "committed in the middle of a sweep")

@@ -8,7 +8,9 @@ import logging
 
 import httpx
 import pytest
+from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
@@ -110,10 +112,10 @@ async def test_every_response_has_a_request_id_and_logs_are_json_lines(http: htt
 
 
 async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
-    app: object, staff: Api, clock: FrozenClock, db: Database
+    app: Starlette, staff: Api, clock: FrozenClock, db: Database
 ) -> None:
     await create_order(staff, clock.now())
-    state = app.state.ordertrack  # type: ignore[attr-defined]
+    state = app.state.ordertrack
     schema = build_schema(state.settings)
     open_before, replayed_before = metrics.SUBSCRIPTIONS_OPEN._value.get(), metrics.EVENTS_REPLAYED._value.get()
     context = Context(
@@ -136,8 +138,8 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     assert _histogram_count(metrics.MONITOR_SWEEP_SECONDS) == sweeps_before + 1
 
 
-def _histogram_count(histogram: object) -> float:
-    for family in histogram.collect():  # type: ignore[attr-defined]
+def _histogram_count(histogram: Histogram) -> float:
+    for family in histogram.collect():
         for sample in family.samples:
             if sample.name.endswith("_count"):
                 return float(sample.value)

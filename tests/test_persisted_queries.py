@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -191,7 +192,7 @@ async def test_a_partner_integration_runs_on_the_contract_alone(
 
 async def ws_subscribe(address: str, token: str, payload: dict[str, Any]) -> Any:
     """A raw graphql-transport-ws connection with one subscription sent (payload as given)."""
-    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")])
     await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))

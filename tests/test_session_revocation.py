@@ -18,6 +18,7 @@ import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -79,7 +80,7 @@ class Socket:
 
     @classmethod
     async def open(cls, address: str, token: str, protocol: str) -> Socket:
-        conn = await websockets.connect(f"ws://{address}/graphql", subprotocols=[protocol])  # type: ignore[list-item]
+        conn = await websockets.connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(protocol)])
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         ack = json.loads(await asyncio.wait_for(conn.recv(), timeout=5))
         assert ack["type"] == "connection_ack", ack

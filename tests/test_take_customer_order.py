@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 
 from app.auth import ApiToken, hash_token
@@ -45,8 +46,8 @@ async def test_nobody_signed_in_is_refused(anonymous: Api, clock: FrozenClock) -
     assert await anonymous.code("{ customerOrders { edges { node { id } } } }") == "UNAUTHENTICATED"
 
 
-async def test_a_wrong_token_is_refused(http: object, clock: FrozenClock) -> None:
-    api = Api(http, "otk_not-a-real-token")  # type: ignore[arg-type]
+async def test_a_wrong_token_is_refused(http: httpx.AsyncClient, clock: FrozenClock) -> None:
+    api = Api(http, "otk_not-a-real-token")
     error = await api.error("{ me { name } }")
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
