@@ -72,7 +72,8 @@ async def one_size(
             connect_started = time.perf_counter()
             ready_errors = 0
             for p in processes:  # each prints "ready N errors E" once its subscribers are in
-                line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), timeout=args.connect_timeout)  # type: ignore[union-attr]
+                assert p.stdout is not None  # started with stdout=PIPE
+                line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), timeout=args.connect_timeout)
                 ready_errors += int(line.split()[-1]) if line.startswith("ready") else count
             connect_took = time.perf_counter() - connect_started
             await asyncio.sleep(2)  # let the subscriptions reach the bus

@@ -22,6 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
@@ -76,7 +77,9 @@ async def main(args: argparse.Namespace) -> list[str]:
                 ids = list(
                     (
                         await session.execute(
-                            select(PartyOrder.id).where(PartyOrder.party_id == party_id, PartyOrder.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+                            select(PartyOrder.id).where(
+                                PartyOrder.party_id == party_id, col(PartyOrder.acknowledged_at).is_not(None)
+                            )
                         )
                     ).scalars()
                 )

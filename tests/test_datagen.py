@@ -40,7 +40,8 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
         events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
         orders = list((await session.execute(select(CustomerOrder))).scalars())
         assert [e.seq for e in events] == list(range(1, 10))  # two partyCreated, then one summary per order
-        assert (await session.get(EventSequence, 1)).last == 9  # type: ignore[union-attr]
+        sequence = await session.get(EventSequence, 1)
+        assert sequence is not None and sequence.last == 9
         summaries = [e for e in events if e.type == "orderCreated"]
         assert sorted(e.order_id for e in summaries) == sorted(o.id for o in orders)
         assert all(e.data["after"]["generated"] for e in summaries)
@@ -63,4 +64,5 @@ async def test_generating_twice_appends_without_clashing(db: Database, clock: Fr
     assert await count(db, CustomerOrder) == 7
     assert await count(db, OrderItem) == 14
     async with db.read() as session:
-        assert (await session.get(EventSequence, 1)).last == 2 + 7  # type: ignore[union-attr]
+        sequence = await session.get(EventSequence, 1)
+        assert sequence is not None and sequence.last == 2 + 7

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
@@ -104,7 +105,7 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
     _, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
     order_ids = []
     async with db.read() as session:
-        order_ids = list((await session.execute(select(PartyOrder.order_id).where(PartyOrder.id.in_(po_ids)))).scalars())  # type: ignore[union-attr]
+        order_ids = list((await session.execute(select(PartyOrder.order_id).where(col(PartyOrder.id).in_(po_ids)))).scalars())
         seq_before = (await session.execute(text("SELECT last FROM event_sequence"))).scalar_one()
     reports_before = await _count(db, PartyProgressReport)
     versions_before = await _versions(db, po_ids)
@@ -174,7 +175,11 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
 
 async def _versions(db: Database, po_ids: list[int]) -> dict[int, int]:
     async with db.read() as session:
-        return dict((await session.execute(select(PartyOrder.id, PartyOrder.version).where(PartyOrder.id.in_(po_ids)))).all())  # type: ignore[union-attr, arg-type]
+        return dict(
+            (
+                await session.execute(select(col(PartyOrder.id), col(PartyOrder.version)).where(col(PartyOrder.id).in_(po_ids)))
+            ).all()
+        )
 
 
 async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_does(

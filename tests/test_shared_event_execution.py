@@ -39,7 +39,7 @@ class Subscription:
     @strawberry.subscription
     async def changes(self, prefix: str) -> AsyncGenerator[Pushed, None]:
         for seq in (1001, 1002):
-            yield Change(seq)  # type: ignore[misc]
+            yield Change(seq)  # type: ignore[misc]  # a plain object, as the app's resolvers yield rows: strawberry reads Pushed's fields by name
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.auth import SYSTEM
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.consistency import reconcile, reconciler
 from app.db import Database, UnitOfWork
 from app.jeopardy import candidates, rules
@@ -92,7 +93,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
             found = await reconcile(uow, ids, policy=used, sweep=True, out=SweepOutcome(), in_step=in_step)
             await session.flush()
             events = [{k: v for k, v in e.items() if k != "at"} for e in uow.pending]
-            o, a = CustomerOrder.__table__.c, Activity.__table__.c  # type: ignore[attr-defined]
+            o, a = table_of(CustomerOrder).c, table_of(Activity).c
             order_rows = (
                 await session.execute(
                     select(
@@ -126,7 +127,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
 
 async def forecast_due(db: Database, ids: list[int], now: datetime) -> set[int]:
     """The orders whose forecast is to be drawn again now (``reconcile`` then reads their work too)."""
-    o = CustomerOrder.__table__.c  # type: ignore[attr-defined]  # the table behind the model
+    o = table_of(CustomerOrder).c
     async with db.read() as session:
         rows = await session.execute(select(o.id).where(o.id.in_(ids), o.forecast_due_at <= now.timestamp()))
         return set(rows.scalars())
