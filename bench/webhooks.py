@@ -179,7 +179,7 @@ async def steady(
 
 async def main(args: argparse.Namespace) -> list[str]:
     try:
-        import app.webhooks.delivery  # noqa: F401
+        import app.webhooks.delivery  # noqa: F401  only whether this build has webhooks
     except ImportError as exc:
         raise NotReady("webhooks are not in this build") from exc
     receipts = Receipts()

@@ -103,7 +103,7 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     assert hook is not None and hook.cursor == wanted[-1] and states == ["delivered"] * 5
 
 
-async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
+async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811  the fixture imported above, named by the parameter
     db, schema = fresh_pg
     headers = {"Authorization": f"Bearer {await staff_token(db)}"}
     receiver = await Receiver().start()
@@ -137,7 +137,7 @@ async def test_two_app_processes_deliver_each_event_once_and_in_order(fresh_pg: 
     assert sequences == sorted(sequences), "in log order across both processes"
 
 
-async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811
+async def test_ordertrack_deliver_delivers_on_its_own(fresh_pg: tuple[Database, str], tmp_path: Path) -> None:  # noqa: F811  the fixture imported above, named by the parameter
     """The command (no app process): it finds the webhook and the events in the database, and stops cleanly."""
     import os
     import signal
