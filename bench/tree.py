@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from app.auth import Actor, Role, create_token
 from app.clock import SystemClock
+from app.columns import table_of
 from app.config import Settings
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
@@ -432,7 +433,9 @@ async def other_orders(db: Database, answered: set[int], count: int = 50) -> lis
 
     async with db.read() as session:
         rows = (
-            await session.execute(select(CustomerOrder.id).order_by(CustomerOrder.id.desc()).limit(count + len(answered)))
+            await session.execute(
+                select(table_of(CustomerOrder).c.id).order_by(table_of(CustomerOrder).c.id.desc()).limit(count + len(answered))
+            )
         ).scalars()
         return [i for i in rows if i not in answered][:count]
 
@@ -459,7 +462,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand,
             postgraphile.postgraphile(PG_URL, schema) as peer,
         ):
-            servers = {
+            servers: dict[str, Server] = {
                 "ordertrack": gql,
                 "ordertrack-uncached": off,
                 "strawberry-uncached": plain,
