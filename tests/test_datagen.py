@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from app.auth import SYSTEM
 from app.clock import FrozenClock
@@ -34,10 +35,12 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
     assert await count(db, ServiceOrderRequest) == 35 - party_orders  # party items need no service order
     async with db.read() as session:
         party_items = list(
-            (await session.execute(select(OrderItem).join(PartyOrderItem, PartyOrderItem.item_id == OrderItem.id))).scalars()
+            (
+                await session.execute(select(OrderItem).join(PartyOrderItem, col(PartyOrderItem.item_id) == col(OrderItem.id)))
+            ).scalars()
         )
         assert {i.fulfillment for i in party_items} == {"party"} and all(i.party_id for i in party_items)
-        events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+        events = list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
         orders = list((await session.execute(select(CustomerOrder))).scalars())
         assert [e.seq for e in events] == list(range(1, 10))  # two partyCreated, then one summary per order
         sequence = await session.get(EventSequence, 1)

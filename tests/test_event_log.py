@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
@@ -64,7 +65,7 @@ async def test_a_refused_change_appends_no_event_and_publishes_nothing(db: Datab
     except InvalidInput:
         pass
     async with db.read() as session:
-        types = [e.type for e in (await session.execute(select(Event).order_by(Event.seq))).scalars()]
+        types = [e.type for e in (await session.execute(select(Event).order_by(col(Event.seq)))).scalars()]
     assert types == ["orderCreated"]
     assert [e.type for e in published] == ["orderCreated"]
 

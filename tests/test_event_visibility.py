@@ -14,6 +14,7 @@ import httpx
 import pytest
 from hypothesis import given, strategies as st
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from app.auth import SYSTEM, Role
 from app.clock import FrozenClock
@@ -275,7 +276,7 @@ async def test_a_partner_gets_its_party_orders_events_without_staff_check_ins_es
 
     # What the service stored carries only the fields its type declares (the declarations are complete).
     async with db.read() as session:
-        stored = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+        stored = list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
     undeclared = {
         (e.type, k)
         for e in stored

@@ -92,10 +92,12 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
         },
     )
     async with db.read() as session:
-        stored = (await session.execute(select(Event).where(Event.seq == usual.seq))).scalar_one()
+        stored = (await session.execute(select(Event).where(col(Event.seq) == usual.seq))).scalar_one()
         assert stored.data == usual.data and stored.order_id == first.order_id and stored.party_id == actor.party_id
         assert stored.seq == published[-1].seq
-        assert (await session.execute(select(PartyOrder.version).where(PartyOrder.id == po_id))).scalar_one() == first.version
+        assert (
+            await session.execute(select(col(PartyOrder.version)).where(col(PartyOrder.id) == po_id))
+        ).scalar_one() == first.version
         assert jsonable(first.next_report_due) == jsonable(clock.now() + timedelta(hours=48))
 
 
@@ -105,7 +107,9 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
     _, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
     order_ids = []
     async with db.read() as session:
-        order_ids = list((await session.execute(select(PartyOrder.order_id).where(col(PartyOrder.id).in_(po_ids)))).scalars())
+        order_ids = list(
+            (await session.execute(select(col(PartyOrder.order_id)).where(col(PartyOrder.id).in_(po_ids)))).scalars()
+        )
         seq_before = (await session.execute(text("SELECT last FROM event_sequence"))).scalar_one()
     reports_before = await _count(db, PartyProgressReport)
     versions_before = await _versions(db, po_ids)
@@ -159,10 +163,12 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
     await reader
 
     async with db.read() as session:
-        seqs = list((await session.execute(select(Event.seq).where(Event.seq > seq_before).order_by(Event.seq))).scalars())
+        seqs = list(
+            (await session.execute(select(col(Event.seq)).where(col(Event.seq) > seq_before).order_by(col(Event.seq)))).scalars()
+        )
         reported = (
             await session.execute(
-                select(func.count()).select_from(Event).where(Event.seq > seq_before, Event.type == "partyProgressReported")
+                select(func.count()).select_from(Event).where(Event.seq > seq_before, col(Event.type) == "partyProgressReported")
             )
         ).scalar_one()
     assert gaps == []

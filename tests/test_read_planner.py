@@ -22,6 +22,7 @@ from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from hypothesis_graphql import nodes, queries
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -81,9 +82,9 @@ async def orders_with_trees(db: Database, pair: Pair) -> dict[str, Any]:
     per role."""
     await generate(db, Spec(orders=40, items=5, chunk=20), START + timedelta(microseconds=123450))
     async with db.read() as session:
-        party_id = (await session.execute(select(Party.id).order_by(Party.id))).scalars().first()
+        party_id = (await session.execute(select(col(Party.id)).order_by(col(Party.id)))).scalars().first()
         party_order = (
-            (await session.execute(select(PartyOrder).where(PartyOrder.party_id == party_id).order_by(PartyOrder.id)))
+            (await session.execute(select(PartyOrder).where(col(PartyOrder.party_id) == party_id).order_by(col(PartyOrder.id))))
             .scalars()
             .first()
         )

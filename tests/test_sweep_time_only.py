@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import SYSTEM
 from app.clock import FrozenClock
@@ -58,7 +59,7 @@ async def make_order(db: Database, clock: FrozenClock, n: int, spec: tuple[int, 
             ),
         )
         assert order.id is not None
-        item = (await uow.session.execute(select(OrderItem.id).where(OrderItem.order_id == order.id))).scalar_one()
+        item = (await uow.session.execute(select(col(OrderItem.id)).where(col(OrderItem.order_id) == order.id))).scalar_one()
         before: list[int] = []
         done = True
         for start, hours, happened in work:
@@ -115,9 +116,9 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
             ).all()
             escalations = (
                 await session.execute(
-                    select(Escalation.order_id, Escalation.from_level, Escalation.to_level, Escalation.rule).order_by(
-                        Escalation.id
-                    )
+                    select(
+                        col(Escalation.order_id), col(Escalation.from_level), col(Escalation.to_level), col(Escalation.rule)
+                    ).order_by(Escalation.id)
                 )
             ).all()
             return (found.level_changes, found.escalations, found.deescalations), events, order_rows, activity_rows, escalations

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import ApiToken, hash_token
 from app.clock import FrozenClock
@@ -105,6 +106,6 @@ async def test_wrong_types_are_refused_by_the_schema(staff: Api, db: Database, c
 
 async def test_tokens_are_stored_only_as_hashes(db: Database, staff: Api) -> None:
     async with db.read() as session:
-        stored = (await session.execute(select(ApiToken.token_hash))).scalars().all()
+        stored = (await session.execute(select(col(ApiToken.token_hash)))).scalars().all()
     assert staff.token not in stored
     assert hash_token(staff.token or "") in stored

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
@@ -94,10 +95,16 @@ async def test_a_kill_9_mid_delivery_resumes_from_the_cursor_with_the_same_webho
     sequences = [x.json["sequence"] for x in after]
     assert sequences == sorted(sequences) and len(set(sequences)) == 5, "then every note, in log order, once"
     async with db.read() as session:
-        wanted = list((await session.execute(select(Event.seq).where(Event.type == "noteAdded").order_by(Event.seq))).scalars())
+        wanted = list(
+            (
+                await session.execute(select(col(Event.seq)).where(col(Event.type) == "noteAdded").order_by(col(Event.seq)))
+            ).scalars()
+        )
         hook = await session.get(Webhook, hook_id)
         states = list(
-            (await session.execute(select(WebhookDelivery.state).where(WebhookDelivery.webhook_id == hook_id))).scalars()
+            (
+                await session.execute(select(col(WebhookDelivery.state)).where(col(WebhookDelivery.webhook_id) == hook_id))
+            ).scalars()
         )
     assert sequences == wanted
     assert hook is not None and hook.cursor == wanted[-1] and states == ["delivered"] * 5
