@@ -85,7 +85,11 @@ def recorded_types() -> set[str]:
                     found |= {t for t in _types_in(arg, constants) if t not in ("uow",)}
             # A state machine's state changes are recorded by StateMachine.transition, as the type it declares.
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "machine":
-                found |= {k.value.value for k in node.keywords if k.arg == "event" and isinstance(k.value, ast.Constant)}
+                found |= {
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "event" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+                }
         # Statements that append events without UnitOfWork.record: SQL and bulk loads.
         found |= set(re.findall(r"INSERT INTO event \([^)]*\)\s*SELECT [^,]*, [^,]*, '(\w+)'", source))
         found |= set(re.findall(r'events\.append\(\(\d+, \w+, "(\w+)"', source))

@@ -100,7 +100,7 @@ async def test_bad_values_still_become_errors_at_their_paths() -> None:
     _, fast = schemas()
     result = await fast.execute("{ parts { name count colour } }")
     assert result.data == {"parts": [{"name": "frame", "count": 1, "colour": "RED"}, None, None, None]}
-    assert sorted(tuple(e.path) for e in result.errors or []) == [
+    assert sorted(tuple(e.path or ()) for e in result.errors or []) == [
         ("parts", 1, "name"),
         ("parts", 2, "count"),
         ("parts", 3, "colour"),

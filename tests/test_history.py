@@ -15,6 +15,7 @@ from app import cli
 from app.audit import audit
 from app.calendars.calendar import ALWAYS
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.consistency import reconciler
 from app.db import Database
 from app.events import Event
@@ -83,7 +84,7 @@ async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per
 
     # and the forecast's learner, reading the tables in wall-clock time, learns the same rates
     async with db.read() as session:
-        parties = dict((await session.execute(select(col(Party.name), col(Party.id)))).all())
+        parties = dict((await session.execute(select(table_of(Party).c.name, table_of(Party).c.id))).all())
         for name in PARTY_SLIP:
             stats = learning.delivery_stats(await learning.party_history(session, parties[name], ALWAYS, 100))
             assert stats.samples == orders // 2 and stats.on_time_rate == pytest.approx(1 - by_party[name])

@@ -124,7 +124,8 @@ async def test_a_websocket_message_of_the_wrong_shape_closes_the_socket_with_440
     protocol: str, kind: str, app: Starlette, staff: Api, errors_logged: list[logging.LogRecord]
 ) -> None:
     async with serve_app(app) as address:
-        for payload in ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"}):
+        payloads: tuple[object, ...] = ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"})
+        for payload in payloads:
             code, reason = await closed_with(
                 address, protocol, str(staff.token), json.dumps({"type": kind, "id": "1", "payload": payload})
             )

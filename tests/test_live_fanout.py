@@ -47,7 +47,12 @@ async def test_dashboards_on_one_stream_get_every_event_from_one_execution(live:
     token = await live.token(Role.VIEWER, "wall")
     resolved: list[int] = []
     cursor = queries.event_cursor
-    monkeypatch.setattr(queries, "event_cursor", lambda seq: resolved.append(seq) or cursor(seq))
+
+    def noted_cursor(seq: int) -> str:
+        resolved.append(seq)
+        return cursor(seq)
+
+    monkeypatch.setattr(queries, "event_cursor", noted_cursor)
     walls: list[Subscriber] = []
     try:
         for n in range(6):

@@ -127,7 +127,7 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
         context_value=context,
     )
     first = await asyncio.wait_for(stream.__anext__(), timeout=5)
-    assert first.data["orderEventsMatching"]["sequence"] == 1
+    assert first.data is not None and first.data["orderEventsMatching"]["sequence"] == 1
     assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before + 1
     assert metrics.EVENTS_REPLAYED._value.get() >= replayed_before + 1
     await stream.aclose()

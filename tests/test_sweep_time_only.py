@@ -118,7 +118,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
                 await session.execute(
                     select(
                         col(Escalation.order_id), col(Escalation.from_level), col(Escalation.to_level), col(Escalation.rule)
-                    ).order_by(Escalation.id)
+                    ).order_by(col(Escalation.id))
                 )
             ).all()
             return (found.level_changes, found.escalations, found.deescalations), events, order_rows, activity_rows, escalations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -67,7 +68,7 @@ async def test_bad_orders_are_refused_and_change_nothing(staff: Api, db: Databas
     for level in range(2, 8):
         node["children"] = [{"productRef": f"L{level}"}]
         node = node["children"][0]
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "negative quantity": {"items": [{"productRef": "X", "quantity": -2}]},
         "zero quantity": {"items": [{"productRef": "X", "quantity": 0}]},
         "no items": {"items": []},
