@@ -88,7 +88,7 @@ def check_response(response: Any, label: str) -> None:
         assert "Traceback" not in error["message"] and "SELECT " not in error["message"]
 
 
-def operation(result: Ok[APIOperation] | Err[InvalidSchema]) -> APIOperation:
+def read_operation(result: Ok[APIOperation] | Err[InvalidSchema]) -> APIOperation:
     """The operation schemathesis read from the schema; a schema it cannot read fails the test."""
     assert isinstance(result, Ok), result.err()
     return result.ok()
@@ -97,7 +97,7 @@ def operation(result: Ok[APIOperation] | Err[InvalidSchema]) -> APIOperation:
 def test_generated_queries_and_mutations_never_break_the_server(server: tuple[ServiceProcess, str, str]) -> None:
     proc, token, url = server
     schema = schemathesis.graphql.from_url(f"{proc.url}/graphql", headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    operations = [operation(result) for result in schema.get_all_operations()]
+    operations = [read_operation(result) for result in schema.get_all_operations()]
     assert len(operations) >= 15
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
