@@ -141,8 +141,16 @@ wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
 """
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in wrk's output; wrk printing something else is an error."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"wrk's output has no {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    number, unit = _found(r"^([\d.]+)", value), _found(r"^[\d.]+(\w+)", value)
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -171,10 +179,10 @@ def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds:
             timeout=seconds + 30,
             check=True,
         ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(_found(r"Requests/sec:\s+([\d.]+)", out))
+    p50 = _ms(_found(r"\s50%\s+(\S+)", out))
+    p99 = _ms(_found(r"\s99%\s+(\S+)", out))
+    total = int(_found(r"(\d+) requests in", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)

@@ -30,6 +30,7 @@ import orjson
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
+from app.columns import table_of
 from app.datagen import Spec, generate
 from app.orders.models import CustomerOrder
 from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
@@ -72,7 +73,8 @@ async def one_size(
             connect_started = time.perf_counter()
             ready_errors = 0
             for p in processes:  # each prints "ready N errors E" once its subscribers are in
-                line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), timeout=args.connect_timeout)  # type: ignore[union-attr]
+                assert p.stdout is not None  # started with stdout=PIPE
+                line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), timeout=args.connect_timeout)
                 ready_errors += int(line.split()[-1]) if line.startswith("ready") else count
             connect_took = time.perf_counter() - connect_started
             await asyncio.sleep(2)  # let the subscriptions reach the bus
@@ -149,7 +151,9 @@ async def main(args: argparse.Namespace) -> list[str]:
         async with db.read() as session:
             from sqlalchemy import select
 
-            order_ids = list((await session.execute(select(CustomerOrder.id).order_by(CustomerOrder.id))).scalars())
+            order_ids = list(
+                (await session.execute(select(table_of(CustomerOrder).c.id).order_by(table_of(CustomerOrder).c.id))).scalars()
+            )
         env = app_env(db, schema, BROADCAST_URL="memory://")
         for count in sorted(int(s) for s in str(args.subscribers).split(",")):
             row = await one_size(env, viewer, staff, order_ids, count, args)

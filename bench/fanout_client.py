@@ -26,7 +26,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -142,7 +142,7 @@ class Subscriber:
         for event in self.ws.events_received():
             if isinstance(event, Frame):
                 if event.opcode is Opcode.TEXT:
-                    self.message(arrived_at, read_at, event.data)
+                    self.message(arrived_at, read_at, cast(bytes, event.data))  # frames the protocol parsed hold bytes
             elif isinstance(event, Response):
                 if event.status_code != 101:
                     self.fail(f"handshake: HTTP {event.status_code}")

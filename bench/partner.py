@@ -22,6 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
@@ -29,6 +30,7 @@ from app.datagen import Spec, generate, settle_tables
 from app.db import Database
 from app.events import Event
 from app.jeopardy.monitor import Monitor
+from app.jeopardy.policy import load_policy
 from app.party_orders.models import PartyOrder, PartyProgressReport
 from bench.common import ROOT, SERVICE, NotReady, app_env, pg_schema, postgres_cpu_seconds, table, uvicorn, wrk
 
@@ -69,14 +71,16 @@ async def main(args: argparse.Namespace) -> list[str]:
             await session.commit()
         # One sweep, as the running monitor would have made: it stores every row's next jeopardy check
         # time, without which the fast path cannot tell that a report changes nothing derived.
-        await Monitor(db, SystemClock(), interval=60).sweep()
+        await Monitor(db, SystemClock(), policy=load_policy(), interval=60).sweep()
         tokens, orders = [], []
         async with db.write_session() as session:
             for party_id in spec.party_ids:
                 ids = list(
                     (
                         await session.execute(
-                            select(PartyOrder.id).where(PartyOrder.party_id == party_id, PartyOrder.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+                            select(col(PartyOrder.id)).where(
+                                col(PartyOrder.party_id) == party_id, col(PartyOrder.acknowledged_at).is_not(None)
+                            )
                         )
                     ).scalars()
                 )

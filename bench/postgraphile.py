@@ -105,9 +105,8 @@ def postgraphile(database_url: str, schema: str) -> Iterator[NodeServer]:
         "--no-setof-functions-contain-nulls",
         "--disable-default-mutations",
     ]
-    log = open(os.devnull, "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        args, cwd=FOLDER, env={**os.environ, "NODE_ENV": "production"}, stdout=log, stderr=subprocess.STDOUT
+        args, cwd=FOLDER, env={**os.environ, "NODE_ENV": "production"}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
     server = NodeServer(process, port, "postgraphile")
     try:
@@ -120,7 +119,6 @@ def postgraphile(database_url: str, schema: str) -> Iterator[NodeServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 def body(first: int, states: list[str], priorities: list[str], direction: str) -> bytes:

@@ -31,9 +31,11 @@ from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.clock import Clock, FrozenClock, SystemClock
+from app.columns import table_of
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
 from app.jeopardy.rules import OPEN_ACTIVITY
@@ -48,12 +50,11 @@ WRITE_EVERY = 0.1
 
 async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: int | None = None) -> tuple[float, int, int, int]:
     """Seconds, orders examined, level changes and SQL statements of one sweep."""
+    from app.config import MONITOR_BATCH_ORDERS
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
 
-    monitor = Monitor(
-        db, clock or SystemClock(), policy=load_policy(), **({"batch_orders": batch_orders} if batch_orders else {})
-    )
+    monitor = Monitor(db, clock or SystemClock(), policy=load_policy(), batch_orders=batch_orders or MONITOR_BATCH_ORDERS)
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
@@ -139,7 +140,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 await settle_tables(db)  # as `ordertrack generate` does, and autovacuum would soon after any bulk load
                 generated = time.perf_counter() - started
                 async with db.read() as session:
-                    order_ids = list((await session.execute(select(CustomerOrder.id))).scalars())
+                    order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, _ = sweeping.result()
@@ -154,7 +155,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 async with db.read() as session:
                     open_orders = (
                         await session.execute(
-                            select(func.count()).select_from(CustomerOrder).where(CustomerOrder.state.in_(OPEN_ORDER))
+                            select(func.count()).select_from(CustomerOrder).where(col(CustomerOrder.state).in_(OPEN_ORDER))
                         )
                     ).scalar_one()
                 rows.append(

@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from app.auth import Actor, Role, create_token
 from app.clock import SystemClock
+from app.columns import table_of
 from app.config import Settings
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
@@ -126,7 +127,7 @@ def settings_for(db: Database, schema: str, cache: bool, planner: bool = True) -
     return Settings(
         database_url=str(db.url),
         database_schema=schema,
-        monitor_enabled=False,  # type: ignore[call-arg]
+        monitor_enabled=False,
         response_cache_size=256 if cache else 0,
         read_planner=planner,
         _env_file=None,
@@ -144,7 +145,7 @@ async def statements_per_request(
     counts: dict[int, int] = {}
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
             for first in sizes:
                 await client.post("/graphql", content=body(first), headers=headers(token))  # warm the caches
                 before = db.statements.count
@@ -169,7 +170,7 @@ async def cpu_per_request(
     for cache, planner in ((True, True), (False, True), (False, False)):
         app = create_app(settings_for(db, schema, cache, planner), db=db, components=[])
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
                 await client.post("/graphql", content=body(first), headers=headers(token))
                 started = time.process_time()
                 for _ in range(repeat):
@@ -209,7 +210,7 @@ async def connections_opened(
         opened += 1
 
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client:
 
             async def burst(n: int) -> None:
                 for _ in range(n // concurrency):
@@ -432,7 +433,9 @@ async def other_orders(db: Database, answered: set[int], count: int = 50) -> lis
 
     async with db.read() as session:
         rows = (
-            await session.execute(select(CustomerOrder.id).order_by(CustomerOrder.id.desc()).limit(count + len(answered)))
+            await session.execute(
+                select(table_of(CustomerOrder).c.id).order_by(table_of(CustomerOrder).c.id.desc()).limit(count + len(answered))
+            )
         ).scalars()
         return [i for i in rows if i not in answered][:count]
 
@@ -459,7 +462,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             uvicorn("bench.handwritten:create_app", env=env, name="handwritten") as hand,
             postgraphile.postgraphile(PG_URL, schema) as peer,
         ):
-            servers = {
+            servers: dict[str, Server] = {
                 "ordertrack": gql,
                 "ordertrack-uncached": off,
                 "strawberry-uncached": plain,

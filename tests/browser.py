@@ -11,11 +11,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.launcher import ServiceProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page  # for the annotation only: playwright is imported where a browser runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -61,7 +65,7 @@ class Server:
         assert run.returncode == 0, run.stderr
         return run.stdout
 
-    def graphql(self, token: str, query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
+    def graphql(self, token: str, query: str, variables: dict[str, object] | None = None) -> dict[str, Any]:
         response = httpx.post(
             f"{self.url}/graphql",
             json={"query": query, "variables": variables or {}},
@@ -107,13 +111,13 @@ def serve(folder: Path, **settings: str) -> Iterator[Server]:
         process.close()
 
 
-def screenshot(page: object, name: str) -> Path:
+def screenshot(page: Page, name: str) -> Path:
     """Into docs/screenshots with ORDERTRACK_SCREENSHOTS=1 (`make screenshots`), else a temp folder,
     so an ordinary test run leaves the work tree clean."""
     folder = SCREENSHOTS if os.environ.get("ORDERTRACK_SCREENSHOTS") else Path(tempfile.gettempdir()) / "ordertrack-screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    page.screenshot(path=str(path))
     assert path.stat().st_size > 5_000, f"{path} looks empty"
     return path
 

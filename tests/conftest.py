@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
+from starlette.applications import Starlette
 
 from app.auth import Role, create_token
 from app.clock import FrozenClock
@@ -115,7 +116,7 @@ def settings() -> Settings:
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db",
         monitor_enabled=False,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         webhook_allowed_hosts="127.0.0.1",
         webhook_allow_private_networks=True,  # webhooks to local test receivers
     )
@@ -128,7 +129,7 @@ def escalation_policy() -> Policy:
 
 
 @pytest.fixture
-async def app(db: Database, clock: FrozenClock, settings: Settings, escalation_policy: Policy) -> AsyncIterator[object]:
+async def app(db: Database, clock: FrozenClock, settings: Settings, escalation_policy: Policy) -> AsyncIterator[Starlette]:
     application = create_app(settings, db=db, clock=clock, policy=escalation_policy)
     async with application.router.lifespan_context(application):
         yield application
@@ -155,8 +156,8 @@ async def restart_under(db: Database, clock: FrozenClock, settings: Settings) ->
 
 
 @pytest.fixture
-async def http(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client:
         yield client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -28,9 +29,9 @@ async def alerts(
 ) -> list[Event]:
     """Jeopardy and escalation events, oldest first (of one order if given)."""
     async with db.read() as session:
-        query = select(Event).order_by(Event.seq)
+        query = select(Event).order_by(col(Event.seq))
         if order_id is not None:
-            query = query.where(Event.order_id == int(order_id))
+            query = query.where(col(Event.order_id) == int(order_id))
         rows = list((await session.execute(query)).scalars())
     return [e for e in rows if e.type.startswith(prefix)]
 

@@ -125,7 +125,7 @@ class ServiceProcess:
         if self._log is None:
             # Kept open for the process's life, so not in a context manager.
             log_path, name = self.log_path, self.name
-            self._log = open(log_path, "ab") if log_path else tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log")  # noqa: SIM115
+            self._log = open(log_path, "ab") if log_path else tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log")  # noqa: SIM115  open for the process's life, closed by stop()
         self.proc = subprocess.Popen(self.command(), cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

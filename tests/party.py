@@ -101,6 +101,13 @@ async def get_po(api: Api, po_id: str, query: str = GET_PO) -> dict[str, Any] | 
     return (await api.ok(query, {"id": po_id}))["partyOrder"]
 
 
+async def visible_po(api: Api, po_id: str, query: str = GET_PO) -> dict[str, Any]:
+    """The party order as ``api``'s principal reads it, which must see it."""
+    seen = await get_po(api, po_id, query)
+    assert seen is not None, f"party order {po_id} is not visible"
+    return seen
+
+
 async def snapshot_tables(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the order and party order tables plus the event count: 'nothing changed' checks."""
     from sqlalchemy import text

@@ -20,7 +20,7 @@ from tests.api import Api
 @asynccontextmanager
 async def client_for(db: Database, clock: FrozenClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An app over ``db`` with some settings changed, and an HTTP client talking to it."""
-    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None, **overrides)  # type: ignore[call-arg]
+    settings = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None, **overrides)
     application = create_app(settings, db=db, clock=clock)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import col
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -468,7 +469,9 @@ async def test_the_partner_is_told_of_its_revision_and_nothing_else_of_the_amend
     )
     async with db.read() as session:
         logged = list(
-            (await session.execute(select(Event).where(Event.order_id == int(order["id"])).order_by(Event.seq))).scalars()
+            (
+                await session.execute(select(Event).where(col(Event.order_id) == int(order["id"])).order_by(col(Event.seq)))
+            ).scalars()
         )
     amendment = [e for e in logged if (e.data.get("revision") or e.data.get("order_revision")) == 1 or e.type == "orderAmended"]
     shown = [v for e in amendment if (v := visible_event(e, Viewer(PARTNER, int(party["id"])))) is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, update
+from sqlmodel import col
 
 from app.audit import audit
 from app.clock import FrozenClock
@@ -32,14 +33,14 @@ async def test_the_audit_finds_a_gap_a_silent_change_and_a_lost_creation(staff: 
     second = await create_order(staff, clock.now())
     await staff.ok(UPDATE, {"id": first["id"], "v": 1, "p": "HIGH"})
     async with db.write_session() as session:
-        await session.execute(delete(Event).where(Event.type == "orderUpdated"))
-        await session.execute(update(CustomerOrder).where(CustomerOrder.id == int(second["id"])).values(state="held"))
+        await session.execute(delete(Event).where(col(Event.type) == "orderUpdated"))
+        await session.execute(update(CustomerOrder).where(col(CustomerOrder.id) == int(second["id"])).values(state="held"))
         await session.commit()
     problems = "\n".join((await audit(db)).problems)
     assert "gap" in problems
     assert f"order {second['id']}: state is 'held'" in problems
     assert f"order {first['id']}: priority" in problems
     async with db.write_session() as session:
-        await session.execute(delete(Event).where(Event.type == "orderCreated", Event.order_id == int(first["id"])))
+        await session.execute(delete(Event).where(col(Event.type) == "orderCreated", col(Event.order_id) == int(first["id"])))
         await session.commit()
     assert f"order {first['id']} has 0 orderCreated events" in "\n".join((await audit(db)).problems)

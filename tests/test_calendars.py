@@ -24,8 +24,8 @@ BOOK = parse_calendars(
 LONDON = BOOK.default
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def test_four_hours_from_friday_afternoon_end_on_monday_morning() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from app.audit import audit
 from app.auth import Role, create_token
@@ -109,7 +110,9 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
                 async with db.read() as session:
                     wanted = list(
                         (
-                            await session.execute(select(Event.seq).where(Event.order_id == int(order_id)).order_by(Event.seq))
+                            await session.execute(
+                                select(col(Event.seq)).where(col(Event.order_id) == int(order_id)).order_by(col(Event.seq))
+                            )
                         ).scalars()
                     )
                 await resumed.wait_for(len(wanted) - len(before_crash.events), timeout=30)
@@ -124,8 +127,8 @@ async def test_acknowledged_mutations_survive_a_kill_9(fresh_pg: tuple[Database,
     missing = [a for a in acknowledged if (a["id"], a["text"]) not in stored]
     assert not missing, f"acknowledged but lost: {missing}"
     async with db.read() as session:
-        note_ids = set((await session.execute(select(OrderNote.id))).scalars())
-        logged = set((await session.execute(select(Event.entity_id).where(Event.type == "noteAdded"))).scalars())
+        note_ids = set((await session.execute(select(col(OrderNote.id)))).scalars())
+        logged = set((await session.execute(select(col(Event.entity_id)).where(col(Event.type) == "noteAdded"))).scalars())
     assert note_ids == logged, "every stored note has its event and every event its note"
     report = await audit(db)
     assert report.ok, report.problems

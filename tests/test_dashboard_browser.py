@@ -237,8 +237,8 @@ ESCALATE = 'mutation($id: ID!, $level: Int!) { escalateCustomerOrder(id: $id, le
 
 
 def order_by_ref(server: Server, ref: str) -> dict[str, Any]:
-    [edge] = server.graphql(server.staff, ORDER, {"ref": ref})["customerOrders"]["edges"]  # type: ignore[index]
-    return edge["node"]  # type: ignore[no-any-return]
+    [edge] = server.graphql(server.staff, ORDER, {"ref": ref})["customerOrders"]["edges"]
+    return edge["node"]
 
 
 def signed_in_live(page: Any, server: Server) -> None:
@@ -285,7 +285,7 @@ def test_a_jeopardy_raised_by_the_monitor_shows_its_badge_and_alert(page: Any, s
             }
         },
     )["createCustomerOrder"]
-    order_id = created["id"]  # type: ignore[index]
+    order_id = created["id"]
     # the install ends after the committed date: the monitor's next sweep puts the order in jeopardy
     server.graphql(
         server.staff,
@@ -351,7 +351,7 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
 
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     at = lambda days: (now + timedelta(days=days)).isoformat()  # noqa: E731  a one-line helper next to its use
-    edges = server.graphql(server.staff, "{ parties(first: 50) { edges { node { id name } } } }")["parties"]["edges"]  # type: ignore[index]
+    edges = server.graphql(server.staff, "{ parties(first: 50) { edges { node { id name } } } }")["parties"]["edges"]
     [party] = [e["node"] for e in edges if e["node"]["name"] == "Northern Civils"]
     order = server.graphql(
         server.staff,
@@ -369,7 +369,7 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
             }
         },
     )["createCustomerOrder"]
-    oid = order["id"]  # type: ignore[index]
+    oid = order["id"]
     schedule = "mutation($o: ID!, $i: ScheduleActivityInput!) { scheduleActivity(orderId: $o, input: $i) { id } }"
     survey = server.graphql(
         server.staff,
@@ -389,15 +389,15 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
                 "predecessorIds": [survey["id"]],
             },
         },
-    )  # type: ignore[index]
+    )
     server.graphql(
         server.staff,
         "mutation($id: ID!, $at: DateTime!) { recordActivityProgress(id: $id, input: {state: IN_PROGRESS, percentComplete: 30, actualStart: $at}) { id } }",
         {"id": survey["id"], "at": at(-0.5)},
-    )  # type: ignore[index]
+    )
     [po] = server.graphql(
         server.staff, "mutation($i: RequestPartyOrdersInput!) { requestPartyOrders(input: $i) { id } }", {"i": {"orderId": oid}}
-    )["requestPartyOrders"]  # type: ignore[misc]
+    )["requestPartyOrders"]
     partner = server.cli("create-token", "--name", "northern-civils", "--role", "partner", "--party-id", party["id"]).strip()
     server.graphql(
         partner,
@@ -416,7 +416,7 @@ def planned_order_with_a_party_and_a_chain(server: Server) -> dict[str, Any]:
         'mutation($id: ID!, $i: ProgressReportInput!) { reportPartyOrderProgress(id: $id, idempotencyKey: "p2", input: $i) { id } }',
         {"id": po["id"], "i": {"percentComplete": 20, "expectedDeliveryDate": at(12)}},
     )
-    plan: dict[str, Any] = server.graphql(server.staff, PLAN_ORDER, {"id": oid})["customerOrder"]  # type: ignore[assignment]
+    plan: dict[str, Any] = server.graphql(server.staff, PLAN_ORDER, {"id": oid})["customerOrder"]
     return {**plan, "id": oid, "moved": (now + timedelta(days=10), now + timedelta(days=12))}
 
 

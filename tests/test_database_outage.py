@@ -13,8 +13,9 @@ from app.audit import audit
 from app.auth import Role
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import Database
+from app.db import Database, UnitOfWork
 from app.main import create_app
+from app.orders.models import OrderNote
 from tests.api import Api
 from tests.conftest import PG_URL, empty_postgres, issue_token, require_service
 from tests.factories import create_order
@@ -62,7 +63,7 @@ async def test_a_database_outage_is_unavailable_then_heals_by_itself(
     # No token cache: every request must reach the database, so each one shows the outage.
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     async with (
@@ -105,12 +106,12 @@ async def test_a_connection_lost_in_the_middle_of_a_write_commits_nothing(
     # No token cache: every request must reach the database, so each one shows the outage.
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     token = await issue_token(db, clock, Role.STAFF, "outage.staff")
     real_add_note = service.add_note
 
-    async def add_note_then_lose_the_database(uow, order_id, text):  # type: ignore[no-untyped-def]
+    async def add_note_then_lose_the_database(uow: UnitOfWork, order_id: int, text: str) -> OrderNote:
         note = await real_add_note(uow, order_id, text)  # the row is written (flushed), not yet committed
         await proxy.cut()
         return note

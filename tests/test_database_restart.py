@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.audit import audit
 from app.auth import Role
@@ -86,7 +87,7 @@ class Writers:
 async def test_a_postgresql_restart_under_writes_answers_unavailable_and_loses_nothing(
     mode: str, cluster: PrivatePostgres, db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         database_url=cluster.url,
         token_cache_seconds=0,
         monitor_enabled=True,
@@ -118,7 +119,7 @@ async def test_a_postgresql_restart_under_writes_answers_unavailable_and_loses_n
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert not errors, [r.getMessage() for r in errors]
         async with db.read() as session:
-            stored = set((await session.execute(select(OrderNote.text))).scalars())
+            stored = set((await session.execute(select(col(OrderNote.text)))).scalars())
         lost = [t for t in writers.acknowledged if t not in stored]
         assert not lost, f"{len(lost)} acknowledged writes lost: {lost[:5]}"
         report = await audit(db)

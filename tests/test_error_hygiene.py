@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 
+import httpx
 import pytest
 from sqlalchemy import text
+from starlette.applications import Starlette
 
 from app.clock import FrozenClock
-from app.db import Database
+from app.db import Database, UnitOfWork
 from app.observability.logs import JsonFormatter, RequestIdFilter
 from app.orders import service
 from tests.api import Api
@@ -30,7 +32,7 @@ async def test_a_database_error_is_masked_and_logged_with_its_ids(
 ) -> None:
     order = await create_order(staff, clock.now())
 
-    async def broken_add_note(uow, order_id, note_text):  # type: ignore[no-untyped-def]
+    async def broken_add_note(uow: UnitOfWork, order_id: int, note_text: str) -> None:
         await uow.session.execute(text("SELECT secret FROM no_such_table WHERE path = '/etc/passwd'"))
 
     monkeypatch.setattr(service, "add_note", broken_add_note)
@@ -61,7 +63,7 @@ def _with_request_id(record: logging.LogRecord) -> logging.LogRecord:
 async def test_a_bug_in_a_resolver_is_masked(staff: Api, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
     order = await create_order(staff, clock.now())
 
-    async def buggy(uow, order_id, note_text):  # type: ignore[no-untyped-def]
+    async def buggy(uow: UnitOfWork, order_id: int, note_text: str) -> None:
         raise KeyError("/srv/app/secret.py line 12")
 
     monkeypatch.setattr(service, "add_note", buggy)
@@ -78,16 +80,16 @@ async def test_expected_errors_keep_their_code_and_details(staff: Api) -> None:
 
 
 async def test_a_failure_outside_graphql_is_a_json_500_without_internals(
-    http: object, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, app: object
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, app: Starlette
 ) -> None:
-    state = app.state.ordertrack  # type: ignore[attr-defined]
+    state = app.state.ordertrack
 
     async def explode() -> bool:
         raise RuntimeError("/etc/secret.py: SELECT secret")
 
     monkeypatch.setattr(state.db, "ping", explode)
     with caplog.at_level(logging.ERROR, logger="ordertrack.http"):
-        response = await http.get("/readyz")  # type: ignore[attr-defined]
+        response = await http.get("/readyz")
     assert response.status_code == 500
     assert_no_internals(response.text)
     body = response.json()

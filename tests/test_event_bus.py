@@ -11,7 +11,7 @@ from app.auth import SYSTEM
 from app.clock import FrozenClock
 from app.db import Database
 from app.events import Event
-from app.realtime.bus import EventBus, SlowConsumer
+from app.realtime.bus import EventBus, LocalSubscriber, SlowConsumer
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ async def write(db: Database, clock: FrozenClock, count: int) -> list[Event]:
     return events
 
 
-async def take(sub: object, count: int) -> list[int]:
-    return [(await asyncio.wait_for(sub.get(), timeout=5)).seq for _ in range(count)]  # type: ignore[attr-defined]
+async def take(sub: LocalSubscriber, count: int) -> list[int]:
+    return [(await asyncio.wait_for(sub.get(), timeout=5)).seq for _ in range(count)]
 
 
 async def test_batches_arriving_out_of_order_or_twice_are_delivered_once_in_sequence(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
@@ -31,7 +33,7 @@ def new_order(clock: FrozenClock, ref: str) -> service.NewOrder:
 async def test_concurrent_writers_get_a_gap_free_sequence_in_commit_order(db: Database, clock: FrozenClock) -> None:
     published: list[int] = []
 
-    async def remember(events: list[Event]) -> None:
+    async def remember(events: Sequence[Event]) -> None:
         published.extend(e.seq for e in events)
 
     db.publishers.append(remember)
@@ -51,7 +53,7 @@ async def test_concurrent_writers_get_a_gap_free_sequence_in_commit_order(db: Da
 async def test_a_refused_change_appends_no_event_and_publishes_nothing(db: Database, clock: FrozenClock) -> None:
     published: list[Event] = []
 
-    async def remember(events: list[Event]) -> None:
+    async def remember(events: Sequence[Event]) -> None:
         published.extend(events)
 
     db.publishers.append(remember)
@@ -64,13 +66,13 @@ async def test_a_refused_change_appends_no_event_and_publishes_nothing(db: Datab
     except InvalidInput:
         pass
     async with db.read() as session:
-        types = [e.type for e in (await session.execute(select(Event).order_by(Event.seq))).scalars()]
+        types = [e.type for e in (await session.execute(select(Event).order_by(col(Event.seq)))).scalars()]
     assert types == ["orderCreated"]
     assert [e.type for e in published] == ["orderCreated"]
 
 
 async def test_a_failing_publisher_loses_no_write(db: Database, clock: FrozenClock) -> None:
-    async def broken(events: list[Event]) -> None:
+    async def broken(events: Sequence[Event]) -> None:
         raise ConnectionError("broker down")
 
     db.publishers.append(broken)
@@ -86,7 +88,7 @@ async def test_an_events_words_are_stored_and_published_exactly_whatever_they_ho
     notes = ["it's", "back\\slash", "$ev$ and $$", "$ev$'); DROP TABLE event; --", "ünïcødé 漢字 🙂", "two\nlines"]
     published: list[Event] = []
 
-    async def remember(events: list[Event]) -> None:
+    async def remember(events: Sequence[Event]) -> None:
         published.extend(events)
 
     db.publishers.append(remember)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from hypothesis import given, strategies as st
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from app.auth import SYSTEM, Role
 from app.clock import FrozenClock
@@ -84,7 +85,11 @@ def recorded_types() -> set[str]:
                     found |= {t for t in _types_in(arg, constants) if t not in ("uow",)}
             # A state machine's state changes are recorded by StateMachine.transition, as the type it declares.
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "machine":
-                found |= {k.value.value for k in node.keywords if k.arg == "event" and isinstance(k.value, ast.Constant)}
+                found |= {
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "event" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+                }
         # Statements that append events without UnitOfWork.record: SQL and bulk loads.
         found |= set(re.findall(r"INSERT INTO event \([^)]*\)\s*SELECT [^,]*, [^,]*, '(\w+)'", source))
         found |= set(re.findall(r'events\.append\(\(\d+, \w+, "(\w+)"', source))
@@ -164,7 +169,7 @@ def test_a_partner_sees_its_own_actions_by_name_and_staff_ones_by_role() -> None
 async def served(db: Database, clock: FrozenClock) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         yield address, http
@@ -275,7 +280,7 @@ async def test_a_partner_gets_its_party_orders_events_without_staff_check_ins_es
 
     # What the service stored carries only the fields its type declares (the declarations are complete).
     async with db.read() as session:
-        stored = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+        stored = list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
     undeclared = {
         (e.type, k)
         for e in stored

@@ -51,6 +51,7 @@ async def closed_history(
         )
         session.add(order)
         await session.flush()
+        assert order.id is not None  # numbered by the flush
         for n in range(cases):
             start = PAST + n * 24 * HOUR
             took = 8 * rng.uniform(*factor)

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -67,7 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
         proc.stop()
 
 
-def _post(server: ServiceProcess, body: dict[str, object], accept: str) -> httpx.Response:
+def _post(server: ServiceProcess, body: Mapping[str, object], accept: str) -> httpx.Response:
     return httpx.post(f"{server.url}/graphql", json=body, headers={"Accept": accept}, timeout=10)
 
 

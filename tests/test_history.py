@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from app import cli
 from app.audit import audit
 from app.calendars.calendar import ALWAYS
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.consistency import reconciler
 from app.db import Database
 from app.events import Event
@@ -69,8 +71,8 @@ async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per
     )
 
     async with db.read() as session:
-        events = list((await session.execute(select(Event).order_by(Event.seq))).scalars())
-        states = (await session.execute(select(CustomerOrder.state, func.count()).group_by(CustomerOrder.state))).all()
+        events = list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
+        states = (await session.execute(select(col(CustomerOrder.state), func.count()).group_by(col(CustomerOrder.state)))).all()
     assert dict(states) == {"completed": orders} and len(ids) == orders
     assert max(e.at for e in events) < clock.now()
     by_party, by_kind = rates_in_the_event_log(events)
@@ -82,7 +84,7 @@ async def test_a_generated_history_shows_the_chosen_slip_rates_per_party_and_per
 
     # and the forecast's learner, reading the tables in wall-clock time, learns the same rates
     async with db.read() as session:
-        parties = dict((await session.execute(select(Party.name, Party.id))).all())
+        parties = dict((await session.execute(select(table_of(Party).c.name, table_of(Party).c.id))).all())
         for name in PARTY_SLIP:
             stats = learning.delivery_stats(await learning.party_history(session, parties[name], ALWAYS, 100))
             assert stats.samples == orders // 2 and stats.on_time_rate == pytest.approx(1 - by_party[name])
@@ -120,7 +122,7 @@ def test_the_generate_command_writes_a_history_with_the_rates_given(
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/history.db")
         try:
             async with db.read() as session:
-                return list((await session.execute(select(Event).order_by(Event.seq))).scalars())
+                return list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
         finally:
             await db.dispose()
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -102,7 +104,7 @@ async def test_a_cursor_this_api_gave_out_still_pages_on(staff: Api, clock: Froz
 
 
 async def closed_with(address: str, protocol: str, token: str, frame: str) -> tuple[int | None, str]:
-    async with connect(f"ws://{address}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+    async with connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(protocol)]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         await ws.send(frame)
@@ -119,10 +121,11 @@ async def closed_with(address: str, protocol: str, token: str, frame: str) -> tu
     "protocol,kind", [(TRANSPORT_WS, "subscribe"), (LEGACY_WS, "start")], ids=["graphql-transport-ws", "graphql-ws"]
 )
 async def test_a_websocket_message_of_the_wrong_shape_closes_the_socket_with_4400(
-    protocol: str, kind: str, app: object, staff: Api, errors_logged: list[logging.LogRecord]
+    protocol: str, kind: str, app: Starlette, staff: Api, errors_logged: list[logging.LogRecord]
 ) -> None:
     async with serve_app(app) as address:
-        for payload in ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"}):
+        payloads: tuple[object, ...] = ("x", [], 5, None, {"query": 5}, {"query": "{ me { name } }", "variables": "x"})
+        for payload in payloads:
             code, reason = await closed_with(
                 address, protocol, str(staff.token), json.dumps({"type": kind, "id": "1", "payload": payload})
             )
@@ -139,10 +142,10 @@ async def test_a_websocket_message_of_the_wrong_shape_closes_the_socket_with_440
 
 
 async def test_queries_and_mutations_over_legacy_graphql_ws_answer_with_codes(
-    app: object, staff: Api, clock: FrozenClock, errors_logged: list[logging.LogRecord]
+    app: Starlette, staff: Api, clock: FrozenClock, errors_logged: list[logging.LogRecord]
 ) -> None:
     order = await create_order(staff, clock.now())
-    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
+    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(LEGACY_WS)]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {staff.token}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
 
@@ -165,7 +168,7 @@ async def test_queries_and_mutations_over_legacy_graphql_ws_answer_with_codes(
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["graphql-transport-ws", "graphql-ws"])
 async def test_an_outage_at_connection_init_says_try_again_later_not_forbidden(
-    protocol: str, app: object, staff: Api, monkeypatch: pytest.MonkeyPatch, errors_logged: list[logging.LogRecord]
+    protocol: str, app: Starlette, staff: Api, monkeypatch: pytest.MonkeyPatch, errors_logged: list[logging.LogRecord]
 ) -> None:
     import app.main as main
 
@@ -173,7 +176,7 @@ async def test_an_outage_at_connection_init_says_try_again_later_not_forbidden(
         raise Unavailable("The database is not reachable right now; retry shortly.")
 
     monkeypatch.setattr(main, "authenticate", unreachable)
-    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
+    async with serve_app(app) as address, connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(protocol)]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer not-yet-cached"}}))
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(10):

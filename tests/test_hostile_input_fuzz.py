@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -116,7 +117,7 @@ def assert_coded(errors: list[dict[str, Any]] | dict[str, Any] | None, where: ob
 
 
 def probe_transport_ws(address: str, token: str, frame: str) -> None:
-    with connect(f"ws://{address}/graphql", subprotocols=[TRANSPORT_WS], open_timeout=5, close_timeout=1) as ws:  # type: ignore[list-item]
+    with connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(TRANSPORT_WS)], open_timeout=5, close_timeout=1) as ws:
         ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
         try:
@@ -135,7 +136,7 @@ def probe_transport_ws(address: str, token: str, frame: str) -> None:
 
 def probe_legacy_ws(address: str, token: str, frame: str) -> None:
     probe = f"probe-{uuid.uuid4().hex}"
-    with connect(f"ws://{address}/graphql", subprotocols=[LEGACY_WS], open_timeout=5, close_timeout=1) as ws:  # type: ignore[list-item]
+    with connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(LEGACY_WS)], open_timeout=5, close_timeout=1) as ws:
         ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
         try:
@@ -185,7 +186,7 @@ def fuzz(address: str, token: str) -> None:
 async def test_no_id_cursor_or_websocket_frame_reaches_internal_or_the_error_log(
     db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings_ = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)  # type: ignore[call-arg]
+    settings_ = Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None)
     token = await issue_token(db, clock, Role.STAFF, "fuzz.staff")
     with caplog.at_level(logging.WARNING):
         async with serve_app(create_app(settings_, db=db, clock=clock)) as address:

@@ -1,6 +1,6 @@
 """No import cycles among the modules of app/, read with ast (the code is not run): the module-level
-imports (those under ``if TYPE_CHECKING:`` included: a type is a dependency too) form no cycle at all;
-with the imports inside functions added, the only cycles are the known ones other work removes."""
+imports (those under ``if TYPE_CHECKING:`` included: a type is a dependency too) form no cycle at all,
+and the imports inside functions added hide none either."""
 
 from __future__ import annotations
 
@@ -13,11 +13,6 @@ APP = Path(__file__).resolve().parent.parent / "app"
 # strawberry.lazy between the two domains' GraphQL types: each names the other's type for annotations
 # only (under TYPE_CHECKING) and strawberry resolves it when the schema is built. Allowed.
 ALLOWED = [frozenset({"app.orders.graphql.types", "app.party_orders.graphql.types"})]
-# Cycles other work removes; each entry is one cycle's modules. Remove an entry when its cycle is
-# gone (a test says so); nothing may be added here.
-KNOWN = [
-    frozenset({"app.party_orders.partner", "app.party_orders.quick_report"}),  # the quick report is to go
-]
 
 
 def module_name(path: Path) -> str:
@@ -123,10 +118,9 @@ def _described(found: list[frozenset[str]]) -> str:
 
 def test_app_has_no_import_cycles_among_module_level_imports() -> None:
     found = cycles(import_graph())
-    assert [c for c in found if c not in ALLOWED + KNOWN] == [], _described(found)
+    assert [c for c in found if c not in ALLOWED] == [], _described(found)
 
 
-def test_imports_inside_functions_hide_no_cycle_but_the_known_ones() -> None:
+def test_imports_inside_functions_hide_no_cycle() -> None:
     found = cycles(import_graph(every_import))
-    assert [c for c in found if c not in ALLOWED + KNOWN] == [], _described(found)
-    assert [c for c in KNOWN if c not in found] == [], "a known cycle is gone: remove it from KNOWN"
+    assert [c for c in found if c not in ALLOWED] == [], _described(found)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from app.audit import audit
 from app.clock import FrozenClock
@@ -365,7 +366,7 @@ async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_leve
     ids = await make_orders(db, clock, BATCH + 5)
     last = ids[-1]  # in the second batch
     async with db.read() as session:
-        item = (await session.execute(select(OrderItem).where(OrderItem.order_id == last))).scalars().one()
+        item = (await session.execute(select(OrderItem).where(col(OrderItem.order_id) == last))).scalars().one()
     db.reconcile = None
     async with db.write(STAFF, clock.now()) as uow:
         planned = NewActivity(

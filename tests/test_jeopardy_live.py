@@ -26,7 +26,7 @@ LATE_ESCALATES = policy(rules=[{"name": "late", "level": "late", "escalate_to": 
 async def test_a_subscriber_watches_jeopardy_escalation_and_recovery_arrive(db: Database, clock: FrozenClock) -> None:
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, bus_poll_interval_seconds=0.5, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))

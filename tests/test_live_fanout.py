@@ -12,6 +12,7 @@ import pytest
 from app.auth import Role
 from app.clock import FrozenClock
 from app.db import Database
+from app.events import Event
 from app.main import create_app
 from app.orders import queries
 from app.realtime.fanout import Member, Renderer
@@ -46,7 +47,12 @@ async def test_dashboards_on_one_stream_get_every_event_from_one_execution(live:
     token = await live.token(Role.VIEWER, "wall")
     resolved: list[int] = []
     cursor = queries.event_cursor
-    monkeypatch.setattr(queries, "event_cursor", lambda seq: resolved.append(seq) or cursor(seq))
+
+    def noted_cursor(seq: int) -> str:
+        resolved.append(seq)
+        return cursor(seq)
+
+    monkeypatch.setattr(queries, "event_cursor", noted_cursor)
     walls: list[Subscriber] = []
     try:
         for n in range(6):
@@ -99,9 +105,18 @@ async def _parked(member: Member) -> asyncio.Task[tuple[int, Any]]:
     return task
 
 
+async def never_rendered(event: Event) -> None:
+    """The renderer of members offered renderings already: these tests render nothing."""
+
+
 async def test_a_member_waiting_with_nothing_buffered_takes_events_direct_and_skips_what_it_replayed() -> None:
     taken: list[tuple[int, Any]] = []
-    member = Member(Renderer("r", lambda e: None), size=10, direct=lambda seq, item: taken.append((seq, item)) or True)  # type: ignore[arg-type, func-returns-value]
+
+    def direct(seq: int, item: Any) -> bool:
+        taken.append((seq, item))
+        return True
+
+    member = Member(Renderer("r", never_rendered), size=10, direct=direct)
     assert member.offer(1, "replaying") and taken == [], "nothing goes direct before the replay says where it ended"
     assert await member.get() == (1, "replaying")
 
@@ -123,7 +138,7 @@ async def test_an_event_the_socket_cannot_take_at_once_waits_in_the_buffer_and_l
         taken.append(seq)
         return True
 
-    member = Member(Renderer("r", lambda e: None), size=10, direct=direct)  # type: ignore[arg-type]
+    member = Member(Renderer("r", never_rendered), size=10, direct=direct)
     member.after = 0
     waiting = await _parked(member)
     assert member.offer(1, "a")  # refused direct: buffered, the member's task woken

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -53,7 +54,7 @@ def settings_for(schema: str, **overrides: Any) -> Settings:
         "broadcast_channel": f"ot-test-{uuid.uuid4().hex[:8]}",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class Instance:
@@ -67,6 +68,13 @@ class Instance:
         bus: EventBus | None = self.app.state.ordertrack.services.bus
         assert bus is not None, "the app's bus runs while the app does"
         return bus
+
+
+def socket_of(subscriber: Subscriber) -> ClientConnection:
+    """The websocket under a started subscriber's gql transport."""
+    socket = subscriber.transport.adapter.websocket
+    assert socket is not None, "the subscriber is connected"
+    return socket
 
 
 async def start_instances(
@@ -246,7 +254,7 @@ async def test_a_slow_consumer_is_cut_off_without_holding_back_the_others(pg: Da
             await slow.start()
             try:
                 await wait_until(lambda: server.bus.subscriber_count == 2, timeout=5, what="both to be registered")
-                slow.transport.adapter.websocket.transport.pause_reading()  # the client stops reading
+                socket_of(slow).transport.pause_reading()  # the client stops reading
                 written = 0
                 while server.bus.subscriber_count == 2 and written < 400:
                     await notes(staff, order["id"], f"{written:04d} " + secrets.token_urlsafe(1400))  # incompressible
@@ -258,7 +266,7 @@ async def test_a_slow_consumer_is_cut_off_without_holding_back_the_others(pg: Da
                 await fast.wait_for(written)  # the fast one got everything, in order
                 assert [t[:4] for t in texts(fast)] == [f"{n:04d}" for n in range(written)]
 
-                slow.transport.adapter.websocket.transport.resume_reading()
+                socket_of(slow).transport.resume_reading()
                 await wait_until(slow.ended.is_set, timeout=15, what="the slow consumer's stream to end")
                 assert slow.errors and slow.errors[0]["extensions"]["code"] == "SLOW_CONSUMER", (slow.errors, slow.failure)
                 got = len(slow.events)
@@ -273,7 +281,7 @@ async def test_a_slow_consumer_is_cut_off_without_holding_back_the_others(pg: Da
                     await again.close()
             finally:
                 with contextlib.suppress(Exception):
-                    slow.transport.adapter.websocket.transport.resume_reading()
+                    socket_of(slow).transport.resume_reading()
                 await fast.close()
                 await slow.close()
     finally:

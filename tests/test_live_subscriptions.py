@@ -11,6 +11,7 @@ import httpx
 import pytest
 import websockets
 from gql import GraphQLRequest
+from websockets.typing import Subprotocol
 
 from app.auth import SYSTEM, Role
 from app.clock import FrozenClock
@@ -73,7 +74,7 @@ def live_settings(**overrides: Any) -> Settings:
         "ws_keep_alive_seconds": 0.2,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -380,7 +381,7 @@ async def test_an_idle_subscription_is_kept_alive(live: Live, protocol: str) -> 
     order = await create_order(staff, live.clock.now())
     token = await live.token(Role.VIEWER, "dash")
     variables = {"id": order["id"], "after": await log_cursor(live.address, token)}
-    async with websockets.connect(f"ws://{live.address}/graphql", subprotocols=[protocol]) as conn:
+    async with websockets.connect(f"ws://{live.address}/graphql", subprotocols=[Subprotocol(protocol)]) as conn:
 
         async def frame() -> dict[str, Any]:
             return dict(json.loads(await asyncio.wait_for(conn.recv(), timeout=KEEP_ALIVE_BOUND)))

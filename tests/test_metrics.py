@@ -8,7 +8,9 @@ import logging
 
 import httpx
 import pytest
+from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
@@ -49,7 +51,7 @@ def settings() -> Settings:
     """The open-order gauges counted every 50 ms, so that a test sees a change soon after it."""
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, metrics_refresh_seconds=0.05, _env_file=None
-    )  # type: ignore[call-arg]
+    )
 
 
 async def test_metrics_count_operations_errors_events_and_jeopardy(
@@ -110,10 +112,10 @@ async def test_every_response_has_a_request_id_and_logs_are_json_lines(http: htt
 
 
 async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
-    app: object, staff: Api, clock: FrozenClock, db: Database
+    app: Starlette, staff: Api, clock: FrozenClock, db: Database
 ) -> None:
     await create_order(staff, clock.now())
-    state = app.state.ordertrack  # type: ignore[attr-defined]
+    state = app.state.ordertrack
     schema = build_schema(state.settings)
     open_before, replayed_before = metrics.SUBSCRIPTIONS_OPEN._value.get(), metrics.EVENTS_REPLAYED._value.get()
     context = Context(
@@ -124,11 +126,11 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
         variable_values={"after": event_cursor(0)},
         context_value=context,
     )
-    first = await asyncio.wait_for(stream.__anext__(), timeout=5)  # type: ignore[union-attr]
-    assert first.data["orderEventsMatching"]["sequence"] == 1
+    first = await asyncio.wait_for(stream.__anext__(), timeout=5)
+    assert first.data is not None and first.data["orderEventsMatching"]["sequence"] == 1
     assert metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before + 1
     assert metrics.EVENTS_REPLAYED._value.get() >= replayed_before + 1
-    await stream.aclose()  # type: ignore[union-attr]
+    await stream.aclose()
     # the resolver's own generator closes right after strawberry's wrapper
     await wait_until(lambda: metrics.SUBSCRIPTIONS_OPEN._value.get() == open_before, timeout=5, what="the gauge to go down")
     sweeps_before = _histogram_count(metrics.MONITOR_SWEEP_SECONDS)
@@ -136,8 +138,8 @@ async def test_subscriptions_replays_and_monitor_sweeps_are_measured(
     assert _histogram_count(metrics.MONITOR_SWEEP_SECONDS) == sweeps_before + 1
 
 
-def _histogram_count(histogram: object) -> float:
-    for family in histogram.collect():  # type: ignore[attr-defined]
+def _histogram_count(histogram: Histogram) -> float:
+    for family in histogram.collect():
         for sample in family.samples:
             if sample.name.endswith("_count"):
                 return float(sample.value)

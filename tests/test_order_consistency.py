@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import col
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -197,7 +198,7 @@ async def test_a_forced_completion_records_the_work_and_items_it_closed(staff: A
         from app.events import Event
 
         event = (
-            (await session.execute(select(Event).where(Event.type == "orderStateChanged").order_by(Event.seq.desc())))
+            (await session.execute(select(Event).where(col(Event.type) == "orderStateChanged").order_by(col(Event.seq).desc())))
             .scalars()
             .first()
         )

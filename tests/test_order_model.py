@@ -18,7 +18,7 @@ import itertools
 import os
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import httpx
 from hypothesis import HealthCheck, settings, strategies as st
@@ -97,6 +97,10 @@ DONE = {"completed"}
 DROPPED = {"cancelled", "rejected"}
 
 
+@overload
+def camel(value: str) -> str: ...
+@overload
+def camel(value: None) -> None: ...
 def camel(value: str | None) -> str | None:
     """GraphQL enum value (IN_PROGRESS) to the domain's name (inProgress)."""
     if value is None:
@@ -105,6 +109,10 @@ def camel(value: str | None) -> str | None:
     return head + "".join(r.title() for r in rest)
 
 
+@overload
+def when(text: str) -> datetime: ...
+@overload
+def when(text: None) -> None: ...
 def when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -158,7 +166,7 @@ def critical_path(order: dict[str, Any]) -> datetime | None:
             return memo[aid]
         a = acts[aid]
         if camel(a["state"]) in DONE:
-            memo[aid] = when(a["actualEnd"]) or when(a["plannedEnd"])  # type: ignore[assignment]
+            memo[aid] = when(a["actualEnd"]) or when(a["plannedEnd"])
             return memo[aid]
         start, end = when(a["plannedStart"]), when(a["plannedEnd"])
         assert start is not None and end is not None
@@ -210,7 +218,7 @@ def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], now: date
             p = acts[pid]
             if camel(p["state"]) in DROPPED | DONE:
                 continue
-            if (when(p["expectedEnd"]) or when(p["plannedEnd"])) > start or start <= now:  # type: ignore[operator]
+            if (when(p["expectedEnd"]) or when(p["plannedEnd"])) > start or start <= now:
                 return {"jeopardy"}
     expected = when(a["expectedEnd"])
     if expected is not None and expected > end:
@@ -226,7 +234,7 @@ def party_order_level(po: dict[str, Any], now: datetime) -> Verdict:
     promised = when(po["expectedDeliveryDate"]) or when(po["committedDeliveryDate"])
     if promised is not None and promised > needed:
         return {"jeopardy"}
-    if any(m["reachedAt"] is None and when(m["plannedDate"]) <= now for m in po["milestones"]):  # type: ignore[operator]
+    if any(m["reachedAt"] is None and when(m["plannedDate"]) <= now for m in po["milestones"]):
         return {"jeopardy"}
     due = when(po["nextReportDue"])
     if due is not None and due <= now:
@@ -245,7 +253,7 @@ class Harness:
         self.loop, self.db = loop, db
         self.clock = FrozenClock(START)
         self.app = create_app(
-            Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None),  # type: ignore[call-arg]
+            Settings(database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, _env_file=None),
             db=db,
             clock=self.clock,
         )
@@ -258,8 +266,8 @@ class Harness:
     async def start(self) -> None:
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://ordertrack.test")  # type: ignore[arg-type]
-        self.staff = Api(self.http, await issue_token(self.db, self.clock, Role.STAFF, "model.staff"))  # type: ignore[arg-type]
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://ordertrack.test")
+        self.staff = Api(self.http, await issue_token(self.db, self.clock, Role.STAFF, "model.staff"))
         self.parties: list[str] = []
         self.partners: dict[str, Api] = {}
         for n in range(2):
@@ -277,7 +285,7 @@ class Harness:
             self.parties.append(pid)
             self.partners[pid] = Api(
                 self.http, await issue_token(self.db, self.clock, Role.PARTNER, f"model-{pid}", party_id=int(pid))
-            )  # type: ignore[arg-type]
+            )
 
     async def stop(self) -> None:
         await self.http.aclose()
@@ -315,7 +323,7 @@ class OrderModel(RuleBasedStateMachine):
             return None
         answer = body["data"][name]
         self.check_answer(name, answer)
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     def check_answer(self, name: str, answer: Any) -> None:
         """The answer of a mutation equals a fresh read of the same fields."""
@@ -331,7 +339,7 @@ class OrderModel(RuleBasedStateMachine):
                 assert answer == fresh, name
 
     def read_order(self, order_id: str) -> dict[str, Any]:
-        return self.h.run(self.h.staff.ok(GET_ORDER, {"id": order_id}))["customerOrder"]  # type: ignore[no-any-return]
+        return self.h.run(self.h.staff.ok(GET_ORDER, {"id": order_id}))["customerOrder"]
 
     def key(self) -> str:
         return f"model-{uuid.uuid4().hex[:8]}-{next(self.h.keys)}"
@@ -647,7 +655,7 @@ class OrderModel(RuleBasedStateMachine):
         assert answer["revision"] == self.revisions[oid]
 
     def amendment_candidates(self, order: dict[str, Any]) -> list[dict[str, Any]]:
-        return order["allItems"]  # type: ignore[no-any-return]
+        return order["allItems"]
 
     def subtree(self, order: dict[str, Any], item_id: str) -> list[str]:
         kids = [i["id"] for i in order["allItems"] if i["parentId"] == item_id]
@@ -708,17 +716,17 @@ class OrderModel(RuleBasedStateMachine):
                 assert (po["jeopardyLevel"], po["escalationLevel"]) == ("NONE", 0), po
             elif state not in CLOSED_ORDER:
                 # An open party order is needed by the committed date at the latest.
-                assert when(po["neededBy"]) <= when(order["committedDate"]), (po, order["committedDate"])  # type: ignore[operator]
+                assert when(po["neededBy"]) <= when(order["committedDate"]), (po, order["committedDate"])
         if state in CLOSED_ORDER:
             self.check_forced_completion(order, items)
             return
         # Items are the roll-up of their work; children first.
         kids: dict[str | None, list[str]] = {}
         for item in order["allItems"]:
-            kids.setdefault(item["parentId"], []).append(camel(item["state"]))  # type: ignore[arg-type]
+            kids.setdefault(item["parentId"], []).append(camel(item["state"]))
         for item in order["allItems"]:
             own = [u for u in work if u["item"] == item["id"]]
-            assert camel(item["state"]) == expected_item(camel(item["state"]), own, kids.get(item["id"], [])), (item, own, order)  # type: ignore[arg-type]
+            assert camel(item["state"]) == expected_item(camel(item["state"]), own, kids.get(item["id"], [])), (item, own, order)
         # The order completes exactly when all its items are closed and something was done.
         finished = all(camel(i["state"]) in CLOSED_ITEM for i in items.values()) and any(
             i["state"] == "COMPLETED" for i in items.values()

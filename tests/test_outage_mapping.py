@@ -29,7 +29,7 @@ OUTAGES = [
 
 def sqlite_error(code: int, message: str) -> sqlite3.OperationalError:
     error = sqlite3.OperationalError(message)
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]  # set by sqlite3 itself on real errors
+    error.sqlite_errorcode = code  # set by sqlite3 itself on real errors
     return error
 
 
@@ -37,7 +37,7 @@ def wrapped(exc: BaseException) -> DBAPIError:
     """As SQLAlchemy raises it: its error around the adapter's, raised from the driver's."""
     adapted = Exception(str(exc))
     adapted.__cause__ = exc
-    return DBAPIError("SELECT 1", None, adapted)  # type: ignore[arg-type]
+    return DBAPIError("SELECT 1", None, adapted)
 
 
 @pytest.mark.parametrize("exc", OUTAGES, ids=lambda e: type(e).__name__)
@@ -70,7 +70,7 @@ def test_refusals_and_bugs_are_not_outages_whatever_their_message_says(exc: Base
 
 
 def test_sqlalchemy_errors_keep_their_meaning() -> None:
-    assert not is_outage(IntegrityError("INSERT", None, Exception("duplicate")))  # type: ignore[arg-type]
-    assert not is_outage(ProgrammingError("SELECT", None, Exception("syntax")))  # type: ignore[arg-type]
-    invalidated = DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True)  # type: ignore[arg-type]
+    assert not is_outage(IntegrityError("INSERT", None, Exception("duplicate")))
+    assert not is_outage(ProgrammingError("SELECT", None, Exception("syntax")))
+    invalidated = DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True)
     assert is_outage(invalidated)

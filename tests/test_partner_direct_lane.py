@@ -111,7 +111,7 @@ async def test_anything_unusual_gives_way_to_normal_execution_with_its_usual_err
 
 
 def test_only_one_plain_mutation_field_with_leaf_selections_takes_the_lane(app: Any) -> None:
-    direct: DirectLane = next(r.app for r in app.routes if getattr(r, "path", "") == "/graphql").direct  # type: ignore[attr-defined]
+    direct: DirectLane = next(r.app for r in app.routes if getattr(r, "path", "") == "/graphql").direct
     args = 'id: "1", idempotencyKey: "k", input: {percentComplete: 1}'
     assert direct._plan(f"mutation {{ reportPartyOrderProgress({args}) {{ id version }} }}") is not None
     for refused in [

@@ -30,7 +30,7 @@ async def test_a_report_lost_to_an_outage_is_unavailable_and_its_retry_commits_i
     # Tokens cached: the request gets past sign-in and meets the outage in the report itself.
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=600, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with (
         app.router.lifespan_context(app),

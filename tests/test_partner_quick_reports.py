@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.db import Database
 from app.events import Event, jsonable
 from app.orders import service
@@ -59,13 +62,20 @@ async def _count(db: Database, model: Any) -> int:
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
+async def submitted(db: Database, actor: Actor, now: datetime, po_id: int, key: str, data: partner.ProgressReport) -> PartyOrder:
+    """``partner.submit_progress``, whose answer to a progress report is the party order."""
+    result = await partner.submit_progress(db, actor, now, po_id, key, data)
+    assert isinstance(result, PartyOrder), result
+    return result
+
+
 async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_and_a_retry_returns_it(
     staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
     _, actor, (po_id,) = await _in_progress(staff, http, db, clock, 1)
     published: list[Event] = []
 
-    async def remember(events: list[Event]) -> None:
+    async def remember(events: Sequence[Event]) -> None:
         published.extend(events)
 
     db.publishers.append(remember)
@@ -73,10 +83,10 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
     await partner.submit_progress(db, actor, clock.now(), po_id, "dated", partner.ProgressReport(expected_delivery=moved))
     report = partner.ProgressReport(percent_complete=40, note="cabinet installed")
     before = db.statements.count
-    first = await partner.submit_progress(db, actor, clock.now(), po_id, "usual-1", report)
+    first = await submitted(db, actor, clock.now(), po_id, "usual-1", report)
     assert db.statements.count - before == 1
     assert (first.percent_complete, first.state, first.expected_delivery) == (40, "inProgress", moved)
-    again = await partner.submit_progress(db, actor, clock.now(), po_id, "usual-1", report)
+    again = await submitted(db, actor, clock.now(), po_id, "usual-1", report)
     assert (again.id, again.version, again.percent_complete) == (first.id, first.version, 40)
     dated, usual = [e for e in published if e.type == "partyProgressReported"]
     assert dated.data["after"]["expected_delivery"] == moved.isoformat()
@@ -91,10 +101,12 @@ async def test_a_usual_report_is_one_statement_records_what_the_full_path_would_
         },
     )
     async with db.read() as session:
-        stored = (await session.execute(select(Event).where(Event.seq == usual.seq))).scalar_one()
+        stored = (await session.execute(select(Event).where(col(Event.seq) == usual.seq))).scalar_one()
         assert stored.data == usual.data and stored.order_id == first.order_id and stored.party_id == actor.party_id
         assert stored.seq == published[-1].seq
-        assert (await session.execute(select(PartyOrder.version).where(PartyOrder.id == po_id))).scalar_one() == first.version
+        assert (
+            await session.execute(select(col(PartyOrder.version)).where(col(PartyOrder.id) == po_id))
+        ).scalar_one() == first.version
         assert jsonable(first.next_report_due) == jsonable(clock.now() + timedelta(hours=48))
 
 
@@ -104,13 +116,15 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
     _, actor, po_ids = await _in_progress(staff, http, db, clock, 4)
     order_ids = []
     async with db.read() as session:
-        order_ids = list((await session.execute(select(PartyOrder.order_id).where(PartyOrder.id.in_(po_ids)))).scalars())  # type: ignore[union-attr]
+        order_ids = list(
+            (await session.execute(select(col(PartyOrder.order_id)).where(col(PartyOrder.id).in_(po_ids)))).scalars()
+        )
         seq_before = (await session.execute(text("SELECT last FROM event_sequence"))).scalar_one()
     reports_before = await _count(db, PartyProgressReport)
     versions_before = await _versions(db, po_ids)
     published: list[int] = []
 
-    async def remember(events: list[Event]) -> None:
+    async def remember(events: Sequence[Event]) -> None:
         published.extend(e.seq for e in events)
 
     db.publishers.append(remember)
@@ -158,10 +172,12 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
     await reader
 
     async with db.read() as session:
-        seqs = list((await session.execute(select(Event.seq).where(Event.seq > seq_before).order_by(Event.seq))).scalars())
+        seqs = list(
+            (await session.execute(select(col(Event.seq)).where(col(Event.seq) > seq_before).order_by(col(Event.seq)))).scalars()
+        )
         reported = (
             await session.execute(
-                select(func.count()).select_from(Event).where(Event.seq > seq_before, Event.type == "partyProgressReported")
+                select(func.count()).select_from(Event).where(Event.seq > seq_before, col(Event.type) == "partyProgressReported")
             )
         ).scalar_one()
     assert gaps == []
@@ -174,7 +190,13 @@ async def test_concurrent_reports_and_other_writes_are_all_committed_with_gap_fr
 
 async def _versions(db: Database, po_ids: list[int]) -> dict[int, int]:
     async with db.read() as session:
-        return dict((await session.execute(select(PartyOrder.id, PartyOrder.version).where(PartyOrder.id.in_(po_ids)))).all())  # type: ignore[union-attr, arg-type]
+        return dict(
+            (
+                await session.execute(
+                    select(table_of(PartyOrder).c.id, col(PartyOrder.version)).where(col(PartyOrder.id).in_(po_ids))
+                )
+            ).all()
+        )
 
 
 async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_does(
@@ -193,7 +215,7 @@ async def test_a_usual_report_waits_for_the_customer_order_lock_as_every_writer_
         ).scalar_one()
         holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         report = asyncio.create_task(
-            partner.submit_progress(db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70))
+            submitted(db, actor, clock.now(), po_id, "while-locked", partner.ProgressReport(percent_complete=70))
         )
 
         async def blocked() -> int:
@@ -225,6 +247,6 @@ async def test_a_report_on_a_kept_connection_the_server_closed_commits_on_a_new_
     async with db.write_session() as session:  # as a database restart would
         for pid in kept:
             await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    done = await partner.submit_progress(db, actor, clock.now(), po_id, "after", partner.ProgressReport(percent_complete=30))
+    done = await submitted(db, actor, clock.now(), po_id, "after", partner.ProgressReport(percent_complete=30))
     assert done.percent_complete == 30
     assert await _count(db, PartyProgressReport) == 3

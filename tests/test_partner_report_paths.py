@@ -37,7 +37,7 @@ pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the f
 NOTES = st.one_of(
     st.none(),
     st.sampled_from(["", "  ", "cabinet's in", "$ev$ and $$ dollars", "trench\ndug", "bell\x07"]),
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),  # utf-8 leaves surrogates (Cs) out
 )
 
 

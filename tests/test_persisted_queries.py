@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -28,7 +29,7 @@ AD_HOC = "query Mine { me { name role } }"
 def settings() -> Settings:
     return Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, partner_persisted_only=True, _env_file=None
-    )  # type: ignore[call-arg]
+    )
 
 
 async def send(http: httpx.AsyncClient, token: str | None, **body: Any) -> dict[str, Any]:
@@ -191,7 +192,7 @@ async def test_a_partner_integration_runs_on_the_contract_alone(
 
 async def ws_subscribe(address: str, token: str, payload: dict[str, Any]) -> Any:
     """A raw graphql-transport-ws connection with one subscription sent (payload as given)."""
-    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")])
     await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -199,7 +200,7 @@ async def ws_subscribe(address: str, token: str, payload: dict[str, Any]) -> Any
 
 
 async def next_message(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 async def test_subscriptions_run_by_hash_and_partners_stay_inside_the_contract_on_websockets(

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from app.auth import Role
 from app.clock import FrozenClock
 from app.config import Settings
-from app.db import Database
+from app.db import Database, UnitOfWork
 from app.observability.logs import QUIET_DRIVERS, JsonFormatter, RequestIdFilter, logging_config
 from app.orders import service
 from tests.api import Api
@@ -53,15 +54,15 @@ def drivers_as_configured() -> Iterator[None]:
             logger.setLevel(levels[name])
 
 
-def production(**overrides: object) -> dict[str, object]:
+def production(**overrides: Any) -> dict[str, Any]:
     # graphiql and introspection asked for explicitly: the profile wins.
     return {"ordertrack_env": "production", "graphiql": True, "introspection": True, **overrides}
 
 
 def test_the_production_profile_turns_off_graphiql_introspection_and_suggestions() -> None:
-    settings = Settings(_env_file=None, **production())  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, **production())
     assert (settings.graphiql, settings.introspection, settings.suggestions) == (False, False, False)
-    assert Settings(_env_file=None).graphiql  # type: ignore[call-arg]
+    assert Settings(_env_file=None).graphiql
 
 
 @pytest.mark.parametrize("overrides", [production(), {"introspection": False}], ids=["production", "introspection-off"])
@@ -122,7 +123,7 @@ async def test_logs_hold_no_sql_values_tokens_or_request_bodies(
 ) -> None:
     token = await issue_token(db, clock, Role.STAFF, "log.staff")
 
-    async def broken_add_note(uow, order_id, note_text):  # type: ignore[no-untyped-def]
+    async def broken_add_note(uow: UnitOfWork, order_id: int, note_text: str) -> None:
         await uow.session.execute(
             text("SELECT secret FROM no_such_table WHERE path = :p"), {"p": BOUND}
         )  # a name: the traceback shows this line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -98,7 +99,7 @@ async def test_a_body_over_the_limit_gets_413_with_a_json_error(db: Database, cl
         assert body["errors"][0]["extensions"]["maxBytes"] == 2000
         assert response.headers["x-request-id"]
 
-        async def chunks():  # no Content-Length: the limit counts what arrives
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit counts what arrives
             for _ in range(10):
                 yield b" " * 500
 

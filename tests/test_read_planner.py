@@ -22,6 +22,7 @@ from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from hypothesis_graphql import nodes, queries
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -49,7 +50,7 @@ class Pair:
         ours = await self.planned.post("/graphql", json=body, headers=headers)
         theirs = await self.plain.post("/graphql", json=body, headers=headers)
         assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), query
-        return ours.json()  # type: ignore[no-any-return]
+        return ours.json()
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
         s = Settings(
             database_url="sqlite+aiosqlite:///unused.db",
             monitor_enabled=False,
-            response_cache_size=0,  # type: ignore[call-arg]
+            response_cache_size=0,
             read_planner=planner,
             _env_file=None,
         )
@@ -69,7 +70,7 @@ async def pair(db: Database) -> AsyncIterator[Pair]:
         async with (
             httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://planned") as a,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[1]), base_url="http://plain") as b,
-        ):  # type: ignore[arg-type]
+        ):
             yield Pair(a, b, apps[0].state.ordertrack.services.read_planner)
 
 
@@ -81,9 +82,9 @@ async def orders_with_trees(db: Database, pair: Pair) -> dict[str, Any]:
     per role."""
     await generate(db, Spec(orders=40, items=5, chunk=20), START + timedelta(microseconds=123450))
     async with db.read() as session:
-        party_id = (await session.execute(select(Party.id).order_by(Party.id))).scalars().first()
+        party_id = (await session.execute(select(col(Party.id)).order_by(col(Party.id)))).scalars().first()
         party_order = (
-            (await session.execute(select(PartyOrder).where(PartyOrder.party_id == party_id).order_by(PartyOrder.id)))
+            (await session.execute(select(PartyOrder).where(col(PartyOrder.party_id) == party_id).order_by(col(PartyOrder.id))))
             .scalars()
             .first()
         )

@@ -234,7 +234,7 @@ async def uncached(db: Database, clock: FrozenClock, settings: Settings) -> Asyn
     settings.response_cache_size = 0
     application = create_app(settings, db=db, clock=clock)
     async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test") as client:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test") as client:
             yield Api(client, await issue_token(db, clock, Role.VIEWER, "no-cache"))
 
 

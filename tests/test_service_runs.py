@@ -25,7 +25,7 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
 
 
 async def test_readiness_fails_when_the_database_is_unreachable() -> None:
-    settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none", _env_file=None)
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         ready = await client.get("/readyz")
@@ -35,7 +35,7 @@ async def test_readiness_fails_when_the_database_is_unreachable() -> None:
 
 
 async def test_demo_data_has_orders_in_varied_states(db: Database) -> None:
-    app = create_app(Settings(_env_file=None), db=db)  # type: ignore[call-arg]  # wires the reconciliation into db
+    app = create_app(Settings(_env_file=None), db=db)  # wires the reconciliation into db
     ids = await load_demo(db, SystemClock(), count=12, history=2)
     assert len(ids) == 12
     token = await issue_token(db, FrozenClock(), Role.VIEWER, "demo-check")
@@ -66,7 +66,7 @@ def test_the_cli_migrates_and_issues_a_token_that_works(
 
     async def ask() -> dict:
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/cli.db")
-        app = create_app(Settings(_env_file=None), db=db)  # type: ignore[call-arg]
+        app = create_app(Settings(_env_file=None), db=db)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             response = await client.post(
                 "/graphql", json={"query": "{ me { name role } }"}, headers={"Authorization": f"Bearer {token}"}

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from app.auth import Role
 from app.clock import FrozenClock
@@ -79,7 +80,7 @@ class Socket:
 
     @classmethod
     async def open(cls, address: str, token: str, protocol: str) -> Socket:
-        conn = await websockets.connect(f"ws://{address}/graphql", subprotocols=[protocol])  # type: ignore[list-item]
+        conn = await websockets.connect(f"ws://{address}/graphql", subprotocols=[Subprotocol(protocol)])
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         ack = json.loads(await asyncio.wait_for(conn.recv(), timeout=5))
         assert ack["type"] == "connection_ack", ack
@@ -219,7 +220,7 @@ async def test_a_mutation_sent_on_a_socket_whose_token_was_revoked_does_not_comm
     """With the token cache off, the operation's own re-check finds the revocation (whichever of it and the watcher comes first)."""
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
     async with serve_app(app) as address, httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
         staff = Api(http, await issue_token(db, clock, Role.STAFF, "sam.staff"))

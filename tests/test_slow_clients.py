@@ -34,7 +34,7 @@ async def served(db: Database, clock: FrozenClock) -> AsyncIterator[int]:
     """The app on uvicorn with the HTTP protocol ``ordertrack serve`` uses; yields the port."""
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, body_read_timeout_seconds=DEADLINE, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlmodel import col
 
 from app import migrate
 from app.clock import FrozenClock
@@ -151,7 +152,7 @@ async def test_an_activity_state_change_recorded_before_the_one_shape_reads_like
                 )
             migrate.upgrade(url, schema)
             async with db.read() as session:
-                rows = (await session.execute(select(Event.data).order_by(Event.seq))).scalars().all()
+                rows = (await session.execute(select(col(Event.data)).order_by(col(Event.seq)))).scalars().all()
             assert list(rows) == [{"before": {"state": "planned"}, "after": {"state": "cancelled"}, "reason": "gone"}, PLAIN]
         finally:
             await db.dispose()

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import SYSTEM
 from app.clock import FrozenClock
+from app.columns import table_of
 from app.consistency import reconcile, reconciler
 from app.db import Database, UnitOfWork
 from app.jeopardy import candidates, rules
@@ -57,7 +59,7 @@ async def make_order(db: Database, clock: FrozenClock, n: int, spec: tuple[int, 
             ),
         )
         assert order.id is not None
-        item = (await uow.session.execute(select(OrderItem.id).where(OrderItem.order_id == order.id))).scalar_one()
+        item = (await uow.session.execute(select(col(OrderItem.id)).where(col(OrderItem.order_id) == order.id))).scalar_one()
         before: list[int] = []
         done = True
         for start, hours, happened in work:
@@ -92,7 +94,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
             found = await reconcile(uow, ids, policy=used, sweep=True, out=SweepOutcome(), in_step=in_step)
             await session.flush()
             events = [{k: v for k, v in e.items() if k != "at"} for e in uow.pending]
-            o, a = CustomerOrder.__table__.c, Activity.__table__.c  # type: ignore[attr-defined]
+            o, a = table_of(CustomerOrder).c, table_of(Activity).c
             order_rows = (
                 await session.execute(
                     select(
@@ -114,11 +116,11 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
             ).all()
             escalations = (
                 await session.execute(
-                    select(Escalation.order_id, Escalation.from_level, Escalation.to_level, Escalation.rule).order_by(
-                        Escalation.id
-                    )
+                    select(
+                        col(Escalation.order_id), col(Escalation.from_level), col(Escalation.to_level), col(Escalation.rule)
+                    ).order_by(col(Escalation.id))
                 )
-            ).all()  # type: ignore[arg-type]
+            ).all()
             return (found.level_changes, found.escalations, found.deescalations), events, order_rows, activity_rows, escalations
         finally:
             await session.rollback()
@@ -126,7 +128,7 @@ async def outcome(db: Database, clock: FrozenClock, used: Policy, ids: list[int]
 
 async def forecast_due(db: Database, ids: list[int], now: datetime) -> set[int]:
     """The orders whose forecast is to be drawn again now (``reconcile`` then reads their work too)."""
-    o = CustomerOrder.__table__.c  # type: ignore[attr-defined]  # the table behind the model
+    o = table_of(CustomerOrder).c
     async with db.read() as session:
         rows = await session.execute(select(o.id).where(o.id.in_(ids), o.forecast_due_at <= now.timestamp()))
         return set(rows.scalars())

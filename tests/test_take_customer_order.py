@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.auth import ApiToken, hash_token
 from app.clock import FrozenClock
@@ -45,8 +48,8 @@ async def test_nobody_signed_in_is_refused(anonymous: Api, clock: FrozenClock) -
     assert await anonymous.code("{ customerOrders { edges { node { id } } } }") == "UNAUTHENTICATED"
 
 
-async def test_a_wrong_token_is_refused(http: object, clock: FrozenClock) -> None:
-    api = Api(http, "otk_not-a-real-token")  # type: ignore[arg-type]
+async def test_a_wrong_token_is_refused(http: httpx.AsyncClient, clock: FrozenClock) -> None:
+    api = Api(http, "otk_not-a-real-token")
     error = await api.error("{ me { name } }")
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -65,7 +68,7 @@ async def test_bad_orders_are_refused_and_change_nothing(staff: Api, db: Databas
     for level in range(2, 8):
         node["children"] = [{"productRef": f"L{level}"}]
         node = node["children"][0]
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "negative quantity": {"items": [{"productRef": "X", "quantity": -2}]},
         "zero quantity": {"items": [{"productRef": "X", "quantity": 0}]},
         "no items": {"items": []},
@@ -104,6 +107,6 @@ async def test_wrong_types_are_refused_by_the_schema(staff: Api, db: Database, c
 
 async def test_tokens_are_stored_only_as_hashes(db: Database, staff: Api) -> None:
     async with db.read() as session:
-        stored = (await session.execute(select(ApiToken.token_hash))).scalars().all()
+        stored = (await session.execute(select(col(ApiToken.token_hash)))).scalars().all()
     assert staff.token not in stored
     assert hash_token(staff.token or "") in stored

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import migrate
 from app.auth import ApiToken
@@ -34,9 +35,9 @@ async def http(db: Database, clock: FrozenClock) -> AsyncIterator[httpx.AsyncCli
     """The app with a short token cache (0.2 s), so that the tests see revocations apply."""
     settings = Settings(
         database_url="sqlite+aiosqlite:///unused.db", monitor_enabled=False, token_cache_seconds=0.2, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings, db=db, clock=clock)
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client,
@@ -72,7 +73,9 @@ async def test_a_revoked_token_stops_working_and_the_revocation_is_logged(
 
     await wait_until(refused, timeout=5, what="the revocation to apply")  # the cache trusts a checked token 0.2 s
     async with db.read() as session:
-        logged = list((await session.execute(select(Event).where(Event.entity == "apiToken").order_by(Event.seq))).scalars())
+        logged = list(
+            (await session.execute(select(Event).where(col(Event.entity) == "apiToken").order_by(col(Event.seq)))).scalars()
+        )
     assert [(e.type, e.actor, e.data["after"]["name"]) for e in logged] == [
         ("apiTokenIssued", "sam.staff", "old-dashboard"),
         ("apiTokenRevoked", "sam.staff", "old-dashboard"),
@@ -119,7 +122,7 @@ def _run(settings: Settings, *argv: str) -> None:
 def test_an_operator_issues_an_expiring_token_and_revokes_it_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     migrate.upgrade(url)
-    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=url, _env_file=None)
     _run(settings, "create-token", "--name", "night-shift", "--role", "staff", "--expires-in", "30d")
     secret = capsys.readouterr().out.strip()
     assert secret.startswith("otk_")
@@ -136,7 +139,7 @@ def test_an_operator_issues_an_expiring_token_and_revokes_it_by_name(tmp_path: P
         try:
             async with db.read() as session:
                 rows = list((await session.execute(select(ApiToken))).scalars())
-                types = list((await session.execute(select(Event.type).order_by(Event.seq))).scalars())
+                types = list((await session.execute(select(col(Event.type)).order_by(col(Event.seq)))).scalars())
             return rows, types
         finally:
             await db.dispose()

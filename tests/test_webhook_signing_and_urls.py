@@ -119,6 +119,7 @@ async def test_the_checked_address_is_where_the_request_goes() -> None:
 
 async def test_an_address_refused_at_delivery_time_is_never_called(staff: object, db: object, clock: object) -> None:
     """Registered while private addresses were allowed; the deliverer checks again and refuses, without a request."""
+    from app.clock import FrozenClock
     from app.db import Database
     from app.webhooks.delivery import Deliverer, DeliveryConfig
     from tests.api import Api
@@ -126,12 +127,12 @@ async def test_an_address_refused_at_delivery_time_is_never_called(staff: object
     from tests.webhook_receiver import Receiver
     from tests.webhooks import create_webhook, deliveries
 
-    assert isinstance(staff, Api) and isinstance(db, Database)
+    assert isinstance(staff, Api) and isinstance(db, Database) and isinstance(clock, FrozenClock)
     receiver = await Receiver().start()
     deliverer = Deliverer(db, DeliveryConfig(policy=urls.UrlPolicy(allowed_hosts=("127.0.0.1",)), backoff_base=60))
     try:
         hook, _ = await create_webhook(staff, receiver.url, ["orderCreated"])
-        await create_order(staff, clock.now())  # type: ignore[attr-defined]
+        await create_order(staff, clock.now())
         turn = await deliverer.turn(int(hook["id"]))
         assert turn.sent is not None and not turn.sent.ok
         (delivery,) = await deliveries(staff, hook["id"])

@@ -69,7 +69,12 @@ async def test_a_protocol_without_an_internal_send_now_needs_is_not_offered_send
     token = await live.token(Role.VIEWER, "wall")
     monkeypatch.setattr(ws_protocol, "PRIVATE_ATTRIBUTES", (*ws_protocol.PRIVATE_ATTRIBUTES, "renamed_in_a_new_release"))
     called: list[bytes] = []
-    monkeypatch.setattr(WebSocketProtocol, "send_now", lambda self, text: called.append(text) or False)
+
+    def send_now_refused(self: WebSocketProtocol, text: bytes) -> bool:
+        called.append(text)
+        return False
+
+    monkeypatch.setattr(WebSocketProtocol, "send_now", send_now_refused)
     wall = await subscribe(live.address, token, MATCHING, {"filter": {}})
     try:
         await live.note(staff, order["id"], "delivered the ordinary way")

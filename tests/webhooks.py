@@ -38,7 +38,7 @@ def delivery_settings(**overrides: Any) -> Settings:
         "webhook_lease_seconds": 3.0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def create_webhook(

@@ -34,6 +34,7 @@ from app.party_orders.core import (
     touch,
 )
 from app.party_orders.models import PartyChangeRequest, PartyMilestone, PartyOrder, PartyProgressReport, PartyRequestKey
+from app.party_orders.progress import ProgressReport
 from app.party_orders.service import NewMilestone, add_milestones, complete
 
 Result = PartyOrder | PartyChangeRequest
@@ -44,14 +45,6 @@ class Acknowledgement:
     party_ref: str
     committed_delivery: datetime
     milestones: list[NewMilestone] = field(default_factory=list)
-
-
-@dataclass
-class ProgressReport:
-    percent_complete: int | None = None
-    note: str | None = None
-    expected_delivery: datetime | None = None
-    milestone_id: int | None = None
 
 
 def fingerprint(operation: str, party_order_id: int, payload: dict[str, Any]) -> str:

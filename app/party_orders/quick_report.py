@@ -24,7 +24,6 @@ caller runs the full domain path (``partner.report_progress``), which gives the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from app import validation as v
 from app.auth import Actor
@@ -32,9 +31,7 @@ from app.db import Database, StaleConnection, as_loaded
 from app.errors import DomainError
 from app.events import Event
 from app.party_orders.models import PartyOrder
-
-if TYPE_CHECKING:
-    from app.party_orders.partner import ProgressReport
+from app.party_orders.progress import ProgressReport
 
 # An instant as Python's ``datetime.isoformat()`` writes a UTC one, so both paths store the same event text.
 _ISO = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
