@@ -123,7 +123,7 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
         return tree, rolled
     ids = rolled
     for item in await session.execute(
-        select(i.id, i.order_id, i.parent_id, i.state).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
+        select(i.id, i.order_id, i.parent_id, i.state, i.fulfillment).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
     ):
         tree.items[item.order_id].append(item)
     for activity in await session.execute(
@@ -174,7 +174,8 @@ def _roll_up_items(items: list[AnyRow], units: list[work.WorkUnit], moves: Moves
     def settle(item: AnyRow) -> None:
         for child in children[item.id]:
             settle(child)
-        state[item.id] = work.rolled_up_item(item.state, own[item.id], [state[c.id] for c in children[item.id]])
+        kids = [state[c.id] for c in children[item.id]]
+        state[item.id] = work.rolled_up_item(item.state, own[item.id], kids, by_party=item.fulfillment == "party")
         if state[item.id] != item.state:
             moves.items[item.id] = state[item.id]
 

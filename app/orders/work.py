@@ -142,8 +142,11 @@ def move_item(uow: UnitOfWork, item: OrderItem, target: str, reason: str | None 
 SETTLED_ITEM = frozenset({"assessingCancellation", "pendingCancellation", "held"}) | states.ITEM.terminal
 
 
-def rolled_up_item(state: str, own: Sequence[WorkUnit], children: Sequence[str]) -> str:
+def rolled_up_item(state: str, own: Sequence[WorkUnit], children: Sequence[str], by_party: bool = False) -> str:
     """An item's state as its own work and its children's states make it.
+
+    ``by_party``: a party item, completed only by the delivery of a party order (its own internal work
+    done is progress, not completion; a forced completion of the order settles it otherwise).
 
     Removed by an amendment (``pendingCancellation``): cancelled once none of its own work is open.
     Completed when nothing of its own is open, every child is closed and something was done;
@@ -156,7 +159,8 @@ def rolled_up_item(state: str, own: Sequence[WorkUnit], children: Sequence[str])
     if state in SETTLED_ITEM:
         return state
     done = any(u.done for u in own) or "completed" in children
-    if done and not any(u.open for u in own) and all(not states.ITEM.is_open(c) for c in children):
+    delivered = not by_party or any(u.done and u.kind == "partyOrder" for u in own)
+    if done and delivered and not any(u.open for u in own) and all(not states.ITEM.is_open(c) for c in children):
         return "completed"
     if any(u.done or (u.open and u.started) for u in own) or any(c in ("inProgress", "completed") for c in children):
         return "inProgress"
