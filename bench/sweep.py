@@ -46,8 +46,10 @@ WRITER = Actor(name="bench.writer", role=Role.STAFF)
 WRITE_EVERY = 0.1
 
 
-async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: int | None = None) -> tuple[float, int, int, int]:
-    """Seconds, orders examined, level changes and SQL statements of one sweep."""
+async def timed_sweep(
+    db: Database, clock: Clock | None = None, batch_orders: int | None = None
+) -> tuple[float, int, int, int, int]:
+    """Seconds, orders examined, level changes, SQL statements and batches of one sweep."""
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
 
@@ -61,7 +63,7 @@ async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: in
     outcome = result.outcome
     if outcome is None:
         raise RuntimeError("another monitor holds the lock")
-    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before
+    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before, outcome.batches
 
 
 async def when_levels_change(db: Database, count: int, now: datetime) -> datetime:
@@ -142,15 +144,15 @@ async def main(args: argparse.Namespace) -> list[str]:
                     order_ids = list((await session.execute(select(CustomerOrder.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
-                settle, settle_examined, _, _ = sweeping.result()
+                settle, settle_examined, _, settle_statements, settle_batches = sweeping.result()
                 settled[(size, way)] = settle
                 await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
-                idle, idle_examined, _, idle_statements = await timed_sweep(db, clock, batch)
+                idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch)
                 changed = max(1, size // 1000)
                 if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
-                busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock, batch)
+                busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch)
                 async with db.read() as session:
                     open_orders = (
                         await session.execute(
@@ -164,6 +166,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{generated:.0f}",
                         f"{settle:.2f} ({settle_examined:,})",
                         "",
+                        f"{settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
                         len(waits),
@@ -178,7 +181,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
+                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)",
                     flush=True,
                 )
@@ -199,6 +202,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "generate s",
                 "settling sweep s (orders)",
                 "settle ratio",
+                "statements per settling batch",
                 "longest writer wait ms",
                 "median writer wait ms",
                 "writes",
@@ -233,4 +237,4 @@ __all__ = ["NotReady", "add_arguments", "main", "quick"]
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     add_arguments(parser)
-    asyncio.run(main(parser.parse_args()))
+    print("\n\n".join(asyncio.run(main(parser.parse_args()))))
