@@ -102,7 +102,10 @@ class Monitor:
                     yield None
                     return
                 try:
+                    restore = await sweeps.for_session(conn)  # once per sweep, not per batch
+                    await conn.commit()
                     yield _OnLockedConnection(self, conn)
+                    await conn.execute(restore)
                     await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
                     await conn.commit()
                 except BaseException:
