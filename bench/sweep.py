@@ -237,4 +237,4 @@ __all__ = ["NotReady", "add_arguments", "main", "quick"]
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     add_arguments(parser)
-    print("\n\n".join(asyncio.run(main(parser.parse_args()))))
+    asyncio.run(main(parser.parse_args()))
