@@ -126,6 +126,8 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
         select(i.id, i.order_id, i.parent_id, i.state, i.fulfillment).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
     ):
         tree.items[item.order_id].append(item)
+    # The activities with their predecessors, in one read: an activity's row once per predecessor.
+    d = table_of(ActivityDependency)
     for activity in await session.execute(
         select(
             a.id,
@@ -139,20 +141,17 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
             a.actual_start,
             a.actual_end,
             a.expected_end,
+            d.c.predecessor_id,
         )
+        .outerjoin(d, d.c.activity_id == a.id)
         .where(in_ids(a.order_id, ids, dialect))
-        .order_by(a.id)
+        .order_by(a.id, d.c.predecessor_id)
     ):
-        tree.activities[activity.order_id].append(activity)
-    if tree.activities:
-        d = table_of(ActivityDependency).c
-        rows = await session.execute(
-            select(d.activity_id, d.predecessor_id)
-            .join(table_of(Activity), a.id == d.activity_id)
-            .where(in_ids(a.order_id, ids, dialect))
-        )
-        for activity_id, predecessor_id in rows:
-            tree.preds[activity_id].append(predecessor_id)
+        listed = tree.activities[activity.order_id]
+        if not listed or listed[-1].id != activity.id:
+            listed.append(activity)
+        if activity.predecessor_id is not None:
+            tree.preds[activity.id].append(activity.predecessor_id)
     for order_id, activities in tree.activities.items():
         tree.units[order_id] += [work.activity_unit(act) for act in activities]
     kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if any(tree.party_orders.get(oid) for oid in ids) else [])

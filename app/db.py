@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, any_, event, func, literal, literal_column, select
+from sqlalchemy import BigInteger, any_, bindparam, event, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ColumnElement
@@ -34,11 +34,23 @@ Publisher = Callable[[Sequence[Event]], Awaitable[None]]
 Reconciler = Callable[["UnitOfWork", "set[int]"], Awaitable[Any]]
 
 
-def in_ids(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
-    """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million)."""
+def in_ids(column: Any, ids: Sequence[int], dialect: str, *, name: str | None = None) -> ColumnElement[bool]:
+    """``column IN ids`` with one bound parameter however many ids (a sweep may look at a million).
+
+    ``name``: the parameter is named, so a statement built once runs with other ids
+    (``{name: ids_value(ids, dialect)}``)."""
     if dialect == "postgresql":
-        return column == any_(literal(list(ids), ARRAY(BigInteger)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(ids))))))
+        array = ARRAY(BigInteger)
+        return column == any_(bindparam(name, list(ids), type_=array) if name else literal(list(ids), array))
+    listed = json.dumps(list(ids))
+    return column.in_(
+        select(literal_column("value")).select_from(func.json_each(bindparam(name, listed) if name else literal(listed)))
+    )
+
+
+def ids_value(ids: Sequence[int], dialect: str) -> Any:
+    """The value of ``in_ids``'s named parameter for these ids."""
+    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
 
 
 class StaleConnection(Unavailable):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from app.errors import InvalidTransition
@@ -60,11 +61,12 @@ class StateMachine:
     event: str  # the event type a state change of this machine records
     entity: str  # the event's entity (order, item, activity, ...)
 
-    @property
+    # Worked out once: ``is_open`` is asked for every row a sweep or a write reconciles.
+    @cached_property
     def states(self) -> frozenset[str]:
         return frozenset(self.transitions)
 
-    @property
+    @cached_property
     def terminal(self) -> frozenset[str]:
         return frozenset(s for s, nxt in self.transitions.items() if not nxt)
 

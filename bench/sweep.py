@@ -48,8 +48,10 @@ WRITER = Actor(name="bench.writer", role=Role.STAFF)
 WRITE_EVERY = 0.1
 
 
-async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: int | None = None) -> tuple[float, int, int, int]:
-    """Seconds, orders examined, level changes and SQL statements of one sweep."""
+async def timed_sweep(
+    db: Database, clock: Clock | None = None, batch_orders: int | None = None
+) -> tuple[float, int, int, int, int]:
+    """Seconds, orders examined, level changes, SQL statements and batches of one sweep."""
     from app.config import MONITOR_BATCH_ORDERS
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
@@ -62,7 +64,7 @@ async def timed_sweep(db: Database, clock: Clock | None = None, batch_orders: in
     outcome = result.outcome
     if outcome is None:
         raise RuntimeError("another monitor holds the lock")
-    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before
+    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before, outcome.batches
 
 
 async def when_levels_change(db: Database, count: int, now: datetime) -> datetime:
@@ -119,8 +121,8 @@ async def main(args: argparse.Namespace) -> list[str]:
     ways = [w.strip() for w in str(args.batches).split(",")]
     rows = []
     start = SystemClock().now()
-    clocks = {way: FrozenClock(start) for way in ways}  # one clock for each way: time never goes back
-    settled: dict[tuple[int, str], float] = {}
+    clocks = [FrozenClock(start) for _ in ways]  # one clock for each way (a way may be given twice): time never goes back
+    settled: dict[tuple[int, int], float] = {}  # (size, position of the way)
     async with AsyncExitStack() as stack:
         schemas = [await stack.enter_async_context(pg_schema(f"bench_sweep_{way}")) for way in ways]
         writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
@@ -131,8 +133,8 @@ async def main(args: argparse.Namespace) -> list[str]:
         have = 0
         for size in sizes:
             due_at: datetime | None = None
-            for way, (db, _), writer in zip(ways, schemas, writers, strict=True):
-                batch, clock = batch_size(way), clocks[way]
+            for n, (way, (db, _), writer) in enumerate(zip(ways, schemas, writers, strict=True)):
+                batch, clock = batch_size(way), clocks[n]
                 started = time.perf_counter()
                 await generate(
                     db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now()
@@ -143,15 +145,15 @@ async def main(args: argparse.Namespace) -> list[str]:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
-                settle, settle_examined, _, _ = sweeping.result()
-                settled[(size, way)] = settle
+                settle, settle_examined, _, settle_statements, settle_batches = sweeping.result()
+                settled[(size, n)] = settle
                 await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
-                idle, idle_examined, _, idle_statements = await timed_sweep(db, clock, batch)
+                idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch)
                 changed = max(1, size // 1000)
                 if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
-                busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock, batch)
+                busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch)
                 async with db.read() as session:
                     open_orders = (
                         await session.execute(
@@ -165,6 +167,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{generated:.0f}",
                         f"{settle:.2f} ({settle_examined:,})",
                         "",
+                        f"{settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
                         len(waits),
@@ -179,13 +182,13 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
+                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)",
                     flush=True,
                 )
-            base = settled.get((size, "one"), settled[(size, ways[0])])  # against the one transaction, wherever it ran
-            for row, way in zip(rows[-len(ways) :], ways, strict=True):
-                row[4] = f"{settled[(size, way)] / base:.2f}×"
+            base = settled[(size, ways.index("one") if "one" in ways else 0)]  # against the one transaction, wherever it ran
+            for n, row in enumerate(rows[-len(ways) :]):
+                row[4] = f"{settled[(size, n)] / base:.2f}×"
             have = size
     title = (
         f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
@@ -200,6 +203,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "generate s",
                 "settling sweep s (orders)",
                 "settle ratio",
+                "statements per settling batch",
                 "longest writer wait ms",
                 "median writer wait ms",
                 "writes",

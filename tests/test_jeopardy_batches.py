@@ -9,7 +9,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -391,3 +391,22 @@ async def test_a_batch_brings_the_whole_order_in_step_not_only_its_jeopardy_leve
         assert order.expected_completion == clock.now() + timedelta(hours=4)
     report = await audit(db)
     assert report.ok, report.problems
+
+
+SWEEP_SETTINGS = "SELECT " + ", ".join(f"current_setting('{name}')" for name, _ in sweep.SETTINGS)
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)  # session settings: PostgreSQL's
+async def test_the_leaders_connection_goes_back_to_the_pool_with_its_own_settings(db: Database, clock: FrozenClock) -> None:
+    async with db.engine.connect() as conn:
+        own = tuple((await conn.execute(text(SWEEP_SETTINGS))).one())
+    assert own != tuple(value for _, value in sweep.SETTINGS)
+    await late_backlog(db, clock)
+    leader = monitor(db, clock, ESCALATE_LATE, "leader")
+    leader.batch_orders = BATCH
+    result = await leader.sweep()
+    assert result.outcome is not None and result.outcome.batches > 1  # the settings held across its batches
+    async with AsyncExitStack() as stack:  # every connection the pool keeps, the leader's among them
+        pooled = [await stack.enter_async_context(db.engine.connect()) for _ in range(5)]
+        found = [tuple((await conn.execute(text(SWEEP_SETTINGS))).one()) for conn in pooled]
+    assert found == [own] * 5

@@ -24,7 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, text
+from sqlalchemy import TextClause, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
@@ -102,7 +102,10 @@ class Monitor:
                     yield None
                     return
                 try:
-                    yield _OnLockedConnection(self, conn)
+                    tx = _OnLockedConnection(self, conn)
+                    yield tx
+                    if tx.restore is not None:
+                        await conn.execute(tx.restore)
                     await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
                     await conn.commit()
                 except BaseException:
@@ -183,10 +186,12 @@ def _progress(remaining: int, examined: int | None) -> None:
 
 
 class _OnLockedConnection:
-    """PostgreSQL: every batch runs on the connection whose session holds the advisory lock."""
+    """PostgreSQL: every batch runs on the connection whose session holds the advisory lock, with the
+    sweep's settings set for that session before the first (a sweep with no batch sets nothing)."""
 
     def __init__(self, monitor: Monitor, conn: AsyncConnection) -> None:
         self.monitor, self.conn = monitor, conn
+        self.restore: TextClause | None = None  # what puts the session's own settings back
 
     def now(self) -> datetime:
         return self.monitor.clock.now()
@@ -196,6 +201,9 @@ class _OnLockedConnection:
 
     @asynccontextmanager
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:
+        if self.restore is None:  # once per sweep, not per batch
+            self.restore = await sweeps.for_session(self.conn)
+            await self.conn.commit()  # a batch's session begins its own transaction on the connection
         async with self.monitor.db.write(SYSTEM, now, connection=self.conn) as uow:
             yield uow
 

@@ -7,22 +7,30 @@ which its outcome can change while the row's data does not (a committed date, a 
 report due). A row stores the next of them as ``jeopardy_check_at``, so a sweep finds the rows
 time has reached through an index instead of evaluating every open row (see ``candidates.py``).
 The party order rule is in ``party_rules.py``; ``rulebook.py`` lists them all, in evaluation order.
+
+Building a rule's statement costs more than running it over a batch, and every write and every
+sweep batch runs them, so each statement is built once per process for each rule, backend and
+policy (``evaluation``, ``_storing_statement``, ...) and run with the time and the ids as its
+parameters (``Context.parameters``). A rule reads the time only through ``ctx.at(ctx.now)`` and
+``ctx.now_epoch``, the statement's ``now`` and ``now_epoch`` (``tests/test_jeopardy_rules.py``
+checks that two times build the same statement).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, cast, exists, func, literal, null, or_, select, union_all, update
+from sqlalchemy import Float, and_, bindparam, case, cast, exists, func, literal, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
 from app.columns import UTCDateTime, table_of
-from app.db import in_ids
+from app.db import ids_value, in_ids
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, CustomerOrder
 
@@ -33,6 +41,10 @@ NEVER = 1e18  # stands for "no threshold ahead" inside LEAST/MIN, which SQLite's
 # Check a row this long after its threshold: a rule may hold only strictly after it (``slack < ...``),
 # and SQLite's julianday arithmetic is exact only to ~50 µs.
 AFTER = 0.01
+# The time the statements are built at (``Context.template``); each run gives its own.
+BUILT_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# Statements kept per process: rules x backends x policies in use (tests try several policies).
+KEPT_STATEMENTS = 256
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class Context:
     at_risk_probability: float | None = None  # forecast chance of meeting the committed date below which it is
 
     def at(self, when: datetime) -> ColumnElement[Any]:
+        """An instant in SQL; the context's own time is the statement's ``now`` parameter."""
+        if when == self.now:
+            return bindparam("now", when, type_=UTCDateTime)
         return literal(when, UTCDateTime)
 
     def epoch(self, column: Any) -> ColumnElement[Any]:
@@ -54,8 +69,20 @@ class Context:
         return func.extract("epoch", column)
 
     @property
-    def now_epoch(self) -> float:
-        return self.now.timestamp()
+    def now_epoch(self) -> ColumnElement[Any]:
+        """Seconds since 1970 of the context's time: the statement's ``now_epoch`` parameter."""
+        return bindparam("now_epoch", self.now.timestamp(), type_=Float)
+
+    def template(self) -> Context:
+        """This context at ``BUILT_AT``: the key of the statements built for it, whatever its time."""
+        return replace(self, now=BUILT_AT)
+
+    def parameters(self, order_ids: Sequence[int] | None = None) -> dict[str, Any]:
+        """A built statement's parameters at this context's time (and for these orders)."""
+        found: dict[str, Any] = {"now": self.now, "now_epoch": self.now.timestamp()}
+        if order_ids is not None:
+            found["ids"] = ids_value(order_ids, self.dialect)
+        return found
 
 
 @dataclass(frozen=True)
@@ -135,7 +162,7 @@ def customer_order_rule(ctx: Context) -> Evaluation:
     t = table_of(CustomerOrder)
     o = t.c
     tracked = o.state.in_(OPEN_ORDER)
-    finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=literal(ctx.now_epoch))
+    finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=ctx.now_epoch)
     slack = ctx.epoch(o.committed_date) - finish
     window = ctx.epoch(o.committed_date) - ctx.epoch(o.requested_at)
     percent = round(ctx.at_risk_slack * 100)
@@ -213,11 +240,39 @@ def next_check(ctx: Context, ev: Evaluation) -> ColumnElement[Any]:
     return case((ev.tracked, func.nullif(least, NEVER) + AFTER), else_=null())
 
 
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def evaluation(rule: Rule, key: Context) -> Evaluation:
+    """A rule's SQL for a context built at ``BUILT_AT`` (``Context.template``), built once."""
+    return rule.build(key)
+
+
+def _scope(ev: Evaluation, key: Context) -> ColumnElement[bool]:
+    """The rows of the orders named by the statement's ``ids`` parameter."""
+    return in_ids(ev.order_id, [], key.dialect, name="ids")
+
+
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _due_statement(rule: Rule, key: Context) -> Any:
+    ev = evaluation(rule, key)
+    return select(ev.order_id).where(ev.row.c.jeopardy_check_at <= key.now_epoch).distinct()
+
+
 async def due_orders(session: AsyncSession, rule: Rule, ctx: Context) -> set[int]:
     """Orders having a row of this rule whose next threshold time has come (an index range scan)."""
-    ev = rule.build(ctx)
-    rows = await session.execute(select(ev.order_id).where(ev.row.c.jeopardy_check_at <= ctx.now_epoch).distinct())
+    rows = await session.execute(_due_statement(rule, ctx.template()), ctx.parameters())
     return set(rows.scalars())
+
+
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _changes_statements(rule: Rule, key: Context) -> tuple[Evaluation, list[str], Any, Any]:
+    """A rule's read of the rows whose reason changed, and its store of their next check times."""
+    ev = evaluation(rule, key)
+    t = ev.row
+    extra = [name for name in EXTRA_COLUMNS if name in t.c]
+    columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
+    changed = select(*columns).where(_scope(ev, key), ev.reason.is_distinct_from(t.c.jeopardy_reason))
+    store = update(t).where(_scope(ev, key)).values(jeopardy_check_at=next_check(key, ev))
+    return ev, extra, changed, store
 
 
 async def changes(
@@ -230,15 +285,11 @@ async def changes(
     """
     if store_checks and ctx.dialect == "postgresql":
         return (await changes_of(session, [rule], ctx, order_ids))[rule.entity]
-    ev = rule.build(ctx)
-    t = ev.row
-    extra = [name for name in EXTRA_COLUMNS if name in t.c]
-    columns = (t.c.id, ev.order_id, t.c.jeopardy_level, t.c.jeopardy_reason, ev.reason, *[t.c[name] for name in extra])
-    scope = in_ids(ev.order_id, order_ids, ctx.dialect)
-    rows = list(await session.execute(select(*columns).where(scope, ev.reason.is_distinct_from(t.c.jeopardy_reason))))
+    ev, extra, changed, store = _changes_statements(rule, ctx.template())
+    parameters = ctx.parameters(order_ids)
+    rows = list(await session.execute(changed, parameters))
     if store_checks:
-        store = update(t).where(scope).values(jeopardy_check_at=next_check(ctx, ev))
-        await session.execute(store, execution_options={"synchronize_session": False})
+        await session.execute(store, parameters, execution_options={"synchronize_session": False})
     return _level_changes(rule, ev, extra, rows, stored=False)
 
 
@@ -252,30 +303,16 @@ async def changes_of(
     The CTEs see the same snapshot, which is right because no rule reads the levels another stores
     (a rule that would must go in a statement of its own after that one).
     """
+    parameters = ctx.parameters(order_ids)
+    options = {"synchronize_session": False}
     if len(wanted) == 1:
         rule = wanted[0]
-        ev = rule.build(ctx)
+        ev = evaluation(rule, ctx.template())
         extra = [name for name in EXTRA_COLUMNS if name in ev.row.c]
-        rows = await session.execute(_storing(ctx, ev, extra, order_ids), execution_options={"synchronize_session": False})
+        rows = await session.execute(_storing_one(rule, ctx.template()), parameters, execution_options=options)
         return {rule.entity: _level_changes(rule, ev, extra, rows, stored=True)}
-    built = [(rule, rule.build(ctx)) for rule in wanted]
-    everywhere = [name for name in EXTRA_COLUMNS if any(name in ev.row.c for _, ev in built)]
-    types = {name: next(ev.row.c[name].type for _, ev in built if name in ev.row.c) for name in everywhere}
-    parts = []
-    for n, (rule, ev) in enumerate(built):
-        stored = _storing(ctx, ev, [name for name in everywhere if name in ev.row.c], order_ids).cte(f"stored_{rule.entity}")
-        parts.append(
-            select(
-                literal(n).label("rule"),
-                stored.c.id,
-                stored.c.order_id,
-                stored.c.before,
-                stored.c.before_reason,
-                stored.c.reason,
-                *[stored.c[name] if name in ev.row.c else cast(null(), types[name]).label(name) for name in everywhere],
-            )
-        )
-    together = (await session.execute(union_all(*parts), execution_options={"synchronize_session": False})).all()
+    statement, built, everywhere = _storing_together(tuple(wanted), ctx.template())
+    together = (await session.execute(statement, parameters, execution_options=options)).all()
     found: dict[str, list[LevelChange]] = {}
     for n, (rule, ev) in enumerate(built):
         extra = [name for name in EXTRA_COLUMNS if name in ev.row.c]
@@ -288,7 +325,37 @@ async def changes_of(
     return found
 
 
-def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence[int]) -> Any:
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _storing_one(rule: Rule, key: Context) -> Any:
+    ev = evaluation(rule, key)
+    return _storing(key, ev, [name for name in EXTRA_COLUMNS if name in ev.row.c])
+
+
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _storing_together(wanted: tuple[Rule, ...], key: Context) -> tuple[Any, list[tuple[Rule, Evaluation]], list[str]]:
+    """The rules' ``_storing`` statements as CTEs of one, their rows together (numbered by rule);
+    the rules with their evaluations, and the extra columns of any of them (NULL where a table has none)."""
+    built = [(rule, evaluation(rule, key)) for rule in wanted]
+    everywhere = [name for name in EXTRA_COLUMNS if any(name in ev.row.c for _, ev in built)]
+    types = {name: next(ev.row.c[name].type for _, ev in built if name in ev.row.c) for name in everywhere}
+    parts = []
+    for n, (rule, ev) in enumerate(built):
+        stored = _storing(key, ev, [name for name in everywhere if name in ev.row.c]).cte(f"stored_{rule.entity}")
+        parts.append(
+            select(
+                literal(n).label("rule"),
+                stored.c.id,
+                stored.c.order_id,
+                stored.c.before,
+                stored.c.before_reason,
+                stored.c.reason,
+                *[stored.c[name] if name in ev.row.c else cast(null(), types[name]).label(name) for name in everywhere],
+            )
+        )
+    return union_all(*parts), built, everywhere
+
+
+def _storing(ctx: Context, ev: Evaluation, extra: list[str]) -> Any:
     """A sweep's statement for one rule on PostgreSQL: evaluate, then store check time, level, reason
     and the level's start where any of them changes. A row is written at most once per sweep (an
     indexed column changes, so every write touches every index of the table) and not at all when
@@ -305,7 +372,7 @@ def _storing(ctx: Context, ev: Evaluation, extra: list[str], order_ids: Sequence
             t.c.jeopardy_check_at.label("old_check"),
             *[t.c[name] for name in extra],
         )
-        .where(in_ids(ev.order_id, order_ids, ctx.dialect))
+        .where(_scope(ev, ctx))
         # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the UPDATE, where each use of
         # its columns (the filter, the level, its start) would evaluate the rule's CASE and its
         # subqueries again: once per row instead of up to nine times.

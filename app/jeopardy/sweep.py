@@ -9,13 +9,13 @@ most and a sweep cut short is resumed by the next.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import SYSTEM
 from app.config import MONITOR_BATCH_ORDERS
@@ -25,27 +25,41 @@ from app.jeopardy import candidates, rules
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
 
-# PostgreSQL settings of a batch's transaction, in one round trip. The rules' statements over
+# PostgreSQL settings of a sweep's batches. The rules' statements over
 # hundreds of ids are estimated costly enough to JIT-compile them: far more time compiling than
 # working. Their planner estimates also favour hashing a whole table (every activity, say) for the
 # few thousand rows of a batch, which makes each batch cost as much as the table is large; index
 # lookups are right for a bounded batch, so hash and merge joins are off and no hash table fits in
 # its working memory. A batch that records no event (most of a settling sweep) need not wait for
 # its commit to reach the disk: lost in a server crash it only sets the mark back, and the next
-# sweep does it again (a batch with events turns it back on).
-BATCH_SETTINGS = text(
-    "SELECT "
-    + ", ".join(
-        f"set_config('{name}', '{value}', true)"
-        for name, value in (
-            ("jit", "off"),
-            ("enable_hashjoin", "off"),
-            ("enable_mergejoin", "off"),
-            ("work_mem", "64kB"),
-            ("synchronous_commit", "off"),
-        )
-    )
+# sweep does it again (a batch with events turns it back on). A leader sets them once for the
+# session of the connection that runs every batch of its sweep (``for_session``), not per batch.
+SETTINGS = (
+    ("jit", "off"),
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+    ("work_mem", "64kB"),
+    ("synchronous_commit", "off"),
 )
+
+
+def settings(values: Iterable[tuple[str, str]], *, local: bool) -> TextClause:
+    """One statement setting these, for the transaction (``local``) or the session."""
+    pairs = list(values)
+    return text(
+        "SELECT " + ", ".join(f"set_config(:name_{n}, :value_{n}, {'true' if local else 'false'})" for n in range(len(pairs)))
+    ).bindparams(
+        **{f"name_{n}": name for n, (name, _) in enumerate(pairs)}, **{f"value_{n}": v for n, (_, v) in enumerate(pairs)}
+    )
+
+
+async def for_session(conn: AsyncConnection) -> TextClause:
+    """Set ``SETTINGS`` for the session of this connection (in its open transaction); returns the
+    statement that puts the session's own values back (before the connection goes back to the pool)."""
+    names = [name for name, _ in SETTINGS]
+    before = (await conn.execute(text("SELECT " + ", ".join(f"current_setting('{name}')" for name in names)))).one()
+    await conn.execute(settings(SETTINGS, local=False))
+    return settings(zip(names, before, strict=True), local=False)
 
 
 class SweepTransactions(Protocol):
@@ -56,7 +70,8 @@ class SweepTransactions(Protocol):
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
     def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
-        """One batch's transaction, committed when the block ends; None: the sweep may not go on."""
+        """One batch's transaction, committed when the block ends, on PostgreSQL with ``SETTINGS``
+        in force; None: the sweep may not go on."""
         ...
 
 
@@ -96,8 +111,6 @@ async def run(
                 out.stopped = True
                 break
             postgres = uow.dialect == "postgresql"
-            if postgres:
-                await uow.session.execute(BATCH_SETTINGS)
             locked = await candidates.lock_orders(uow, batch)
             part = await reconcile(uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked))
             part.events = list(uow.pending)
@@ -129,6 +142,8 @@ class _RolledBack:
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:
         async with self.db.write_session() as session:
             try:
+                if not self.db.is_sqlite:
+                    await session.execute(settings(SETTINGS, local=True))
                 yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=self.db)
             finally:
                 await session.rollback()
