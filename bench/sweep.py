@@ -100,6 +100,16 @@ async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], swe
     return waits
 
 
+async def forecasts_drawn_at(db: Database, when: datetime) -> int:
+    """Forecasts drawn at this instant of the benchmark's frozen clock (each sweep's, and the writer's notes meanwhile)."""
+    from app.forecast.models import OrderForecast
+
+    async with db.read() as session:
+        return (
+            await session.execute(select(func.count()).select_from(OrderForecast).where(OrderForecast.computed_at == when))
+        ).scalar_one()
+
+
 def batch_size(word: str) -> int:
     return sys.maxsize if word == "one" else int(word)
 
@@ -143,6 +153,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, _ = sweeping.result()
+                settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, way)] = settle
                 await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
                 idle, idle_examined, _, idle_statements = await timed_sweep(db, clock, batch)
@@ -151,6 +162,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
                 busy, examined, busy_changes, busy_statements = await timed_sweep(db, clock, batch)
+                busy_drawn = await forecasts_drawn_at(db, due_at)
                 async with db.read() as session:
                     open_orders = (
                         await session.execute(
@@ -163,6 +175,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         "one transaction" if batch == sys.maxsize else f"batches of {batch:,}",
                         f"{generated:.0f}",
                         f"{settle:.2f} ({settle_examined:,})",
+                        f"{settle_drawn:,}",
                         "",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
@@ -174,17 +187,20 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{busy_changes:,}",
                         f"{busy:.3f}",
                         busy_statements,
+                        f"{busy_drawn:,}",
+                        f"{os.getloadavg()[0]:.1f}",
                     ]
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
                     f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes; load {os.getloadavg()[0]:.1f}), "
-                    f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)",
+                    f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
+                    f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
                     flush=True,
                 )
             base = settled.get((size, "one"), settled[(size, ways[0])])  # against the one transaction, wherever it ran
             for row, way in zip(rows[-len(ways) :], ways, strict=True):
-                row[4] = f"{settled[(size, way)] / base:.2f}×"
+                row[5] = f"{settled[(size, way)] / base:.2f}×"
             have = size
     title = (
         f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
@@ -198,6 +214,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "sweep",
                 "generate s",
                 "settling sweep s (orders)",
+                "forecasts drawn settling",
                 "settle ratio",
                 "longest writer wait ms",
                 "median writer wait ms",
@@ -209,6 +226,8 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "level changes",
                 "sweep s",
                 "statements",
+                "forecasts drawn",
+                "load at the end",
             ],
             rows,
         )
