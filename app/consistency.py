@@ -244,7 +244,7 @@ async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Colle
             rows = await uow.session.execute(
                 select(p.id, p.name).where(in_ids(p.id, sorted(set(party_of.values())), uow.dialect))
             )
-            by_id = dict(rows.tuples())
+            by_id: dict[int, str] = dict(rows.all())  # the rows, not the result: a result has keys() and reads as a mapping
             names = {poid: by_id.get(pid) for poid, pid in party_of.items()}
     marks = []
     for order in tree.orders:
