@@ -9,7 +9,8 @@ order, in this order:
 2. the order's state: in progress once work started, completed once every item is closed and
    something was done, cancelled once the last party confirmed a pending cancellation;
 3. its expected completion: the critical path of its work, done work at its actual end, dropped
-   work not at all (``schedule.expected_completion``);
+   work not at all (``schedule.expected_completion``); and the instant after which finishing
+   leaves too little slack, in the working time of whoever does the last work (``jeopardy.slack``);
 4. the needed-by date of its open party orders: the committed date, unless staff gave an earlier one;
 5. its forecast, when the dates or states it reads changed or its time came (``app/forecast/service.py``);
 6. the jeopardy levels and reasons of the order, its activities and party orders (the set-based
@@ -28,11 +29,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.orm import attributes
 
 from app.columns import table_of
 from app.db import Reconciler, UnitOfWork, in_ids
 from app.forecast import service as forecasts
+from app.jeopardy import slack
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
@@ -40,7 +43,7 @@ from app.orders.core import move_order
 from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
 from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
-from app.party_orders.models import PartyOrder
+from app.party_orders.models import Party, PartyOrder
 from app.party_orders.work import PARTY_ORDERS
 
 # A plain row of any columns (SQLAlchemy types a row by its columns' types).
@@ -79,7 +82,8 @@ class Moves:
 
 async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> tuple[Tree, list[int]]:
     """The orders and their party orders, and the rest of the tree (items, work) of those to roll up:
-    all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work)."""
+    all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work) and
+    whose at-risk instant is stored (finding it reads their work)."""
     session, dialect = uow.session, uow.dialect
     o, i, a, p = table_of(CustomerOrder).c, table_of(OrderItem).c, table_of(Activity).c, table_of(PartyOrder).c
     orders = list(
@@ -87,8 +91,10 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
             select(
                 o.id,
                 o.state,
+                o.requested_at,
                 o.committed_date,
                 o.expected_completion,
+                o.at_risk_from,
                 o.escalation_level,
                 o.jeopardy_level,
                 o.forecast_key,
@@ -118,7 +124,13 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
     ):
         tree.party_orders[po.order_id].append(po)
     now = uow.now.timestamp()
-    rolled = [o.id for o in orders if o.id not in in_step or (o.forecast_due_at is not None and o.forecast_due_at <= now)]
+    rolled = [
+        o.id
+        for o in orders
+        if o.id not in in_step
+        or (o.forecast_due_at is not None and o.forecast_due_at <= now)
+        or (o.at_risk_from is None and states.ORDER.is_open(o.state))
+    ]
     if not rolled:
         return tree, rolled
     ids = rolled
@@ -218,6 +230,49 @@ def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
             target = needed_by(po.needed_by_given, po.needed_by, order.committed_date)
             if target != po.needed_by:
                 moves.needed_by[po.id] = target
+
+
+async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy) -> None:
+    """Store the open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its
+    check time is: no event). Not through the ORM: a sweep may settle many orders at once."""
+    book = policy.calendars
+    names: dict[int, str | None] = {}
+    if book.parties:  # a party's name matters only when some party has a calendar of its own
+        party_of = {po.id: po.party_id for oid in read for po in tree.party_orders[oid]}
+        if party_of:
+            p = table_of(Party).c
+            rows = await uow.session.execute(
+                select(p.id, p.name).where(in_ids(p.id, sorted(set(party_of.values())), uow.dialect))
+            )
+            by_id: dict[int, str] = dict(rows.all())  # the rows, not the result: a result has keys() and reads as a mapping
+            names = {poid: by_id.get(pid) for poid, pid in party_of.items()}
+    marks = []
+    for order in tree.orders:
+        if order.id not in read or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
+            continue
+        oid = order.id
+        calendar = slack.last_worker(book, tree.activities[oid], tree.preds, tree.units[oid], names)
+        instant = slack.at_risk_from(calendar, order.requested_at, order.committed_date, policy.at_risk_slack)
+        if instant != order.at_risk_from:
+            marks.append({"b_id": oid, "b_at": instant})
+    if not marks:
+        return
+    o = table_of(CustomerOrder)
+    await uow.session.execute(
+        update(o).where(o.c.id == bindparam("b_id")).values(at_risk_from=bindparam("b_at")),
+        marks,
+        execution_options={"synchronize_session": False},
+    )
+    held = _held(uow, {m["b_id"] for m in marks})
+    for mark in marks:  # rows this session holds (a mutation's own order) show the stored instant
+        if mark["b_id"] in held:
+            attributes.set_committed_value(held[mark["b_id"]], "at_risk_from", mark["b_at"])
+
+
+def _held(uow: UnitOfWork, ids: Collection[int]) -> dict[int, CustomerOrder]:
+    """The customer orders of these ids that the session holds already (none is loaded)."""
+    held = uow.session.sync_session.identity_map.values()
+    return {obj.id: obj for obj in held if isinstance(obj, CustomerOrder) and obj.id is not None and obj.id in ids}
 
 
 async def _objects(uow: UnitOfWork, model: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -349,6 +404,7 @@ async def reconcile(
         _settle_order_state(order, item_states, tree, moves)
     await _apply(uow, moves, tree)
     await uow.session.flush()
+    await _settle_at_risk(uow, tree, moves, read, policy)
     await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy)  # before the levels: a rule reads the forecast
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)

@@ -103,6 +103,16 @@ async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], swe
     return waits
 
 
+async def forecasts_drawn_at(db: Database, when: datetime) -> int:
+    """Forecasts drawn at this instant of the benchmark's frozen clock (each sweep's, and the writer's notes meanwhile)."""
+    from app.forecast.models import OrderForecast
+
+    async with db.read() as session:
+        return (
+            await session.execute(select(func.count()).select_from(OrderForecast).where(col(OrderForecast.computed_at) == when))
+        ).scalar_one()
+
+
 def batch_size(word: str) -> int:
     return sys.maxsize if word == "one" else int(word)
 
@@ -146,6 +156,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches = sweeping.result()
+                settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle
                 await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
                 idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch)
@@ -154,6 +165,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
                 busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch)
+                busy_drawn = await forecasts_drawn_at(db, due_at)
                 async with db.read() as session:
                     open_orders = (
                         await session.execute(
@@ -166,6 +178,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         "one transaction" if batch == sys.maxsize else f"batches of {batch:,}",
                         f"{generated:.0f}",
                         f"{settle:.2f} ({settle_examined:,})",
+                        f"{settle_drawn:,}",
                         "",
                         f"{settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
@@ -178,17 +191,20 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{busy_changes:,}",
                         f"{busy:.3f}",
                         busy_statements,
+                        f"{busy_drawn:,}",
+                        f"{os.getloadavg()[0]:.1f}",
                     ]
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
                     f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
-                    f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements)",
+                    f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
+                    f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
                     flush=True,
                 )
             base = settled[(size, ways.index("one") if "one" in ways else 0)]  # against the one transaction, wherever it ran
             for n, row in enumerate(rows[-len(ways) :]):
-                row[4] = f"{settled[(size, n)] / base:.2f}×"
+                row[5] = f"{settled[(size, n)] / base:.2f}×"
             have = size
     title = (
         f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
@@ -202,6 +218,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "sweep",
                 "generate s",
                 "settling sweep s (orders)",
+                "forecasts drawn settling",
                 "settle ratio",
                 "statements per settling batch",
                 "longest writer wait ms",
@@ -214,6 +231,8 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "level changes",
                 "sweep s",
                 "statements",
+                "forecasts drawn",
+                "load at the end",
             ],
             rows,
         )

@@ -162,9 +162,6 @@ def customer_order_rule(ctx: Context) -> Evaluation:
     t = table_of(CustomerOrder)
     o = t.c
     tracked = o.state.in_(OPEN_ORDER)
-    finish = case((o.expected_completion > ctx.at(ctx.now), ctx.epoch(o.expected_completion)), else_=ctx.now_epoch)
-    slack = ctx.epoch(o.committed_date) - finish
-    window = ctx.epoch(o.committed_date) - ctx.epoch(o.requested_at)
     percent = round(ctx.at_risk_slack * 100)
     pairs: list[tuple[ColumnElement[bool], str, str | Any]] = [
         (o.committed_date <= ctx.at(ctx.now), "late", "The committed date has passed and the order is not complete."),
@@ -175,19 +172,20 @@ def customer_order_rule(ctx: Context) -> Evaluation:
         unlikely = and_(o.forecast_on_time < ctx.at_risk_probability, o.forecast_summary.is_not(None))
         pairs.append((unlikely, "atRisk", o.forecast_summary))
         worded = ((FORECAST_REASON, "atRisk"),)
+    # Slack measured in the working time of whoever does the last work: too little once the finish
+    # (the expected completion, or now once that has passed) is after the stored instant (slack.py).
     pairs.append(
         (
-            slack < window * ctx.at_risk_slack,
+            or_(o.expected_completion > o.at_risk_from, o.at_risk_from < ctx.at(ctx.now)),
             "atRisk",
             f"Less than {percent}% of the time between request and committed date is left after the open work.",
         )
     )
     reason, levels = levels_of(pairs, tracked)
-    committed = ctx.epoch(o.committed_date)
     # Not the expected completion: once now passes it, slack shrinks with time, but it crosses the
-    # at-risk line only at the at-risk point (if it was above it), so that point is the threshold.
+    # at-risk line only at the at-risk instant (if it was above it), so that instant is the threshold.
     # The forecast's own time to be drawn again: the sweep reaches the order then (and reconciles it).
-    thresholds = [committed, committed - window * ctx.at_risk_slack, o.forecast_due_at]
+    thresholds = [ctx.epoch(o.committed_date), ctx.epoch(o.at_risk_from), o.forecast_due_at]
     return Evaluation(row=t, reason=reason, levels=levels, tracked=tracked, order_id=o.id, thresholds=thresholds, worded=worded)
 
 

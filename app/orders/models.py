@@ -32,6 +32,9 @@ class CustomerOrder(SQLModel, table=True):
     jeopardy_reason: str | None = Field(default=None, max_length=500)
     jeopardy_check_at: float | None = Field(default=None)  # epoch seconds; see app/jeopardy/rules.py
     jeopardy_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Finishing after this leaves too little slack, in the working time of whoever does the last
+    # work (app/jeopardy/slack.py; kept by the reconciliation, read by the set-based rule).
+    at_risk_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalation_level: int = Field(default=0, nullable=False)
     # The forecast's inputs (a digest of the open work's dates), when it is drawn again with no date
     # moved (epoch seconds), its chance of meeting the committed date and what decides it (app/forecast).

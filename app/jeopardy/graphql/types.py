@@ -65,7 +65,10 @@ class EscalationLevelName:
 @strawberry.type(description="The escalation policy in force.")
 class EscalationPolicy:
     at_risk_slack: float = strawberry.field(
-        description="An order is atRisk when less than this share of its request-to-committed window is left after its open work."
+        description=(
+            "An order is atRisk when less than this share of its request-to-committed window is left after its open work, "
+            "both measured in the working time of whoever does its last open work."
+        )
     )
     rules: list[EscalationRule]
     levels: list[EscalationLevelName]
