@@ -123,13 +123,10 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
         .order_by(p.id)
     ):
         tree.party_orders[po.order_id].append(po)
-    now = uow.now.timestamp()
     rolled = [
         o.id
         for o in orders
-        if o.id not in in_step
-        or (o.forecast_due_at is not None and o.forecast_due_at <= now)
-        or (o.at_risk_from is None and states.ORDER.is_open(o.state))
+        if o.id not in in_step or forecasts.due(o, uow.now) or (o.at_risk_from is None and states.ORDER.is_open(o.state))
     ]
     if not rolled:
         return tree, rolled

@@ -82,9 +82,13 @@ def inputs_key(w: OrderWork) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+def due(order: Any, now: datetime) -> bool:
+    """The order's forecast is to be drawn again because its time came (``forecast_due_at`` passed)."""
+    return order.forecast_due_at is not None and order.forecast_due_at <= now.timestamp()
+
+
 def stale(w: OrderWork, key: str, now: datetime) -> bool:
-    due = w.order.forecast_due_at
-    return w.order.forecast_key != key or (due is not None and due <= now.timestamp())
+    return w.order.forecast_key != key or due(w.order, now)
 
 
 # Histories move slowly (a case closes now and then), so a process keeps what it read, per database,
