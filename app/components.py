@@ -39,6 +39,7 @@ async def start_monitor(state: AppState) -> Stop:
         policy=state.policy,
         interval=state.settings.monitor_interval_seconds,
         batch_orders=state.settings.monitor_batch_orders,
+        batch_seconds=state.settings.monitor_batch_seconds,
     )
     state.services.monitor = monitor
     monitor.start()

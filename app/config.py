@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MONITOR_BATCH_ORDERS = 250
+MONITOR_BATCH_SECONDS = 0.1
 
 
 class Settings(BaseSettings):
@@ -32,7 +33,13 @@ class Settings(BaseSettings):
     monitor_batch_orders: int = Field(
         default=MONITOR_BATCH_ORDERS,
         ge=1,
-        description="Orders per sweep transaction: no writer waits for the monitor longer than one such batch.",
+        description="Orders per sweep transaction at most: no writer waits for the monitor longer than one such batch.",
+    )
+    monitor_batch_seconds: float = Field(
+        default=MONITOR_BATCH_SECONDS,
+        ge=0,
+        description="The time a sweep's batch should take: the next batch holds as many orders as fit (at most "
+        "MONITOR_BATCH_ORDERS), by the time per order of the last one; 0 keeps every batch at MONITOR_BATCH_ORDERS.",
     )
     jeopardy_policy_file: str | None = Field(
         default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml."

@@ -49,14 +49,20 @@ WRITE_EVERY = 0.1
 
 
 async def timed_sweep(
-    db: Database, clock: Clock | None = None, batch_orders: int | None = None
+    db: Database, clock: Clock | None = None, batch_orders: int | None = None, batch_seconds: float = 0.0
 ) -> tuple[float, int, int, int, int]:
     """Seconds, orders examined, level changes, SQL statements and batches of one sweep."""
     from app.config import MONITOR_BATCH_ORDERS
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
 
-    monitor = Monitor(db, clock or SystemClock(), policy=load_policy(), batch_orders=batch_orders or MONITOR_BATCH_ORDERS)
+    monitor = Monitor(
+        db,
+        clock or SystemClock(),
+        policy=load_policy(),
+        batch_orders=batch_orders or MONITOR_BATCH_ORDERS,
+        batch_seconds=batch_seconds,
+    )
     before = db.statements.count
     started = time.perf_counter()
     result = await monitor.sweep()
@@ -113,8 +119,19 @@ async def forecasts_drawn_at(db: Database, when: datetime) -> int:
         ).scalar_one()
 
 
-def batch_size(word: str) -> int:
-    return sys.maxsize if word == "one" else int(word)
+def batching(word: str) -> tuple[int, float]:
+    """A way of sweeping: ``one`` (one transaction), ``N`` (batches of N orders) or ``N@S`` (batches of
+    at most N orders, each sized to take about S seconds, as the service sweeps by default)."""
+    if word == "one":
+        return sys.maxsize, 0.0
+    orders, _, seconds = word.partition("@")
+    return int(orders), float(seconds or 0)
+
+
+def way_name(batch: int, seconds: float) -> str:
+    if batch == sys.maxsize:
+        return "one transaction"
+    return f"batches of ≤{batch:,} sized to {seconds:g} s" if seconds else f"batches of {batch:,}"
 
 
 async def main(args: argparse.Namespace) -> list[str]:
@@ -144,7 +161,7 @@ async def main(args: argparse.Namespace) -> list[str]:
         for size in sizes:
             due_at: datetime | None = None
             for n, (way, (db, _), writer) in enumerate(zip(ways, schemas, writers, strict=True)):
-                batch, clock = batch_size(way), clocks[n]
+                (batch, seconds), clock = batching(way), clocks[n]
                 started = time.perf_counter()
                 await generate(
                     db, Spec(orders=size - have, items=args.items, chunk=10000, party_share=args.party_share), clock.now()
@@ -153,18 +170,18 @@ async def main(args: argparse.Namespace) -> list[str]:
                 generated = time.perf_counter() - started
                 async with db.read() as session:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
-                sweeping = asyncio.create_task(timed_sweep(db, clock, batch))
+                sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches = sweeping.result()
                 settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle
-                await timed_sweep(db, clock, batch)  # the orders the writer noted meanwhile
-                idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch)
+                await timed_sweep(db, clock, batch, seconds)  # the orders the writer noted meanwhile
+                idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch, seconds)
                 changed = max(1, size // 1000)
                 if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
-                busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch)
+                busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch, seconds)
                 busy_drawn = await forecasts_drawn_at(db, due_at)
                 async with db.read() as session:
                     open_orders = (
@@ -175,12 +192,12 @@ async def main(args: argparse.Namespace) -> list[str]:
                 rows.append(
                     [
                         f"{open_orders:,}",
-                        "one transaction" if batch == sys.maxsize else f"batches of {batch:,}",
+                        way_name(batch, seconds),
                         f"{generated:.0f}",
                         f"{settle:.2f} ({settle_examined:,})",
                         f"{settle_drawn:,}",
                         "",
-                        f"{settle_statements / max(1, settle_batches):.1f}",
+                        f"{settle_batches:,}: {settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
                         len(waits),
@@ -220,7 +237,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "settling sweep s (orders)",
                 "forecasts drawn settling",
                 "settle ratio",
-                "statements per settling batch",
+                "settling batches: statements per batch",
                 "longest writer wait ms",
                 "median writer wait ms",
                 "writes",
@@ -244,7 +261,10 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}items", type=int, default=3, help="items (and activities) per order")
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
     p.add_argument(
-        f"--{prefix}batches", default="one,250", help="ways to sweep, comma-separated: one (one transaction) or orders per batch"
+        f"--{prefix}batches",
+        default="one,250@0.1",
+        help="ways to sweep, comma-separated: one (one transaction), N (orders per batch) or N@S (at most N orders, "
+        "sized to take S seconds: the service's default is 250@0.1)",
     )
 
 

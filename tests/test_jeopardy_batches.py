@@ -410,3 +410,43 @@ async def test_the_leaders_connection_goes_back_to_the_pool_with_its_own_setting
         pooled = [await stack.enter_async_context(db.engine.connect()) for _ in range(5)]
         found = [tuple((await conn.execute(text(SWEEP_SETTINGS))).one()) for conn in pooled]
     assert found == [own] * 5
+
+
+def test_a_batch_is_sized_by_the_time_per_order_of_the_one_before() -> None:
+    # 100 orders took 0.2 s: 2 ms an order, so 0.1 s holds 50; never more than the cap, nor less than one.
+    assert sweep.next_size(100, 0.2, 0.1, 250) == 50
+    assert sweep.next_size(100, 10.0, 0.1, 250) == 1
+    # A quick batch lets the next grow, but at most to twice its size and never past the cap.
+    assert sweep.next_size(10, 0.001, 0.1, 250) == 20
+    assert sweep.next_size(200, 0.001, 0.1, 250) == 250
+
+
+async def test_a_sweep_whose_batches_run_slow_shrinks_them_and_still_examines_every_order_once(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await late_backlog(db, clock)
+    mon = monitor(db, clock, ESCALATE_LATE)
+    mon.batch_orders, mon.batch_seconds = BATCH, 1e-6  # every batch is over its time: the next holds one order
+    seen = record_batches(monkeypatch)
+    result = await mon.sweep()
+    assert result.outcome is not None
+    sizes = [len(asked) for asked, _ in seen]
+    assert sizes[0] == BATCH and set(sizes[1:]) == {1}, sizes
+    assert sorted(chain.from_iterable(locked for _, locked in seen)) == ids, "each order examined once, in id order"
+    assert result.outcome.orders_examined == len(ids) and result.outcome.batches == len(sizes)
+    await assert_each_change_recorded_once(db, ids)
+    again = await mon.sweep()
+    assert again.outcome is not None and again.outcome.orders_examined == 0, "the mark moved past the whole pass"
+
+
+async def test_quick_batches_grow_back_to_the_most_a_batch_may_hold(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await late_backlog(db, clock)
+    mon = monitor(db, clock, ESCALATE_LATE)
+    mon.batch_orders, mon.batch_seconds = BATCH, 3600.0
+    seen = record_batches(monkeypatch)
+    result = await mon.sweep()
+    assert result.outcome is not None
+    assert [len(asked) for asked, _ in seen] == [len(c) for c in (ids[i : i + BATCH] for i in range(0, len(ids), BATCH))]
+    await assert_each_change_recorded_once(db, ids)

@@ -33,6 +33,7 @@ from app.orders import states
 from app.orders.models import CustomerOrder
 from app.party_orders import states as party_states
 from app.party_orders.models import Party
+from app.turns import Turns
 
 PLAN_BASIS = "plan: too few closed cases to learn from, so the plan is the forecast"
 
@@ -241,7 +242,9 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
     await learned.name_parties(p.party_id for w, _ in todo for p in w.party_orders)
     stored: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
+    turns = Turns()  # a sweep's batch draws hundreds: writers of this process get their turn meanwhile
     for w, key in todo:
+        await turns.take()
         work = await _work_of(w, learned)
         oid = w.order.id
         forecast = simulate(

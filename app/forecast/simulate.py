@@ -81,9 +81,14 @@ class Forecast:
     draws: int = 0
 
 
+def _rank(n: int, share: float) -> int:
+    """The index of the nearest-rank percentile among n sorted values."""
+    return max(math.ceil(share * n) - 1, 0)
+
+
 def percentile(values: npt.NDArray[np.float64], share: float) -> float:
     """Nearest-rank percentile of sorted values."""
-    return float(values[max(math.ceil(share * len(values)) - 1, 0)])
+    return float(values[_rank(len(values), share)])
 
 
 def _order(work: dict[str, Work]) -> list[str]:
@@ -150,12 +155,15 @@ def simulate(work: Sequence[Work], committed: datetime, now: datetime, *, draws:
     last = len(order) - 1 - np.argmax(stack[::-1], axis=0)  # the latest work; of equals, the last in order
     completions = stack[last, np.arange(n)]
     critical = _critical_chain(order, decided, last)
-    per_work: dict[str, WorkForecast] = {}
-    for k in order:
-        values = np.sort(finish[k])
-        due = graph[k].due
-        on_time = 1.0 if due is None else np.count_nonzero(values <= due.timestamp()) / n
-        per_work[k] = WorkForecast(_instant(percentile(values, 0.5)), _instant(percentile(values, 0.9)), on_time)
+    # Every piece of work's percentiles and chance at once (one sort of the whole table).
+    ranked = np.sort(stack, axis=1)
+    p50s, p90s = ranked[:, _rank(n, 0.5)].tolist(), ranked[:, _rank(n, 0.9)].tolist()
+    dues = np.array([math.inf if graph[k].due is None else graph[k].due.timestamp() for k in order])  # type: ignore[union-attr]
+    chances = (np.count_nonzero(ranked <= dues[:, None], axis=1) / n).tolist()
+    per_work = {
+        k: WorkForecast(_instant(p50s[i]), _instant(p90s[i]), 1.0 if graph[k].due is None else chances[i])
+        for i, k in enumerate(order)
+    }
     completions.sort()
     probability = np.count_nonzero(completions <= committed.timestamp()) / n
     return Forecast(
@@ -173,8 +181,11 @@ def _critical_chain(order: list[str], decided: npt.NDArray[np.int_], last: npt.N
         if (before < 0).all():
             break
         links.append(before)
-    counts = Counter(zip(*(link.tolist() for link in links)))
-    best = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    if n == 1:  # one draw: its chain
+        best: tuple[int, ...] = tuple(int(link[0]) for link in links)
+    else:
+        counts = Counter(zip(*(link.tolist() for link in links)))
+        best = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return tuple(order[i] for i in reversed(best) if i >= 0)
 
 

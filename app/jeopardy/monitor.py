@@ -59,10 +59,11 @@ class Monitor:
         interval: float = 30.0,
         name: str | None = None,
         batch_orders: int = MONITOR_BATCH_ORDERS,
+        batch_seconds: float = 0.0,  # the service passes MONITOR_BATCH_SECONDS (settings); 0: fixed batches
     ) -> None:
         self.db, self.clock, self.interval = db, clock, interval
         self.policy = policy
-        self.batch_orders = batch_orders
+        self.batch_orders, self.batch_seconds = batch_orders, batch_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=max(3 * interval, 10.0))
         self._task: asyncio.Task[None] | None = None
@@ -121,7 +122,7 @@ class Monitor:
         async with self._sweeping, self._leading() as tx:
             if tx is None:
                 return SweepResult(led=False)
-            outcome = await sweeps.run(tx, self.policy, self.batch_orders, progress=_progress)
+            outcome = await sweeps.run(tx, self.policy, self.batch_orders, batch_seconds=self.batch_seconds, progress=_progress)
         MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
         if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:
@@ -234,6 +235,7 @@ async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, 
         policy=policy,
         interval=interval or settings.monitor_interval_seconds,
         batch_orders=settings.monitor_batch_orders,
+        batch_seconds=settings.monitor_batch_seconds,
     )
     try:
         if once:

@@ -9,6 +9,7 @@ most and a sweep cut short is resumed by the next.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -80,11 +81,13 @@ async def run(
     policy: Policy,
     batch_orders: int,
     *,
+    batch_seconds: float = 0.0,
     keep_events: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> SweepOutcome:
     """Bring levels and escalations up to date: the orders changed since the last sweep and those a
-    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``.
+    threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``, each
+    sized to take about ``batch_seconds`` (when set) by the time per order of the batch before.
 
     Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
     rows' levels, next check times and escalations), record the events, move the mark. A writer
@@ -101,11 +104,14 @@ async def run(
                 progress(0, None)
             return out
     ids = plan.order_ids
-    batches = [ids[i : i + batch_orders] for i in range(0, len(ids), batch_orders)] or [[]]
     remaining = len(ids)
     if progress:
         progress(remaining, None)
-    for n, batch in enumerate(batches):
+    size, start, n = batch_orders, 0, 0
+    while n == 0 or start < len(ids):  # one batch at least: it moves the mark
+        batch = ids[start : start + size]
+        last = start + len(batch) >= len(ids)
+        began = time.perf_counter()
         async with tx.batch(tx.now()) as uow:
             if uow is None:  # no longer the leader: whoever leads now resumes from the mark
                 out.stopped = True
@@ -116,14 +122,24 @@ async def run(
             part.events = list(uow.pending)
             if postgres and uow.pending:  # its events are published after the commit: durable first
                 await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
-            await candidates.advance(uow, plan, batch, locked, last=n == len(batches) - 1)
+            await candidates.advance(uow, plan, batch, locked, last=last)
         out.add(part, keep_events=keep_events)
         out.orders_examined += len(locked)
         out.batches += 1
         remaining -= len(batch)
+        start, n = start + len(batch), n + 1
+        if batch_seconds > 0 and batch:
+            size = next_size(len(batch), time.perf_counter() - began, batch_seconds, batch_orders)
         if progress:
             progress(remaining, len(locked))
     return out
+
+
+def next_size(orders: int, took: float, seconds: float, most: int) -> int:
+    """The orders of the next batch: as many as the last one's time per order fits in ``seconds``,
+    at most ``most``, and never more than twice the last (one quick batch is not a trend)."""
+    fits = int(seconds * orders / took) if took > 0 else most
+    return max(1, min(most, fits, 2 * orders))
 
 
 class _RolledBack:
@@ -149,6 +165,12 @@ class _RolledBack:
                 await session.rollback()
 
 
-async def dry_run(db: Database, now: datetime, policy: Policy, batch_orders: int = MONITOR_BATCH_ORDERS) -> SweepOutcome:
+async def dry_run(
+    db: Database,
+    now: datetime,
+    policy: Policy,
+    batch_orders: int = MONITOR_BATCH_ORDERS,
+    batch_seconds: float = 0.0,
+) -> SweepOutcome:
     """What a sweep would change now: the whole sweep, in batches as a sweep runs, each rolled back."""
-    return await run(_RolledBack(db, now), policy, batch_orders, keep_events=True)
+    return await run(_RolledBack(db, now), policy, batch_orders, batch_seconds=batch_seconds, keep_events=True)

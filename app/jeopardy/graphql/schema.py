@@ -33,7 +33,10 @@ class JeopardyQuery:
     )
     async def escalation_dry_run(self, info: Info) -> types.JeopardyDryRun:
         now = info.context.clock.now()
-        outcome = await sweep.dry_run(info.context.db, now, info.context.policy, info.context.settings.monitor_batch_orders)
+        settings = info.context.settings
+        outcome = await sweep.dry_run(
+            info.context.db, now, info.context.policy, settings.monitor_batch_orders, settings.monitor_batch_seconds
+        )
         return types.JeopardyDryRun.of(now, outcome)
 
 
