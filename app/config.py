@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MONITOR_BATCH_ORDERS = 250
-MONITOR_BATCH_SECONDS = 0.1
+MONITOR_BATCH_SECONDS = 0.25
 
 
 class Settings(BaseSettings):
