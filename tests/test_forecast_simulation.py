@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from app.calendars.book import parse_calendars
 from app.calendars.calendar import ALWAYS
+from app.forecast import simulate as simulate_module
 from app.forecast.simulate import ACTIVITY, PARTY_ORDER, History, Work, simulate
 
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)  # a Monday
@@ -133,3 +134,48 @@ def test_any_forecast_is_ordered_bounded_and_never_before_now(
     assert forecast.completion_p50 >= max(f.p50 for f in forecast.work.values())
     assert forecast.completion_p90 >= max(f.p90 for f in forecast.work.values())
     assert set(forecast.critical_path) <= {w.key for w in work}
+
+
+OFFICE = parse_calendars(
+    {"default": {"timezone": "Europe/London", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": "08:00-18:00"}}
+).default
+
+
+@st.composite
+def plain_graphs(draw: st.DrawFn) -> tuple[list[Work], datetime, datetime]:
+    """Work graphs with nothing to draw from (no history): done, started and waiting work, floors, dues,
+    party orders, predecessors in any order (some missing or in cycles), in two calendars."""
+    hours = st.integers(-48, 200) | st.integers(-2, 12).map(lambda n: 8 * n)  # on a grid: work meets its predecessor's end
+    count = draw(st.integers(1, 7))
+    keys = [f"{ACTIVITY}:{n}" for n in range(count)]
+    work: list[Work] = []
+    for n in range(count):
+        when = T0 + draw(hours) * HOUR
+        calendar = draw(st.sampled_from([ALWAYS, OFFICE]))
+        floor = draw(st.none() | hours.map(lambda h: T0 + h * HOUR))
+        done = draw(st.none() | hours.map(lambda h: T0 + h * HOUR))
+        if draw(st.booleans()):
+            preds = tuple(draw(st.lists(st.sampled_from([*keys, f"{PARTY_ORDER}:99"]), max_size=3, unique=True)))
+            span = draw(st.integers(0, 60) | st.sampled_from([8, 16])) * HOUR
+            thin = draw(st.none() | st.just(History((2.0,), late=1)))  # below min_samples: still the plan
+            work.append(
+                Work(ACTIVITY, n, f"step {n}", calendar, when, when + span, started=draw(st.booleans()), done_at=done,
+                     floor=floor, preds=preds, history=thin)
+            )  # fmt: skip
+        else:
+            due = draw(st.none() | hours.map(lambda h: T0 + h * HOUR))
+            work.append(Work(PARTY_ORDER, n, f"party {n}", calendar, when, when, done_at=done, floor=floor, due=due))
+    return work, T0 + draw(hours) * HOUR, T0 + draw(st.integers(0, 100)) * HOUR
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_graphs())
+def test_the_plan_drawn_once_on_plain_numbers_equals_the_draws_on_arrays(case: tuple[list[Work], datetime, datetime]) -> None:
+    # The sweep draws plan forecasts through simulate.plan; the arrays of _draws with one draw are the
+    # definition it must match, forecast for forecast (percentiles, chances, the critical chain).
+    work, committed, now = case
+    graph = {w.key: w for w in work}
+    order = simulate_module._order(graph)
+    drawn = simulate_module._draws(graph, order, set(), committed, now, draws=500, seed=1)
+    assert simulate(work, committed, now, draws=500, seed=1, min_samples=5) == simulate_module.plan(graph, order, committed, now)
+    assert simulate_module.plan(graph, order, committed, now) == drawn
