@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from app.calendars.book import parse_calendars
 from app.errors import InvalidInput
@@ -143,6 +143,8 @@ def test_a_wrong_forecast_setting_is_refused_naming_it(policy: dict[str, object]
     starts=st.lists(instants, min_size=1, max_size=30),
     hours=st.lists(st.floats(min_value=-300, max_value=3000), min_size=30, max_size=30),
 )
+# A vanishing amount at the new year, where the arrays' sums over years once lost it (hypothesis found it).
+@example(starts=[datetime(2026, 1, 1, tzinfo=UTC)], hours=[5e-324] * 30)
 def test_adding_to_many_instants_at_once_agrees_with_adding_to_each(starts: list[datetime], hours: list[float]) -> None:
     """The forecast adds working time to all its draws at once; the answer is the one instant by instant."""
     for calendar in (LONDON, BOOK.for_party("FibreCo")):

@@ -18,6 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Less working time than this moves nothing: epoch positions summed over years are ~1e9 seconds, where
+# a float64 keeps about a microsecond, so a smaller amount would be lost in the arrays' sums (landing
+# on the end of the interval before instead of the start of the next) but not in one year's.
+NO_TIME = 1e-6
 HolidaySource = Callable[[int], frozenset[date]]  # a year -> its public holidays
 
 
@@ -142,7 +146,7 @@ class BusinessCalendar:
         Adding lands at the end of a working interval rather than the start of the next one;
         going back lands at the start of an interval rather than the end of the one before.
         """
-        if seconds == 0:
+        if abs(seconds) < NO_TIME:
             return start
         if self.wall_clock:  # exact to the microsecond, as timedelta arithmetic is
             return start + timedelta(seconds=seconds)
@@ -150,7 +154,7 @@ class BusinessCalendar:
 
     def add_epoch(self, t: float, seconds: float) -> float:
         """``add`` on epoch seconds (what the forecast's draws use: no datetimes made per draw)."""
-        if seconds == 0 or self.wall_clock:
+        if abs(seconds) < NO_TIME or self.wall_clock:
             return t + seconds
         year = self._year_of(t)
         y = self._year(year)
@@ -206,7 +210,7 @@ class BusinessCalendar:
         ahead = np.maximum(np.searchsorted(before, target, side="left") - 1, 0)
         behind = np.maximum(np.searchsorted(before, target, side="right") - 1, 0)
         j = np.where(seconds >= 0, ahead, behind)
-        return np.where(seconds == 0, t, starts[j] + target - before[j])
+        return np.where(np.abs(seconds) < NO_TIME, t, starts[j] + target - before[j])
 
 
 ALWAYS = BusinessCalendar("always")  # every hour of every day, UTC: wall-clock time

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import null, select
+from sqlalchemy import Integer, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -227,14 +227,15 @@ def load_policy(path: str | Path | None = None) -> Policy:
 async def escalations_due(
     session: AsyncSession, policy: Policy, now: datetime, order_ids: list[int] | None = None
 ) -> list[Escalate]:
-    """Open customer and party orders that a rule escalates above their current level: one indexed query per rule.
+    """Open customer and party orders that a rule escalates above their current level: one statement,
+    an indexed query per rule (``UNION ALL``).
 
     Only orders already in jeopardy are read, so the work grows with those, not with all open orders.
     """
     o = CustomerOrder
-    best: dict[tuple[int, int | None], Escalate] = {}
     book = policy.calendars
-    for rule in policy.rules:
+    parts = []
+    for n, rule in enumerate(policy.rules):
         levels = [lvl for lvl in LEVELS if RANK[lvl] >= RANK[rule.level]]
         for query in _rule_queries(rule, levels, book, now):
             if rule.priorities:
@@ -243,11 +244,20 @@ async def escalations_due(
                 query = query.where(col(o.customer_id).in_(sorted(rule.customers)))
             if order_ids is not None:
                 query = query.where(in_ids(col(o.id), order_ids, session.bind.dialect.name if session.bind else "sqlite"))
-            for order_id, current, party_order_id in await session.execute(query):
-                found = best.get((order_id, party_order_id))
-                if found is None or rule.escalate_to > found.to_level:
-                    best[(order_id, party_order_id)] = Escalate(order_id, current, rule.escalate_to, rule, party_order_id)
-    return [best[k] for k in sorted(best, key=lambda k: (k[0], k[1] or 0))]
+            parts.append(query.add_columns(literal(n).label("rule")))
+    if not parts:
+        return []
+    # Of the rules that escalate a row, the highest level wins, and of those the first in the policy
+    # (the statement's rows come in no particular order).
+    statement: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    best: dict[tuple[int, int | None], tuple[int, int, Escalate]] = {}
+    for order_id, current, party_order_id, n in await session.execute(statement):
+        rule = policy.rules[n]
+        rank = (-rule.escalate_to, n)
+        found = best.get((order_id, party_order_id))
+        if found is None or rank < found[:2]:
+            best[(order_id, party_order_id)] = (*rank, Escalate(order_id, current, rule.escalate_to, rule, party_order_id))
+    return [best[k][2] for k in sorted(best, key=lambda k: (k[0], k[1] or 0))]
 
 
 def _rule_queries(rule: EscalationRule, levels: list[str], book: CalendarBook, now: datetime) -> list[Any]:
@@ -255,7 +265,7 @@ def _rule_queries(rule: EscalationRule, levels: list[str], book: CalendarBook, n
     o, po = CustomerOrder, PartyOrder
     if rule.applies_to != PARTY_ORDER:
         return [
-            select(col(o.id), col(o.escalation_level), null()).where(
+            select(col(o.id), col(o.escalation_level), cast(null(), Integer)).where(
                 col(o.jeopardy_level).in_(levels),
                 col(o.state).in_(OPEN_ORDER),
                 col(o.escalation_level) < rule.escalate_to,
