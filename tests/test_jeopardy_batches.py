@@ -450,3 +450,72 @@ async def test_quick_batches_grow_back_to_the_most_a_batch_may_hold(
     assert result.outcome is not None
     assert [len(asked) for asked, _ in seen] == [len(c) for c in (ids[i : i + BATCH] for i in range(0, len(ids), BATCH))]
     await assert_each_change_recorded_once(db, ids)
+
+
+SLACK_20 = policy()  # at_risk_slack 0.2 (jeopardy_support.policy)
+SLACK_90 = policy(at_risk_slack=0.9)
+
+
+async def order_levels(db: Database, ids: list[int]) -> dict[int, str]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(col(CustomerOrder.id), col(CustomerOrder.jeopardy_level)).where(col(CustomerOrder.id).in_(ids))
+        )
+        return {oid: level for oid, level in rows if oid is not None}
+
+
+async def test_a_new_policy_settles_every_open_order_once_under_it(db: Database, clock: FrozenClock) -> None:
+    # Ops widen the at-risk slack from 20% to 90% of each order's window and restart: halfway through
+    # their windows, every open order is now at risk, though neither its data nor a threshold moved.
+    ids = await make_orders(db, clock, 2 * BATCH + 3, days=2)
+    before = monitor(db, clock, SLACK_20, "before")
+    await before.sweep()
+    clock.advance(timedelta(days=1))
+    await before.sweep()
+    assert set((await order_levels(db, ids)).values()) == {"none"}
+    clock.advance(before.lease + timedelta(seconds=1))  # the process restarts (on SQLite its lease runs out)
+    after = monitor(db, clock, SLACK_90, "after")
+    after.batch_orders = BATCH
+    outcome = (await after.sweep()).outcome
+    assert outcome is not None and outcome.orders_examined == len(ids) and outcome.batches == 3
+    assert set((await order_levels(db, ids)).values()) == {"atRisk"}
+    again = (await after.sweep()).outcome
+    assert again is not None and again.orders_examined == 0, "settled under this policy: nothing to read again"
+    changes = Counter(e.entity_id for e in await alerts(db) if e.type == "jeopardyChanged" and e.entity == "order")
+    assert sorted(changes) == ids and set(changes.values()) == {1}
+    report = await audit(db)
+    assert report.ok, report.problems
+
+
+async def test_a_pass_under_a_new_policy_cut_short_is_finished_by_the_next_sweep(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await make_orders(db, clock, 3 * BATCH, days=2)
+    await monitor(db, clock, SLACK_20, "first").sweep()
+    clock.advance(timedelta(days=1))
+    first = monitor(db, clock, SLACK_90, "first")
+    first.batch_orders = BATCH
+    real = sweep.reconcile
+    calls = 0
+
+    async def fails_in_the_second_batch(uow: UnitOfWork, *args: Any, **kwargs: Any) -> service.SweepOutcome:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the monitor's process dies")
+        return await real(uow, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "reconcile", fails_in_the_second_batch)
+    with pytest.raises(RuntimeError):
+        await first.sweep()
+    monkeypatch.undo()
+    levels = await order_levels(db, ids)
+    assert [levels[i] for i in ids] == ["atRisk"] * BATCH + ["none"] * (2 * BATCH), "the first batch is done"
+    clock.advance(first.lease + timedelta(seconds=1))
+    second = monitor(db, clock, SLACK_90, "second")
+    second.batch_orders = BATCH
+    outcome = (await second.sweep()).outcome
+    assert outcome is not None and outcome.orders_examined == 2 * BATCH, "only the rest of the pass"
+    assert set((await order_levels(db, ids)).values()) == {"atRisk"}
+    again = (await second.sweep()).outcome
+    assert again is not None and again.orders_examined == 0

@@ -53,10 +53,11 @@ def _t(when: datetime | None) -> float | None:
     return None if when is None else when.timestamp()
 
 
-def inputs_key(w: OrderWork) -> str:
-    """A digest of everything a forecast reads of the order (not the time); every reconciliation
-    computes it, so it is built of plain numbers and names (``repr`` of datetimes costs more)."""
-    parts: list[Any] = [_t(w.order.committed_date)]
+def inputs_key(w: OrderWork, policy_digest: str = "") -> str:
+    """A digest of everything a forecast reads of the order (not the time), and of the policy it is
+    drawn under (calendars, draws); every reconciliation computes it, so it is built of plain
+    numbers and names (``repr`` of datetimes costs more)."""
+    parts: list[Any] = [policy_digest, _t(w.order.committed_date)]
     for a in w.activities:
         parts += (
             a.id,
@@ -234,7 +235,7 @@ def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> 
 async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
     """Draw again the forecasts of these open orders whose inputs changed or whose time came; returns how many."""
     now = uow.now
-    todo = [(w, key) for w in orders if stale(w, key := inputs_key(w), now)]
+    todo = [(w, key) for w in orders if stale(w, key := inputs_key(w, policy.digest), now)]
     if not todo:
         return 0
     settings = policy.forecast

@@ -30,6 +30,7 @@ from app.jeopardy import rulebook, rules
 from app.jeopardy.models import SweepMark
 from app.jeopardy.policy import Policy, escalations_due
 from app.orders.models import CustomerOrder
+from app.orders.states import OPEN_ORDER
 
 MARK = "jeopardy-sweep"
 # What a sweep records itself. It describes orders that sweep has just brought up to date, so the
@@ -53,6 +54,7 @@ class Plan:
     # follows the mark, or they were left over. The others only time has reached (or the policy):
     # their work is as the last reconciliation left it (every change of data records an event).
     changed: set[int] = field(default_factory=set)
+    policy_digest: str = ""  # the policy this pass settles under: the mark keeps it once the pass ends
 
     def in_step(self, order_ids: Sequence[int]) -> list[int]:
         """Those of these orders whose work has not changed since they were last reconciled."""
@@ -84,6 +86,10 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         .distinct()
     )
     wanted.update(oid for oid in changed.scalars() if oid is not None)  # the query keeps events of an order only
+    if mark is not None and mark.policy_digest != policy.digest:
+        # Another policy than the one the open orders were last settled under (its rules, slack,
+        # calendars and forecast settings): this pass settles every open order once, in full.
+        wanted.update(await open_orders_after(session, done_through))
     touched = set(wanted)
     for rule in rulebook.RULES:
         wanted |= await rules.due_orders(session, rule, ctx)
@@ -92,12 +98,21 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
     return Plan(
         order_ids=sorted(wanted),
         last_seq=top,
-        moves_mark=resumed or mark is None or top != last,
+        moves_mark=resumed or mark is None or top != last or mark.policy_digest != policy.digest,
         pending=list(mark.pending) if mark else [],
         done_through=done_through,
         has_mark=mark is not None,
         changed=touched,
+        policy_digest=policy.digest,
     )
+
+
+async def open_orders_after(session: AsyncSession, order_id: int) -> list[int]:
+    """The open customer orders with a higher id (a pass cut short did those up to ``order_id``)."""
+    rows = await session.execute(
+        select(col(CustomerOrder.id)).where(col(CustomerOrder.id) > order_id, col(CustomerOrder.state).in_(OPEN_ORDER))
+    )
+    return [oid for oid in rows.scalars() if oid is not None]
 
 
 async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:
@@ -123,13 +138,13 @@ async def advance(uow: UnitOfWork, plan: Plan, batch: Sequence[int], locked: Seq
     pending = sorted((set(plan.pending) - done) | (set(batch) - done))
     values: dict[str, Any] = {"pending": pending} if pending != plan.pending or not plan.has_mark else {}
     if last:
-        values.update(last_seq=plan.last_seq, pass_last_seq=None, pass_order_id=None)
+        values.update(last_seq=plan.last_seq, pass_last_seq=None, pass_order_id=None, policy_digest=plan.policy_digest)
     else:
         plan.done_through = max(plan.done_through, max(batch))
         values.update(pass_last_seq=plan.last_seq, pass_order_id=plan.done_through)
     if plan.has_mark:
         await uow.session.execute(update(SweepMark).where(col(SweepMark.name) == MARK).values(values))
     else:
-        uow.session.add(SweepMark(name=MARK, **{"last_seq": 0, **values}))
+        uow.session.add(SweepMark(name=MARK, **{"last_seq": 0, "policy_digest": plan.policy_digest, **values}))
         await uow.session.flush()
     plan.pending, plan.has_mark = pending, True

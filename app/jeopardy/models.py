@@ -51,6 +51,8 @@ class SweepMark(SQLModel, table=True):
     # done. Both null between passes.
     pass_last_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     pass_order_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The policy the last finished pass settled the open orders under (``Policy.digest``); null: not known.
+    policy_digest: str | None = Field(default=None, max_length=32)
 
 
 class MonitorLease(SQLModel, table=True):

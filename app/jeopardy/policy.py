@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,6 +69,9 @@ class Policy:
     at_risk_probability: float | None = None
     calendars: CalendarBook = field(default_factory=CalendarBook)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    # What the policy was made of (``parse_policy``): a sweep under another policy than the last one
+    # settles every open order once (levels, at-risk instants and forecasts depend on it).
+    digest: str = ""
 
     @property
     def max_level(self) -> int:
@@ -209,6 +214,7 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
         at_risk_probability=None if probability is None else float(probability),
         calendars=calendars,
         forecast=_forecast_settings(data.get("forecast"), source),
+        digest=hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=8).hexdigest(),
     )
 
 
