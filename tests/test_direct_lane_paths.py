@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with
 from tests.twins import collect_published, copy_schema, every_row, row_differences, twin_databases
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the lane's quick write runs on PostgreSQL only
+SCRIPTS = int(os.environ.get("ORDERTRACK_LANE_SCRIPTS", "20"))  # random step lists per run (a longer hunt: more)
 
 LEAVES = """id partyId state stateReason neededBy partyReference committedDeliveryDate expectedDeliveryDate percentComplete
   note acknowledgedAt deliveredAt lastReportAt nextReportDue jeopardyLevel jeopardyReason escalationLevel version revision
@@ -81,6 +83,7 @@ class Step:
     alias: bool
     named: bool  # the operation has a name
     sent_name: str  # the request's operationName: "none", "same" or "other"
+    extra: str | None  # "unused variable": one more in the request; "null variables": ``"variables": null``
 
 
 def _step(**changes: Any) -> Step:
@@ -101,6 +104,7 @@ def _step(**changes: Any) -> Step:
         alias=False,
         named=True,
         sent_name="same",
+        extra=None,
     )
     return Step(**{**usual.__dict__, **changes})
 
@@ -123,6 +127,7 @@ CHANGES: dict[str, st.SearchStrategy[Any]] = {
     "alias": st.just(True),
     "named": st.just(False),
     "sent_name": st.sampled_from(["none", "other"]),
+    "extra": st.sampled_from(["unused variable", "null variables"]),
 }
 
 
@@ -253,7 +258,9 @@ def _request(step: Step, template: Template, now: datetime, fresh: str) -> tuple
     )
     if step.selection == "fragment":
         query += f" {FRAGMENT}"
-    body: dict[str, Any] = {"query": query, "variables": variables}
+    if step.extra == "unused variable":
+        variables = {**variables, "unused": 1}
+    body: dict[str, Any] = {"query": query, "variables": None if step.extra == "null variables" else variables}
     if step.sent_name != "none":
         body["operationName"] = "Report" if step.sent_name == "same" else "Other"
     headers = {"x-request-id": f"step-{fresh}"}
@@ -324,7 +331,7 @@ async def test_the_direct_lane_and_strawberry_give_the_same_answers_rows_and_eve
         twins = {"on": lane_db, "off": plain_db}
         for side, each in twins.items():
             each.publishers.append(collect_published(published[side]))
-        for steps in [*KNOWN, *scripts(20)]:
+        for steps in [*KNOWN, *scripts(SCRIPTS)]:
             clocks = {side: FrozenClock(template.now) for side in twins}
             for side, each in twins.items():
                 await copy_schema(template.schema, each)
