@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=False, description="Compress websocket messages (costs ~100 KiB per subscriber for small payloads)."
     )
     mutation_rate_per_minute: int = 0  # per token and process; 0 turns the limit off
+    direct_lane: bool = Field(
+        default=True,
+        description="Answer the usual partner progress report without strawberry's per-request execution (app/graphql/direct_lane.py).",
+    )
     mutation_rate_burst: int | None = None  # bucket size; default: one minute's worth
     token_cache_seconds: float = Field(
         default=5.0, description="How long a verified token is trusted without a lookup (a revocation waits this long)."

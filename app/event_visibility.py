@@ -26,19 +26,40 @@ CHANGE_SETS = ("before", "after")
 
 
 class EventLike(Protocol):
-    """What an event offers: an ``app.events.Event`` row, or the view of one made here."""
+    """What an event offers, to be read: an ``app.events.Event`` row, or the (frozen) view of one made here."""
 
-    seq: int
-    at: datetime
-    type: str
-    entity: str
-    entity_id: int
-    order_id: int | None
-    party_order_id: int | None
-    party_id: int | None
-    actor: str
-    actor_role: str
-    data: dict[str, Any]
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def entity(self) -> str: ...
+
+    @property
+    def entity_id(self) -> int: ...
+
+    @property
+    def order_id(self) -> int | None: ...
+
+    @property
+    def party_order_id(self) -> int | None: ...
+
+    @property
+    def party_id(self) -> int | None: ...
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def actor_role(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 E = TypeVar("E", bound=EventLike)

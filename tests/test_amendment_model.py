@@ -26,13 +26,18 @@ EXAMPLES = int(os.environ.get("ORDERTRACK_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("ORDERTRACK_MODEL_STEPS", "30"))
 
 
-class AmendmentModel(OrderModel):
-    """Rules left out (None): changes that never bring work to a point of no return."""
+def _left_out(self: OrderModel, *args: Any, **kwargs: Any) -> None:
+    """An inherited rule as this model has it: a plain method, so hypothesis never runs it (it runs what ``@rule`` marked)."""
+    raise AssertionError("a rule the amendment model leaves out was run")
 
-    update_order = change_order_state = escalate_order = reschedule_activity = None
-    update_party_order = change_party_order_state = escalate_party_order = check_in = resolve_change = None
-    reject = report_progress = request_change = advance_clock = sweep = complete_order = cancel_order = None
-    schedule_activity = activity_progress = update_request = None
+
+class AmendmentModel(OrderModel):
+    """Rules left out: changes that never bring work to a point of no return."""
+
+    update_order = change_order_state = escalate_order = reschedule_activity = _left_out
+    update_party_order = change_party_order_state = escalate_party_order = check_in = resolve_change = _left_out
+    reject = report_progress = request_change = advance_clock = sweep = complete_order = cancel_order = _left_out
+    schedule_activity = activity_progress = update_request = _left_out
 
     @precondition(lambda self: self.orders)
     @rule(i=st.integers(0, 99), pick=st.integers(0, 9), start_now=st.booleans())

@@ -7,7 +7,7 @@ every row of every table and every event, as stored and as published, must be th
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,22 +15,19 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from app.auth import Actor, Role
 from app.clock import FrozenClock
 from app.consistency import reconciler
 from app.db import Database
 from app.errors import DomainError
-from app.events import Event, event_payload
 from app.jeopardy.policy import Policy
 from app.party_orders import partner
 from tests.api import Api
-from tests.conftest import PG_URL
 from tests.factories import iso
 from tests.jeopardy_support import monitor
 from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.twins import collect_published, copy_schema, every_row, row_differences, twin_databases
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the fast path runs on PostgreSQL only
 
@@ -146,71 +143,10 @@ async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: Fr
 @pytest.fixture
 async def twins(db: Database, escalation_policy: Policy) -> AsyncIterator[tuple[Database, Database]]:
     """Two more schemas with every table: one for each path, reconciled under the test's policy."""
-    assert db.schema is not None
-    names = [f"{db.schema}_fast", f"{db.schema}_full"]
-    async with db.engine.begin() as conn:
-        for name in names:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            await conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    made = [Database(PG_URL, schema=name, pool_size=2) for name in names]
-    for each in made:
-        await each.create_all()
-        each.reconcile = reconciler(escalation_policy)
-    try:
-        yield made[0], made[1]
-    finally:
+    async with twin_databases(db, "fast", "full") as made:
         for each in made:
-            await each.dispose()
-        async with db.engine.begin() as conn:
-            for name in names:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-
-
-async def _copy(template: str, into: Database) -> None:
-    """Make ``into`` a copy of the template schema: every row, and every id sequence where it stood."""
-    tables = [t.name for t in SQLModel.metadata.sorted_tables]
-    async with into.write_session() as session:
-        await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        for table in tables:
-            await session.execute(text(f'INSERT INTO "{into.schema}"."{table}" SELECT * FROM "{template}"."{table}"'))
-        sequences = await session.execute(
-            text(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s AND column_default LIKE 'nextval%'"
-            ),
-            {"s": template},
-        )
-        for table, column in list(sequences):
-            source = (
-                await session.execute(
-                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{template}"."{table}"', "c": column}
-                )
-            ).scalar_one()
-            target = (
-                await session.execute(
-                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{into.schema}"."{table}"', "c": column}
-                )
-            ).scalar_one()
-            await session.execute(text(f"SELECT setval(:target, last_value, is_called) FROM {source}"), {"target": target})
-        await session.commit()
-
-
-async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in key order."""
-    out = {}
-    async with db.read() as session:
-        for table in SQLModel.metadata.sorted_tables:
-            keys = ", ".join(c.name for c in table.primary_key.columns)
-            out[table.name] = [tuple(r) for r in await session.execute(text(f'SELECT * FROM "{table.name}" ORDER BY {keys}'))]
-    return out
-
-
-def _collect(into: list[dict[str, Any]]) -> Callable[[Sequence[Event]], Awaitable[None]]:
-    """A publisher that keeps what it is handed, as the bus carries it."""
-
-    async def remember(events: Sequence[Event]) -> None:
-        into.extend(event_payload(e) for e in events)
-
-    return remember
+            each.reconcile = reconciler(escalation_policy)
+        yield made[0], made[1]
 
 
 def _differences(a: tuple[str, Any], b: tuple[str, Any]) -> Any:
@@ -261,12 +197,12 @@ async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any
     fast_db, full_db = twins
     published: dict[int, list[dict[str, Any]]] = {id(fast_db): [], id(full_db): []}
     for each in twins:
-        each.publishers.append(_collect(published[id(each)]))
+        each.publishers.append(collect_published(published[id(each)]))
     fresh = itertools.count(1)
     fast_answers = 0
     for steps in [*KNOWN, *scripts(12)]:
         for each in twins:
-            await _copy(template.schema, each)
+            await copy_schema(template.schema, each)
             published[id(each)].clear()
         now, sweeper = template.now, FrozenClock(template.now)
         for n, step in enumerate(steps):
@@ -281,12 +217,7 @@ async def test_the_fast_and_the_full_path_leave_the_same_rows_and_events_for_any
             fast_answers += got[0] == "ok" and fast_db.statements.count - before == 1  # the one statement alone answered
             expected = await _send(full_db, step, template, now, False, key)
             assert got == expected, (steps[: n + 1], _differences(got, expected))
-        fast_rows, full_rows = await _everything(fast_db), await _everything(full_db)
-        differ = {
-            t: (sorted(set(fast_rows[t]) - set(full_rows[t]), key=repr), sorted(set(full_rows[t]) - set(fast_rows[t]), key=repr))
-            for t in fast_rows
-            if fast_rows[t] != full_rows[t]
-        }
+        differ = row_differences(await every_row(fast_db), await every_row(full_db))
         assert not differ, (steps, differ)
         assert published[id(fast_db)] == published[id(full_db)], steps
     assert fast_answers > 0, "some reports took the fast path"

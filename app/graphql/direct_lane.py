@@ -16,8 +16,11 @@ GraphQL names. A request takes the lane only when
 Every other case, including any exception on the lane, runs through strawberry as usual, which gives
 the exact answer or error. So a quick resolver must be safe to run again: the registered ones are
 idempotent partner writes (same key and request: the first result). Its answers are counted by the
-same ``observability.graphql.count_operation`` as strawberry's. It is off while a mutation rate limit
-is on (``graphql/schema.direct_mutations``): that limit is a strawberry extension it would bypass.
+same ``observability.graphql.count_operation`` as strawberry's. It is off with ``DIRECT_LANE=false``
+and while a mutation rate limit is on (``graphql/schema.direct_mutations``): that limit is a
+strawberry extension it would bypass. ``tests/test_direct_lane_paths.py`` sends the same random
+requests to an app with the lane and one without, on twin databases, and holds every answer, row
+and event to be the same.
 """
 
 from __future__ import annotations

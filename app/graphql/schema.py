@@ -81,10 +81,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
 
 
 def direct_mutations(settings: Settings) -> dict[str, Any]:
-    """Mutations the direct lane may answer (``app/graphql/direct_lane.py``); none while a mutation rate limit is on."""
+    """Mutations the direct lane may answer (``app/graphql/direct_lane.py``); none when it is turned off or while
+    a mutation rate limit is on (a strawberry extension the lane would bypass)."""
     from app.party_orders.graphql.schema import DIRECT_MUTATIONS
 
-    return {} if settings.mutation_rate_per_minute > 0 else {**DIRECT_MUTATIONS}
+    return {**DIRECT_MUTATIONS} if settings.direct_lane and settings.mutation_rate_per_minute <= 0 else {}
 
 
 schema = build_schema()

@@ -23,6 +23,7 @@ from app.errors import Unavailable
 from app.graphql import ws_messages
 from app.graphql.persisted import PersistedLegacyWSHandler, PersistedTransportWSHandler
 from app.graphql.session_recheck import RecheckingLegacyWS, RecheckingTransportWS
+from app.graphql.shared_events import Rendered
 from app.realtime.ws_protocol import SEND_NOW
 
 
@@ -52,9 +53,9 @@ class DirectLine:
     def send_now(self, seq: int, item: Any) -> bool:
         """Send a rendered payload without waiting, where the server can (app/realtime/ws_protocol.py):
         False when it is not a payload or cannot go out at once; the operation's task then sends it."""
-        if self._send_now is None or not isinstance(item, str):
+        if self._send_now is None or not isinstance(item, Rendered):
             return False
-        return self._send_now((self._prefix + item + "}").encode())
+        return self._send_now((self._prefix + item.payload + "}").encode())
 
 
 # The line of the websocket operation running in this task; None elsewhere (HTTP, SSE, tests).

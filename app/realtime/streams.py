@@ -228,8 +228,8 @@ async def follow(
                 if seq <= last:
                     continue
                 last = seq
-                if isinstance(item, str):
-                    yield item  # rendered by the group from this viewer's view of the event
+                if not isinstance(item, Event):
+                    yield item  # the group's rendering of this viewer's view of the event
                     continue
                 shown = visible_event(item, viewer)
                 if shown is not None and (shared or await check(item)):

@@ -16,7 +16,7 @@ from app.events import last_sequence
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader, SignedIn
 from app.graphql.session_recheck import until_revoked
-from app.graphql.shared_events import subscription_renderer
+from app.graphql.shared_events import Rendered, subscription_renderer
 from app.graphql.ws_handlers import LINE
 from app.observability.metrics import SUBSCRIPTIONS_OPEN
 from app.orders.graphql.enums import JeopardyLevel, OrderState
@@ -61,15 +61,18 @@ def _bus(info: Info) -> EventBus:
     return bus
 
 
-async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncGenerator[OrderEvent, None]:
-    """Each pushed event is resolved with fresh DataLoaders (the socket's context outlives events).
+async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncGenerator[Any, None]:
+    """The subscription's items: events (rows, or a partner's views of them) that strawberry resolves as
+    ``OrderEvent`` with fresh DataLoaders (the socket's context outlives events), or renderings.
 
-    On a websocket, live events come from the stream's fan-out group already rendered as the
-    message payload and go straight to the socket (sent by the group itself while this operation
-    waits); replayed events, and any event the group could not render, go through strawberry as usual."""
+    Live events come from the stream's fan-out group already executed and encoded once for every
+    subscriber that asked the same (``Rendered``): on a websocket the payload goes straight to the
+    socket (sent by the group itself while this operation waits); on SSE it is yielded, and the
+    per-event executor answers with the group's result (graphql/shared_events.py). Replayed events,
+    and any event the group could not render, go through strawberry as usual."""
     seq = _cursor(after)
     line = LINE.get()
-    renderer = subscription_renderer(info.context) if line is not None else None
+    renderer = subscription_renderer(info.context)
     direct = line.send_now if line is not None and renderer is not None and line.sends_now else None
     viewer = Viewer.of(info.context.signed_in)
     source: AsyncIterator[Any] = streams.follow(_bus(info), info.context.db, stream, seq, renderer, direct, viewer=viewer)
@@ -79,8 +82,10 @@ async def _push(info: Info, stream: streams.Stream, after: str | None) -> AsyncG
     SUBSCRIPTIONS_OPEN.inc()
     try:
         async for item in source:
-            if isinstance(item, str):
-                if line is not None and not await line.send(item):
+            if isinstance(item, Rendered):
+                if line is None:
+                    yield item  # SSE and other HTTP transports: strawberry sends the group's result
+                elif not await line.send(item.payload):
                     await asyncio.Future()  # the socket is gone; the handler's shutdown cancels this operation
                 continue
             info.context.reset_loaders()
