@@ -17,20 +17,23 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from hypothesis_graphql import nodes, queries
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import col
 
-from app.auth import Role
+from app.auth import SYSTEM, Role
 from app.clock import FrozenClock
 from app.config import Settings
 from app.datagen import Spec, generate
 from app.db import Database
+from app.forecast.models import OrderForecast
 from app.graphql.contract import load_operations
 from app.main import create_app
+from app.orders.models import Activity
 from app.party_orders.models import Party, PartyOrder
 from tests.conftest import START, issue_token
 
@@ -50,6 +53,8 @@ class Pair:
         ours = await self.planned.post("/graphql", json=body, headers=headers)
         theirs = await self.plain.post("/graphql", json=body, headers=headers)
         assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), query
+        # and written alike, once the database's spacing is gone: 1.0 is not 1, keys in the same order
+        assert orjson.dumps(ours.json()) == orjson.dumps(theirs.json()), query
         return ours.json()
 
 
@@ -133,7 +138,62 @@ async def orders_with_trees(db: Database, pair: Pair) -> dict[str, Any]:
     for mutation, variables, headers in changes:
         answer = (await pair.plain.post("/graphql", json={"query": mutation, "variables": variables}, headers=headers)).json()
         assert not answer.get("errors"), answer
+    await forecasts(db, int(order), int(po))
     return {"order": order, "party_order": po, "party": str(party_id), "tokens": tokens}
+
+
+PROBABILITIES = [0.123456789, 0, 1, 0.5, 1 / 3, 0.1 + 0.2, 0.000012345, 2.5e-7, 0.0]
+
+
+async def forecasts(db: Database, order_id: int, party_order_id: int) -> None:
+    """Forecasts, in place of those drawn so far, for two thirds of the orders (the rest have none: null): completions with and without
+    fractional seconds or none, probabilities such as 0, 1, 0.5 and 0.123456789 (stored as floats, and in
+    the party orders' map also as JSON integers), critical paths of activities and party orders or empty, and
+    a map holding some of the order's party orders (one as JSON null), none, or another's id."""
+    async with db.read() as session:
+        orders = sorted({o for (o,) in await session.execute(select(col(Activity.order_id)))} | {order_id})
+        activities = dict((await session.execute(select(col(Activity.order_id), col(Activity.id)))).all())
+        party_orders: dict[int, list[int]] = {}
+        for o, p in (
+            await session.execute(select(col(PartyOrder.order_id), col(PartyOrder.id)).order_by(col(PartyOrder.id)))
+        ).all():
+            party_orders.setdefault(o, []).append(p)
+    at = START + timedelta(days=3, microseconds=250000)
+    async with db.write(SYSTEM, START) as uow:
+        await uow.session.execute(delete(OrderForecast))  # the ones the writes above drew: these instead
+        for n, o in enumerate(orders):
+            if n % 3 == 2 and o != order_id:
+                continue
+            probability = 0.123456789 if o == order_id else PROBABILITIES[n % len(PROBABILITIES)]
+            mine = party_orders.get(o, [])
+            if o == order_id:
+                mine = [party_order_id, *[p for p in mine if p != party_order_id][:1]]  # the partner's, and one without
+            entries: dict[str, Any] = {
+                str(p): {
+                    "p50": (at + timedelta(hours=k)).isoformat(),
+                    "p90": (at + timedelta(days=2, hours=k)).replace(microsecond=0).isoformat(),
+                    "probability": PROBABILITIES[(n + k) % len(PROBABILITIES)],
+                }
+                for k, p in enumerate(mine[: 1 + n % 3])
+            }
+            if n % 5 == 1 and mine:
+                entries[str(mine[-1])] = None
+            if n % 7 == 3:
+                entries["999999"] = {"p50": at.isoformat(), "p90": at.isoformat(), "probability": 1}
+            path = [{"kind": "activity", "id": activities[o], "name": "survey"}] if o in activities and n % 4 else []
+            path += [{"kind": "partyOrder", "id": p, "name": f"delivery by party {p}"} for p in mine[:1]]
+            uow.session.add(
+                OrderForecast(
+                    order_id=o,
+                    completion_p50=None if n % 6 == 5 else at + timedelta(days=n, microseconds=n % 2),
+                    completion_p90=None if n % 6 == 5 else (at + timedelta(days=n + 9)).replace(microsecond=0),
+                    on_time_probability=float(probability),
+                    basis="learned" if n % 2 else "plan",
+                    critical_path=path,
+                    party_orders=entries,
+                    computed_at=START,
+                )
+            )
 
 
 def variables_for(body: str, known: dict[str, Any]) -> dict[str, Any]:
@@ -165,12 +225,17 @@ async def test_every_contract_query_answers_the_same_planned_and_executed_for_ev
     dashboard = """query Dashboard($first: Int!) { customerOrders(first: $first, sort: COMMITTED_DATE, direction: ASC) {
       totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node {
         id state committedDate expectedCompletion jeopardyLevel version
+        forecast { onTimeProbability completionP50 completionP90 computedAt basis criticalPath { __typename id kind name } }
+        partyOrders { id forecast { __typename onTimeProbability deliveryP50 deliveryP90 } }
         allItems { id parentId state activities { id state plannedStart expectedEnd predecessorIds }
-          serviceOrderRequest { id state externalRef } partyOrders { id partyId state expectedDeliveryDate } } } } } }"""
+          serviceOrderRequest { id state externalRef } partyOrders { id partyId state expectedDeliveryDate forecast { p: onTimeProbability } } } } } } }"""
     answer = await pair.same(dashboard, {"first": 10}, known["tokens"]["viewer"])
     edges = answer["data"]["customerOrders"]["edges"]
     assert len(edges) == 10 and any(i["partyOrders"] for e in edges for i in e["node"]["allItems"])
     assert any(a["predecessorIds"] for e in edges for i in e["node"]["allItems"] for a in i["activities"])
+    assert any(e["node"]["forecast"] is None for e in edges) and any(e["node"]["forecast"] for e in edges)
+    drawn = [p["forecast"] for e in edges for p in e["node"]["partyOrders"]]
+    assert None in drawn and any(drawn)
     next_page = await pair.same(
         dashboard.replace("($first: Int!)", "($first: Int!, $after: String)").replace(
             "first: $first,", "first: $first, after: $after,"
@@ -182,19 +247,30 @@ async def test_every_contract_query_answers_the_same_planned_and_executed_for_ev
     assert queries_run >= 4 * 8
     assert pair.planner is not None
     planned_before = pair.planner.answered
-    tree = await pair.same(
-        next(op.body for op in load_operations() if op.name == "OrderTree"), {"id": known["order"]}, known["tokens"]["staff"]
-    )
+    tree_query = next(op.body for op in load_operations() if op.name == "OrderTree")
+    tree = await pair.same(tree_query, {"id": known["order"]}, known["tokens"]["staff"])
     order = tree["data"]["customerOrder"]
     assert (
         len(order["contacts"]) == 2 and len(order["characteristics"]) == 4 and len(order["notes"]) == 2 and order["escalations"]
     )
     assert any(p["milestones"] and p["changeRequests"] and p["lines"] for p in order["partyOrders"])
-    # The contract's OrderTree now asks for the forecasts the Gantt draws, which the planner does not read
-    # (a Float, and each party order's forecast kept as JSON keyed by its id): strawberry answers it, and
-    # ``pair.same`` has checked it equal to the planner-less app's answer.
-    assert pair.planner.answered == planned_before
-    assert pair.planner is not None and pair.planner.answered >= 4  # the dashboard pages and the list
+    # with the forecasts the Gantt draws: the order's (its critical path kept as JSON) and each party order's
+    # (an entry of the order forecast's map, keyed by the party order's id; one has none)
+    assert order["forecast"]["onTimeProbability"] == 0.123456789 and order["forecast"]["criticalPath"]
+    assert {p["id"]: p["forecast"] is None for p in order["partyOrders"]} == {
+        known["party_order"]: False,
+        **{p["id"]: True for p in order["partyOrders"] if p["id"] != known["party_order"]},
+    }
+    assert pair.planner.answered == planned_before + 1  # planned, and equal to strawberry's answer
+    for role in ("viewer", "staff"):  # the party orders' forecasts are for enterprise readers: those the planner answers
+        before = pair.planner.answered
+        await pair.same(tree_query, {"id": known["order"]}, known["tokens"][role])
+        assert pair.planner.answered == before + 1, role
+    for role in ("partner", "anonymous"):  # refused at the root: strawberry reports it
+        before = pair.planner.answered
+        await pair.same(tree_query, {"id": known["order"]}, known["tokens"][role])
+        assert pair.planner.answered == before, role
+    assert pair.planner.answered >= 4  # the dashboard pages and the list
 
 
 @st.composite
