@@ -2,16 +2,20 @@
 
 For a root field the planner knows (``RootReader``), the validated selection below it is turned into one
 statement whose JSON is built by PostgreSQL (``json_build_object`` / ``json_agg`` over correlated
-subqueries, one per nested list; SQLite: ``json_object`` / ``json_group_array``): no Python per field. Leaves are the fields strawberry itself would
-read off the row (``execution.plain_leaves``) and are rendered as strawberry renders them (IDs as
-text, enum values as their names, instants as ``isoformat``); nested lists are the relations a
-``ReadModel`` declares, each with the same order and predicates as the DataLoader it stands for.
+subqueries, one per nested list; SQLite: ``json_object`` / ``json_group_array``): no Python per field
+(but for SQLite's floats, see ``Planner.number``). Leaves are the fields strawberry itself would read off
+the row (``execution.plain_leaves``) and are rendered as strawberry renders them (IDs as text, enum values
+as their names, instants as ``isoformat``, floats as orjson writes them); nested objects and lists are the
+relations a ``ReadModel`` declares, each with the same order and predicates as the DataLoader it stands
+for, or objects kept as JSON (a list in a column, an entry of a map keyed by the parent's id).
 
 A selection with anything else (a field with its own resolver that no relation stands for, an
-argument, a directive other than @skip/@include, an unknown scalar, a permission class) is not
-planned: the whole operation then runs on strawberry as before, and so does any operation the planner
-fails on (bad input, an outage): the ordinary execution reports it. Authorization is the root field's
-permission class, asked before planning; a refusal is left to strawberry to report.
+argument, a directive other than @skip/@include, an unknown scalar, a permission class the read model
+does not list as deciding on the caller alone) is not planned: the whole operation then runs on
+strawberry as before, and so does any operation the planner fails on (bad input, an outage): the
+ordinary execution reports it. Authorization is the root field's permission class, asked before
+planning, and those of the fields below it, asked once per request; a refusal is left to strawberry to
+report.
 
 The SQL below a root field depends only on the selection's shape (fields, aliases, types after
 fragments and @skip/@include), so it is compiled once per shape and kept; per request only the root
