@@ -45,6 +45,10 @@ class CustomerOrderForecast:
         )
 
 
+# PartyOrderForecast's attributes -> their keys in an entry of ``OrderForecast.party_orders`` (the read planner reads them too)
+PARTY_ORDER_FORECAST_KEYS = {"delivery_p50": "p50", "delivery_p90": "p90", "on_time_probability": "probability"}
+
+
 @strawberry.type(description="When the party order will be delivered, drawn from the party's delivery history.")
 class PartyOrderForecast:
     delivery_p50: datetime
@@ -55,10 +59,11 @@ class PartyOrderForecast:
 
     @classmethod
     def of(cls, entry: dict[str, Any]) -> PartyOrderForecast:
+        keys = PARTY_ORDER_FORECAST_KEYS
         return cls(
-            delivery_p50=datetime.fromisoformat(entry["p50"]),
-            delivery_p90=datetime.fromisoformat(entry["p90"]),
-            on_time_probability=float(entry["probability"]),
+            delivery_p50=datetime.fromisoformat(entry[keys["delivery_p50"]]),
+            delivery_p90=datetime.fromisoformat(entry[keys["delivery_p90"]]),
+            on_time_probability=float(entry[keys["on_time_probability"]]),
         )
 
 

@@ -18,11 +18,14 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
 from app.columns import table_of
+from app.forecast.graphql.types import PARTY_ORDER_FORECAST_KEYS
+from app.forecast.models import OrderForecast
 from app.graphql.ids import parse_id
 from app.graphql.permissions import Reader
 from app.graphql.planner import (
     Computed,
     IdList,
+    JsonEntry,
     NotPlanned,
     PlannedRoot,
     Planner,
@@ -54,6 +57,7 @@ T = {
         "PartyOrderLine": OrderItem,
         "PartyMilestone": PartyMilestone,
         "PartyChangeRequest": PartyChangeRequest,
+        "CustomerOrderForecast": OrderForecast,
     }.items()
 }
 LINKS = table_of(PartyOrderItem)
@@ -120,6 +124,18 @@ READ_MODEL = ReadModel(
         ("PartyOrder", "changeRequests"): Relation(
             "PartyChangeRequest", lambda p, c: [c.c.party_order_id == p.c.id], lambda c: [c.c.id]
         ),
+        # forecasts_by_order (app/forecast/loaders.py): the order's one forecast row, or none
+        ("CustomerOrder", "forecast"): Relation(
+            "CustomerOrderForecast", lambda o, f: [f.c.order_id == o.c.id], lambda f: [f.c.order_id], many=False
+        ),
+        # the same row's party_orders map, at the party order's id as text
+        ("PartyOrder", "forecast"): JsonEntry(
+            T["CustomerOrderForecast"],
+            "party_orders",
+            lambda p, f: [f.c.order_id == p.c.order_id],
+            lambda p: cast(p.c.id, Text),
+            PARTY_ORDER_FORECAST_KEYS,
+        ),
     },
     computed={
         ("CustomerOrder", "contacts"): StoredJson("contacts", "objects"),
@@ -127,7 +143,9 @@ READ_MODEL = ReadModel(
         ("Escalation", "notify"): StoredJson("notify", "strings"),
         ("Escalation", "direction"): Computed(_direction),
         ("PartyOrderLine", "itemId"): Computed(lambda item: cast(item.c.id, Text)),
+        ("CustomerOrderForecast", "criticalPath"): StoredJson("critical_path", "objects"),
     },
+    permissions=(Reader,),
 )
 
 
