@@ -312,7 +312,7 @@ async def record_progress(
                     f"Activity {activity_id} cannot start before the party orders it waits on deliver: {names}.",
                     current=activity.state,
                     target="inProgress",
-                    waiting_for=[f"partyOrder:{po.id}" for po in undelivered],
+                    waiting_for_party_orders=[str(po.id) for po in undelivered],
                 )
         states.ACTIVITY.check(activity.state, progress.state)
     elif not states.ACTIVITY.is_open(activity.state):
