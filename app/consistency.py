@@ -229,22 +229,24 @@ def needed_by(given: bool, current: datetime, committed: datetime) -> datetime:
     return min(current, committed) if given else committed
 
 
-def _deliveries(tree: Tree, order_id: int) -> dict[int, list[datetime]]:
-    """When the party orders this order's activities wait on deliver (see ``schedule.deliveries``)."""
+def _deliveries(tree: Tree, order_id: int, moves: Moves) -> dict[int, list[datetime]]:
+    """When the party orders this order's activities wait on deliver (see ``schedule.deliveries``),
+    with the needed-by dates as just settled."""
     if not tree.waits or not tree.party_orders.get(order_id):
         return {}
-    return schedule.deliveries(tree.waits, tree.party_orders[order_id])
+    return schedule.deliveries(tree.waits, tree.party_orders[order_id], moves.needed_by)
 
 
 def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
-    new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id], _deliveries(tree, order.id))
-    if new != order.expected_completion:
-        moves.expected[order.id] = new
     for po in tree.party_orders[order.id]:
         if party_states.PARTY_ORDER.is_open(po.state):
             target = needed_by(po.needed_by_given, po.needed_by, order.committed_date)
             if target != po.needed_by:
                 moves.needed_by[po.id] = target
+    waits = _deliveries(tree, order.id, moves)  # after the needed-by dates: an undated delivery is expected then
+    new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id], waits)
+    if new != order.expected_completion:
+        moves.expected[order.id] = new
 
 
 async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy) -> None:
@@ -266,7 +268,9 @@ async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Colle
         if order.id not in read or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
             continue
         oid = order.id
-        calendar = slack.last_worker(book, tree.activities[oid], tree.preds, tree.units[oid], names, _deliveries(tree, oid))
+        calendar = slack.last_worker(
+            book, tree.activities[oid], tree.preds, tree.units[oid], names, _deliveries(tree, oid, moves)
+        )
         instant = slack.at_risk_from(calendar, order.requested_at, order.committed_date, policy.at_risk_slack)
         if instant != order.at_risk_from:
             marks.append({"b_id": oid, "b_at": instant})

@@ -42,14 +42,14 @@ SLACK = 0.2  # the shipped policy's at_risk_slack
 
 ORDER_SEL = """id state version revision committedDate requestedAt expectedCompletion jeopardyLevel jeopardyReason escalationLevel priority
   allItems { id parentId state fulfillment partyId }
-  activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version }
+  activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds waitsOnPartyOrderIds jeopardyLevel version }
   serviceOrderRequests { id itemId state }
   partyOrders { id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt
     nextReportDue createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } milestones { plannedDate reachedAt }
     revisions { revision state } }"""
 PO_SEL = """id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt nextReportDue
   createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } revisions { revision state }"""
-ACT_SEL = "id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version"
+ACT_SEL = "id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds waitsOnPartyOrderIds jeopardyLevel version"
 GET_ORDER = f"query($id: ID!) {{ customerOrder(id: $id) {{ {ORDER_SEL} }} }}"
 GET_PO = f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_SEL} }} }}"
 TIMELINE = "query($id: ID!, $after: String) { orderTimeline(orderId: $id, first: 100, after: $after) { edges { cursor node { type after } } } }"
@@ -167,8 +167,25 @@ def items_by_id(order: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {i["id"]: i for i in order["allItems"]}
 
 
+def delivery(po: dict[str, Any]) -> datetime | None:
+    """When an activity waiting on the party order may start: once delivered, or when it is expected
+    (else committed, else needed); a dropped party order holds nothing."""
+    s = camel(po["state"])
+    if s in DROPPED:
+        return None
+    dated = when(po["expectedDeliveryDate"]) or when(po["committedDeliveryDate"]) or when(po["neededBy"])
+    return (when(po["deliveredAt"]) or dated) if s in DONE else dated
+
+
+def undelivered(a: dict[str, Any], order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The party orders the activity waits on that hold it: neither delivered nor dropped."""
+    waited = set(a["waitsOnPartyOrderIds"])
+    return [po for po in order["partyOrders"] if po["id"] in waited and camel(po["state"]) not in DONE | DROPPED]
+
+
 def critical_path(order: dict[str, Any]) -> datetime | None:
     acts = {a["id"]: a for a in order["activities"] if camel(a["state"]) not in DROPPED}
+    deliveries = {po["id"]: delivery(po) for po in order["partyOrders"]}
     memo: dict[str, datetime] = {}
 
     def finish(aid: str) -> datetime:
@@ -182,6 +199,7 @@ def critical_path(order: dict[str, Any]) -> datetime | None:
         assert start is not None and end is not None
         own = when(a["expectedEnd"]) or end
         preds = [finish(p) for p in a["predecessorIds"] if p in acts]
+        preds += [d for po in a["waitsOnPartyOrderIds"] if (d := deliveries.get(po)) is not None]
         if preds and max(preds) > (when(a["actualStart"]) or start) and a["actualStart"] is None:
             own = max(own, max(preds) + (end - start))
         memo[aid] = own
@@ -218,7 +236,7 @@ def order_level(order: dict[str, Any], now: datetime) -> Verdict:
     return {"atRisk"} if slack < window * SLACK else {"none"}
 
 
-def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], now: datetime) -> Verdict:
+def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], order: dict[str, Any], now: datetime) -> Verdict:
     start, end = when(a["plannedStart"]), when(a["plannedEnd"])
     assert start is not None and end is not None
     if end <= now:
@@ -229,6 +247,10 @@ def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], now: date
             if camel(p["state"]) in DROPPED | DONE:
                 continue
             if (when(p["expectedEnd"]) or when(p["plannedEnd"])) > start or start <= now:
+                return {"jeopardy"}
+        for po in undelivered(a, order):  # a party order it waits on slips as a predecessor does
+            promised = when(po["expectedDeliveryDate"]) or when(po["committedDeliveryDate"])
+            if (promised is not None and promised > start) or start <= now:
                 return {"jeopardy"}
     expected = when(a["expectedEnd"])
     if expected is not None and expected > end:
@@ -427,8 +449,17 @@ class OrderModel(RuleBasedStateMachine):
 
     # ---- staff: activities and service orders ----
     @precondition(lambda self: self.orders)
-    @rule(i=st.integers(0, 99), item=st.integers(0, 9), start=offsets, length=st.integers(1, 240), after_previous=st.booleans())
-    def schedule_activity(self, i: int, item: int, start: timedelta, length: int, after_previous: bool) -> None:
+    @rule(
+        i=st.integers(0, 99),
+        item=st.integers(0, 9),
+        start=offsets,
+        length=st.integers(1, 240),
+        after_previous=st.booleans(),
+        waits_on_party=st.booleans(),
+    )
+    def schedule_activity(
+        self, i: int, item: int, start: timedelta, length: int, after_previous: bool, waits_on_party: bool
+    ) -> None:
         order = self.read_order(self.orders[i % len(self.orders)])
         items = order["allItems"]
         data: dict[str, Any] = {
@@ -440,6 +471,8 @@ class OrderModel(RuleBasedStateMachine):
             data["itemId"] = items[item]["id"]
         if after_previous and order["activities"]:
             data["predecessorIds"] = [order["activities"][-1]["id"]]
+        if waits_on_party and order["partyOrders"]:
+            data["waitsOnPartyOrderIds"] = [order["partyOrders"][-1]["id"]]
         answer = self.send(self.h.staff, "scheduleActivity", {"orderId": order["id"], "input": data})
         if answer is not None:
             self.activities.append((order["id"], answer["id"]))
@@ -465,13 +498,24 @@ class OrderModel(RuleBasedStateMachine):
         expected=st.one_of(st.none(), offsets),
     )
     def activity_progress(self, i: int, state: str | None, expected: timedelta | None) -> None:
-        _, aid = self.activities[i % len(self.activities)]
+        oid, aid = self.activities[i % len(self.activities)]
+        order = self.read_order(oid)
+        activity = next(a for a in order["activities"] if a["id"] == aid)
         data: dict[str, Any] = {"percentComplete": 50}
         if state:
             data["state"] = state
         if expected is not None:
             data["expectedEnd"] = (self.now + expected).isoformat()
-        self.send(self.h.staff, "recordActivityProgress", {"id": aid, "input": data})
+        # An activity cannot start while a party order it waits on has neither delivered nor been dropped.
+        held = state == "IN_PROGRESS" and activity["state"] != "IN_PROGRESS" and bool(undelivered(activity, order))
+        body = self.h.run(self.h.staff.send(MUTATIONS["recordActivityProgress"], {"id": aid, "input": data}))
+        if held:
+            assert body.get("errors") and body["errors"][0]["extensions"]["code"] == "INVALID_TRANSITION", (body, order)
+            assert self.read_order(oid) == order
+        elif body.get("errors"):
+            assert body["errors"][0].get("extensions", {}).get("code") in EXPECTED_REFUSALS, (data, body["errors"])
+        else:
+            self.check_answer("recordActivityProgress", body["data"]["recordActivityProgress"])
 
     @precondition(lambda self: self.orders)
     @rule(i=st.integers(0, 99))
@@ -762,7 +806,11 @@ class OrderModel(RuleBasedStateMachine):
             acts = {a["id"]: a for a in order["activities"]}
             for a in order["activities"]:
                 if camel(a["state"]) not in CLOSED_ACTIVITY:
-                    assert camel(a["jeopardyLevel"]) in activity_level(a, acts, now), (activity_level(a, acts, now), a, order)
+                    assert camel(a["jeopardyLevel"]) in activity_level(a, acts, order, now), (
+                        activity_level(a, acts, order, now),
+                        a,
+                        order,
+                    )
         else:
             assert order["jeopardyLevel"] == "NONE", order
         for po in order["partyOrders"]:

@@ -17,21 +17,26 @@ from app.orders.work import ActivityRow, WorkUnit
 from app.party_orders import states as party_states
 
 
-def delivery(party_order: Any) -> datetime | None:
+def delivery(party_order: Any, needed_by: datetime | None = None) -> datetime | None:
     """When a party order delivers, as an activity waiting on it sees it: delivered ones when they did,
-    open ones at their expected (else committed, else needed-by) date; dropped ones never (they hold nothing)."""
+    open ones at their expected (else committed, else needed-by) date; dropped ones never (they hold nothing).
+    ``needed_by``: its needed-by date just settled, if it moved."""
     po = party_order
+    needed = needed_by or po.needed_by
     if po.state in party_states.DROPPED:
         return None
     if po.state in party_states.DONE:
-        return po.delivered_at or po.expected_delivery or po.committed_delivery or po.needed_by
-    return po.expected_delivery or po.committed_delivery or po.needed_by
+        return po.delivered_at or po.expected_delivery or po.committed_delivery or needed
+    return po.expected_delivery or po.committed_delivery or needed
 
 
-def deliveries(waits: Mapping[int, Sequence[int]], party_orders: Iterable[Any]) -> dict[int, list[datetime]]:
+def deliveries(
+    waits: Mapping[int, Sequence[int]], party_orders: Iterable[Any], needed_by: Mapping[int, datetime] | None = None
+) -> dict[int, list[datetime]]:
     """Activity id -> when the live party orders it waits on deliver (``waits``: activity -> party order ids;
-    ``party_orders``: rows with id, state and the delivery dates)."""
-    when = {po.id: d for po in party_orders if (d := delivery(po)) is not None}
+    ``party_orders``: rows with id, state and the delivery dates; ``needed_by``: needed-by dates just settled)."""
+    moved = needed_by or {}
+    when = {po.id: d for po in party_orders if (d := delivery(po, moved.get(po.id))) is not None}
     found: dict[int, list[datetime]] = {}
     for activity_id, ids in waits.items():
         ends = [when[i] for i in ids if i in when]
