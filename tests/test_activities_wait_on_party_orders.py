@@ -7,10 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
 from app.clock import FrozenClock
+from app.consistency import reconciler
 from app.db import Database
-from app.jeopardy.policy import Policy, parse_policy
+from app.demo import load_demo
+from app.jeopardy.policy import Policy, load_policy, parse_policy
+from app.orders.models import Activity, ActivityPartyDependency, CustomerOrder
+from app.party_orders.demo import PARTIES
 from tests.api import Api
 from tests.conftest import START
 from tests.factories import iso, progress, schedule
@@ -187,3 +193,30 @@ async def test_the_forecasts_reason_says_install_waits_on_fibrecos_delivery(
         f"The forecast gives it a {round(forecast['onTimeProbability'] * 100)}% chance of meeting the committed date: "
         f"install waits on FibreCo's delivery, which is late {late}% of the time."
     )
+
+
+async def test_the_demos_installs_wait_on_their_suppliers_delivery_and_its_forecasts_say_so(
+    db: Database, clock: FrozenClock, app: object
+) -> None:
+    """``app``: its factory wires the reconciliation into ``db``."""
+    # The history through a Database of its own, as the command line does (see load_demo).
+    history_db = Database(db.url, schema=db.schema)
+    history_db.reconcile = reconciler(load_policy())
+    try:
+        ids = await load_demo(db, clock, count=6, history=15, history_db=history_db)
+    finally:
+        await history_db.dispose()
+    async with db.read() as session:
+        waiting = (
+            await session.execute(
+                select(col(ActivityPartyDependency.activity_id))
+                .join(Activity, col(Activity.id) == col(ActivityPartyDependency.activity_id))
+                .where(col(Activity.order_id).in_(ids))
+            )
+        ).all()
+        summaries = (
+            await session.execute(select(col(CustomerOrder.forecast_summary)).where(col(CustomerOrder.id).in_(ids)))
+        ).scalars()
+        said = [s for s in summaries if s]
+    assert len(waiting) == 2  # the orders with an access circuit: their installs wait on its delivery
+    assert sum(f"install waits on {PARTIES[0][0]}'s delivery, which is late 60% of the time" in s for s in said) == 2, said
