@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 
 import httpx
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, event, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from app.audit import audit
@@ -63,7 +63,7 @@ MUTATIONS = {
     "completeCustomerOrder": f"mutation($id: ID!, $force: Boolean!, $reason: String) {{ completeCustomerOrder(id: $id, force: $force, reason: $reason) {{ {ORDER_SEL} }} }}",
     "escalateCustomerOrder": f"mutation($id: ID!, $level: Int!, $reason: String!) {{ escalateCustomerOrder(id: $id, level: $level, reason: $reason) {{ {ORDER_SEL} }} }}",
     "scheduleActivity": f"mutation($orderId: ID!, $input: ScheduleActivityInput!) {{ scheduleActivity(orderId: $orderId, input: $input) {{ {ACT_SEL} }} }}",
-    "rescheduleActivity": f"mutation($id: ID!, $plannedStart: DateTime, $plannedEnd: DateTime) {{ rescheduleActivity(id: $id, plannedStart: $plannedStart, plannedEnd: $plannedEnd) {{ {ACT_SEL} }} }}",
+    "rescheduleActivity": f"mutation($id: ID!, $plannedStart: DateTime, $plannedEnd: DateTime, $waits: [ID!]) {{ rescheduleActivity(id: $id, plannedStart: $plannedStart, plannedEnd: $plannedEnd, waitsOnPartyOrderIds: $waits) {{ {ACT_SEL} }} }}",
     "recordActivityProgress": f"mutation($id: ID!, $input: ActivityProgressInput!) {{ recordActivityProgress(id: $id, input: $input) {{ {ACT_SEL} }} }}",
     "generateServiceOrderRequests": "mutation($orderId: ID!) { generateServiceOrderRequests(orderId: $orderId) { id itemId state } }",
     "updateServiceOrderRequest": "mutation($id: ID!, $state: ServiceOrderRequestState) { updateServiceOrderRequest(id: $id, state: $state) { id itemId state } }",
@@ -473,6 +473,7 @@ class OrderModel(RuleBasedStateMachine):
             data["predecessorIds"] = [order["activities"][-1]["id"]]
         if waits_on_party and order["partyOrders"]:
             data["waitsOnPartyOrderIds"] = [order["partyOrders"][-1]["id"]]
+            event("an activity waits on a party order")
         answer = self.send(self.h.staff, "scheduleActivity", {"orderId": order["id"], "input": data})
         if answer is not None:
             self.activities.append((order["id"], answer["id"]))
@@ -490,6 +491,26 @@ class OrderModel(RuleBasedStateMachine):
                 "plannedEnd": (self.now + start + timedelta(hours=length)).isoformat(),
             },
         )
+
+    @precondition(lambda self: self.party_orders)
+    @rule(i=st.integers(0, 99), j=st.integers(0, 99), start=offsets)
+    def wait_on_party_order(self, i: int, j: int, start: timedelta) -> None:
+        """An activity of the party order's customer order waits on it (a new one when the order has none)."""
+        oid, poid, _ = self.party_orders[i % len(self.party_orders)]
+        event("an activity waits on a party order")
+        ours = [a for o, a in self.activities if o == oid]
+        if ours:
+            self.send(self.h.staff, "rescheduleActivity", {"id": ours[j % len(ours)], "waits": [poid]})
+            return
+        data = {
+            "kind": "install",
+            "plannedStart": (self.now + start).isoformat(),
+            "plannedEnd": (self.now + start + timedelta(hours=8)).isoformat(),
+            "waitsOnPartyOrderIds": [poid],
+        }
+        answer = self.send(self.h.staff, "scheduleActivity", {"orderId": oid, "input": data})
+        if answer is not None:
+            self.activities.append((oid, answer["id"]))
 
     @precondition(lambda self: self.activities)
     @rule(
@@ -510,6 +531,7 @@ class OrderModel(RuleBasedStateMachine):
         held = state == "IN_PROGRESS" and activity["state"] != "IN_PROGRESS" and bool(undelivered(activity, order))
         body = self.h.run(self.h.staff.send(MUTATIONS["recordActivityProgress"], {"id": aid, "input": data}))
         if held:
+            event("a start refused: a party order it waits on has not delivered")
             assert body.get("errors") and body["errors"][0]["extensions"]["code"] == "INVALID_TRANSITION", (body, order)
             assert self.read_order(oid) == order
         elif body.get("errors"):
