@@ -21,6 +21,7 @@ from tests.api import Api
 from tests.conftest import START
 from tests.factories import iso, progress, schedule
 from tests.fingerprint import fingerprint
+from tests.jeopardy_support import monitor
 from tests.party import (
     CANCEL_PO,
     COMPLETE,
@@ -153,6 +154,21 @@ async def test_fibreco_moving_its_delivery_past_the_installs_planned_start_puts_
     expected, seen = await the_activity(staff, order["id"], install["id"])
     assert seen["jeopardyLevel"] == "NONE"
     assert expected is not None and expected.startswith(iso(START + timedelta(days=14))[:19])
+
+
+async def test_an_install_whose_planned_start_comes_before_fibreco_delivered_is_in_jeopardy_after_the_sweep(
+    staff: Api, db: Database, http: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    party, order, po = await fibreco_order(staff, days=40)
+    fibreco = await partner_api(http, db, clock, party["id"])
+    await acknowledge(fibreco, po["id"], START, days=5)
+    install = await schedule(staff, order["id"], START, days=(5, 7), kind="install", waitsOnPartyOrderIds=[po["id"]])
+    assert (await the_activity(staff, order["id"], install["id"]))[1]["jeopardyLevel"] == "NONE"
+    clock.advance(timedelta(days=5, hours=1))  # the planned start came; FibreCo has not delivered
+    await monitor(db, clock).sweep()
+    assert (await the_activity(staff, order["id"], install["id"]))[1]["jeopardyReason"] == REASON
+    await fibreco.ok(COMPLETE, {"id": po["id"], "key": key(), "deliveredAt": iso(clock.now())})
+    assert (await the_activity(staff, order["id"], install["id"]))[1]["jeopardyLevel"] == "NONE"
 
 
 @pytest.fixture
