@@ -493,24 +493,29 @@ class OrderModel(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self.party_orders)
-    @rule(i=st.integers(0, 99), j=st.integers(0, 99), start=offsets)
-    def wait_on_party_order(self, i: int, j: int, start: timedelta) -> None:
-        """An activity of the party order's customer order waits on it (a new one when the order has none)."""
+    @rule(i=st.integers(0, 99), j=st.integers(0, 99), start=offsets, try_start=st.booleans())
+    def wait_on_party_order(self, i: int, j: int, start: timedelta, try_start: bool) -> None:
+        """An activity of the party order's customer order waits on it (a new one when the order has
+        none); ``try_start``: staff then try to start it."""
         oid, poid, _ = self.party_orders[i % len(self.party_orders)]
         event("an activity waits on a party order")
         ours = [a for o, a in self.activities if o == oid]
         if ours:
-            self.send(self.h.staff, "rescheduleActivity", {"id": ours[j % len(ours)], "waits": [poid]})
-            return
-        data = {
-            "kind": "install",
-            "plannedStart": (self.now + start).isoformat(),
-            "plannedEnd": (self.now + start + timedelta(hours=8)).isoformat(),
-            "waitsOnPartyOrderIds": [poid],
-        }
-        answer = self.send(self.h.staff, "scheduleActivity", {"orderId": oid, "input": data})
-        if answer is not None:
-            self.activities.append((oid, answer["id"]))
+            aid: str | None = ours[j % len(ours)]
+            self.send(self.h.staff, "rescheduleActivity", {"id": aid, "waits": [poid]})
+        else:
+            data = {
+                "kind": "install",
+                "plannedStart": (self.now + start).isoformat(),
+                "plannedEnd": (self.now + start + timedelta(hours=8)).isoformat(),
+                "waitsOnPartyOrderIds": [poid],
+            }
+            answer = self.send(self.h.staff, "scheduleActivity", {"orderId": oid, "input": data})
+            aid = answer["id"] if answer is not None else None
+            if aid is not None:
+                self.activities.append((oid, aid))
+        if try_start and aid is not None:
+            self.progress(oid, aid, "IN_PROGRESS", None)
 
     @precondition(lambda self: self.activities)
     @rule(
@@ -520,6 +525,9 @@ class OrderModel(RuleBasedStateMachine):
     )
     def activity_progress(self, i: int, state: str | None, expected: timedelta | None) -> None:
         oid, aid = self.activities[i % len(self.activities)]
+        self.progress(oid, aid, state, expected)
+
+    def progress(self, oid: str, aid: str, state: str | None, expected: timedelta | None) -> None:
         order = self.read_order(oid)
         activity = next(a for a in order["activities"] if a["id"] == aid)
         data: dict[str, Any] = {"percentComplete": 50}
