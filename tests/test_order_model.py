@@ -39,8 +39,10 @@ EXAMPLES = int(os.environ.get("ORDERTRACK_MODEL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("ORDERTRACK_MODEL_STEPS", "25"))
 INTERVAL_HOURS = 48
 SLACK = 0.2  # the shipped policy's at_risk_slack
+AT_RISK_PROBABILITY = 0.5  # the shipped policy's at_risk_probability: a forecast giving less puts the order at risk
 
 ORDER_SEL = """id state version revision committedDate requestedAt expectedCompletion jeopardyLevel jeopardyReason escalationLevel priority
+  forecast { onTimeProbability }
   allItems { id parentId state fulfillment partyId }
   activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds waitsOnPartyOrderIds jeopardyLevel version }
   serviceOrderRequests { id itemId state }
@@ -229,6 +231,10 @@ def order_level(order: dict[str, Any], now: datetime) -> Verdict:
         return {"late"}
     if expected is not None and expected > committed:
         return {"jeopardy"}
+    # The forecast's chance is taken as the service drew it (the draws are not redone here).
+    forecast = order.get("forecast")
+    if forecast is not None and forecast["onTimeProbability"] < AT_RISK_PROBABILITY:
+        return {"atRisk"}
     finish = expected if expected is not None and expected > now else now
     slack, window = (committed - finish).total_seconds(), (committed - requested).total_seconds()
     if near(slack, window * SLACK):
