@@ -234,7 +234,8 @@ def _deliveries(tree: Tree, order_id: int, moves: Moves) -> dict[int, list[datet
     with the needed-by dates as just settled."""
     if not tree.waits or not tree.party_orders.get(order_id):
         return {}
-    return schedule.deliveries(tree.waits, tree.party_orders[order_id], moves.needed_by)
+    waits = {a.id: tree.waits[a.id] for a in tree.activities[order_id] if a.id in tree.waits}  # this order's alone
+    return schedule.deliveries(waits, tree.party_orders[order_id], moves.needed_by)
 
 
 def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
