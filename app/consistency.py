@@ -40,7 +40,7 @@ from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
 from app.orders import schedule, states, work
 from app.orders.core import move_order
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem
+from app.orders.models import Activity, ActivityDependency, ActivityPartyDependency, CustomerOrder, OrderItem
 from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import Party, PartyOrder
@@ -65,6 +65,7 @@ class Tree:
     items: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     activities: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     preds: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    waits: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))  # activity -> party orders it waits on
     units: dict[int, list[work.WorkUnit]] = field(default_factory=lambda: defaultdict(list))
     party_orders: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
 
@@ -163,7 +164,17 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
             tree.preds[activity.id].append(activity.predecessor_id)
     for order_id, activities in tree.activities.items():
         tree.units[order_id] += [work.activity_unit(act) for act in activities]
-    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if any(tree.party_orders.get(oid) for oid in ids) else [])
+    with_party_orders = any(tree.party_orders.get(oid) for oid in ids)
+    if with_party_orders:  # only an order with party orders has activities waiting on them
+        w = table_of(ActivityPartyDependency).c
+        for activity_id, party_order_id in await session.execute(
+            select(w.activity_id, w.party_order_id)
+            .join(table_of(Activity), a.id == w.activity_id)
+            .where(in_ids(a.order_id, ids, dialect))
+            .order_by(w.activity_id, w.party_order_id)
+        ):
+            tree.waits[activity_id].append(party_order_id)
+    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if with_party_orders else [])
     for unit in await work.units_of(session, kinds, ids, dialect):
         tree.units[unit.order_id].append(unit)
     return tree, rolled
@@ -218,15 +229,25 @@ def needed_by(given: bool, current: datetime, committed: datetime) -> datetime:
     return min(current, committed) if given else committed
 
 
+def _deliveries(tree: Tree, order_id: int, moves: Moves) -> dict[int, list[datetime]]:
+    """When the party orders this order's activities wait on deliver (see ``schedule.deliveries``),
+    with the needed-by dates as just settled."""
+    if not tree.waits or not tree.party_orders.get(order_id):
+        return {}
+    waits = {a.id: tree.waits[a.id] for a in tree.activities[order_id] if a.id in tree.waits}  # this order's alone
+    return schedule.deliveries(waits, tree.party_orders[order_id], moves.needed_by)
+
+
 def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
-    new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id])
-    if new != order.expected_completion:
-        moves.expected[order.id] = new
     for po in tree.party_orders[order.id]:
         if party_states.PARTY_ORDER.is_open(po.state):
             target = needed_by(po.needed_by_given, po.needed_by, order.committed_date)
             if target != po.needed_by:
                 moves.needed_by[po.id] = target
+    waits = _deliveries(tree, order.id, moves)  # after the needed-by dates: an undated delivery is expected then
+    new = schedule.expected_completion(tree.activities[order.id], tree.preds, tree.units[order.id], waits)
+    if new != order.expected_completion:
+        moves.expected[order.id] = new
 
 
 async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy) -> None:
@@ -248,7 +269,9 @@ async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Colle
         if order.id not in read or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
             continue
         oid = order.id
-        calendar = slack.last_worker(book, tree.activities[oid], tree.preds, tree.units[oid], names)
+        calendar = slack.last_worker(
+            book, tree.activities[oid], tree.preds, tree.units[oid], names, _deliveries(tree, oid, moves)
+        )
         instant = slack.at_risk_from(calendar, order.requested_at, order.committed_date, policy.at_risk_slack)
         if instant != order.at_risk_from:
             marks.append({"b_id": oid, "b_at": instant})
@@ -342,7 +365,9 @@ def _forecast_inputs(tree: Tree, moves: Moves, rolled: Collection[int]) -> list[
         if not states.ORDER.is_open(order.state) or order.id in moves.cancelled or order.id not in rolled:
             continue
         found.append(
-            forecasts.OrderWork(order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by)
+            forecasts.OrderWork(
+                order, tree.activities[order.id], tree.preds, tree.party_orders[order.id], moves.needed_by, tree.waits
+            )
         )
     return found
 

@@ -7,7 +7,8 @@ functions keep:
 - every order is open; its items nest (item 0 is a bundle whose next two items are its children);
 - one activity per item, chained: activity k depends on activity k-1 (so the critical path is the
   chain and ``expected_completion`` is the last planned end, as ``orders.schedule`` computes it);
-- a party order is needed by its item's planned start, a date given earlier than the committed one;
+- a party order is needed by its item's planned start, a date given earlier than the committed one,
+  and the item's activity (not started yet) waits on it, as an install waits on the equipment;
 - one service order request per internally fulfilled item;
 - progress is rolled up the way ``app/consistency.py`` does: an item is ``inProgress`` when its own
   work has started, the order is ``inProgress`` when any work has started;
@@ -36,7 +37,14 @@ from sqlmodel import col
 
 from app.db import Database
 from app.events import Event, EventSequence
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.orders.models import (
+    Activity,
+    ActivityDependency,
+    ActivityPartyDependency,
+    CustomerOrder,
+    OrderItem,
+    ServiceOrderRequest,
+)
 from app.party_orders.models import Party, PartyOrder, PartyOrderItem
 
 GENERATOR = "datagen"
@@ -92,6 +100,7 @@ class Chunk:
     requests: list[tuple[Any, ...]] = field(default_factory=list)
     party_orders: list[tuple[Any, ...]] = field(default_factory=list)
     party_links: list[tuple[Any, ...]] = field(default_factory=list)
+    party_waits: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -168,6 +177,7 @@ PARTY_ORDER_COLS = (
     "updated_at",
 )
 PARTY_LINK_COLS = ("party_order_id", "item_id", "order_id")
+PARTY_WAIT_COLS = ("activity_id", "party_order_id")
 EVENT_COLS = ("seq", "at", "type", "entity", "entity_id", "order_id", "actor", "actor_role", "data")
 
 TABLES: list[tuple[str, str, Sequence[str]]] = [
@@ -178,6 +188,7 @@ TABLES: list[tuple[str, str, Sequence[str]]] = [
     (ServiceOrderRequest.__tablename__, "requests", REQUEST_COLS),
     (PartyOrder.__tablename__, "party_orders", PARTY_ORDER_COLS),
     (PartyOrderItem.__tablename__, "party_links", PARTY_LINK_COLS),
+    (ActivityPartyDependency.__tablename__, "party_waits", PARTY_WAIT_COLS),
     (Event.__tablename__, "events", EVENT_COLS),
 ]
 
@@ -280,6 +291,8 @@ def build_chunk(rng: random.Random, spec: Spec, start: int, count: int, ids: Ids
                     )
                 )
                 c.party_links.append((po_id, item_id, order_id))
+                if a_state == "planned":  # work under way started before it could wait on anything
+                    c.party_waits.append((activity_id, po_id))
                 if acked:
                     started_items.add(item_id)
             else:
@@ -450,6 +463,7 @@ async def _store(session: AsyncSession, db: Database, table: str, cols: Sequence
                 ServiceOrderRequest,
                 PartyOrder,
                 PartyOrderItem,
+                ActivityPartyDependency,
                 Event,
             )
         }[table]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -13,6 +13,7 @@ from app.db import Database
 from app.history import HistorySpec, generate_history
 from app.orders import activities, closing, service, service_orders
 from app.orders.models import CustomerOrder
+from app.party_orders import partner, service as party_service
 from app.party_orders.demo import PARTIES, create_demo_parties, load_party_demo
 
 DEMO_ACTOR = Actor(name="demo-loader", role=Role.STAFF)
@@ -38,8 +39,9 @@ async def has_orders(db: Database) -> bool:
 
 
 # The demo's history (15 closed orders: 5 per party, the forecasts' default min_samples): how late each
-# demo party delivered, how often each kind of work overran.
-HISTORY_PARTY_SLIP = {PARTIES[0][0]: 0.5, PARTIES[1][0]: 0.1, PARTIES[2][0]: 0.25}
+# demo party delivered, how often each kind of work overran. The first party is the least reliable:
+# the installs that wait on its deliveries are what the forecasts name.
+HISTORY_PARTY_SLIP = {PARTIES[0][0]: 0.6, PARTIES[1][0]: 0.1, PARTIES[2][0]: 0.25}
 HISTORY_KIND_SLIP = {"site survey": 0.1, "install": 0.4}
 
 
@@ -69,6 +71,9 @@ async def load_demo(
             service.NewItem(product_ref=product, children=[service.NewItem(product_ref=c) for c in children]),
             service.NewItem(product_ref="SITE-SURVEY"),
         ]
+        supplied = n % 6 in (1, 2)  # an access circuit the first party delivers; the install waits on it
+        if supplied:
+            items.append(service.NewItem(product_ref="ACCESS-CIRCUIT", fulfillment="party", party_id=party_ids[0]))
         data = service.NewOrder(
             sales_request_ref=f"SR-DEMO-{n + 1:04d}",
             customer_id=customer_id,
@@ -83,17 +88,23 @@ async def load_demo(
             order = await service.create_order(uow, data)
         assert order.id is not None
         ids.append(order.id)
-        await _progress(db, clock, order.id, n, rng)
+        await _progress(db, clock, order.id, n, rng, party_ids[0] if supplied else None)
     await load_party_demo(db, clock, party_ids)
     return ids
 
 
-async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: random.Random) -> None:
+async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: random.Random, supplier: int | None = None) -> None:
+    """Work on the order as far as its stage (``n % 6``); ``supplier``: the party whose delivery the install waits on."""
     now = clock.now()
     stage = n % 6
     if stage == 0:
         return  # just taken
     async with db.write(DEMO_ACTOR, now) as uow:
+        waits = (
+            [po.id or 0 for po in await party_service.request_party_orders(uow, order_id, party_service.Requisition())]
+            if supplier is not None
+            else []
+        )
         survey = await activities.schedule_activity(
             uow,
             order_id,
@@ -113,9 +124,12 @@ async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: rand
                 planned_end=now + timedelta(days=rng.randint(2, 20)),
                 work_group="field-north",
                 predecessor_ids=[survey.id or 0],
+                waits_on_party_order_ids=waits,
             ),
         )
         await service_orders.generate_service_order_requests(uow, order_id)
+    if supplier is not None and waits:
+        await _supplier_slips(db, now, waits[0], supplier, install.planned_start, n)
     if stage >= 2:
         async with db.write(DEMO_ACTOR, now) as uow:
             await activities.record_progress(
@@ -136,3 +150,24 @@ async def _progress(db: Database, clock: Clock, order_id: int, n: int, rng: rand
     elif stage == 5:
         async with db.write(DEMO_ACTOR, now) as uow:
             await closing.complete_order(uow, order_id, force=True, reason="demo: delivered ahead of plan")
+
+
+async def _supplier_slips(db: Database, now: datetime, po_id: int, party_id: int, install_start: datetime, n: int) -> None:
+    """The supplier commits to deliver when the install is to start, then expects to deliver two days later."""
+    supplier = Actor(name=f"demo-partner-{party_id}", role=Role.PARTNER, party_id=party_id)
+    async with db.write(supplier, now) as uow:
+        await partner.acknowledge(
+            uow,
+            po_id,
+            f"demo-install-{n}-ack",
+            partner.Acknowledgement(party_ref=f"AC-{1000 + n}", committed_delivery=install_start),
+        )
+    async with db.write(supplier, now) as uow:
+        await partner.report_progress(
+            uow,
+            po_id,
+            f"demo-install-{n}-rep",
+            partner.ProgressReport(
+                percent_complete=30, expected_delivery=install_start + timedelta(days=2), note="civils permit delayed"
+            ),
+        )

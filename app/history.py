@@ -3,9 +3,10 @@ for the learned durations and the parties' delivery records.
 
 Every order goes through the domain functions the API uses, at the times its story happened (each
 step a ``Database.write`` at that moment), so its rows, its events and its reconciliation are the
-real ones: taken, activities scheduled in a chain, a party order placed and acknowledged, the
-activities started and completed, the party's delivery, then the order completed by the
-reconciliation. Slips are dealt, not drawn: of a party's ``n`` deliveries exactly ``round(rate * n)``
+real ones: taken, a party order placed, activities scheduled in a chain (the last, when there is
+a party order, waiting on its delivery: planned after the committed delivery, started only after
+the actual one), the party order acknowledged, the activities started and completed, the party's
+delivery, then the order completed by the reconciliation. Slips are dealt, not drawn: of a party's ``n`` deliveries exactly ``round(rate * n)``
 are late (in shuffled positions), and so for each activity kind, so a small history shows its rates.
 A late activity takes 1.3 to 2 times its planned duration, an on-time one 0.6 to 1 times; a late
 delivery comes 3 to 8 days after the committed date (at least one working day in any calendar
@@ -154,10 +155,18 @@ async def _close_one(
         requested_at=taken - timedelta(days=1),
         items=items,
     )
+    # The party's dates: the delivery it commits to, and when it comes (late by days, or a little early).
+    committed = delivered = None
+    if party is not None:
+        committed = taken + timedelta(days=rng.randint(5, 12))
+        slip = timedelta(hours=rng.uniform(72, 192)) if party[1] else -timedelta(hours=rng.uniform(0, 24))
+        delivered = max(committed + slip, taken + timedelta(hours=1, seconds=1))
     planned: list[tuple[str, datetime, datetime]] = []
     cursor = taken + timedelta(hours=2)
-    for kind in kinds:
+    for k, kind in enumerate(kinds):
         hours = PLANNED_HOURS.get(kind, 12)
+        if committed is not None and k == len(kinds) - 1:  # the last work waits on the delivery
+            cursor = max(cursor, committed + timedelta(hours=2))
         planned.append((kind, cursor, cursor + timedelta(hours=hours)))
         cursor += timedelta(hours=hours + 2)
     ids: list[int] = []
@@ -168,8 +177,10 @@ async def _close_one(
                 select(col(OrderItem.id)).where(col(OrderItem.order_id) == order.id, col(OrderItem.product_ref) == "FIBRE-1G")
             )
         ).scalar_one()
+        party_orders = await party_service.request_party_orders(uow, order.id or 0, party_service.Requisition()) if party else []
         previous: list[int] = []
-        for kind, begin, end in planned:
+        for k, (kind, begin, end) in enumerate(planned):
+            waits = [po.id or 0 for po in party_orders] if k == len(planned) - 1 else []
             a = await activities.schedule_activity(
                 uow,
                 order.id or 0,
@@ -180,16 +191,18 @@ async def _close_one(
                     work_group=spec.work_group,
                     item_id=item_id,
                     predecessor_ids=previous,
+                    waits_on_party_order_ids=waits,
                 ),
             )
             ids.append(a.id or 0)
             previous = [a.id or 0]
-        party_orders = await party_service.request_party_orders(uow, order.id or 0, party_service.Requisition()) if party else []
     story = _Story()
     ready = taken + timedelta(hours=2)
-    for activity_id, (kind, begin, end) in zip(ids, planned):
+    for k, (activity_id, (kind, begin, end)) in enumerate(zip(ids, planned)):
         factor = rng.uniform(1.3, 2.0) if late[kind] else rng.uniform(0.6, 1.0)
         actual_start = max(begin, ready)
+        if party_orders and delivered is not None and k == len(ids) - 1:  # not before the delivery it waits on
+            actual_start = max(actual_start, delivered + timedelta(minutes=30))
         actual_end = actual_start + (end - begin) * factor
         ready = actual_end
         story.at(
@@ -200,17 +213,11 @@ async def _close_one(
         story.at(
             actual_end, HISTORIAN, _progress(activity_id, activities.ActivityProgress(state="completed", actual_end=actual_end))
         )
-    if party_orders and party is not None:
-        po, (party_id, late_delivery) = party_orders[0], party
-        committed = taken + timedelta(days=rng.randint(5, 12))
-        delivered = committed + (timedelta(hours=rng.uniform(72, 192)) if late_delivery else -timedelta(hours=rng.uniform(0, 24)))
+    if party_orders and party is not None and committed is not None and delivered is not None:
+        po, (party_id, _) = party_orders[0], party
         supplier = Actor(name=f"history-partner-{party_id}", role=Role.PARTNER, party_id=party_id)
         story.at(taken + timedelta(hours=1), supplier, _acknowledge(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}", committed))
-        story.at(
-            max(delivered, taken + timedelta(hours=1, seconds=1)),
-            supplier,
-            _deliver(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}"),
-        )
+        story.at(delivered, supplier, _deliver(po.id or 0, f"{spec.ref_prefix}-{spec.seed}-{n}"))
     for when, actor, step in sorted(story.steps, key=lambda s: s[0]):
         async with db.write(actor, when) as uow:
             await step(uow)

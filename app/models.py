@@ -4,7 +4,15 @@ from app.auth import ApiToken
 from app.events import Event, EventSequence
 from app.forecast.models import OrderForecast
 from app.jeopardy.models import Escalation, MonitorLease
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.orders.models import (
+    Activity,
+    ActivityDependency,
+    ActivityPartyDependency,
+    CustomerOrder,
+    OrderItem,
+    OrderNote,
+    ServiceOrderRequest,
+)
 from app.party_orders.models import (
     Party,
     PartyChangeRequest,
@@ -21,6 +29,7 @@ from app.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, Webhoo
 __all__ = [
     "Activity",
     "ActivityDependency",
+    "ActivityPartyDependency",
     "ApiToken",
     "CustomerOrder",
     "Escalation",

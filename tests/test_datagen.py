@@ -15,7 +15,14 @@ from app.db import Database
 from app.events import Event, EventSequence
 from app.jeopardy.policy import load_policy
 from app.jeopardy.sweep import dry_run
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, ServiceOrderRequest
+from app.orders.models import (
+    Activity,
+    ActivityDependency,
+    ActivityPartyDependency,
+    CustomerOrder,
+    OrderItem,
+    ServiceOrderRequest,
+)
 from app.party_orders.models import PartyOrder, PartyOrderItem
 
 
@@ -35,6 +42,8 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
     assert 0 < party_orders < 7
     assert await count(db, PartyOrderItem) == party_orders
     assert await count(db, ServiceOrderRequest) == 35 - party_orders  # party items need no service order
+    # The last item's activity waits on its party order (with five items it has not started yet).
+    assert await count(db, ActivityPartyDependency) == party_orders
     async with db.read() as session:
         party_items = list(
             (
@@ -42,6 +51,14 @@ async def test_generated_orders_are_consistent_trees_with_one_summary_event_each
             ).scalars()
         )
         assert {i.fulfillment for i in party_items} == {"party"} and all(i.party_id for i in party_items)
+        waiting = (
+            await session.execute(
+                select(col(Activity.item_id), col(Activity.state), col(PartyOrderItem.item_id))
+                .join(ActivityPartyDependency, col(ActivityPartyDependency.activity_id) == col(Activity.id))
+                .join(PartyOrderItem, col(PartyOrderItem.party_order_id) == col(ActivityPartyDependency.party_order_id))
+            )
+        ).all()
+        assert all(own == delivered and state == "planned" for own, state, delivered in waiting)
         events = list((await session.execute(select(Event).order_by(col(Event.seq)))).scalars())
         orders = list((await session.execute(select(CustomerOrder))).scalars())
         assert [e.seq for e in events] == list(range(1, 10))  # two partyCreated, then one summary per order

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 
 import httpx
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, event, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from app.audit import audit
@@ -39,17 +39,19 @@ EXAMPLES = int(os.environ.get("ORDERTRACK_MODEL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("ORDERTRACK_MODEL_STEPS", "25"))
 INTERVAL_HOURS = 48
 SLACK = 0.2  # the shipped policy's at_risk_slack
+AT_RISK_PROBABILITY = 0.5  # the shipped policy's at_risk_probability: a forecast giving less puts the order at risk
 
 ORDER_SEL = """id state version revision committedDate requestedAt expectedCompletion jeopardyLevel jeopardyReason escalationLevel priority
+  forecast { onTimeProbability }
   allItems { id parentId state fulfillment partyId }
-  activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version }
+  activities { id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds waitsOnPartyOrderIds jeopardyLevel version }
   serviceOrderRequests { id itemId state }
   partyOrders { id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt
     nextReportDue createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } milestones { plannedDate reachedAt }
     revisions { revision state } }"""
 PO_SEL = """id partyId state neededBy committedDeliveryDate expectedDeliveryDate deliveredAt acknowledgedAt lastReportAt nextReportDue
   createdAt jeopardyLevel jeopardyReason escalationLevel version revision lines { itemId } revisions { revision state }"""
-ACT_SEL = "id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds jeopardyLevel version"
+ACT_SEL = "id itemId state plannedStart plannedEnd actualStart actualEnd expectedEnd predecessorIds waitsOnPartyOrderIds jeopardyLevel version"
 GET_ORDER = f"query($id: ID!) {{ customerOrder(id: $id) {{ {ORDER_SEL} }} }}"
 GET_PO = f"query($id: ID!) {{ partyOrder(id: $id) {{ {PO_SEL} }} }}"
 TIMELINE = "query($id: ID!, $after: String) { orderTimeline(orderId: $id, first: 100, after: $after) { edges { cursor node { type after } } } }"
@@ -63,7 +65,7 @@ MUTATIONS = {
     "completeCustomerOrder": f"mutation($id: ID!, $force: Boolean!, $reason: String) {{ completeCustomerOrder(id: $id, force: $force, reason: $reason) {{ {ORDER_SEL} }} }}",
     "escalateCustomerOrder": f"mutation($id: ID!, $level: Int!, $reason: String!) {{ escalateCustomerOrder(id: $id, level: $level, reason: $reason) {{ {ORDER_SEL} }} }}",
     "scheduleActivity": f"mutation($orderId: ID!, $input: ScheduleActivityInput!) {{ scheduleActivity(orderId: $orderId, input: $input) {{ {ACT_SEL} }} }}",
-    "rescheduleActivity": f"mutation($id: ID!, $plannedStart: DateTime, $plannedEnd: DateTime) {{ rescheduleActivity(id: $id, plannedStart: $plannedStart, plannedEnd: $plannedEnd) {{ {ACT_SEL} }} }}",
+    "rescheduleActivity": f"mutation($id: ID!, $plannedStart: DateTime, $plannedEnd: DateTime, $waits: [ID!]) {{ rescheduleActivity(id: $id, plannedStart: $plannedStart, plannedEnd: $plannedEnd, waitsOnPartyOrderIds: $waits) {{ {ACT_SEL} }} }}",
     "recordActivityProgress": f"mutation($id: ID!, $input: ActivityProgressInput!) {{ recordActivityProgress(id: $id, input: $input) {{ {ACT_SEL} }} }}",
     "generateServiceOrderRequests": "mutation($orderId: ID!) { generateServiceOrderRequests(orderId: $orderId) { id itemId state } }",
     "updateServiceOrderRequest": "mutation($id: ID!, $state: ServiceOrderRequestState) { updateServiceOrderRequest(id: $id, state: $state) { id itemId state } }",
@@ -167,8 +169,25 @@ def items_by_id(order: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {i["id"]: i for i in order["allItems"]}
 
 
+def delivery(po: dict[str, Any]) -> datetime | None:
+    """When an activity waiting on the party order may start: once delivered, or when it is expected
+    (else committed, else needed); a dropped party order holds nothing."""
+    s = camel(po["state"])
+    if s in DROPPED:
+        return None
+    dated = when(po["expectedDeliveryDate"]) or when(po["committedDeliveryDate"]) or when(po["neededBy"])
+    return (when(po["deliveredAt"]) or dated) if s in DONE else dated
+
+
+def undelivered(a: dict[str, Any], order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The party orders the activity waits on that hold it: neither delivered nor dropped."""
+    waited = set(a["waitsOnPartyOrderIds"])
+    return [po for po in order["partyOrders"] if po["id"] in waited and camel(po["state"]) not in DONE | DROPPED]
+
+
 def critical_path(order: dict[str, Any]) -> datetime | None:
     acts = {a["id"]: a for a in order["activities"] if camel(a["state"]) not in DROPPED}
+    deliveries = {po["id"]: delivery(po) for po in order["partyOrders"]}
     memo: dict[str, datetime] = {}
 
     def finish(aid: str) -> datetime:
@@ -182,6 +201,7 @@ def critical_path(order: dict[str, Any]) -> datetime | None:
         assert start is not None and end is not None
         own = when(a["expectedEnd"]) or end
         preds = [finish(p) for p in a["predecessorIds"] if p in acts]
+        preds += [d for po in a["waitsOnPartyOrderIds"] if (d := deliveries.get(po)) is not None]
         if preds and max(preds) > (when(a["actualStart"]) or start) and a["actualStart"] is None:
             own = max(own, max(preds) + (end - start))
         memo[aid] = own
@@ -211,6 +231,10 @@ def order_level(order: dict[str, Any], now: datetime) -> Verdict:
         return {"late"}
     if expected is not None and expected > committed:
         return {"jeopardy"}
+    # The forecast's chance is taken as the service drew it (the draws are not redone here).
+    forecast = order.get("forecast")
+    if forecast is not None and forecast["onTimeProbability"] < AT_RISK_PROBABILITY:
+        return {"atRisk"}
     finish = expected if expected is not None and expected > now else now
     slack, window = (committed - finish).total_seconds(), (committed - requested).total_seconds()
     if near(slack, window * SLACK):
@@ -218,7 +242,7 @@ def order_level(order: dict[str, Any], now: datetime) -> Verdict:
     return {"atRisk"} if slack < window * SLACK else {"none"}
 
 
-def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], now: datetime) -> Verdict:
+def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], order: dict[str, Any], now: datetime) -> Verdict:
     start, end = when(a["plannedStart"]), when(a["plannedEnd"])
     assert start is not None and end is not None
     if end <= now:
@@ -229,6 +253,10 @@ def activity_level(a: dict[str, Any], acts: dict[str, dict[str, Any]], now: date
             if camel(p["state"]) in DROPPED | DONE:
                 continue
             if (when(p["expectedEnd"]) or when(p["plannedEnd"])) > start or start <= now:
+                return {"jeopardy"}
+        for po in undelivered(a, order):  # a party order it waits on slips as a predecessor does
+            promised = when(po["expectedDeliveryDate"]) or when(po["committedDeliveryDate"])
+            if (promised is not None and promised > start) or start <= now:
                 return {"jeopardy"}
     expected = when(a["expectedEnd"])
     if expected is not None and expected > end:
@@ -427,8 +455,17 @@ class OrderModel(RuleBasedStateMachine):
 
     # ---- staff: activities and service orders ----
     @precondition(lambda self: self.orders)
-    @rule(i=st.integers(0, 99), item=st.integers(0, 9), start=offsets, length=st.integers(1, 240), after_previous=st.booleans())
-    def schedule_activity(self, i: int, item: int, start: timedelta, length: int, after_previous: bool) -> None:
+    @rule(
+        i=st.integers(0, 99),
+        item=st.integers(0, 9),
+        start=offsets,
+        length=st.integers(1, 240),
+        after_previous=st.booleans(),
+        waits_on_party=st.booleans(),
+    )
+    def schedule_activity(
+        self, i: int, item: int, start: timedelta, length: int, after_previous: bool, waits_on_party: bool
+    ) -> None:
         order = self.read_order(self.orders[i % len(self.orders)])
         items = order["allItems"]
         data: dict[str, Any] = {
@@ -440,6 +477,9 @@ class OrderModel(RuleBasedStateMachine):
             data["itemId"] = items[item]["id"]
         if after_previous and order["activities"]:
             data["predecessorIds"] = [order["activities"][-1]["id"]]
+        if waits_on_party and order["partyOrders"]:
+            data["waitsOnPartyOrderIds"] = [order["partyOrders"][-1]["id"]]
+            event("an activity waits on a party order")
         answer = self.send(self.h.staff, "scheduleActivity", {"orderId": order["id"], "input": data})
         if answer is not None:
             self.activities.append((order["id"], answer["id"]))
@@ -458,6 +498,31 @@ class OrderModel(RuleBasedStateMachine):
             },
         )
 
+    @precondition(lambda self: self.party_orders)
+    @rule(i=st.integers(0, 99), j=st.integers(0, 99), start=offsets, try_start=st.booleans())
+    def wait_on_party_order(self, i: int, j: int, start: timedelta, try_start: bool) -> None:
+        """An activity of the party order's customer order waits on it (a new one when the order has
+        none); ``try_start``: staff then try to start it."""
+        oid, poid, _ = self.party_orders[i % len(self.party_orders)]
+        event("an activity waits on a party order")
+        ours = [a for o, a in self.activities if o == oid]
+        if ours:
+            aid: str | None = ours[j % len(ours)]
+            self.send(self.h.staff, "rescheduleActivity", {"id": aid, "waits": [poid]})
+        else:
+            data = {
+                "kind": "install",
+                "plannedStart": (self.now + start).isoformat(),
+                "plannedEnd": (self.now + start + timedelta(hours=8)).isoformat(),
+                "waitsOnPartyOrderIds": [poid],
+            }
+            answer = self.send(self.h.staff, "scheduleActivity", {"orderId": oid, "input": data})
+            aid = answer["id"] if answer is not None else None
+            if aid is not None:
+                self.activities.append((oid, aid))
+        if try_start and aid is not None:
+            self.progress(oid, aid, "IN_PROGRESS", None)
+
     @precondition(lambda self: self.activities)
     @rule(
         i=st.integers(0, 99),
@@ -465,13 +530,28 @@ class OrderModel(RuleBasedStateMachine):
         expected=st.one_of(st.none(), offsets),
     )
     def activity_progress(self, i: int, state: str | None, expected: timedelta | None) -> None:
-        _, aid = self.activities[i % len(self.activities)]
+        oid, aid = self.activities[i % len(self.activities)]
+        self.progress(oid, aid, state, expected)
+
+    def progress(self, oid: str, aid: str, state: str | None, expected: timedelta | None) -> None:
+        order = self.read_order(oid)
+        activity = next(a for a in order["activities"] if a["id"] == aid)
         data: dict[str, Any] = {"percentComplete": 50}
         if state:
             data["state"] = state
         if expected is not None:
             data["expectedEnd"] = (self.now + expected).isoformat()
-        self.send(self.h.staff, "recordActivityProgress", {"id": aid, "input": data})
+        # An activity cannot start while a party order it waits on has neither delivered nor been dropped.
+        held = state == "IN_PROGRESS" and activity["state"] != "IN_PROGRESS" and bool(undelivered(activity, order))
+        body = self.h.run(self.h.staff.send(MUTATIONS["recordActivityProgress"], {"id": aid, "input": data}))
+        if held:
+            event("a start refused: a party order it waits on has not delivered")
+            assert body.get("errors") and body["errors"][0]["extensions"]["code"] == "INVALID_TRANSITION", (body, order)
+            assert self.read_order(oid) == order
+        elif body.get("errors"):
+            assert body["errors"][0].get("extensions", {}).get("code") in EXPECTED_REFUSALS, (data, body["errors"])
+        else:
+            self.check_answer("recordActivityProgress", body["data"]["recordActivityProgress"])
 
     @precondition(lambda self: self.orders)
     @rule(i=st.integers(0, 99))
@@ -762,7 +842,11 @@ class OrderModel(RuleBasedStateMachine):
             acts = {a["id"]: a for a in order["activities"]}
             for a in order["activities"]:
                 if camel(a["state"]) not in CLOSED_ACTIVITY:
-                    assert camel(a["jeopardyLevel"]) in activity_level(a, acts, now), (activity_level(a, acts, now), a, order)
+                    assert camel(a["jeopardyLevel"]) in activity_level(a, acts, order, now), (
+                        activity_level(a, acts, order, now),
+                        a,
+                        order,
+                    )
         else:
             assert order["jeopardyLevel"] == "NONE", order
         for po in order["partyOrders"]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -47,6 +47,7 @@ class OrderWork:
     preds: Mapping[int, Sequence[int]]
     party_orders: Sequence[Any]  # id, party_id, state, needed_by, committed_delivery, expected_delivery, delivered_at
     needed_by: Mapping[int, datetime]  # party orders' needed-by dates just settled, where they moved
+    waits: Mapping[int, Sequence[int]] = field(default_factory=dict)  # activity -> the party orders it waits on
 
 
 def _t(when: datetime | None) -> float | None:
@@ -70,6 +71,7 @@ def inputs_key(w: OrderWork, policy_digest: str = "") -> str:
             _t(a.actual_end),
             _t(a.expected_end),
             tuple(w.preds.get(a.id, ())),
+            tuple(w.waits.get(a.id, ())),
         )
     for p in w.party_orders:
         parts += (
@@ -150,6 +152,7 @@ class Learned:
 async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
     book = learned.book
     work: list[Work] = []
+    live_party_orders = {p.id for p in w.party_orders if p.state not in party_states.DROPPED}
     for a in w.activities:
         if a.state in states.WORK_DROPPED:
             continue
@@ -168,7 +171,10 @@ async def _work_of(w: OrderWork, learned: Learned) -> list[Work]:
                 started=a.actual_start is not None,
                 done_at=(a.actual_end or a.planned_end) if done else None,
                 floor=floor,
-                preds=tuple(f"{ACTIVITY}:{p}" for p in w.preds.get(a.id, ())),
+                preds=(
+                    *(f"{ACTIVITY}:{p}" for p in w.preds.get(a.id, ())),
+                    *(f"{PARTY_ORDER}:{p}" for p in w.waits.get(a.id, ()) if p in live_party_orders),
+                ),
                 history=None if done else await learned.activity(a.kind, a.work_group),
             )
         )

@@ -32,11 +32,14 @@ from sqlmodel import SQLModel
 from app.columns import UTCDateTime, table_of
 from app.db import ids_value, in_ids
 from app.orders import states
-from app.orders.models import Activity, ActivityDependency, CustomerOrder
+from app.orders.models import Activity, ActivityDependency, ActivityPartyDependency, CustomerOrder
+from app.party_orders import states as party_states
+from app.party_orders.models import PartyOrder
 
 OPEN_ORDER = sorted(states.OPEN_ORDER)
 OPEN_ACTIVITY = sorted(s for s in states.ACTIVITY.states if states.ACTIVITY.is_open(s))
 DROPPED = sorted(states.WORK_DROPPED | states.WORK_DONE)
+DELIVERED_OR_DROPPED = sorted(party_states.DONE | party_states.DROPPED)  # party orders that hold no activity
 NEVER = 1e18  # stands for "no threshold ahead" inside LEAST/MIN, which SQLite's MIN cannot skip as NULL
 # Check a row this long after its threshold: a rule may hold only strictly after it (``slack < ...``),
 # and SQLite's julianday arithmetic is exact only to ~50 µs.
@@ -206,6 +209,21 @@ def activity_rule(ctx: Context) -> Evaluation:
             or_(func.coalesce(p.c.expected_end, p.c.planned_end) > a.c.planned_start, a.c.planned_start <= ctx.at(ctx.now)),
         ),
     )
+    # A party order it waits on slipped as a predecessor does: its delivery is expected (or committed)
+    # after the planned start, or the planned start came and it has not delivered.
+    w = table_of(ActivityPartyDependency)
+    po = table_of(PartyOrder)
+    undelivered = and_(w.c.activity_id == a.c.id, po.c.id == w.c.party_order_id, po.c.state.not_in(DELIVERED_OR_DROPPED))
+    delivery_slipped = and_(
+        a.c.actual_start.is_(None),
+        exists().where(
+            undelivered,
+            or_(
+                func.coalesce(po.c.expected_delivery, po.c.committed_delivery) > a.c.planned_start,
+                a.c.planned_start <= ctx.at(ctx.now),
+            ),
+        ),
+    )
     reason, levels = levels_of(
         [
             (a.c.planned_end <= ctx.at(ctx.now), "late", "The planned end has passed and the activity is not done."),
@@ -214,14 +232,23 @@ def activity_rule(ctx: Context) -> Evaluation:
                 "jeopardy",
                 "It cannot start as planned: a predecessor is expected to finish after its planned start.",
             ),
+            (
+                delivery_slipped,
+                "jeopardy",
+                "It cannot start as planned: a party order it waits on is expected to deliver after its planned start.",
+            ),
             (a.c.expected_end > a.c.planned_end, "jeopardy", "Its expected end is after its planned end."),
         ],
         tracked,
     )
-    # The planned start matters only to an activity not started yet whose predecessor is not done either.
+    # The planned start matters only to an activity not started yet whose predecessor is not done
+    # either, or that waits on a party order not delivered yet.
     waiting = and_(
         a.c.actual_start.is_(None),
-        exists().where(d.c.activity_id == a.c.id, p.c.id == d.c.predecessor_id, p.c.state.not_in(DROPPED)),
+        or_(
+            exists().where(d.c.activity_id == a.c.id, p.c.id == d.c.predecessor_id, p.c.state.not_in(DROPPED)),
+            exists().where(undelivered),
+        ),
     )
     thresholds = [ctx.epoch(a.c.planned_end), case((waiting, ctx.epoch(a.c.planned_start)), else_=null())]
     return Evaluation(row=a, reason=reason, levels=levels, tracked=tracked, order_id=a.c.order_id, thresholds=thresholds)

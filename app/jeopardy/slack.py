@@ -42,9 +42,11 @@ def last_worker(
     preds: Mapping[int, Sequence[int]],
     units: Iterable[WorkUnit],
     party_names: Mapping[int, str | None],
+    waits: Mapping[int, Sequence[datetime]] | None = None,
 ) -> BusinessCalendar:
-    """The calendar of the open work that finishes last (``party_names``: party order id -> its party's name)."""
-    finishes = schedule.activity_finishes(activities, preds)
+    """The calendar of the open work that finishes last (``party_names``: party order id -> its party's name;
+    ``waits``: as ``schedule.activity_finishes`` reads them)."""
+    finishes = schedule.activity_finishes(activities, preds, waits)
     last: tuple[datetime, BusinessCalendar] | None = None
     for a in activities:
         if a.state in states.WORK_DONE or a.state in states.WORK_DROPPED or a.id not in finishes:

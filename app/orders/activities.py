@@ -15,10 +15,13 @@ from app.errors import Conflict, InvalidInput, InvalidTransition, not_found
 from app.events import diff
 from app.orders import states
 from app.orders.core import get_order_for_update
-from app.orders.models import Activity, ActivityDependency, OrderItem
+from app.orders.models import Activity, ActivityDependency, ActivityPartyDependency, OrderItem
+from app.party_orders import states as party_states
+from app.party_orders.models import PartyOrder
 from app.state_machine import EventScope
 
 MAX_PREDECESSORS = 50
+MAX_PARTY_WAITS = 50
 
 
 @dataclass
@@ -31,6 +34,7 @@ class NewActivity:
     assignee: str | None = None
     predecessor_ids: list[int] = field(default_factory=list)
     note: str | None = None
+    waits_on_party_order_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +100,21 @@ async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int |
     return ids
 
 
+async def _check_party_waits(uow: UnitOfWork, order_id: int, ids: list[int]) -> list[int]:
+    """The party orders an activity is to wait on: party orders of its own customer order, at most ``MAX_PARTY_WAITS``."""
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_PARTY_WAITS:
+        raise InvalidInput(f"At most {MAX_PARTY_WAITS} party orders to wait on.", field="waitsOnPartyOrderIds")
+    if not ids:
+        return ids
+    rows = await uow.session.execute(select(col(PartyOrder.id), col(PartyOrder.order_id)).where(col(PartyOrder.id).in_(ids)))
+    found = dict(rows.all())
+    for pid in ids:
+        if found.get(pid) != order_id:
+            raise InvalidInput(f"Party order {pid} is not a party order of this order.", field="waitsOnPartyOrderIds")
+    return ids
+
+
 async def _refuse_cycle(uow: UnitOfWork, order_id: int, activity_id: int, new_preds: list[int]) -> None:
     rows = await uow.session.execute(
         select(col(ActivityDependency.activity_id), col(ActivityDependency.predecessor_id))
@@ -121,6 +140,22 @@ async def _set_predecessors(uow: UnitOfWork, activity_id: int, ids: list[int]) -
     uow.session.add_all([ActivityDependency(activity_id=activity_id, predecessor_id=p) for p in ids])
 
 
+async def _set_party_waits(uow: UnitOfWork, activity_id: int, ids: list[int]) -> None:
+    await uow.session.execute(delete(ActivityPartyDependency).where(col(ActivityPartyDependency.activity_id) == activity_id))
+    uow.session.add_all([ActivityPartyDependency(activity_id=activity_id, party_order_id=p) for p in ids])
+
+
+async def party_orders_waited_on(uow: UnitOfWork, activity_id: int) -> list[PartyOrder]:
+    """The party orders the activity waits on, by id."""
+    rows = await uow.session.execute(
+        select(PartyOrder)
+        .join(ActivityPartyDependency, col(ActivityPartyDependency.party_order_id) == col(PartyOrder.id))
+        .where(col(ActivityPartyDependency.activity_id) == activity_id)
+        .order_by(col(PartyOrder.id))
+    )
+    return list(rows.scalars())
+
+
 async def predecessors(uow: UnitOfWork, activity_id: int) -> list[Activity]:
     rows = await uow.session.execute(
         select(Activity)
@@ -144,6 +179,7 @@ async def schedule_activity(uow: UnitOfWork, order_id: int, data: NewActivity) -
         if not states.ITEM.is_open(item.state):
             raise InvalidInput(f"Item {data.item_id} is {item.state}; it takes no new work.", field="itemId")
     preds = await _check_predecessors(uow, order_id, None, data.predecessor_ids)
+    waits = await _check_party_waits(uow, order_id, data.waits_on_party_order_ids)
     activity = Activity(
         order_id=order_id,
         item_id=data.item_id,
@@ -160,13 +196,9 @@ async def schedule_activity(uow: UnitOfWork, order_id: int, data: NewActivity) -
     await uow.session.flush()
     assert activity.id is not None
     await _set_predecessors(uow, activity.id, preds)
-    uow.record(
-        "activityScheduled",
-        entity="activity",
-        entity_id=activity.id,
-        order_id=order_id,
-        after={**activity_snapshot(activity), "predecessor_ids": preds, "item_id": data.item_id},
-    )
+    await _set_party_waits(uow, activity.id, waits)
+    after = {**activity_snapshot(activity), "predecessor_ids": preds, "waits_on_party_order_ids": waits, "item_id": data.item_id}
+    uow.record("activityScheduled", entity="activity", entity_id=activity.id, order_id=order_id, after=after)
     return activity
 
 
@@ -177,20 +209,30 @@ async def reschedule_activity(
     planned_start: datetime | None = None,
     planned_end: datetime | None = None,
     predecessor_ids: list[int] | None = None,
+    waits_on_party_order_ids: list[int] | None = None,
 ) -> Activity:
     activity = await _load(uow, activity_id, expected_version)
     if not states.ACTIVITY.is_open(activity.state):
         raise InvalidTransition(f"Activity {activity_id} is {activity.state}; it cannot be rescheduled.")
-    before = {**activity_snapshot(activity), "predecessor_ids": [p.id for p in await predecessors(uow, activity_id)]}
+    before = {
+        **activity_snapshot(activity),
+        "predecessor_ids": [p.id for p in await predecessors(uow, activity_id)],
+        "waits_on_party_order_ids": [p.id for p in await party_orders_waited_on(uow, activity_id)],
+    }
     start = v.aware(planned_start, "plannedStart") or activity.planned_start
     end = v.aware(planned_end, "plannedEnd") or activity.planned_end
     v.ordered(start, end, "plannedStart", "plannedEnd")
     activity.planned_start, activity.planned_end = start, end
-    after_preds = before["predecessor_ids"]
+    after_preds, after_waits = before["predecessor_ids"], before["waits_on_party_order_ids"]
     if predecessor_ids is not None:
         after_preds = await _check_predecessors(uow, activity.order_id, activity_id, predecessor_ids)
         await _set_predecessors(uow, activity_id, after_preds)
-    old, new = diff(before, {**activity_snapshot(activity), "predecessor_ids": after_preds})
+    if waits_on_party_order_ids is not None:
+        after_waits = await _check_party_waits(uow, activity.order_id, waits_on_party_order_ids)
+        await _set_party_waits(uow, activity_id, after_waits)
+    old, new = diff(
+        before, {**activity_snapshot(activity), "predecessor_ids": after_preds, "waits_on_party_order_ids": after_waits}
+    )
     if not new:
         raise InvalidInput("The change sets nothing new.", field="plannedStart")
     _record(uow, activity, "activityRescheduled", old, new)
@@ -258,6 +300,19 @@ async def record_progress(
                     current=activity.state,
                     target="inProgress",
                     waiting_for=[str(p.id) for p in waiting],
+                )
+            undelivered = [
+                po
+                for po in await party_orders_waited_on(uow, activity_id)
+                if po.state not in party_states.DONE and po.state not in party_states.DROPPED
+            ]
+            if undelivered:
+                names = ", ".join(f"party order {po.id} ({po.state})" for po in undelivered)
+                raise InvalidTransition(
+                    f"Activity {activity_id} cannot start before the party orders it waits on deliver: {names}.",
+                    current=activity.state,
+                    target="inProgress",
+                    waiting_for_party_orders=[str(po.id) for po in undelivered],
                 )
         states.ACTIVITY.check(activity.state, progress.state)
     elif not states.ACTIVITY.is_open(activity.state):

@@ -15,7 +15,15 @@ from strawberry.dataloader import DataLoader
 from app.columns import table_of
 from app.db import Database
 from app.loaders import by_id, grouped
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.orders.models import (
+    Activity,
+    ActivityDependency,
+    ActivityPartyDependency,
+    CustomerOrder,
+    OrderItem,
+    OrderNote,
+    ServiceOrderRequest,
+)
 
 T = TypeVar("T")
 
@@ -50,6 +58,7 @@ class OrderTree:
     activities_by_item: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
     request_by_item: dict[int, Any] = field(default_factory=dict)
     predecessors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    party_waits: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))  # activity -> party orders it waits on
 
 
 def order_trees(db: Database) -> DataLoader[int, OrderTree]:
@@ -82,6 +91,15 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
                 if activities
                 else []
             )
+            party_waits: Iterable[tuple[int, int]] = (
+                await session.execute(
+                    select(col(ActivityPartyDependency.activity_id), col(ActivityPartyDependency.party_order_id))
+                    .where(col(ActivityPartyDependency.activity_id).in_([a.id for a in activities]))
+                    .order_by(col(ActivityPartyDependency.party_order_id))
+                )
+                if activities
+                else []
+            )
             for row in items:
                 item = Record(row._mapping)
                 tree = trees[item.order_id]
@@ -100,6 +118,8 @@ def order_trees(db: Database) -> DataLoader[int, OrderTree]:
             order_of = {a.id: a.order_id for a in activities}
             for activity_id, predecessor_id in predecessors:
                 trees[order_of[activity_id]].predecessors[activity_id].append(predecessor_id)
+            for activity_id, party_order_id in party_waits:
+                trees[order_of[activity_id]].party_waits[activity_id].append(party_order_id)
         return [trees[k] for k in keys]
 
     return DataLoader(load)

@@ -119,6 +119,15 @@ class ActivityDependency(SQLModel, table=True):
     predecessor_id: int = Field(sa_column=Column(Integer, ForeignKey("activity.id"), primary_key=True, index=True))
 
 
+class ActivityPartyDependency(SQLModel, table=True):
+    """``activity_id`` cannot start before the party order ``party_order_id`` (of the same customer order) delivers."""
+
+    __tablename__ = "activity_party_dependency"
+
+    activity_id: int = Field(sa_column=Column(Integer, ForeignKey("activity.id"), primary_key=True))
+    party_order_id: int = Field(sa_column=Column(Integer, ForeignKey("party_order.id"), primary_key=True, index=True))
+
+
 class ServiceOrderRequest(SQLModel, table=True):
     """A request to Issue Service Orders for one internally fulfilled item (TMF641 states)."""
 

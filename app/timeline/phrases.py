@@ -29,6 +29,7 @@ FIELD_WORDS = {
     "expected_end": "expected end",
     "work_group": "work group",
     "predecessor_ids": "predecessors",
+    "waits_on_party_order_ids": "waits on party orders",
     "expected_completion": "expected completion",
 }
 QUIET_FIELDS = {"version", "updated_at", "state", "contacts", "characteristics"}  # told otherwise, or too long for a line

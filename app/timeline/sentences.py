@@ -97,7 +97,11 @@ def _activity_scheduled(e: EventLike, n: Names) -> str:
     _, after = change_sets(e)
     start, end = after.get("planned_start"), after.get("planned_end")
     group = f" for {after['work_group']}" if after.get("work_group") else ""
-    return f"{subject(e, n)} scheduled from {when(start, e.at.year, end)} to {when(end, e.at.year, start)}{group}"
+    waits = after.get("waits_on_party_order_ids")
+    waiting = ""
+    if isinstance(waits, list) and waits:
+        waiting = f", waiting on party order{'s' if len(waits) > 1 else ''} {', '.join(str(w) for w in waits)}"
+    return f"{subject(e, n)} scheduled from {when(start, e.at.year, end)} to {when(end, e.at.year, start)}{group}{waiting}"
 
 
 def _activity_changed(verb: str) -> Callable[[EventLike, Names], str]:

@@ -311,6 +311,8 @@ export type ScheduleActivityInput = {
   plannedEnd: Scalars['DateTime']['input'];
   plannedStart: Scalars['DateTime']['input'];
   predecessorIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Party orders of the same customer order that must deliver before it can start. */
+  waitsOnPartyOrderIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   workGroup?: InputMaybe<Scalars['String']['input']>;
 };
 

@@ -166,6 +166,9 @@ class ScheduleActivityInput:
     assignee: str | None = None
     predecessor_ids: list[strawberry.ID] | None = None
     note: str | None = None
+    waits_on_party_order_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Party orders of the same customer order that must deliver before it can start."
+    )
 
     def to_domain(self) -> activities.NewActivity:
         return activities.NewActivity(
@@ -177,6 +180,7 @@ class ScheduleActivityInput:
             assignee=self.assignee,
             predecessor_ids=parse_ids(self.predecessor_ids, "predecessorIds"),
             note=self.note,
+            waits_on_party_order_ids=parse_ids(self.waits_on_party_order_ids, "waitsOnPartyOrderIds"),
         )
 
 

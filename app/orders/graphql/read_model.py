@@ -39,7 +39,15 @@ from app.jeopardy.models import Escalation
 from app.orders import queries
 from app.orders.graphql.enums import SortDirection
 from app.orders.loaders import Record
-from app.orders.models import Activity, ActivityDependency, CustomerOrder, OrderItem, OrderNote, ServiceOrderRequest
+from app.orders.models import (
+    Activity,
+    ActivityDependency,
+    ActivityPartyDependency,
+    CustomerOrder,
+    OrderItem,
+    OrderNote,
+    ServiceOrderRequest,
+)
 from app.pagination import count_of, page_of
 from app.party_orders.models import Party, PartyChangeRequest, PartyMilestone, PartyOrder, PartyOrderItem
 
@@ -111,6 +119,9 @@ READ_MODEL = ReadModel(
         ("OrderItem", "partyOrders"): Relation("PartyOrder", _party_orders_of_item, lambda p: [p.c.id]),
         ("Activity", "predecessorIds"): IdList(
             table_of(ActivityDependency), "predecessor_id", lambda a, d: [d.c.activity_id == a.c.id]
+        ),
+        ("Activity", "waitsOnPartyOrderIds"): IdList(
+            table_of(ActivityPartyDependency), "party_order_id", lambda a, d: [d.c.activity_id == a.c.id]
         ),
         ("CustomerOrder", "notes"): Relation("OrderNote", lambda o, n: [n.c.order_id == o.c.id], lambda n: [n.c.id]),
         ("CustomerOrder", "escalations"): Relation("Escalation", lambda o, e: [e.c.order_id == o.c.id], lambda e: [e.c.id]),

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.graphql.connection import Connection
-from app.graphql.ids import parse_id
+from app.graphql.ids import parse_id, parse_ids
 from app.graphql.permissions import Reader, Staff
 from app.orders import activities, amendment, amendment_preview, closing, loaders, queries, service, service_orders
 from app.orders.graphql import inputs, types
@@ -131,7 +131,10 @@ class CustomerOrderMutation:
         async with info.context.write() as uow:
             return await activities.schedule_activity(uow, oid, data)
 
-    @strawberry.mutation(permission_classes=[Staff], description="Move an activity's planned dates or change its predecessors.")
+    @strawberry.mutation(
+        permission_classes=[Staff],
+        description="Move an activity's planned dates or change its predecessors or the party orders it waits on.",
+    )
     async def reschedule_activity(
         self,
         info: Info,
@@ -140,11 +143,13 @@ class CustomerOrderMutation:
         planned_start: datetime | None = None,
         planned_end: datetime | None = None,
         predecessor_ids: list[strawberry.ID] | None = None,
+        waits_on_party_order_ids: list[strawberry.ID] | None = None,
     ) -> types.Activity:
         aid = parse_id(id)
-        preds = [parse_id(p, "predecessorIds") for p in predecessor_ids] if predecessor_ids is not None else None
+        preds = parse_ids(predecessor_ids, "predecessorIds") if predecessor_ids is not None else None
+        waits = parse_ids(waits_on_party_order_ids, "waitsOnPartyOrderIds") if waits_on_party_order_ids is not None else None
         async with info.context.write() as uow:
-            return await activities.reschedule_activity(uow, aid, version, planned_start, planned_end, preds)
+            return await activities.reschedule_activity(uow, aid, version, planned_start, planned_end, preds, waits)
 
     @strawberry.mutation(permission_classes=[Staff], description="Assign an activity to a work group and person.")
     async def assign_activity(

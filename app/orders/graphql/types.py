@@ -148,6 +148,10 @@ class Activity:
     def predecessor_ids(self, info: Info) -> list[strawberry.ID]:
         return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.predecessors.get(self.id, ())])
 
+    @strawberry.field(description="Party orders of the same customer order that must deliver before this one can start.")
+    def waits_on_party_order_ids(self, info: Info) -> list[strawberry.ID]:
+        return tree_field(info, self.order_id, lambda t: [strawberry.ID(str(i)) for i in t.party_waits.get(self.id, ())])
+
 
 @strawberry.type(description="An order item; items nest (a bundle has child items).")
 class OrderItem:
