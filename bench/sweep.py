@@ -262,9 +262,9 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
     p.add_argument(
         f"--{prefix}batches",
-        default="one,250@0.25",
+        default="one,250",
         help="ways to sweep, comma-separated: one (one transaction), N (orders per batch) or N@S (at most N orders, "
-        "sized to take S seconds: the service's default is 250@0.25)",
+        "sized to take S seconds: the service sizes by time when MONITOR_BATCH_SECONDS is set)",
     )
 
 
