@@ -97,6 +97,29 @@ async def acknowledge(
     return (await partner.ok(ACK, {"id": po_id, "key": key(), "input": data}))["acknowledgePartyOrder"]
 
 
+async def party_orders_in_each_stage(
+    staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> tuple[list[tuple[int, int]], dict[str, Api], int]:
+    """Two parties; the first's party orders reported on, acknowledged only and not acknowledged, the
+    second's reported on; a milestone planned on the first. Returns (party order, party) id pairs,
+    each partner's API by party id, and the milestone's id."""
+    first, second = await create_party(staff), await create_party(staff, hours=24)
+    apis = {p["id"]: await partner_api(http, db, clock, p["id"]) for p in (first, second)}
+    found = []
+    for party, stage in [(first, "reported"), (first, "acknowledged"), (first, "requested"), (second, "reported")]:
+        order = await order_with_party_items(staff, clock.now(), party["id"])
+        (po,) = await requisition(staff, order["id"])
+        if stage != "requested":
+            await acknowledge(apis[party["id"]], po["id"], clock.now())
+        if stage == "reported":
+            await apis[party["id"]].ok(REPORT, {"id": po["id"], "key": f"set-up-{po['id']}", "input": {"percentComplete": 5}})
+        found.append((int(po["id"]), int(party["id"])))
+    planned = await staff.ok(
+        MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}}
+    )
+    return found, apis, int(planned["planPartyMilestone"]["id"])
+
+
 async def get_po(api: Api, po_id: str, query: str = GET_PO) -> dict[str, Any] | None:
     return (await api.ok(query, {"id": po_id}))["partyOrder"]
 

@@ -32,7 +32,9 @@ from tests.api import Api
 from tests.conftest import issue_token
 from tests.factories import iso
 from tests.jeopardy_support import monitor
-from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.party import (
+    party_orders_in_each_stage,
+)
 from tests.twins import collect_published, copy_schema, every_row, row_differences, twin_databases
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the lane's quick write runs on PostgreSQL only
@@ -187,27 +189,12 @@ class Template:
 async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock, escalation_policy: Policy) -> Template:
     """Two parties; one's party orders in progress, acknowledged only and not acknowledged; the other's in
     progress; swept once, so that the usual report may take the quick write."""
-    first, second = await create_party(staff), await create_party(staff, hours=24)
-    apis = {p["id"]: await partner_api(http, db, clock, p["id"]) for p in (first, second)}
-    found = []
-    for party, stage in [(first, "reported"), (first, "acknowledged"), (first, "requested"), (second, "reported")]:
-        order = await order_with_party_items(staff, clock.now(), party["id"])
-        (po,) = await requisition(staff, order["id"])
-        if stage != "requested":
-            await acknowledge(apis[party["id"]], po["id"], clock.now())
-        if stage == "reported":
-            await apis[party["id"]].ok(REPORT, {"id": po["id"], "key": f"set-up-{po['id']}", "input": {"percentComplete": 5}})
-        found.append((int(po["id"]), int(party["id"])))
-    planned = await staff.ok(
-        MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}}
-    )
+    found, apis, milestone = await party_orders_in_each_stage(staff, http, db, clock)
     await monitor(db, clock, escalation_policy).sweep()
     tokens = {party: str(api.token) for party, api in apis.items()}
     tokens["staff"] = await issue_token(db, clock, Role.STAFF, "sue.staff")
     assert db.schema is not None
-    return Template(
-        db.schema, [*found, (999999, int(first["id"]))], tokens, int(planned["planPartyMilestone"]["id"]), clock.now()
-    )
+    return Template(db.schema, [*found, (999999, found[0][1])], tokens, milestone, clock.now())
 
 
 def _literal(value: Any) -> str:

@@ -24,9 +24,10 @@ from app.errors import DomainError
 from app.jeopardy.policy import Policy
 from app.party_orders import partner
 from tests.api import Api
-from tests.factories import iso
 from tests.jeopardy_support import monitor
-from tests.party import MILESTONE, REPORT, acknowledge, create_party, order_with_party_items, partner_api, requisition
+from tests.party import (
+    party_orders_in_each_stage,
+)
 from tests.twins import collect_published, copy_schema, every_row, row_differences, twin_databases
 
 pytestmark = pytest.mark.parametrize("db", ["postgres"], indirect=True)  # the fast path runs on PostgreSQL only
@@ -122,22 +123,9 @@ class Template:
 
 async def _template(staff: Api, http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> Template:
     """Two parties; one's party orders in progress, acknowledged only and not acknowledged; the other's in progress."""
-    first, second = await create_party(staff), await create_party(staff, hours=24)
-    apis = {p["id"]: await partner_api(http, db, clock, p["id"]) for p in (first, second)}
-    found = []
-    for party, stage in [(first, "reported"), (first, "acknowledged"), (first, "requested"), (second, "reported")]:
-        order = await order_with_party_items(staff, clock.now(), party["id"])
-        (po,) = await requisition(staff, order["id"])
-        if stage != "requested":
-            await acknowledge(apis[party["id"]], po["id"], clock.now())
-        if stage == "reported":
-            await apis[party["id"]].ok(REPORT, {"id": po["id"], "key": f"set-up-{po['id']}", "input": {"percentComplete": 5}})
-        found.append((int(po["id"]), int(party["id"])))
-    planned = await staff.ok(
-        MILESTONE, {"id": str(found[0][0]), "input": {"name": "cabinet", "plannedDate": iso(clock.now() + timedelta(days=5))}}
-    )
+    found, _, milestone = await party_orders_in_each_stage(staff, http, db, clock)
     assert db.schema is not None
-    return Template(db.schema, [*found, (999999, int(first["id"]))], int(planned["planPartyMilestone"]["id"]), clock.now())
+    return Template(db.schema, [*found, (999999, found[0][1])], milestone, clock.now())
 
 
 @pytest.fixture

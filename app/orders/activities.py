@@ -83,30 +83,48 @@ def _record(uow: UnitOfWork, activity: Activity, type: str, before: dict[str, An
 
 
 async def _check_predecessors(uow: UnitOfWork, order_id: int, activity_id: int | None, ids: list[int]) -> list[int]:
-    ids = list(dict.fromkeys(ids))
-    if len(ids) > MAX_PREDECESSORS:
-        raise InvalidInput(f"At most {MAX_PREDECESSORS} predecessors.", field="predecessorIds")
     if activity_id is not None and activity_id in ids:
         raise InvalidInput("An activity cannot depend on itself.", field="predecessorIds")
-    if not ids:
-        return ids
-    rows = await uow.session.execute(select(col(Activity.id), col(Activity.order_id)).where(col(Activity.id).in_(ids)))
-    found = dict(rows.all())
-    for pid in ids:
-        if found.get(pid) != order_id:
-            raise InvalidInput(f"Predecessor {pid} is not an activity of this order.", field="predecessorIds")
-    if activity_id is not None:
+    ids = await _rows_of_order(
+        uow, Activity, order_id, ids, most=MAX_PREDECESSORS, field="predecessorIds",
+        too_many="predecessors", foreign="Predecessor {id} is not an activity of this order.",
+    )  # fmt: skip
+    if activity_id is not None and ids:
         await _refuse_cycle(uow, order_id, activity_id, ids)
     return ids
 
 
 async def _check_party_waits(uow: UnitOfWork, order_id: int, ids: list[int]) -> list[int]:
     """The party orders an activity is to wait on: party orders of its own customer order, at most ``MAX_PARTY_WAITS``."""
+    return await _rows_of_order(
+        uow, PartyOrder, order_id, ids, most=MAX_PARTY_WAITS, field="waitsOnPartyOrderIds",
+        too_many="party orders to wait on", foreign="Party order {id} is not a party order of this order.",
+    )  # fmt: skip
+
+
+async def _rows_of_order(
+    uow: UnitOfWork,
+    model: type[Activity] | type[PartyOrder],
+    order_id: int,
+    ids: list[int],
+    *,
+    most: int,
+    field: str,
+    too_many: str,
+    foreign: str,
+) -> list[int]:
+    """``ids`` once each, at most ``most``, every one a row of ``model`` in this customer order."""
     ids = list(dict.fromkeys(ids))
-    if len(ids) > MAX_PARTY_WAITS:
-        raise InvalidInput(f"At most {MAX_PARTY_WAITS} party orders to wait on.", field="waitsOnPartyOrderIds")
+    if len(ids) > most:
+        raise InvalidInput(f"At most {most} {too_many}.", field=field)
     if not ids:
         return ids
+    rows = await uow.session.execute(select(col(model.id), col(model.order_id)).where(col(model.id).in_(ids)))
+    found = dict(rows.all())
+    for pid in ids:
+        if found.get(pid) != order_id:
+            raise InvalidInput(foreign.format(id=pid), field=field)
+    return ids
     rows = await uow.session.execute(select(col(PartyOrder.id), col(PartyOrder.order_id)).where(col(PartyOrder.id).in_(ids)))
     found = dict(rows.all())
     for pid in ids:
