@@ -154,3 +154,15 @@ def test_adding_to_many_instants_at_once_agrees_with_adding_to_each(starts: list
         assert at_once.tolist() == pytest.approx(
             [calendar.add_epoch(a, b) for a, b in zip(t.tolist(), seconds.tolist())], abs=1e-3
         )
+
+
+def test_a_policy_is_known_again_by_its_digest_and_any_change_gives_another() -> None:
+    # The sweep mark keeps the digest of the policy the open orders were settled under.
+    shipped = {"at_risk_slack": 0.2, "calendars": {"default": {**OFFICE}}, "rules": []}
+    assert parse_policy(shipped).digest == parse_policy(dict(reversed(list(shipped.items())))).digest
+    assert parse_policy(shipped).digest != parse_policy({**shipped, "at_risk_slack": 0.3}).digest
+    assert (
+        parse_policy(shipped).digest
+        != parse_policy({**shipped, "calendars": {"default": {**OFFICE, "hours": "08:00-18:00"}}}).digest
+    )
+    assert parse_policy({**shipped, 7: "a key of another kind"}).digest  # still a digest, not an error

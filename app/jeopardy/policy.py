@@ -214,8 +214,17 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
         at_risk_probability=None if probability is None else float(probability),
         calendars=calendars,
         forecast=_forecast_settings(data.get("forecast"), source),
-        digest=hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=8).hexdigest(),
+        digest=_digest(data),
     )
+
+
+def _digest(data: dict[Any, Any]) -> str:
+    """What a policy was made of, as a short digest (the same file gives the same digest)."""
+    try:
+        text = json.dumps(data, sort_keys=True, default=str)
+    except TypeError:  # keys of mixed kinds in a part the policy does not read: sorted by their text
+        text = repr(sorted(data.items(), key=lambda kv: str(kv[0])))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
