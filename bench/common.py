@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -156,6 +157,8 @@ def _ms(value: str) -> float:
 
 def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds: float, script: str = WRK_SCRIPT) -> LoadResult:
     """Load ``url`` with POSTs of ``body`` (or what ``script`` makes) from a separate wrk process."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("this benchmark loads the service with wrk, which is not installed (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "body.json").write_bytes(body)
         (Path(tmp) / "post.lua").write_text(script)
