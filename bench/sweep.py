@@ -151,7 +151,10 @@ async def main(args: argparse.Namespace) -> list[str]:
     clocks = [FrozenClock(start) for _ in ways]  # one clock for each way (a way may be given twice): time never goes back
     settled: dict[tuple[int, int], float] = {}  # (size, position of the way)
     async with AsyncExitStack() as stack:
-        schemas = [await stack.enter_async_context(pg_schema(f"bench_sweep_{way}")) for way in ways]
+        schemas = [
+            await stack.enter_async_context(pg_schema(f"bench_sweep_{way}", keep=bool(os.environ.get("BENCH_KEEP_SCHEMAS"))))
+            for way in ways
+        ]
         writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
         for writer in writers:
             stack.push_async_callback(writer.dispose)
