@@ -23,6 +23,7 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.events import ensure_sequence_row
+from app.graphql.direct_lane import DirectLane
 from app.jeopardy.policy import Policy, load_policy
 from app.main import create_app
 from tests.api import Api
@@ -184,3 +185,18 @@ async def viewer(http: httpx.AsyncClient, db: Database, clock: FrozenClock) -> A
 @pytest.fixture
 def anonymous(http: httpx.AsyncClient) -> Api:
     return Api(http, None)
+
+
+@pytest.fixture
+def lane(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether the direct lane (``app/graphql/direct_lane.py``) answered each operation it was offered."""
+    answered: list[bool] = []
+    execute = DirectLane.execute
+
+    async def spy(self: DirectLane, method: str, request_data: Any, context: Any) -> Any:
+        answer = await execute(self, method, request_data, context)
+        answered.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(DirectLane, "execute", spy)
+    return answered

@@ -25,7 +25,6 @@ from app.auth import Role
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.graphql.direct_lane import DirectLane
 from app.jeopardy.policy import Policy
 from app.main import create_app
 from tests.api import Api
@@ -284,21 +283,6 @@ async def _served(settings: Settings, db: Database, clock: FrozenClock, policy: 
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://ordertrack.test") as client:
             yield client
-
-
-@pytest.fixture
-def lane(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether the direct lane answered each operation it was offered."""
-    answered: list[bool] = []
-    execute = DirectLane.execute
-
-    async def spy(self: DirectLane, method: str, request_data: Any, context: Any) -> Any:
-        answer = await execute(self, method, request_data, context)
-        answered.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(DirectLane, "execute", spy)
-    return answered
 
 
 async def test_the_direct_lane_and_strawberry_give_the_same_answers_rows_and_events_for_any_requests(

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -24,21 +23,6 @@ LEAVES = """__typename id partyId state stateReason neededBy partyReference comm
 PLAIN = f"""mutation Report($id: ID!, $key: String!, $input: ProgressReportInput!) {{
   r: reportPartyOrderProgress(id: $id, idempotencyKey: $key, input: $input) {{ {LEAVES} }} }}"""
 READ = f"query($id: ID!) {{ partyOrder(id: $id) {{ {LEAVES} }} }}"
-
-
-@pytest.fixture
-def lane(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether the direct lane answered each operation sent."""
-    answered: list[bool] = []
-    execute = DirectLane.execute
-
-    async def spy(self: DirectLane, method: str, request_data: Any, context: Any) -> Any:
-        answer = await execute(self, method, request_data, context)
-        answered.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(DirectLane, "execute", spy)
-    return answered
 
 
 def _counted(operation: str) -> float:
