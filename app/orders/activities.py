@@ -125,12 +125,6 @@ async def _rows_of_order(
         if found.get(pid) != order_id:
             raise InvalidInput(foreign.format(id=pid), field=field)
     return ids
-    rows = await uow.session.execute(select(col(PartyOrder.id), col(PartyOrder.order_id)).where(col(PartyOrder.id).in_(ids)))
-    found = dict(rows.all())
-    for pid in ids:
-        if found.get(pid) != order_id:
-            raise InvalidInput(f"Party order {pid} is not a party order of this order.", field="waitsOnPartyOrderIds")
-    return ids
 
 
 async def _refuse_cycle(uow: UnitOfWork, order_id: int, activity_id: int, new_preds: list[int]) -> None:
