@@ -30,10 +30,12 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import attributes
 
 from app.columns import table_of
 from app.db import Reconciler, UnitOfWork, in_ids
+from app.events import Event, last_sequence
 from app.forecast import service as forecasts
 from app.jeopardy import slack
 from app.jeopardy.policy import Policy
@@ -45,6 +47,7 @@ from app.party_orders import states as party_states
 from app.party_orders.core import record as record_party, touch as touch_party
 from app.party_orders.models import Party, PartyOrder
 from app.party_orders.work import PARTY_ORDERS
+from app.turns import Turns
 
 # A plain row of any columns (SQLAlchemy types a row by its columns' types).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -81,7 +84,7 @@ class Moves:
     cancelled: list[int] = field(default_factory=list)  # orders whose open items are cancelled with them
 
 
-async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> tuple[Tree, list[int]]:
+async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], turns: Turns) -> tuple[Tree, list[int]]:
     """The orders and their party orders, and the rest of the tree (items, work) of those to roll up:
     all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work) and
     whose at-risk instant is stored (finding it reads their work)."""
@@ -123,6 +126,7 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
         .where(in_ids(p.order_id, ids, dialect))
         .order_by(p.id)
     ):
+        await turns.take()
         tree.party_orders[po.order_id].append(po)
     rolled = [
         o.id
@@ -135,6 +139,7 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
     for item in await session.execute(
         select(i.id, i.order_id, i.parent_id, i.state, i.fulfillment).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
     ):
+        await turns.take()
         tree.items[item.order_id].append(item)
     # The activities with their predecessors, in one read: an activity's row once per predecessor.
     d = table_of(ActivityDependency)
@@ -157,12 +162,14 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) ->
         .where(in_ids(a.order_id, ids, dialect))
         .order_by(a.id, d.c.predecessor_id)
     ):
+        await turns.take()
         listed = tree.activities[activity.order_id]
         if not listed or listed[-1].id != activity.id:
             listed.append(activity)
         if activity.predecessor_id is not None:
             tree.preds[activity.id].append(activity.predecessor_id)
     for order_id, activities in tree.activities.items():
+        await turns.take()
         tree.units[order_id] += [work.activity_unit(act) for act in activities]
     with_party_orders = any(tree.party_orders.get(oid) for oid in ids)
     if with_party_orders:  # only an order with party orders has activities waiting on them
@@ -250,7 +257,7 @@ def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
         moves.expected[order.id] = new
 
 
-async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy) -> None:
+async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy, turns: Turns) -> None:
     """Store the open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its
     check time is: no event). Not through the ORM: a sweep may settle many orders at once."""
     book = policy.calendars
@@ -268,6 +275,7 @@ async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Colle
     for order in tree.orders:
         if order.id not in read or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
             continue
+        await turns.take()
         oid = order.id
         calendar = slack.last_worker(
             book, tree.activities[oid], tree.preds, tree.units[oid], names, _deliveries(tree, oid, moves)
@@ -392,6 +400,68 @@ def reconciler(policy: Policy) -> Reconciler:
     return reconcile_under_policy
 
 
+async def _settled_tree(
+    uow: UnitOfWork, ids: list[int], in_step: frozenset[int], turns: Turns
+) -> tuple[Tree, frozenset[int], Moves]:
+    """Steps 1-3 as computation: the orders' tree, the ids of those whose work was read, and what
+    rolling it up moves (nothing is written)."""
+    tree, rolled = await _read(uow, ids, in_step, turns)
+    read = frozenset(rolled)
+    moves = Moves()
+    for order in tree.orders:
+        if not states.ORDER.is_open(order.state) or order.id not in read:
+            continue
+        await turns.take()
+        item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
+        _settle_dates(order, tree, moves)
+        _settle_order_state(order, item_states, tree, moves)
+    return tree, read, moves
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A reconciliation computed ahead, outside the locks (``prepare``): the tree of ``ids`` as read
+    after event ``seq``, what rolling it up moves, and the forecasts drawn at ``now``."""
+
+    ids: tuple[int, ...]
+    in_step: frozenset[int]
+    now: datetime
+    seq: int
+    tree: Tree
+    read: frozenset[int]
+    moves: Moves
+    drafts: forecasts.Drafts
+
+    async def holds(self, uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> bool:
+        """Still true in ``uow``'s transaction for these orders: the same orders and instant, nothing
+        changed in it yet, and no event of theirs committed since it read them (every change of
+        an order's data records one)."""
+        if tuple(ids) != self.ids or in_step != self.in_step or uow.now != self.now or uow.pending:
+            return False
+        return not await changed_since(uow.session, self.seq, ids, uow.dialect)
+
+
+async def changed_since(session: AsyncSession, seq: int, ids: Sequence[int], dialect: str) -> bool:
+    """Whether an event of one of these orders follows ``seq`` in the log."""
+    e = table_of(Event).c
+    found = await session.execute(select(e.seq).where(e.seq > seq, in_ids(e.order_id, ids, dialect)).limit(1))
+    return found.first() is not None
+
+
+async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, in_step: Collection[int] = ()) -> Prepared:
+    """What a reconciliation of these orders computes at ``uow.now`` before it writes: the read, the
+    roll-up and the forecasts, done without writing or locking anything (``uow`` may be read-only).
+    A sweep prepares a batch before taking its locks, so writers never wait for the reads and the
+    Monte Carlo; ``reconcile`` uses what still ``holds`` and reads afresh otherwise."""
+    ids = sorted(set(order_ids))
+    seq = await last_sequence(uow.session)  # before the reads: a change committed later numbers after it
+    turns = Turns()
+    steady = frozenset(in_step)
+    tree, read, moves = await _settled_tree(uow, ids, steady, turns)
+    drafts = await forecasts.drafts(uow, _forecast_inputs(tree, moves, read), policy, turns)
+    return Prepared(tuple(ids), steady, uow.now, seq, tree, read, moves, drafts)
+
+
 async def reconcile(
     uow: UnitOfWork,
     order_ids: Iterable[int],
@@ -400,6 +470,7 @@ async def reconcile(
     sweep: bool = False,
     out: SweepOutcome | None = None,
     in_step: Collection[int] = (),
+    prepared: Prepared | None = None,
 ) -> SweepOutcome:
     """Bring everything derived from these (locked) orders' work in step with it, in ``uow``'s transaction.
 
@@ -409,29 +480,29 @@ async def reconcile(
     they would move nothing, and their items and work are not read (unless their forecast is due:
     drawing it reads their work); their levels and escalation are
     settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
+    ``prepared``: this reconciliation computed ahead (``prepare``): used where it still holds, and
+    its forecasts wherever an order's inputs are still those they were drawn from.
     """
     out = out if out is not None else SweepOutcome()
     ids = sorted(set(order_ids))
     if not ids:
         return out
     await uow.session.flush()
-    tree, rolled = await _read(uow, ids, frozenset(in_step))
-    read = frozenset(rolled)
-    moves = Moves()
-    for order in tree.orders:
-        if not states.ORDER.is_open(order.state) or order.id not in read:
-            continue
-        item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
-        _settle_dates(order, tree, moves)
-        _settle_order_state(order, item_states, tree, moves)
+    turns = Turns()  # a sweep's batch settles hundreds of orders: writers of this process get their turn meanwhile
+    steady = frozenset(in_step)
+    if prepared is not None and await prepared.holds(uow, ids, steady):
+        tree, read, moves = prepared.tree, prepared.read, prepared.moves
+    else:
+        tree, read, moves = await _settled_tree(uow, ids, steady, turns)
     await _apply(uow, moves, tree)
     await uow.session.flush()
-    await _settle_at_risk(uow, tree, moves, read, policy)
-    await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy)  # before the levels: a rule reads the forecast
+    await _settle_at_risk(uow, tree, moves, read, policy, turns)
+    # Before the levels: a rule reads the forecast.
+    await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy, turns, prepared.drafts if prepared else None)
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(
-        uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(rolled) < len(ids)), watched=watched
+        uow, ids, out, policy=policy, store_checks=sweep, entities=_entities(tree, len(read) < len(ids)), watched=watched
     )
     await _lower_closed(uow, tree)  # after the levels: a row that recovered as it closed was lowered with its recovery
     uow.mark_reconciled(ids)

@@ -50,8 +50,9 @@ WRITE_EVERY = 0.1
 
 async def timed_sweep(
     db: Database, clock: Clock | None = None, batch_orders: int | None = None, batch_seconds: float = 0.0
-) -> tuple[float, int, int, int, int]:
-    """Seconds, orders examined, level changes, SQL statements and batches of one sweep."""
+) -> tuple[float, int, int, int, int, float]:
+    """Seconds, orders examined, level changes, SQL statements, batches of one sweep, and the longest
+    any of its batches held its orders' locks (seconds)."""
     from app.config import MONITOR_BATCH_ORDERS
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
@@ -70,7 +71,14 @@ async def timed_sweep(
     outcome = result.outcome
     if outcome is None:
         raise RuntimeError("another monitor holds the lock")
-    return took, outcome.orders_examined, outcome.level_changes, db.statements.count - before, outcome.batches
+    return (
+        took,
+        outcome.orders_examined,
+        outcome.level_changes,
+        db.statements.count - before,
+        outcome.batches,
+        outcome.longest_batch,
+    )
 
 
 async def when_levels_change(db: Database, count: int, now: datetime) -> datetime:
@@ -175,16 +183,16 @@ async def main(args: argparse.Namespace) -> list[str]:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
-                settle, settle_examined, _, settle_statements, settle_batches = sweeping.result()
+                settle, settle_examined, _, settle_statements, settle_batches, held = sweeping.result()
                 settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle
                 await timed_sweep(db, clock, batch, seconds)  # the orders the writer noted meanwhile
-                idle, idle_examined, _, idle_statements, _ = await timed_sweep(db, clock, batch, seconds)
+                idle, idle_examined, _, idle_statements, *_ = await timed_sweep(db, clock, batch, seconds)
                 changed = max(1, size // 1000)
                 if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
-                busy, examined, busy_changes, busy_statements, _ = await timed_sweep(db, clock, batch, seconds)
+                busy, examined, busy_changes, busy_statements, *_ = await timed_sweep(db, clock, batch, seconds)
                 busy_drawn = await forecasts_drawn_at(db, due_at)
                 async with db.read() as session:
                     open_orders = (
@@ -203,6 +211,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{settle_batches:,}: {settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
+                        f"{held * 1000:.0f}",
                         len(waits),
                         f"{idle:.3f} ({idle_examined:,})",
                         idle_statements,
@@ -217,7 +226,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                    f"median {statistics.median(waits) * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
+                    f"median {statistics.median(waits) * 1000:.0f} ms, locks held up to {held * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
                     f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
                     flush=True,
@@ -243,6 +252,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "settling batches: statements per batch",
                 "longest writer wait ms",
                 "median writer wait ms",
+                "longest lock held ms",
                 "writes",
                 "idle sweep s (orders examined)",
                 "statements",

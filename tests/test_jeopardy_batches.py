@@ -58,6 +58,9 @@ class Paused:
     def reading(self) -> Any:
         return self.tx.reading()
 
+    def ahead(self, now: datetime) -> Any:
+        return self.tx.ahead(now)
+
     @asynccontextmanager
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:
         await self.before(self.opened)

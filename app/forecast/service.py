@@ -238,18 +238,78 @@ def due_at(work: Sequence[Work], now: datetime, policy: Policy, drawn: bool) -> 
     return min(ahead, default=None)
 
 
-async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) -> int:
-    """Draw again the forecasts of these open orders whose inputs changed or whose time came; returns how many."""
+@dataclass(frozen=True)
+class Drawn:
+    """One order's forecast as drawn: its ``order_forecast`` row and the marks kept on the order."""
+
+    stored: dict[str, Any]
+    mark: dict[str, Any]
+
+
+@dataclass
+class Drafts:
+    """Forecasts drawn ahead at ``now`` (``drafts``), by order id and inputs key: a reconciliation at
+    the same instant whose order still has those inputs stores the draft rather than draw it again."""
+
+    now: datetime
+    drawn: dict[tuple[int, str], Drawn] = field(default_factory=dict)
+
+    def get(self, order_id: int, key: str, now: datetime) -> Drawn | None:
+        return self.drawn.get((order_id, key)) if now == self.now else None
+
+
+async def _stale(orders: Sequence[OrderWork], policy: Policy, now: datetime, turns: Turns) -> list[tuple[OrderWork, str]]:
+    """The orders whose forecast is to be drawn again, each with its inputs key."""
+    todo = []
+    for w in orders:
+        await turns.take()
+        if stale(w, key := inputs_key(w, policy.digest), now):
+            todo.append((w, key))
+    return todo
+
+
+async def refresh(
+    uow: UnitOfWork,
+    orders: Sequence[OrderWork],
+    policy: Policy,
+    turns: Turns | None = None,
+    drafts: Drafts | None = None,
+) -> int:
+    """Draw again the forecasts of these open orders whose inputs changed or whose time came; returns how many.
+
+    ``turns``: the caller's, when this is one step of a longer computation (a sweep's batch, whose
+    writers of this process get their turn meanwhile); ``drafts``: forecasts already drawn at this
+    instant (outside the transaction's locks), used where the order's inputs are still the same.
+    """
     now = uow.now
-    todo = [(w, key) for w in orders if stale(w, key := inputs_key(w, policy.digest), now)]
+    turns = turns or Turns()
+    todo = await _stale(orders, policy, now, turns)
     if not todo:
         return 0
+    ready = {w.order.id: found for w, key in todo if drafts is not None and (found := drafts.get(w.order.id, key, now))}
+    fresh = iter(await _draw(uow, [(w, key) for w, key in todo if w.order.id not in ready], policy, turns))
+    drawn = [ready.get(w.order.id) or next(fresh) for w, _ in todo]
+    await _store(uow, [d.stored for d in drawn], [d.mark for d in drawn])
+    return len(todo)
+
+
+async def drafts(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy, turns: Turns | None = None) -> Drafts:
+    """The forecasts ``refresh`` would draw now for these orders, drawn and not stored (``uow`` may be
+    a read-only one: nothing is written)."""
+    todo = await _stale(orders, policy, uow.now, turns or Turns())
+    drawn = await _draw(uow, todo, policy, turns or Turns())
+    return Drafts(now=uow.now, drawn={(w.order.id, key): d for (w, key), d in zip(todo, drawn, strict=True)})
+
+
+async def _draw(uow: UnitOfWork, todo: Sequence[tuple[OrderWork, str]], policy: Policy, turns: Turns) -> list[Drawn]:
+    """Draw these orders' forecasts (each with its inputs key) at ``uow.now``, in order."""
+    if not todo:
+        return []
+    now = uow.now
     settings = policy.forecast
     learned = Learned(uow, policy.calendars, settings.history, settings.keep.total_seconds())
     await learned.name_parties(p.party_id for w, _ in todo for p in w.party_orders)
-    stored: list[dict[str, Any]] = []
-    marks: list[dict[str, Any]] = []
-    turns = Turns()  # a sweep's batch draws hundreds: writers of this process get their turn meanwhile
+    found: list[Drawn] = []
     for w, key in todo:
         await turns.take()
         work = await _work_of(w, learned)
@@ -266,35 +326,29 @@ async def refresh(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy) 
         sentence = chain_sentence(forecast, graph, settings.min_samples)
         percent = round(forecast.on_time_probability * 100)
         summary = f"{FORECAST_REASON}{percent}% chance of meeting the committed date" + (f": {sentence}." if sentence else ".")
-        stored.append(
-            {
-                "order_id": oid,
-                "completion_p50": forecast.completion_p50,
-                "completion_p90": forecast.completion_p90,
-                "on_time_probability": forecast.on_time_probability,
-                "basis": basis(work, settings.min_samples),
-                "critical_path": [
-                    {"kind": graph[k].kind, "id": graph[k].id, "name": graph[k].name} for k in forecast.critical_path
-                ],
-                "party_orders": {
-                    str(x.id): {"p50": f.p50.isoformat(), "p90": f.p90.isoformat(), "probability": f.probability}
-                    for k, f in forecast.work.items()
-                    if (x := graph[k]).kind == PARTY_ORDER
-                },
-                "computed_at": now,
-            }
-        )
-        marks.append(
-            {
-                "b_id": oid,
-                "b_key": key,
-                "b_due": due_at(work, now, policy, forecast.draws > 1),
-                "b_on_time": forecast.on_time_probability,
-                "b_summary": summary[:500],
-            }
-        )
-    await _store(uow, stored, marks)
-    return len(todo)
+        stored = {
+            "order_id": oid,
+            "completion_p50": forecast.completion_p50,
+            "completion_p90": forecast.completion_p90,
+            "on_time_probability": forecast.on_time_probability,
+            "basis": basis(work, settings.min_samples),
+            "critical_path": [{"kind": graph[k].kind, "id": graph[k].id, "name": graph[k].name} for k in forecast.critical_path],
+            "party_orders": {
+                str(x.id): {"p50": f.p50.isoformat(), "p90": f.p90.isoformat(), "probability": f.probability}
+                for k, f in forecast.work.items()
+                if (x := graph[k]).kind == PARTY_ORDER
+            },
+            "computed_at": now,
+        }
+        mark = {
+            "b_id": oid,
+            "b_key": key,
+            "b_due": due_at(work, now, policy, forecast.draws > 1),
+            "b_on_time": forecast.on_time_probability,
+            "b_summary": summary[:500],
+        }
+        found.append(Drawn(stored=stored, mark=mark))
+    return found
 
 
 async def _store(uow: UnitOfWork, stored: list[dict[str, Any]], marks: list[dict[str, Any]]) -> None:

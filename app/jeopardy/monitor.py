@@ -200,6 +200,9 @@ class _OnLockedConnection:
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.monitor.db.read()
 
+    def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
+        return sweeps.read_only(self.monitor.db, now)
+
     @asynccontextmanager
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:
         if self.restore is None:  # once per sweep, not per batch
@@ -220,6 +223,9 @@ class _Leased:
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.monitor.db.read()
+
+    def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
+        return sweeps.read_only(self.monitor.db, now)
 
     @asynccontextmanager
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork | None]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import SYSTEM
 from app.config import MONITOR_BATCH_ORDERS
-from app.consistency import reconcile
+from app.consistency import prepare, reconcile
 from app.db import Database, UnitOfWork
 from app.jeopardy import candidates, rules
 from app.jeopardy.policy import Policy
@@ -70,6 +70,11 @@ class SweepTransactions(Protocol):
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
+    def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A read-only unit of work outside the batches' transactions: what a batch computes before
+        it takes its locks (``read_only``)."""
+        ...
+
     def batch(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork | None]:
         """One batch's transaction, committed when the block ends, on PostgreSQL with ``SETTINGS``
         in force; None: the sweep may not go on."""
@@ -90,7 +95,9 @@ async def run(
     sized to take about ``batch_seconds`` (when set) by the time per order of the batch before.
 
     Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
-    rows' levels, next check times and escalations), record the events, move the mark. A writer
+    rows' levels, next check times and escalations), record the events, move the mark. Its orders
+    are read, rolled up and forecast before, outside it (``consistency.prepare``): the locks are
+    held for the writing only, unless a writer changed one of them in between. A writer
     waits for one batch at most; a sweep cut short between batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
     after each committed batch (and the orders it examined).
     """
@@ -112,17 +119,24 @@ async def run(
         batch = ids[start : start + size]
         last = start + len(batch) >= len(ids)
         began = time.perf_counter()
-        async with tx.batch(tx.now()) as uow:
+        now = tx.now()
+        async with tx.ahead(now) as ahead:  # the reads and the Monte Carlo before the locks: no writer waits for them
+            prepared = await prepare(ahead, batch, policy=policy, in_step=plan.in_step(batch))
+        locking = time.perf_counter()
+        async with tx.batch(now) as uow:
             if uow is None:  # no longer the leader: whoever leads now resumes from the mark
                 out.stopped = True
                 break
             postgres = uow.dialect == "postgresql"
             locked = await candidates.lock_orders(uow, batch)
-            part = await reconcile(uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked))
+            part = await reconcile(
+                uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked), prepared=prepared
+            )
             part.events = list(uow.pending)
             if postgres and uow.pending:  # its events are published after the commit: durable first
                 await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
             await candidates.advance(uow, plan, batch, locked, last=last)
+        out.longest_batch = max(out.longest_batch, time.perf_counter() - locking)
         out.add(part, keep_events=keep_events)
         out.orders_examined += len(locked)
         out.batches += 1
@@ -142,6 +156,16 @@ def next_size(orders: int, took: float, seconds: float, most: int) -> int:
     return max(1, min(most, fits, 2 * orders))
 
 
+@asynccontextmanager
+async def read_only(db: Database, now: datetime) -> AsyncIterator[UnitOfWork]:
+    """A unit of work on a reading session: for computing, never for writing (nothing commits). On
+    PostgreSQL with ``SETTINGS``: its reads are a batch's, over the same hundreds of ids."""
+    async with db.read() as session:
+        if not db.is_sqlite:
+            await session.execute(settings(SETTINGS, local=True))
+        yield UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
+
+
 class _RolledBack:
     """A dry run's transactions: each batch is computed and rolled back."""
 
@@ -153,6 +177,9 @@ class _RolledBack:
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.db.read()
+
+    def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
+        return read_only(self.db, now)
 
     @asynccontextmanager
     async def batch(self, now: datetime) -> AsyncIterator[UnitOfWork]:

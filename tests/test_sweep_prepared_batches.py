@@ -1,0 +1,153 @@
+"""A sweep reads, rolls up and forecasts a batch's orders before it locks them, so a writer never
+waits for that work; what the batch stores is what doing it under the locks would have stored, and
+an order a writer changed in between is read afresh, not given the forecast of its old work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.auth import SYSTEM
+from app.clock import FrozenClock
+from app.columns import table_of
+from app.consistency import Prepared, prepare, reconcile, reconciler
+from app.db import Database, UnitOfWork
+from app.forecast import service as forecast_service
+from app.forecast.models import OrderForecast
+from app.jeopardy.service import SweepOutcome
+from app.jeopardy.sweep import read_only
+from app.orders import activities
+from app.orders.models import Activity, CustomerOrder
+from tests.test_jeopardy_monitor import STAFF
+from tests.test_sweep_time_only import ESCALATE, make_order
+
+# Orders with work whose forecast a sweep draws: chained and parallel activities, some under way, one late.
+ORDERS = [
+    (5, [(2, 24, "planned"), (30, 12, "planned")], True),
+    (2, [(-4, 10, "inProgress"), (8, 30, "planned")], False),
+    (9, [(-30, 20, "late"), (1, 5, "planned"), (10, 10, "planned")], True),
+    (3, [], False),
+]
+Stored = tuple[Any, ...]
+
+
+@pytest.fixture(autouse=True)
+def writes_reconcile(db: Database) -> None:
+    db.reconcile = reconciler(ESCALATE)
+
+
+@pytest.fixture
+def draws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The seeds of every forecast drawn from here on (one per order drawn)."""
+    seen: list[int] = []
+    simulate: Callable[..., Any] = forecast_service.simulate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["seed"])
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(forecast_service, "simulate", counted)
+    return seen
+
+
+async def new_orders(db: Database, clock: FrozenClock) -> list[int]:
+    for n, spec in enumerate(ORDERS):
+        await make_order(db, clock, n, spec)
+    o = table_of(CustomerOrder).c
+    async with db.read() as session:
+        return list((await session.execute(select(o.id).order_by(o.id))).scalars())
+
+
+async def prepared(db: Database, ids: list[int], now: datetime) -> Prepared:
+    async with read_only(db, now) as uow:
+        return await prepare(uow, ids, policy=ESCALATE)
+
+
+async def batch(db: Database, ids: list[int], now: datetime, ahead: Prepared | None) -> tuple[Stored, int]:
+    """What one batch over these orders stores, rolled back afterwards (the orders' derived columns and
+    levels, their forecasts, the events recorded), and how many statements it took."""
+    async with db.write_session() as session:
+        try:
+            uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
+            before = db.statements.count
+            await reconcile(uow, ids, policy=ESCALATE, sweep=True, out=SweepOutcome(), prepared=ahead)
+            await session.flush()
+            statements = db.statements.count - before
+            o, f = table_of(CustomerOrder).c, table_of(OrderForecast).c
+            orders = (
+                await session.execute(
+                    select(
+                        o.id,
+                        o.state,
+                        o.expected_completion,
+                        o.at_risk_from,
+                        o.jeopardy_level,
+                        o.jeopardy_reason,
+                        o.jeopardy_check_at,
+                        o.forecast_key,
+                        o.forecast_due_at,
+                        o.forecast_on_time,
+                        o.forecast_summary,
+                    ).order_by(o.id)
+                )
+            ).all()
+            forecasts = (await session.execute(select(*[c for c in f if c.name != "computed_at"]).order_by(f.order_id))).all()
+            events = [{k: v for k, v in e.items() if k != "at"} for e in uow.pending]
+            return (tuple(orders), tuple(forecasts), tuple(map(repr, events))), statements
+        finally:
+            await session.rollback()
+
+
+async def test_a_batch_prepared_before_its_locks_stores_what_reconciling_under_the_locks_would(
+    db: Database, clock: FrozenClock, draws: list[int]
+) -> None:
+    ids = await new_orders(db, clock)
+    clock.advance(timedelta(days=2))  # their forecasts' time has come, and some of their plans have slipped
+    now = clock.now()
+    ahead = await prepared(db, ids, now)
+    due = len(ahead.drafts.drawn)
+    assert due >= 3, "the forecasts of the orders with work came due"
+    draws.clear()
+    (with_prepared, few), (whole, many) = await batch(db, ids, now, ahead), await batch(db, ids, now, None)
+    assert len(draws) == due, "only the batch without it drew the forecasts"
+    assert with_prepared == whole
+    assert with_prepared[2], "the batch recorded level changes to compare"
+    assert few < many, "the prepared batch did not read the orders' trees again"
+
+    draws.clear()
+    later = now + timedelta(seconds=1)
+    assert (await batch(db, ids, later, ahead))[0] == (await batch(db, ids, later, None))[0]
+    assert len(draws) == 2 * due, "what was prepared for another instant is not used"
+
+
+async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_and_keeps_its_new_forecast(
+    db: Database, clock: FrozenClock, draws: list[int]
+) -> None:
+    ids = await new_orders(db, clock)
+    clock.advance(timedelta(days=2))
+    now = clock.now()
+    ahead = await prepared(db, ids, now)
+    changed = ids[0]
+    assert any(oid == changed for oid, _ in ahead.drafts.drawn)
+    a = table_of(Activity).c
+    async with db.read() as session:
+        first = (await session.execute(select(a.id).where(a.order_id == changed).order_by(a.id))).scalars().first()
+    assert first is not None
+    async with db.write(STAFF, now) as uow:  # staff move the first activity's end two days later meanwhile
+        await activities.reschedule_activity(uow, first, None, planned_end=now + timedelta(days=4))
+    o = table_of(CustomerOrder).c
+    async with db.read() as session:
+        key = (await session.execute(select(o.forecast_key).where(o.id == changed))).scalar_one()
+    assert (changed, key) not in ahead.drafts.drawn, "what was prepared was the order's old work"
+
+    draws.clear()
+    with_prepared, afresh = await batch(db, ids, now, ahead)
+    assert draws == [], "the changed order's forecast was drawn by its writer, the others' ahead"
+    whole, statements = await batch(db, ids, now, None)
+    assert with_prepared == whole
+    assert afresh > statements, "the batch checked the log, then read the trees again"
+    assert {row.id: row.forecast_key for row in with_prepared[0]}[changed] == key
