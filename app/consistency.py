@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import attributes
 
 from app.columns import table_of
-from app.db import Reconciler, UnitOfWork, in_ids
+from app.db import Reconciler, UnitOfWork, in_ids, update_by_id
 from app.events import Event, last_sequence
 from app.forecast import service as forecasts
 from app.jeopardy import slack
@@ -257,9 +257,11 @@ def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
         moves.expected[order.id] = new
 
 
-async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy, turns: Turns) -> None:
-    """Store the open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its
-    check time is: no event). Not through the ORM: a sweep may settle many orders at once."""
+async def _at_risk_marks(
+    uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy, turns: Turns
+) -> list[dict[str, Any]]:
+    """The open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its check
+    time is: no event), as rows for ``_store_at_risk``; reads nothing but the parties' names."""
     book = policy.calendars
     names: dict[int, str | None] = {}
     if book.parties:  # a party's name matters only when some party has a calendar of its own
@@ -282,19 +284,18 @@ async def _settle_at_risk(uow: UnitOfWork, tree: Tree, moves: Moves, read: Colle
         )
         instant = slack.at_risk_from(calendar, order.requested_at, order.committed_date, policy.at_risk_slack)
         if instant != order.at_risk_from:
-            marks.append({"b_id": oid, "b_at": instant})
+            marks.append({"id": oid, "at_risk_from": instant})
+    return marks
+
+
+async def _store_at_risk(uow: UnitOfWork, marks: list[dict[str, Any]]) -> None:
     if not marks:
         return
-    o = table_of(CustomerOrder)
-    await uow.session.execute(
-        update(o).where(o.c.id == bindparam("b_id")).values(at_risk_from=bindparam("b_at")),
-        marks,
-        execution_options={"synchronize_session": False},
-    )
-    held = _held(uow, {m["b_id"] for m in marks})
+    await update_by_id(uow.session, table_of(CustomerOrder), marks, uow.dialect)  # a sweep may settle many orders at once
+    held = _held(uow, {m["id"] for m in marks})
     for mark in marks:  # rows this session holds (a mutation's own order) show the stored instant
-        if mark["b_id"] in held:
-            attributes.set_committed_value(held[mark["b_id"]], "at_risk_from", mark["b_at"])
+        if mark["id"] in held:
+            attributes.set_committed_value(held[mark["id"]], "at_risk_from", mark["at_risk_from"])
 
 
 def _held(uow: UnitOfWork, ids: Collection[int]) -> dict[int, CustomerOrder]:
@@ -421,7 +422,8 @@ async def _settled_tree(
 @dataclass(frozen=True)
 class Prepared:
     """A reconciliation computed ahead, outside the locks (``prepare``): the tree of ``ids`` as read
-    after event ``seq``, what rolling it up moves, and the forecasts drawn at ``now``."""
+    after event ``seq``, what rolling it up moves, the at-risk instants that moved, and the
+    forecasts drawn at ``now``."""
 
     ids: tuple[int, ...]
     in_step: frozenset[int]
@@ -430,6 +432,7 @@ class Prepared:
     tree: Tree
     read: frozenset[int]
     moves: Moves
+    at_risk: list[dict[str, Any]]
     drafts: forecasts.Drafts
 
     async def holds(self, uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> bool:
@@ -458,8 +461,9 @@ async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, 
     turns = Turns()
     steady = frozenset(in_step)
     tree, read, moves = await _settled_tree(uow, ids, steady, turns)
+    at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
     drafts = await forecasts.drafts(uow, _forecast_inputs(tree, moves, read), policy, turns)
-    return Prepared(tuple(ids), steady, uow.now, seq, tree, read, moves, drafts)
+    return Prepared(tuple(ids), steady, uow.now, seq, tree, read, moves, at_risk, drafts)
 
 
 async def reconcile(
@@ -492,13 +496,17 @@ async def reconcile(
     steady = frozenset(in_step)
     if prepared is not None and await prepared.holds(uow, ids, steady):
         tree, read, moves = prepared.tree, prepared.read, prepared.moves
+        await _apply(uow, moves, tree)
+        await uow.session.flush()
+        await _store_at_risk(uow, prepared.at_risk)
+        await forecasts.store(uow, prepared.drafts)  # before the levels: a rule reads the forecast
     else:
         tree, read, moves = await _settled_tree(uow, ids, steady, turns)
-    await _apply(uow, moves, tree)
-    await uow.session.flush()
-    await _settle_at_risk(uow, tree, moves, read, policy, turns)
-    # Before the levels: a rule reads the forecast.
-    await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy, turns, prepared.drafts if prepared else None)
+        await _apply(uow, moves, tree)
+        await uow.session.flush()
+        await _store_at_risk(uow, await _at_risk_marks(uow, tree, moves, read, policy, turns))
+        inputs = _forecast_inputs(tree, moves, read)
+        await forecasts.refresh(uow, inputs, policy, turns, prepared.drafts if prepared else None)
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(

@@ -6,13 +6,14 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import BigInteger, any_, bindparam, event, func, literal, literal_column, select
+from sqlalchemy import BigInteger, Table, any_, bindparam, event, func, literal, literal_column, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ColumnElement
@@ -47,6 +48,33 @@ def in_ids(column: Any, ids: Sequence[int], dialect: str, *, name: str | None = 
     listed = json.dumps(list(ids))
     return column.in_(
         select(literal_column("value")).select_from(func.json_each(bindparam(name, listed) if name else literal(listed)))
+    )
+
+
+async def update_by_id(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], dialect: str) -> None:
+    """Set each row's other keys as columns of the table's row of its ``id`` (every row has the same
+    keys). On PostgreSQL one statement over arrays rather than one execution per row: a sweep's batch
+    stores hundreds at once. Not through the ORM: rows the session holds are the caller's to update."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if dialect == "postgresql":
+        pg = postgresql.dialect()
+        arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=pg)}[])" for name in names)
+        await session.execute(
+            text(
+                f"UPDATE {table.name} SET {', '.join(f'{name} = v.{name}' for name in names)} "
+                f"FROM unnest(CAST(:id AS integer[]), {arrays}) AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id"
+            ),
+            {"id": [row["id"] for row in rows], **{name: [row[name] for row in rows] for name in names}},
+        )
+        return
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}", type_=table.c[name].type) for name in names}),
+        [{f"b_{name}": value for name, value in row.items()} for row in rows],
+        execution_options={"synchronize_session": False},
     )
 
 

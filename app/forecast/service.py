@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, inspect as sa_inspect, select, update
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.calendars.book import CalendarBook
-from app.db import Database, UnitOfWork, in_ids
+from app.db import Database, UnitOfWork, in_ids, update_by_id
 from app.forecast import learning
 from app.forecast.models import OrderForecast
 from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Work, simulate
@@ -288,9 +288,13 @@ async def refresh(
         return 0
     ready = {w.order.id: found for w, key in todo if drafts is not None and (found := drafts.get(w.order.id, key, now))}
     fresh = iter(await _draw(uow, [(w, key) for w, key in todo if w.order.id not in ready], policy, turns))
-    drawn = [ready.get(w.order.id) or next(fresh) for w, _ in todo]
-    await _store(uow, [d.stored for d in drawn], [d.mark for d in drawn])
+    await _store(uow, [ready.get(w.order.id) or next(fresh) for w, _ in todo])
     return len(todo)
+
+
+async def store(uow: UnitOfWork, drafts: Drafts) -> None:
+    """Store these drafts as they are: the caller knows they are what ``refresh`` would draw now."""
+    await _store(uow, list(drafts.drawn.values()))
 
 
 async def drafts(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy, turns: Turns | None = None) -> Drafts:
@@ -341,46 +345,34 @@ async def _draw(uow: UnitOfWork, todo: Sequence[tuple[OrderWork, str]], policy: 
             "computed_at": now,
         }
         mark = {
-            "b_id": oid,
-            "b_key": key,
-            "b_due": due_at(work, now, policy, forecast.draws > 1),
-            "b_on_time": forecast.on_time_probability,
-            "b_summary": summary[:500],
+            "id": oid,
+            "forecast_key": key,
+            "forecast_due_at": due_at(work, now, policy, forecast.draws > 1),
+            "forecast_on_time": forecast.on_time_probability,
+            "forecast_summary": summary[:500],
         }
         found.append(Drawn(stored=stored, mark=mark))
     return found
 
 
-async def _store(uow: UnitOfWork, stored: list[dict[str, Any]], marks: list[dict[str, Any]]) -> None:
+async def _store(uow: UnitOfWork, drawn: list[Drawn]) -> None:
     """Not through the ORM: a sweep may draw many forecasts at once."""
+    if not drawn:
+        return
     table: Any = OrderForecast.__table__  # type: ignore[attr-defined]
     insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
     columns = [c.name for c in table.c if c.name != "order_id"]
     await uow.session.execute(
-        insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}), stored
+        insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}),
+        [d.stored for d in drawn],
     )
-    o: Any = CustomerOrder.__table__  # type: ignore[attr-defined]
-    await uow.session.execute(
-        update(o)
-        .where(o.c.id == bindparam("b_id"))
-        .values(
-            forecast_key=bindparam("b_key"),
-            forecast_due_at=bindparam("b_due"),
-            forecast_on_time=bindparam("b_on_time"),
-            forecast_summary=bindparam("b_summary"),
-        ),
-        marks,
-        execution_options={"synchronize_session": False},
-    )
+    marks = [d.mark for d in drawn]
+    await update_by_id(uow.session, CustomerOrder.__table__, marks, uow.dialect)  # type: ignore[attr-defined]
     mapper = sa_inspect(CustomerOrder)
     held = uow.session.sync_session.identity_map
     for mark in marks:  # rows this session holds (a mutation's own order) show the stored values
-        loaded = held.get(mapper.identity_key_from_primary_key((mark["b_id"],)))
+        loaded = held.get(mapper.identity_key_from_primary_key((mark["id"],)))
         if loaded is not None:
-            for column, value in (
-                ("forecast_key", "b_key"),
-                ("forecast_due_at", "b_due"),
-                ("forecast_on_time", "b_on_time"),
-                ("forecast_summary", "b_summary"),
-            ):
-                set_committed_value(loaded, column, mark[value])
+            for column, value in mark.items():
+                if column != "id":
+                    set_committed_value(loaded, column, value)

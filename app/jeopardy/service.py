@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, inspect as sa_inspect, select, text, update
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from app import validation as v
 from app.auth import SYSTEM
 from app.columns import table_of
-from app.db import UnitOfWork, UTCDateTime
+from app.db import UnitOfWork, update_by_id
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
@@ -58,7 +58,8 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
         since = change.columns.get("jeopardy_since")
         if change.level != change.before:
             since = uow.now if change.level != "none" else None
-        rows.append({"id": change.id, "level": change.level, "reason": change.reason, "since": since})
+        row = {"id": change.id, "jeopardy_level": change.level, "jeopardy_reason": change.reason}
+        rows.append(row | {"jeopardy_since": since} if tracks_since else row)
         uow.record(
             "jeopardyChanged",
             entity=rule.entity,
@@ -69,7 +70,7 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
         )
     unstored = [row for row, change in zip(rows, found) if not change.stored]
     if unstored:
-        await _store_levels(uow, table, unstored, tracks_since)
+        await update_by_id(uow.session, table, unstored, uow.dialect)  # not through the ORM: a sweep may change thousands
     # Rows this session already holds (a mutation's own order, say) get the stored values, so the
     # mutation's answer shows the new level.
     mapper = sa_inspect(rule.model)
@@ -77,38 +78,9 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
     for row in rows:
         loaded = held.get(mapper.identity_key_from_primary_key((row["id"],)))
         if loaded is not None:
-            set_committed_value(loaded, "jeopardy_level", row["level"])
-            set_committed_value(loaded, "jeopardy_reason", row["reason"])
-            if tracks_since:
-                set_committed_value(loaded, "jeopardy_since", row["since"])
-
-
-async def _store_levels(uow: UnitOfWork, table: Any, rows: list[dict[str, Any]], tracks_since: bool) -> None:
-    """Not through the ORM: a sweep may change thousands of rows."""
-    if uow.dialect == "postgresql":  # one statement over arrays rather than one execution per row
-        set_since = ", jeopardy_since = v.since" if tracks_since else ""
-        await uow.session.execute(
-            text(
-                f"UPDATE {table.name} SET jeopardy_level = v.level, jeopardy_reason = v.reason{set_since} "
-                "FROM unnest(CAST(:ids AS integer[]), CAST(:levels AS text[]), CAST(:reasons AS text[]), "
-                "CAST(:since AS timestamptz[])) AS v(id, level, reason, since) "
-                f"WHERE {table.name}.id = v.id"
-            ),
-            {
-                "ids": [r["id"] for r in rows],
-                "levels": [r["level"] for r in rows],
-                "reasons": [r["reason"] for r in rows],
-                "since": [r["since"] for r in rows],
-            },
-        )
-        return
-    values: dict[str, Any] = {"jeopardy_level": bindparam("b_level"), "jeopardy_reason": bindparam("b_reason")}
-    if tracks_since:
-        values["jeopardy_since"] = bindparam("b_since", type_=UTCDateTime)
-    await uow.session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(values),
-        [{"b_" + name: value for name, value in r.items()} for r in rows],
-    )
+            for column, value in row.items():
+                if column != "id":
+                    set_committed_value(loaded, column, value)
 
 
 def change_escalation(
