@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.config import Settings
+from app.forecast.drawing import DrawingPool
 from app.jeopardy.monitor import Monitor
 from app.realtime.bus import bus_from_settings
 from app.state import AppState
@@ -40,6 +41,7 @@ async def start_monitor(state: AppState) -> Stop:
         interval=state.settings.monitor_interval_seconds,
         batch_orders=state.settings.monitor_batch_orders,
         batch_seconds=state.settings.monitor_batch_seconds,
+        pool=DrawingPool(state.settings.monitor_forecast_processes),
     )
     state.services.monitor = monitor
     monitor.start()
@@ -47,6 +49,8 @@ async def start_monitor(state: AppState) -> Stop:
     async def stop() -> None:
         state.services.monitor = None
         await monitor.stop()
+        if monitor.pool is not None:
+            monitor.pool.close()
 
     return stop
 

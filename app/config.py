@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="The time a sweep's batch should take: the next batch holds as many orders as fit (at most "
         "MONITOR_BATCH_ORDERS), by the time per order of the last one; 0 keeps every batch at MONITOR_BATCH_ORDERS.",
     )
+    monitor_forecast_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Worker processes drawing the sweep's forecasts off the service's event loop (started on the "
+        "first draw); 0 draws them in the service process.",
+    )
     jeopardy_policy_file: str | None = Field(
         default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml."
     )

@@ -37,6 +37,7 @@ from app.columns import table_of
 from app.db import Reconciler, UnitOfWork, in_ids, update_by_id
 from app.events import Event, last_sequence
 from app.forecast import service as forecasts
+from app.forecast.drawing import DrawingPool
 from app.jeopardy import slack
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome, change_escalation, settle_levels
@@ -451,19 +452,57 @@ async def changed_since(session: AsyncSession, seq: int, ids: Sequence[int], dia
     return found.first() is not None
 
 
-async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, in_step: Collection[int] = ()) -> Prepared:
+@dataclass(frozen=True)
+class Preparing:
+    """A ``Prepared`` whose forecasts are still being drawn (by a worker process): ``done`` waits."""
+
+    ids: tuple[int, ...]
+    in_step: frozenset[int]
+    seq: int
+    tree: Tree
+    read: frozenset[int]
+    moves: Moves
+    at_risk: list[dict[str, Any]]
+    drawing: forecasts.Drawing
+
+    def abandon(self) -> None:
+        """Not to be used: stop drawing its forecasts."""
+        if self.drawing.pending is not None:
+            self.drawing.pending.cancel()
+
+    async def done(self, policy: Policy) -> Prepared:
+        drafts = await forecasts.drafts(self.drawing, policy)
+        return Prepared(
+            self.ids, self.in_step, self.drawing.now, self.seq, self.tree, self.read, self.moves, self.at_risk, drafts
+        )
+
+
+async def begin_prepare(
+    uow: UnitOfWork,
+    order_ids: Iterable[int],
+    *,
+    policy: Policy,
+    in_step: Collection[int] = (),
+    pool: DrawingPool | None = None,
+) -> Preparing:
     """What a reconciliation of these orders computes at ``uow.now`` before it writes: the read, the
-    roll-up and the forecasts, done without writing or locking anything (``uow`` may be read-only).
-    A sweep prepares a batch before taking its locks, so writers never wait for the reads and the
-    Monte Carlo; ``reconcile`` uses what still ``holds`` and reads afresh otherwise."""
+    roll-up, the at-risk instants and the forecasts (drawn in ``pool``'s worker processes when it
+    has any), done without writing or locking anything (``uow`` may be read-only). A sweep prepares
+    a batch before taking its locks, so writers never wait for that work; ``reconcile`` uses what
+    still ``holds`` and reads afresh otherwise."""
     ids = sorted(set(order_ids))
     seq = await last_sequence(uow.session)  # before the reads: a change committed later numbers after it
     turns = Turns()
     steady = frozenset(in_step)
     tree, read, moves = await _settled_tree(uow, ids, steady, turns)
     at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
-    drafts = await forecasts.drafts(uow, _forecast_inputs(tree, moves, read), policy, turns)
-    return Prepared(tuple(ids), steady, uow.now, seq, tree, read, moves, at_risk, drafts)
+    drawing = await forecasts.begin_drafts(uow, _forecast_inputs(tree, moves, read), policy, turns, pool)
+    return Preparing(tuple(ids), steady, seq, tree, read, moves, at_risk, drawing)
+
+
+async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, in_step: Collection[int] = ()) -> Prepared:
+    """``begin_prepare``, drawing the forecasts here, and done."""
+    return await (await begin_prepare(uow, order_ids, policy=policy, in_step=in_step)).done(policy)
 
 
 async def reconcile(

@@ -38,6 +38,7 @@ from app.clock import Clock, FrozenClock, SystemClock
 from app.columns import table_of
 from app.datagen import Spec, generate, settle_tables
 from app.db import Database
+from app.forecast.drawing import DrawingPool
 from app.jeopardy.rules import OPEN_ACTIVITY
 from app.orders.models import CustomerOrder
 from app.orders.states import OPEN_ORDER
@@ -49,10 +50,14 @@ WRITE_EVERY = 0.1
 
 
 async def timed_sweep(
-    db: Database, clock: Clock | None = None, batch_orders: int | None = None, batch_seconds: float = 0.0
-) -> tuple[float, int, int, int, int, float]:
-    """Seconds, orders examined, level changes, SQL statements, batches of one sweep, and the longest
-    any of its batches held its orders' locks (seconds)."""
+    db: Database,
+    clock: Clock | None = None,
+    batch_orders: int | None = None,
+    batch_seconds: float = 0.0,
+    pool: DrawingPool | None = None,
+) -> tuple[float, int, int, int, int, list[float]]:
+    """Seconds, orders examined, level changes, SQL statements, batches of one sweep, and the seconds
+    each of its batches held its orders' locks."""
     from app.config import MONITOR_BATCH_ORDERS
     from app.jeopardy.monitor import Monitor
     from app.jeopardy.policy import load_policy
@@ -63,6 +68,7 @@ async def timed_sweep(
         policy=load_policy(),
         batch_orders=batch_orders or MONITOR_BATCH_ORDERS,
         batch_seconds=batch_seconds,
+        pool=pool,
     )
     before = db.statements.count
     started = time.perf_counter()
@@ -77,7 +83,7 @@ async def timed_sweep(
         outcome.level_changes,
         db.statements.count - before,
         outcome.batches,
-        outcome.longest_batch,
+        outcome.locks_held,
     )
 
 
@@ -155,10 +161,12 @@ async def main(args: argparse.Namespace) -> list[str]:
     sizes = sorted(int(s) for s in str(args.sizes).split(","))
     ways = [w.strip() for w in str(args.batches).split(",")]
     rows = []
+    pool = DrawingPool(args.forecast_processes)  # as the service's monitor draws (MONITOR_FORECAST_PROCESSES)
     start = SystemClock().now()
     clocks = [FrozenClock(start) for _ in ways]  # one clock for each way (a way may be given twice): time never goes back
     settled: dict[tuple[int, int], float] = {}  # (size, position of the way)
     async with AsyncExitStack() as stack:
+        stack.callback(pool.close)
         schemas = [
             await stack.enter_async_context(pg_schema(f"bench_sweep_{way}", keep=bool(os.environ.get("BENCH_KEEP_SCHEMAS"))))
             for way in ways
@@ -181,18 +189,18 @@ async def main(args: argparse.Namespace) -> list[str]:
                 generated = time.perf_counter() - started
                 async with db.read() as session:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
-                sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds))
+                sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds, pool))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches, held = sweeping.result()
                 settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle
-                await timed_sweep(db, clock, batch, seconds)  # the orders the writer noted meanwhile
-                idle, idle_examined, _, idle_statements, *_ = await timed_sweep(db, clock, batch, seconds)
+                await timed_sweep(db, clock, batch, seconds, pool)  # the orders the writer noted meanwhile
+                idle, idle_examined, _, idle_statements, *_ = await timed_sweep(db, clock, batch, seconds, pool)
                 changed = max(1, size // 1000)
                 if due_at is None:  # the same moment for every way: the schemas hold the same orders at the same times
                     due_at = await when_levels_change(db, changed, clock.now())
                 clock.set(due_at)
-                busy, examined, busy_changes, busy_statements, *_ = await timed_sweep(db, clock, batch, seconds)
+                busy, examined, busy_changes, busy_statements, *_ = await timed_sweep(db, clock, batch, seconds, pool)
                 busy_drawn = await forecasts_drawn_at(db, due_at)
                 async with db.read() as session:
                     open_orders = (
@@ -211,7 +219,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{settle_batches:,}: {settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
-                        f"{held * 1000:.0f}",
+                        f"{max(held) * 1000:.0f} ({statistics.median(held) * 1000:.0f})",
                         len(waits),
                         f"{idle:.3f} ({idle_examined:,})",
                         idle_statements,
@@ -226,7 +234,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                    f"median {statistics.median(waits) * 1000:.0f} ms, locks held up to {held * 1000:.0f} ms, {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
+                    f"median {statistics.median(waits) * 1000:.0f} ms, locks held up to {max(held) * 1000:.0f} ms (median {statistics.median(held) * 1000:.0f} ms), {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
                     f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
                     flush=True,
@@ -237,7 +245,8 @@ async def main(args: argparse.Namespace) -> list[str]:
             have = size
     title = (
         f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
-        "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level"
+        "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level; "
+        f"forecasts drawn by {args.forecast_processes or 'no'} worker process{'' if args.forecast_processes == 1 else 'es'}"
     )
     return [
         table(
@@ -252,7 +261,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "settling batches: statements per batch",
                 "longest writer wait ms",
                 "median writer wait ms",
-                "longest lock held ms",
+                "longest lock held ms (median)",
                 "writes",
                 "idle sweep s (orders examined)",
                 "statements",
@@ -273,6 +282,12 @@ def add_arguments(p: argparse._ActionsContainer, prefix: str = "") -> None:
     p.add_argument(f"--{prefix}sizes", default="10000,100000,1000000", help="open orders, comma-separated, ascending")
     p.add_argument(f"--{prefix}items", type=int, default=3, help="items (and activities) per order")
     p.add_argument(f"--{prefix}party-share", type=float, default=0.3)
+    p.add_argument(
+        f"--{prefix}forecast-processes",
+        type=int,
+        default=1,
+        help="worker processes drawing the sweep's forecasts (the service's MONITOR_FORECAST_PROCESSES); 0: in the sweeping process",
+    )
     p.add_argument(
         f"--{prefix}batches",
         default="one,250",

@@ -16,12 +16,14 @@ from app.clock import FrozenClock
 from app.columns import table_of
 from app.consistency import Prepared, prepare, reconcile, reconciler
 from app.db import Database, UnitOfWork
-from app.forecast import service as forecast_service
+from app.forecast.drawing import DrawingPool
 from app.forecast.models import OrderForecast
+from app.forecast.simulate import Forecast, Job
 from app.jeopardy.service import SweepOutcome
 from app.jeopardy.sweep import read_only
 from app.orders import activities
 from app.orders.models import Activity, CustomerOrder
+from tests.jeopardy_support import monitor
 from tests.test_jeopardy_monitor import STAFF
 from tests.test_sweep_time_only import ESCALATE, make_order
 
@@ -42,15 +44,15 @@ def writes_reconcile(db: Database) -> None:
 
 @pytest.fixture
 def draws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The seeds of every forecast drawn from here on (one per order drawn)."""
+    """The seeds of every forecast drawn in this process from here on (one per order drawn)."""
     seen: list[int] = []
-    simulate: Callable[..., Any] = forecast_service.simulate
+    run: Callable[[Job], Forecast] = Job.run
 
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.append(kwargs["seed"])
-        return simulate(*args, **kwargs)
+    def counted(job: Job) -> Forecast:
+        seen.append(job.seed)
+        return run(job)
 
-    monkeypatch.setattr(forecast_service, "simulate", counted)
+    monkeypatch.setattr(Job, "run", counted)
     return seen
 
 
@@ -151,3 +153,26 @@ async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_a
     assert with_prepared == whole
     assert afresh > statements, "the batch checked the log, then read the trees again"
     assert {row.id: row.forecast_key for row in with_prepared[0]}[changed] == key
+
+
+async def test_a_sweep_whose_forecasts_a_worker_process_draws_stores_what_drawing_them_here_would(
+    db: Database, clock: FrozenClock, draws: list[int]
+) -> None:
+    """The monitor hands the draws to a worker process and prepares the next batch meanwhile (batches
+    of two orders here): the same forecasts, levels and check times as one batch drawing them here."""
+    ids = await new_orders(db, clock)
+    clock.advance(timedelta(days=2))
+    expected, _ = await batch(db, ids, clock.now(), None)
+    draws.clear()
+    pool = DrawingPool(1)
+    try:
+        sweeping = monitor(db, clock, ESCALATE)
+        sweeping.pool, sweeping.batch_orders = pool, 2
+        result = await sweeping.sweep()
+    finally:
+        pool.close()
+    assert result.outcome is not None and result.outcome.batches == 2
+    assert draws == [], "every forecast was drawn by the worker process"
+    stored, _ = await batch(db, ids, clock.now(), None)  # as the sweep left them: nothing is due again
+    assert draws == []
+    assert stored[:2] == expected[:2]

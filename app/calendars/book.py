@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,7 +110,7 @@ def _calendar(name: str, raw: Any, base: dict[str, Any], where: str) -> tuple[Bu
     )
     if source is not None:
         country, subdivision = source
-        calendar.public_holidays = lambda year: _public(country, subdivision, year)
+        calendar.public_holidays = partial(_public, country, subdivision)  # not a lambda: calendars go to worker processes
     return calendar, spec
 
 

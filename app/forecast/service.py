@@ -9,6 +9,7 @@ through its index, never by scanning open orders).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,8 +26,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.calendars.book import CalendarBook
 from app.db import Database, UnitOfWork, in_ids, update_by_id
 from app.forecast import learning
+from app.forecast.drawing import DrawingPool
 from app.forecast.models import OrderForecast
-from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Work, simulate
+from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Job, Work
 from app.jeopardy.policy import Policy
 from app.jeopardy.rules import FORECAST_REASON
 from app.orders import states
@@ -297,35 +299,74 @@ async def store(uow: UnitOfWork, drafts: Drafts) -> None:
     await _store(uow, list(drafts.drawn.values()))
 
 
-async def drafts(uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy, turns: Turns | None = None) -> Drafts:
-    """The forecasts ``refresh`` would draw now for these orders, drawn and not stored (``uow`` may be
-    a read-only one: nothing is written)."""
-    todo = await _stale(orders, policy, uow.now, turns or Turns())
-    drawn = await _draw(uow, todo, policy, turns or Turns())
-    return Drafts(now=uow.now, drawn={(w.order.id, key): d for (w, key), d in zip(todo, drawn, strict=True)})
+@dataclass
+class Drawing:
+    """Forecasts being drawn at ``now``: the orders (each with its inputs key) and their work, and the
+    forecasts, drawn here already or a worker process's answer to come (``pending``)."""
+
+    now: datetime
+    todo: list[tuple[OrderWork, str]]
+    works: list[list[Work]]
+    drawn: list[Forecast]
+    pending: asyncio.Future[list[Forecast]] | None = None
+    jobs: list[Job] = field(default_factory=list)  # what ``pending`` draws
+    pool: DrawingPool | None = None  # who draws them
+
+
+async def begin_drafts(
+    uow: UnitOfWork, orders: Sequence[OrderWork], policy: Policy, turns: Turns, pool: DrawingPool | None = None
+) -> Drawing:
+    """Begin drawing the forecasts ``refresh`` would draw now for these orders, storing nothing (``uow``
+    may be a read-only one); in ``pool``'s worker processes when it has any (``drafts`` ends it)."""
+    return await _begin(uow, await _stale(orders, policy, uow.now, turns), policy, turns, pool)
+
+
+async def drafts(drawing: Drawing, policy: Policy) -> Drafts:
+    """What ``begin_drafts`` drew, once drawn."""
+    drawn = await _end(drawing, policy)
+    return Drafts(now=drawing.now, drawn={(w.order.id, key): d for (w, key), d in zip(drawing.todo, drawn, strict=True)})
 
 
 async def _draw(uow: UnitOfWork, todo: Sequence[tuple[OrderWork, str]], policy: Policy, turns: Turns) -> list[Drawn]:
-    """Draw these orders' forecasts (each with its inputs key) at ``uow.now``, in order."""
+    """Draw these orders' forecasts (each with its inputs key) at ``uow.now``, in order, here."""
+    return await _end(await _begin(uow, todo, policy, turns, None), policy)
+
+
+async def _begin(
+    uow: UnitOfWork, todo: Sequence[tuple[OrderWork, str]], policy: Policy, turns: Turns, pool: DrawingPool | None
+) -> Drawing:
+    now, settings = uow.now, policy.forecast
     if not todo:
-        return []
-    now = uow.now
-    settings = policy.forecast
+        return Drawing(now, [], [], [])
     learned = Learned(uow, policy.calendars, settings.history, settings.keep.total_seconds())
     await learned.name_parties(p.party_id for w, _ in todo for p in w.party_orders)
-    found: list[Drawn] = []
-    for w, key in todo:
+    works = []
+    for w, _ in todo:
         await turns.take()
-        work = await _work_of(w, learned)
+        works.append(await _work_of(w, learned))
+    jobs = [
+        Job(work, w.order.committed_date, now, settings.draws, settings.seed * 1_000_003 + w.order.id, settings.min_samples)
+        for (w, _), work in zip(todo, works, strict=True)
+    ]
+    pending = pool.submit(jobs) if pool is not None else None
+    drawn = []
+    if pending is None:
+        for job in jobs:
+            await turns.take()
+            drawn.append(job.run())
+    return Drawing(now, list(todo), works, drawn, pending, jobs, pool)
+
+
+async def _end(drawing: Drawing, policy: Policy) -> list[Drawn]:
+    """The rows to store of what was drawn (waiting for the worker process first)."""
+    if drawing.pending is not None and drawing.pool is not None:
+        forecasts = await drawing.pool.results(drawing.pending, drawing.jobs)
+    else:
+        forecasts = drawing.drawn
+    settings, now = policy.forecast, drawing.now
+    found: list[Drawn] = []
+    for (w, key), work, forecast in zip(drawing.todo, drawing.works, forecasts, strict=True):
         oid = w.order.id
-        forecast = simulate(
-            work,
-            w.order.committed_date,
-            now,
-            draws=settings.draws,
-            seed=settings.seed * 1_000_003 + oid,
-            min_samples=settings.min_samples,
-        )
         graph = {x.key: x for x in work}
         sentence = chain_sentence(forecast, graph, settings.min_samples)
         percent = round(forecast.on_time_probability * 100)

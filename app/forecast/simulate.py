@@ -121,6 +121,26 @@ def simulate(work: Sequence[Work], committed: datetime, now: datetime, *, draws:
     return _draws(graph, order, uncertain, committed, now, draws=draws, seed=seed)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One order's forecast to draw: ``simulate``'s arguments (plain data: it may cross to a worker process)."""
+
+    work: Sequence[Work]
+    committed: datetime
+    now: datetime
+    draws: int
+    seed: int
+    min_samples: int
+
+    def run(self) -> Forecast:
+        return simulate(self.work, self.committed, self.now, draws=self.draws, seed=self.seed, min_samples=self.min_samples)
+
+
+def run_all(jobs: Sequence[Job]) -> list[Forecast]:
+    """Every job's forecast, in order (what a drawing worker process runs)."""
+    return [job.run() for job in jobs]
+
+
 def _draws(
     graph: dict[str, Work], order: list[str], uncertain: set[str], committed: datetime, now: datetime, *, draws: int, seed: int
 ) -> Forecast:

@@ -33,6 +33,7 @@ from app.clock import Clock, SystemClock
 from app.config import MONITOR_BATCH_ORDERS, Settings
 from app.db import Database, UnitOfWork, raise_if_outage
 from app.errors import Unavailable
+from app.forecast.drawing import DrawingPool
 from app.jeopardy import policy as policies, sweep as sweeps
 from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome
@@ -60,8 +61,10 @@ class Monitor:
         name: str | None = None,
         batch_orders: int = MONITOR_BATCH_ORDERS,
         batch_seconds: float = 0.0,  # the service passes MONITOR_BATCH_SECONDS (settings); 0: fixed batches
+        pool: DrawingPool | None = None,  # draws the sweep's forecasts (MONITOR_FORECAST_PROCESSES); None: here
     ) -> None:
         self.db, self.clock, self.interval = db, clock, interval
+        self.pool = pool
         self.policy = policy
         self.batch_orders, self.batch_seconds = batch_orders, batch_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -122,7 +125,9 @@ class Monitor:
         async with self._sweeping, self._leading() as tx:
             if tx is None:
                 return SweepResult(led=False)
-            outcome = await sweeps.run(tx, self.policy, self.batch_orders, batch_seconds=self.batch_seconds, progress=_progress)
+            outcome = await sweeps.run(
+                tx, self.policy, self.batch_orders, batch_seconds=self.batch_seconds, progress=_progress, pool=self.pool
+            )
         MONITOR_SWEEP_SECONDS.observe(time.perf_counter() - started)  # led sweeps only, committed
         self.sweeps += 1
         if outcome.level_changes or outcome.escalations or outcome.deescalations or outcome.stopped:
@@ -242,6 +247,7 @@ async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, 
         interval=interval or settings.monitor_interval_seconds,
         batch_orders=settings.monitor_batch_orders,
         batch_seconds=settings.monitor_batch_seconds,
+        pool=DrawingPool(settings.monitor_forecast_processes),
     )
     try:
         if once:
@@ -256,4 +262,6 @@ async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, 
         await monitor.run()
     finally:
         await monitor.stop()
+        if monitor.pool is not None:
+            monitor.pool.close()
         await db.dispose()

@@ -38,7 +38,7 @@ class SweepOutcome:
     events: list[dict[str, Any]] = field(default_factory=list)
     batches: int = 0  # a sweep's transactions that examined orders or moved its mark
     stopped: bool = False  # a sweep that lost its leadership between batches
-    longest_batch: float = 0.0  # seconds: the longest a batch's transaction held its orders' locks
+    locks_held: list[float] = field(default_factory=list)  # seconds each batch's transaction held its orders' locks
 
     def add(self, part: SweepOutcome, *, keep_events: bool) -> None:
         self.level_changes += part.level_changes

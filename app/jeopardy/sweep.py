@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import SYSTEM
 from app.config import MONITOR_BATCH_ORDERS
-from app.consistency import prepare, reconcile
+from app.consistency import Preparing, begin_prepare, reconcile
 from app.db import Database, UnitOfWork
+from app.forecast.drawing import DrawingPool
 from app.jeopardy import candidates, rules
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
@@ -89,6 +90,7 @@ async def run(
     batch_seconds: float = 0.0,
     keep_events: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
+    pool: DrawingPool | None = None,
 ) -> SweepOutcome:
     """Bring levels and escalations up to date: the orders changed since the last sweep and those a
     threshold time has reached (``candidates.plan``), in batches of at most ``batch_orders``, each
@@ -96,8 +98,9 @@ async def run(
 
     Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
     rows' levels, next check times and escalations), record the events, move the mark. Its orders
-    are read, rolled up and forecast before, outside it (``consistency.prepare``): the locks are
-    held for the writing only, unless a writer changed one of them in between. A writer
+    are read, rolled up and forecast before, outside it (``consistency.begin_prepare``), while the
+    batch before writes, its forecasts drawn by ``pool``'s worker processes when it has any: the
+    locks are held for the writing only, unless a writer changed one of the orders in between. A writer
     waits for one batch at most; a sweep cut short between batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
     after each committed batch (and the orders it examined).
     """
@@ -114,39 +117,58 @@ async def run(
     remaining = len(ids)
     if progress:
         progress(remaining, None)
-    size, start, n = batch_orders, 0, 0
-    while n == 0 or start < len(ids):  # one batch at least: it moves the mark
-        batch = ids[start : start + size]
-        last = start + len(batch) >= len(ids)
-        began = time.perf_counter()
-        now = tx.now()
-        async with tx.ahead(now) as ahead:  # the reads and the Monte Carlo before the locks: no writer waits for them
-            prepared = await prepare(ahead, batch, policy=policy, in_step=plan.in_step(batch))
-        locking = time.perf_counter()
-        async with tx.batch(now) as uow:
-            if uow is None:  # no longer the leader: whoever leads now resumes from the mark
-                out.stopped = True
+    size, start = batch_orders, 0
+    batch = ids[:size]  # one batch at least, if empty: it moves the mark
+    preparing = await _prepare(tx, policy, plan, batch, pool)
+    try:
+        while True:
+            began = time.perf_counter()
+            prepared = await preparing.done(policy)
+            after = start + len(batch)
+            last = after >= len(ids)
+            if not last:  # the next batch is read now, and its forecasts drawn by the worker processes while this one writes
+                following = ids[after : after + size]
+                preparing = await _prepare(tx, policy, plan, following, pool)
+            locking = time.perf_counter()
+            async with tx.batch(prepared.now) as uow:
+                if uow is None:  # no longer the leader: whoever leads now resumes from the mark
+                    out.stopped = True
+                    preparing.abandon()  # the next batch's, if any (abandoning a finished one does nothing)
+                    break
+                postgres = uow.dialect == "postgresql"
+                locked = await candidates.lock_orders(uow, batch)
+                part = await reconcile(
+                    uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked), prepared=prepared
+                )
+                part.events = list(uow.pending)
+                if postgres and uow.pending:  # its events are published after the commit: durable first
+                    await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
+                await candidates.advance(uow, plan, batch, locked, last=last)
+            out.locks_held.append(time.perf_counter() - locking)
+            out.add(part, keep_events=keep_events)
+            out.orders_examined += len(locked)
+            out.batches += 1
+            remaining -= len(batch)
+            if batch_seconds > 0 and batch:  # sizes the batch after the next (the next one is prepared already)
+                size = next_size(len(batch), time.perf_counter() - began, batch_seconds, batch_orders)
+            if progress:
+                progress(remaining, len(locked))
+            if last:
                 break
-            postgres = uow.dialect == "postgresql"
-            locked = await candidates.lock_orders(uow, batch)
-            part = await reconcile(
-                uow, locked, policy=policy, sweep=True, out=SweepOutcome(), in_step=plan.in_step(locked), prepared=prepared
-            )
-            part.events = list(uow.pending)
-            if postgres and uow.pending:  # its events are published after the commit: durable first
-                await uow.session.execute(text("SET LOCAL synchronous_commit = on"))
-            await candidates.advance(uow, plan, batch, locked, last=last)
-        out.longest_batch = max(out.longest_batch, time.perf_counter() - locking)
-        out.add(part, keep_events=keep_events)
-        out.orders_examined += len(locked)
-        out.batches += 1
-        remaining -= len(batch)
-        start, n = start + len(batch), n + 1
-        if batch_seconds > 0 and batch:
-            size = next_size(len(batch), time.perf_counter() - began, batch_seconds, batch_orders)
-        if progress:
-            progress(remaining, len(locked))
+            start, batch = after, following
+    except BaseException:  # its next batch's draws are not wanted any more
+        preparing.abandon()
+        raise
     return out
+
+
+async def _prepare(
+    tx: SweepTransactions, policy: Policy, plan: candidates.Plan, batch: list[int], pool: DrawingPool | None
+) -> Preparing:
+    """Begin preparing a batch now, outside its transaction: no writer waits for its reads and draws."""
+    now = tx.now()
+    async with tx.ahead(now) as ahead:
+        return await begin_prepare(ahead, batch, policy=policy, in_step=plan.in_step(batch), pool=pool)
 
 
 def next_size(orders: int, took: float, seconds: float, most: int) -> int:

@@ -1,0 +1,55 @@
+"""Worker processes that draw a sweep's forecasts off the service's event loop.
+
+A sweep's batch draws hundreds of Monte Carlo forecasts; in the service process that is CPU time
+the event loop cannot give to requests (a writer's every statement waits for it). The monitor
+hands the draws (``simulate.Job``, plain data) to ``FORECAST_PROCESSES`` worker processes, started
+on first use and stopped with the monitor, and prepares its next batch meanwhile. With 0 processes
+the draws run in the event loop, taking turns (``app/turns.py``); so they do, with a warning, once
+the worker processes fail (they could not start, say: a script without a ``__main__`` guard that
+starts the monitor cannot be imported again by them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from app.forecast.simulate import Forecast, Job, run_all
+
+log = logging.getLogger(__name__)
+
+
+class DrawingPool:
+    """Up to ``processes`` worker processes (none: draw in this process), started on first use."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._executor: Executor | None = None
+
+    def submit(self, jobs: Sequence[Job]) -> asyncio.Future[list[Forecast]] | None:
+        """The forecasts of these jobs, drawn in a worker process; None: no worker processes (draw them here)."""
+        if self.processes <= 0 or not jobs:
+            return None
+        if self._executor is None:
+            # forkserver, not fork: the service process has threads (the SQLite driver's, the
+            # event loop's executor), and a forked copy of a lock one of them holds never opens.
+            self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"))
+        return asyncio.get_running_loop().run_in_executor(self._executor, run_all, list(jobs))
+
+    async def results(self, pending: asyncio.Future[list[Forecast]], jobs: Sequence[Job]) -> list[Forecast]:
+        """What ``submit`` gave for these jobs; drawn here if the worker processes failed (and from then on)."""
+        try:
+            return await pending
+        except Exception:
+            log.warning("the forecast worker processes failed: drawing forecasts in this process from now on", exc_info=True)
+            self.processes = 0
+            self.close()
+            return run_all(jobs)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
