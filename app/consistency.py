@@ -420,21 +420,36 @@ async def _settled_tree(
     return tree, read, moves
 
 
-@dataclass(frozen=True)
+@dataclass
 class Prepared:
-    """A reconciliation computed ahead, outside the locks (``prepare``): the tree of ``ids`` as read
-    after event ``seq``, what rolling it up moves, the at-risk instants that moved, and the
-    forecasts drawn at ``now``."""
+    """A reconciliation computed ahead, outside the locks (``begin_prepare``): the tree of ``ids`` as
+    read after event ``seq``, what rolling it up moves, the at-risk instants that moved, and the
+    forecasts being drawn (by a worker process, perhaps: ``done`` waits for them)."""
 
     ids: tuple[int, ...]
     in_step: frozenset[int]
-    now: datetime
     seq: int
     tree: Tree
     read: frozenset[int]
     moves: Moves
     at_risk: list[dict[str, Any]]
-    drafts: forecasts.Drafts
+    drawing: forecasts.Drawing
+    drafts: forecasts.Drafts | None = None  # once done
+
+    @property
+    def now(self) -> datetime:
+        return self.drawing.now
+
+    async def done(self, policy: Policy) -> Prepared:
+        """This, its forecasts drawn."""
+        if self.drafts is None:
+            self.drafts = await forecasts.drafts(self.drawing, policy)
+        return self
+
+    def abandon(self) -> None:
+        """Not to be used: stop drawing its forecasts."""
+        if self.drawing.pending is not None:
+            self.drawing.pending.cancel()
 
     async def holds(self, uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> bool:
         """Still true in ``uow``'s transaction for these orders: the same orders and instant, nothing
@@ -452,31 +467,6 @@ async def changed_since(session: AsyncSession, seq: int, ids: Sequence[int], dia
     return found.first() is not None
 
 
-@dataclass(frozen=True)
-class Preparing:
-    """A ``Prepared`` whose forecasts are still being drawn (by a worker process): ``done`` waits."""
-
-    ids: tuple[int, ...]
-    in_step: frozenset[int]
-    seq: int
-    tree: Tree
-    read: frozenset[int]
-    moves: Moves
-    at_risk: list[dict[str, Any]]
-    drawing: forecasts.Drawing
-
-    def abandon(self) -> None:
-        """Not to be used: stop drawing its forecasts."""
-        if self.drawing.pending is not None:
-            self.drawing.pending.cancel()
-
-    async def done(self, policy: Policy) -> Prepared:
-        drafts = await forecasts.drafts(self.drawing, policy)
-        return Prepared(
-            self.ids, self.in_step, self.drawing.now, self.seq, self.tree, self.read, self.moves, self.at_risk, drafts
-        )
-
-
 async def begin_prepare(
     uow: UnitOfWork,
     order_ids: Iterable[int],
@@ -484,7 +474,7 @@ async def begin_prepare(
     policy: Policy,
     in_step: Collection[int] = (),
     pool: DrawingPool | None = None,
-) -> Preparing:
+) -> Prepared:
     """What a reconciliation of these orders computes at ``uow.now`` before it writes: the read, the
     roll-up, the at-risk instants and the forecasts (drawn in ``pool``'s worker processes when it
     has any), done without writing or locking anything (``uow`` may be read-only). A sweep prepares
@@ -497,7 +487,7 @@ async def begin_prepare(
     tree, read, moves = await _settled_tree(uow, ids, steady, turns)
     at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
     drawing = await forecasts.begin_drafts(uow, _forecast_inputs(tree, moves, read), policy, turns, pool)
-    return Preparing(tuple(ids), steady, seq, tree, read, moves, at_risk, drawing)
+    return Prepared(tuple(ids), steady, seq, tree, read, moves, at_risk, drawing)
 
 
 async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, in_step: Collection[int] = ()) -> Prepared:
@@ -523,8 +513,8 @@ async def reconcile(
     they would move nothing, and their items and work are not read (unless their forecast is due:
     drawing it reads their work); their levels and escalation are
     settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
-    ``prepared``: this reconciliation computed ahead (``prepare``): used where it still holds, and
-    its forecasts wherever an order's inputs are still those they were drawn from.
+    ``prepared``: this reconciliation computed ahead (``begin_prepare``): used where it still holds,
+    and its forecasts wherever an order's inputs are still those they were drawn from.
     """
     out = out if out is not None else SweepOutcome()
     ids = sorted(set(order_ids))
@@ -533,19 +523,20 @@ async def reconcile(
     await uow.session.flush()
     turns = Turns()  # a sweep's batch settles hundreds of orders: writers of this process get their turn meanwhile
     steady = frozenset(in_step)
-    if prepared is not None and await prepared.holds(uow, ids, steady):
+    drafts = (await prepared.done(policy)).drafts if prepared is not None else None
+    if prepared is not None and drafts is not None and await prepared.holds(uow, ids, steady):
         tree, read, moves = prepared.tree, prepared.read, prepared.moves
         await _apply(uow, moves, tree)
         await uow.session.flush()
         await _store_at_risk(uow, prepared.at_risk)
-        await forecasts.store(uow, prepared.drafts)  # before the levels: a rule reads the forecast
+        await forecasts.store(uow, drafts)  # before the levels: a rule reads the forecast
     else:
         tree, read, moves = await _settled_tree(uow, ids, steady, turns)
         await _apply(uow, moves, tree)
         await uow.session.flush()
         await _store_at_risk(uow, await _at_risk_marks(uow, tree, moves, read, policy, turns))
         inputs = _forecast_inputs(tree, moves, read)
-        await forecasts.refresh(uow, inputs, policy, turns, prepared.drafts if prepared else None)
+        await forecasts.refresh(uow, inputs, policy, turns, drafts)
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(

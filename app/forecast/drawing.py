@@ -36,7 +36,10 @@ class DrawingPool:
         if self._executor is None:
             # forkserver, not fork: the service process has threads (the SQLite driver's, the
             # event loop's executor), and a forked copy of a lock one of them holds never opens.
-            self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"))
+            context = multiprocessing.get_context("forkserver")
+            # The server imports the simulation (numpy) once; a worker forked from it starts at once.
+            context.set_forkserver_preload(["app.forecast.simulate"])
+            self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
         return asyncio.get_running_loop().run_in_executor(self._executor, run_all, list(jobs))
 
     async def results(self, pending: asyncio.Future[list[Forecast]], jobs: Sequence[Job]) -> list[Forecast]:

@@ -4,7 +4,9 @@ The plan (``candidates.plan``) names the orders changed since the last sweep, th
 time has reached, those left over and those the policy now escalates. Each batch locks its orders
 in id order and reconciles them like any write does (``app/consistency.py``, also storing their
 rows' next check times), records the events and moves the mark, so a writer waits for one batch at
-most and a sweep cut short is resumed by the next.
+most and a sweep cut short is resumed by the next. What the reconciliation computes is prepared
+before the batch locks (``consistency.begin_prepare``: reads, roll-up, forecasts, the draws by a
+worker process while the batch before writes), so the locks are held for the writing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth import SYSTEM
 from app.config import MONITOR_BATCH_ORDERS
-from app.consistency import Preparing, begin_prepare, reconcile
+from app.consistency import Prepared, begin_prepare, reconcile
 from app.db import Database, UnitOfWork
 from app.forecast.drawing import DrawingPool
 from app.jeopardy import candidates, rules
@@ -164,7 +166,7 @@ async def run(
 
 async def _prepare(
     tx: SweepTransactions, policy: Policy, plan: candidates.Plan, batch: list[int], pool: DrawingPool | None
-) -> Preparing:
+) -> Prepared:
     """Begin preparing a batch now, outside its transaction: no writer waits for its reads and draws."""
     now = tx.now()
     async with tx.ahead(now) as ahead:
