@@ -69,6 +69,12 @@ async def prepared(db: Database, ids: list[int], now: datetime) -> Prepared:
         return await prepare(uow, ids, policy=ESCALATE)
 
 
+def drawn(ahead: Prepared) -> dict[tuple[int, str], Any]:
+    """The forecasts prepared (by order id and inputs key)."""
+    assert ahead.drafts is not None, "prepared and done"
+    return ahead.drafts.drawn
+
+
 async def batch(db: Database, ids: list[int], now: datetime, ahead: Prepared | None) -> tuple[Stored, int]:
     """What one batch over these orders stores, rolled back afterwards (the orders' derived columns and
     levels, their forecasts, the events recorded), and how many statements it took."""
@@ -111,7 +117,7 @@ async def test_a_batch_prepared_before_its_locks_stores_what_reconciling_under_t
     clock.advance(timedelta(days=2))  # their forecasts' time has come, and some of their plans have slipped
     now = clock.now()
     ahead = await prepared(db, ids, now)
-    due = len(ahead.drafts.drawn)
+    due = len(drawn(ahead))
     assert due >= 3, "the forecasts of the orders with work came due"
     draws.clear()
     (with_prepared, few), (whole, many) = await batch(db, ids, now, ahead), await batch(db, ids, now, None)
@@ -134,7 +140,7 @@ async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_a
     now = clock.now()
     ahead = await prepared(db, ids, now)
     changed = ids[0]
-    assert any(oid == changed for oid, _ in ahead.drafts.drawn)
+    assert any(oid == changed for oid, _ in drawn(ahead))
     a = table_of(Activity).c
     async with db.read() as session:
         first = (await session.execute(select(a.id).where(a.order_id == changed).order_by(a.id))).scalars().first()
@@ -144,7 +150,7 @@ async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_a
     o = table_of(CustomerOrder).c
     async with db.read() as session:
         key = (await session.execute(select(o.forecast_key).where(o.id == changed))).scalar_one()
-    assert (changed, key) not in ahead.drafts.drawn, "what was prepared was the order's old work"
+    assert (changed, key) not in drawn(ahead), "what was prepared was the order's old work"
 
     draws.clear()
     with_prepared, afresh = await batch(db, ids, now, ahead)
