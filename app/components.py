@@ -49,8 +49,6 @@ async def start_monitor(state: AppState) -> Stop:
     async def stop() -> None:
         state.services.monitor = None
         await monitor.stop()
-        if monitor.pool is not None:
-            monitor.pool.close()
 
     return stop
 

@@ -490,11 +490,6 @@ async def begin_prepare(
     return Prepared(tuple(ids), steady, seq, tree, read, moves, at_risk, drawing)
 
 
-async def prepare(uow: UnitOfWork, order_ids: Iterable[int], *, policy: Policy, in_step: Collection[int] = ()) -> Prepared:
-    """``begin_prepare``, drawing the forecasts here, and done."""
-    return await (await begin_prepare(uow, order_ids, policy=policy, in_step=in_step)).done(policy)
-
-
 async def reconcile(
     uow: UnitOfWork,
     order_ids: Iterable[int],

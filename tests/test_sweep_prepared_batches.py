@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.auth import SYSTEM
 from app.clock import FrozenClock
 from app.columns import table_of
-from app.consistency import Prepared, prepare, reconcile, reconciler
+from app.consistency import Prepared, begin_prepare, reconcile, reconciler
 from app.db import Database, UnitOfWork
 from app.forecast.drawing import DrawingPool
 from app.forecast.models import OrderForecast
@@ -66,7 +66,7 @@ async def new_orders(db: Database, clock: FrozenClock) -> list[int]:
 
 async def prepared(db: Database, ids: list[int], now: datetime) -> Prepared:
     async with read_only(db, now) as uow:
-        return await prepare(uow, ids, policy=ESCALATE)
+        return await (await begin_prepare(uow, ids, policy=ESCALATE)).done(ESCALATE)
 
 
 def drawn(ahead: Prepared) -> dict[tuple[int, str], Any]:

@@ -2,8 +2,8 @@
 
 A sweep's batch draws hundreds of Monte Carlo forecasts; in the service process that is CPU time
 the event loop cannot give to requests (a writer's every statement waits for it). The monitor
-hands the draws (``simulate.Job``, plain data) to ``FORECAST_PROCESSES`` worker processes, started
-on first use and stopped with the monitor, and prepares its next batch meanwhile. With 0 processes
+hands the draws (``simulate.Job``, plain data) to ``MONITOR_FORECAST_PROCESSES`` worker processes,
+started on first use and stopped with the monitor (``Monitor.stop``), and prepares its next batch meanwhile. With 0 processes
 the draws run in the event loop, taking turns (``app/turns.py``); so they do, with a warning, once
 the worker processes fail (they could not start, say: a script without a ``__main__`` guard that
 starts the monitor cannot be imported again by them).

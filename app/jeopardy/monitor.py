@@ -162,12 +162,15 @@ class Monitor:
             self._task = asyncio.create_task(self.run(), name="jeopardy-monitor")
 
     async def stop(self) -> None:
-        """Stop sweeping and give up the lease so another monitor takes over at once."""
+        """Stop sweeping, stop the drawing worker processes and give up the lease so another monitor
+        takes over at once."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.pool is not None:  # its worker processes; a later sweep starts them again
+            self.pool.close()
         if self.db.is_sqlite:
             try:
                 async with self.db.write_session() as session:
@@ -262,6 +265,4 @@ async def run_cli(settings: Settings, db: Database, policy: policies.Policy, *, 
         await monitor.run()
     finally:
         await monitor.stop()
-        if monitor.pool is not None:
-            monitor.pool.close()
         await db.dispose()
