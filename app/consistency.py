@@ -482,7 +482,7 @@ async def begin_prepare(
     still ``holds`` and reads afresh otherwise."""
     ids = sorted(set(order_ids))
     seq = await last_sequence(uow.session)  # before the reads: a change committed later numbers after it
-    turns = Turns()
+    turns = Turns(gate=uow.db.writes)  # it locks nothing: this process's writes go first
     steady = frozenset(in_step)
     tree, read, moves = await _settled_tree(uow, ids, steady, turns)
     at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)

@@ -26,6 +26,7 @@ from app.errors import DomainError, Unavailable
 from app.event_visibility import require_declared
 from app.events import Event, commit_numbered, ensure_sequence_row, flush_events
 from app.outages import MESSAGE as OUTAGE_MESSAGE, is_outage
+from app.turns import Turns, WritesInFlight
 
 if TYPE_CHECKING:
     from app.auth import Actor
@@ -49,6 +50,26 @@ def in_ids(column: Any, ids: Sequence[int], dialect: str, *, name: str | None = 
     return column.in_(
         select(literal_column("value")).select_from(func.json_each(bindparam(name, listed) if name else literal(listed)))
     )
+
+
+# How many ids ``streamed_ids`` takes from the database at a time.
+STREAMED_PART = 5000
+
+
+async def streamed_ids(
+    session: AsyncSession, statement: Any, parameters: Mapping[str, Any] | None = None, *, turns: Turns | None = None
+) -> set[int]:
+    """The ids a statement selects (nulls left out), read in parts with ``turns`` taken between them:
+    a backlog's sweep reads hundreds of thousands, which at once would keep the event loop from a
+    request's write for as long as their rows take to handle."""
+    found: set[int] = set()
+    result = await session.stream_scalars(statement, parameters)
+    async for part in result.partitions(STREAMED_PART):
+        found.update(part)
+        if turns is not None:
+            await turns.take()
+    found.discard(None)  # an id column of rows that may have none (events of no order)
+    return found
 
 
 async def update_by_id(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], dialect: str) -> None:
@@ -131,6 +152,8 @@ class Database:
         # jeopardy sweep's batches, a busy client) keeps the lock from the others. This process's
         # writers take turns in arrival order instead.
         self._write_turn: asyncio.Lock | None = asyncio.Lock() if url.startswith("sqlite") else None
+        # Work that holds no lock (a sweep preparing its next batch) gives way to these.
+        self.writes = WritesInFlight()
         self._direct_idle: list[tuple[AsyncConnection, Any]] = []
         self._direct_keep = pool_size
         if self.is_sqlite:
@@ -277,16 +300,17 @@ class Database:
             opened = (
                 self._write() if connection is None else AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
             )
-            async with self._write_turn or nullcontext(), opened as session:
-                uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
-                yield uow
-                await uow.settle()
-                if self.is_sqlite or connection is not None:  # the monitor's connection: its transaction is not ours
-                    uow.events = await flush_events(session, uow.pending)
-                    await session.commit()
-                else:
-                    uow.events = await commit_numbered(session, uow.pending)
-                    self.statements.count += 2 if uow.events else 0  # sent on the driver, past the counter
+            with self.writes.one():
+                async with self._write_turn or nullcontext(), opened as session:
+                    uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
+                    yield uow
+                    await uow.settle()
+                    if self.is_sqlite or connection is not None:  # the monitor's connection: its transaction is not ours
+                        uow.events = await flush_events(session, uow.pending)
+                        await session.commit()
+                    else:
+                        uow.events = await commit_numbered(session, uow.pending)
+                        self.statements.count += 2 if uow.events else 0  # sent on the driver, past the counter
         except Exception as exc:
             raise_if_outage(exc)
             raise

@@ -2,9 +2,9 @@
 
 One PostgreSQL schema per way of sweeping grows through the sizes (the generator adds the
 difference, the same orders in each). At each size: a settling sweep looks once at every generated
-order (they are new to it: their creation events follow its mark) while a writer in another
-connection pool adds a note to a random order every 100 ms (how long each waited for its commit is
-measured), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
+order (they are new to it: their creation events follow its mark) while a writer adds a note to a
+random order every 100 ms through the sweep's database, as a request of the service's process does
+(how long each waited for its commit is measured), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
 just far enough that rows of 0.1% of the open orders pass a date that changes their level (an
 activity's planned end, a party's report due, a committed date; whatever else time reaches in that
 window is found too), and the sweep that finds them and records their new levels is timed. Time
@@ -162,6 +162,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     ways = [w.strip() for w in str(args.batches).split(",")]
     rows = []
     pool = DrawingPool(args.forecast_processes)  # as the service's monitor draws (MONITOR_FORECAST_PROCESSES)
+    pool.start()  # as the monitor starts its worker processes
     start = SystemClock().now()
     clocks = [FrozenClock(start) for _ in ways]  # one clock for each way (a way may be given twice): time never goes back
     settled: dict[tuple[int, int], float] = {}  # (size, position of the way)
@@ -171,15 +172,12 @@ async def main(args: argparse.Namespace) -> list[str]:
             await stack.enter_async_context(pg_schema(f"bench_sweep_{way}", keep=bool(os.environ.get("BENCH_KEEP_SCHEMAS"))))
             for way in ways
         ]
-        writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
-        for writer in writers:
-            stack.push_async_callback(writer.dispose)
-        for db in [*writers, *(db for db, _ in schemas)]:
+        for db, _ in schemas:
             db.reconcile = reconciler(load_policy())  # as the service wires it: every write reconciles its orders
         have = 0
         for size in sizes:
             due_at: datetime | None = None
-            for n, (way, (db, _), writer) in enumerate(zip(ways, schemas, writers, strict=True)):
+            for n, (way, (db, _)) in enumerate(zip(ways, schemas, strict=True)):
                 (batch, seconds), clock = batching(way), clocks[n]
                 started = time.perf_counter()
                 await generate(
@@ -190,7 +188,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 async with db.read() as session:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds, pool))
-                waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
+                waits = await writes_meanwhile(db, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches, held = sweeping.result()
                 settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle

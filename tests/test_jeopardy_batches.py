@@ -58,6 +58,9 @@ class Paused:
     def reading(self) -> Any:
         return self.tx.reading()
 
+    def writes(self) -> Any:
+        return self.tx.writes()
+
     def ahead(self, now: datetime) -> Any:
         return self.tx.ahead(now)
 

@@ -23,6 +23,7 @@ from app.jeopardy.monitor import Monitor, run_cli
 from app.jeopardy.policy import Policy, load_policy
 from app.main import create_app
 from app.orders import service
+from app.turns import Turns
 from tests.jeopardy_support import alerts, monitor, policy
 from tests.live import wait_until
 
@@ -283,8 +284,10 @@ async def test_a_sweep_never_reads_its_own_events_again_but_never_passes_a_chang
     clock.advance(timedelta(days=1, minutes=1))  # the first two are late now
     plan = candidates.plan
 
-    async def plan_then_a_mutation_commits(session: AsyncSession, ctx: rules.Context, used: Policy) -> candidates.Plan:
-        planned = await plan(session, ctx, used)
+    async def plan_then_a_mutation_commits(
+        session: AsyncSession, ctx: rules.Context, used: Policy, turns: Turns | None = None
+    ) -> candidates.Plan:
+        planned = await plan(session, ctx, used, turns)
         assert planned.order_ids == going_late
         async with db.write(STAFF, clock.now()) as w:  # commits between the plan and the batch's events
             await service.add_note(w, quiet, "committed in the middle of a sweep")

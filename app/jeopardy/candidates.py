@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth import SYSTEM
-from app.db import UnitOfWork, in_ids
+from app.db import UnitOfWork, in_ids, streamed_ids
 from app.events import Event, last_sequence
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import SweepMark
 from app.jeopardy.policy import Policy, escalations_due
 from app.orders.models import CustomerOrder
 from app.orders.states import OPEN_ORDER
+from app.turns import Turns
 
 MARK = "jeopardy-sweep"
 # What a sweep records itself. It describes orders that sweep has just brought up to date, so the
@@ -61,10 +62,11 @@ class Plan:
         return [oid for oid in order_ids if oid not in self.changed]
 
 
-async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Plan:
+async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy, turns: Turns | None = None) -> Plan:
     """Orders changed since the last sweep, reached by a threshold, left over, or due an escalation.
 
-    Only reads: nothing is locked until a batch locks its own orders.
+    Only reads: nothing is locked until a batch locks its own orders. A backlog's ids are read in
+    parts, with ``turns`` taken between them.
     """
     mark = await session.get(SweepMark, MARK)
     last = mark.last_seq if mark else 0
@@ -75,7 +77,8 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
         # Read before the events: every event up to ``top`` is committed with the data it describes.
         top, done_through = await last_sequence(session), 0
     wanted = set(mark.pending) if mark else set()
-    changed = await session.execute(
+    changed = await streamed_ids(
+        session,
         select(col(Event.order_id))
         .where(
             col(Event.seq) > last,
@@ -83,16 +86,17 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
             col(Event.order_id) > done_through,  # also excludes events of no order
             not_(and_(col(Event.actor) == SYSTEM.name, col(Event.type).in_(OWN_EVENTS))),
         )
-        .distinct()
+        .distinct(),
+        turns=turns,
     )
-    wanted.update(oid for oid in changed.scalars() if oid is not None)  # the query keeps events of an order only
+    wanted.update(changed)
     if mark is not None and mark.policy_digest != policy.digest:
         # Another policy than the one the open orders were last settled under (its rules, slack,
         # calendars and forecast settings): this pass settles every open order once, in full.
-        wanted.update(await open_orders_after(session, done_through))
+        wanted.update(await open_orders_after(session, done_through, turns))
     touched = set(wanted)
     for rule in rulebook.RULES:
-        wanted |= await rules.due_orders(session, rule, ctx)
+        wanted |= await rules.due_orders(session, rule, ctx, turns)
     # Time in a level alone can make an escalation due; such an order is examined like the others.
     wanted |= {due.order_id for due in await escalations_due(session, policy, ctx.now)}
     return Plan(
@@ -107,12 +111,10 @@ async def plan(session: AsyncSession, ctx: rules.Context, policy: Policy) -> Pla
     )
 
 
-async def open_orders_after(session: AsyncSession, order_id: int) -> list[int]:
+async def open_orders_after(session: AsyncSession, order_id: int, turns: Turns | None = None) -> set[int]:
     """The open customer orders with a higher id (a pass cut short did those up to ``order_id``)."""
-    rows = await session.execute(
-        select(col(CustomerOrder.id)).where(col(CustomerOrder.id) > order_id, col(CustomerOrder.state).in_(OPEN_ORDER))
-    )
-    return [oid for oid in rows.scalars() if oid is not None]
+    statement = select(col(CustomerOrder.id)).where(col(CustomerOrder.id) > order_id, col(CustomerOrder.state).in_(OPEN_ORDER))
+    return await streamed_ids(session, statement, turns=turns)
 
 
 async def lock_orders(uow: UnitOfWork, order_ids: Sequence[int]) -> list[int]:

@@ -39,6 +39,7 @@ from app.jeopardy.models import MonitorLease
 from app.jeopardy.service import SweepOutcome
 from app.jeopardy.sweep import SweepTransactions
 from app.observability.metrics import MONITOR_BACKLOG, MONITOR_BATCHES, MONITOR_ORDERS_EXAMINED, MONITOR_SWEEP_SECONDS
+from app.turns import WritesInFlight
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "jeopardy-monitor"
@@ -159,6 +160,8 @@ class Monitor:
 
     def start(self) -> None:
         if self._task is None:
+            if self.pool is not None:  # its worker processes start meanwhile, not in the first sweep
+                self.pool.start()
             self._task = asyncio.create_task(self.run(), name="jeopardy-monitor")
 
     async def stop(self) -> None:
@@ -208,6 +211,9 @@ class _OnLockedConnection:
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.monitor.db.read()
 
+    def writes(self) -> WritesInFlight:
+        return self.monitor.db.writes
+
     def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
         return sweeps.read_only(self.monitor.db, now)
 
@@ -231,6 +237,9 @@ class _Leased:
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.monitor.db.read()
+
+    def writes(self) -> WritesInFlight:
+        return self.monitor.db.writes
 
     def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
         return sweeps.read_only(self.monitor.db, now)

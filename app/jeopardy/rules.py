@@ -30,11 +30,12 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
 from app.columns import UTCDateTime, table_of
-from app.db import ids_value, in_ids
+from app.db import ids_value, in_ids, streamed_ids
 from app.orders import states
 from app.orders.models import Activity, ActivityDependency, ActivityPartyDependency, CustomerOrder
 from app.party_orders import states as party_states
 from app.party_orders.models import PartyOrder
+from app.turns import Turns
 
 OPEN_ORDER = sorted(states.OPEN_ORDER)
 OPEN_ACTIVITY = sorted(s for s in states.ACTIVITY.states if states.ACTIVITY.is_open(s))
@@ -282,10 +283,9 @@ def _due_statement(rule: Rule, key: Context) -> Any:
     return select(ev.order_id).where(ev.row.c.jeopardy_check_at <= key.now_epoch).distinct()
 
 
-async def due_orders(session: AsyncSession, rule: Rule, ctx: Context) -> set[int]:
+async def due_orders(session: AsyncSession, rule: Rule, ctx: Context, turns: Turns | None = None) -> set[int]:
     """Orders having a row of this rule whose next threshold time has come (an index range scan)."""
-    rows = await session.execute(_due_statement(rule, ctx.template()), ctx.parameters())
-    return set(rows.scalars())
+    return await streamed_ids(session, _due_statement(rule, ctx.template()), ctx.parameters(), turns=turns)
 
 
 @lru_cache(maxsize=KEPT_STATEMENTS)

@@ -28,6 +28,7 @@ from app.forecast.drawing import DrawingPool
 from app.jeopardy import candidates, rules
 from app.jeopardy.policy import Policy
 from app.jeopardy.service import SweepOutcome
+from app.turns import Turns, WritesInFlight
 
 # PostgreSQL settings of a sweep's batches. The rules' statements over
 # hundreds of ids are estimated costly enough to JIT-compile them: far more time compiling than
@@ -73,6 +74,11 @@ class SweepTransactions(Protocol):
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
+    def writes(self) -> WritesInFlight:
+        """This process's writes on the sweep's database: the sweep's reads outside its batches
+        give way to them."""
+        ...
+
     def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
         """A read-only unit of work outside the batches' transactions: what a batch computes before
         it takes its locks (``read_only``)."""
@@ -110,7 +116,7 @@ async def run(
     async with tx.reading() as session:
         dialect = session.bind.dialect.name if session.bind else "sqlite"
         ctx = rules.Context(now=tx.now(), dialect=dialect, at_risk_slack=policy.at_risk_slack)
-        plan = await candidates.plan(session, ctx, policy)
+        plan = await candidates.plan(session, ctx, policy, Turns(gate=tx.writes()))  # it locks nothing
         if not plan.order_ids and not plan.moves_mark:
             if progress:
                 progress(0, None)
@@ -201,6 +207,9 @@ class _RolledBack:
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         return self.db.read()
+
+    def writes(self) -> WritesInFlight:
+        return self.db.writes
 
     def ahead(self, now: datetime) -> AbstractAsyncContextManager[UnitOfWork]:
         return read_only(self.db, now)
