@@ -45,8 +45,8 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=16,
-        description="Worker processes drawing the sweep's forecasts off the service's event loop (started on the "
-        "first draw); 0 draws them in the service process.",
+        description="Worker processes drawing the sweep's forecasts off the service's event loop (started with the "
+        "monitor, at a lower CPU priority); 0 draws them in the service process.",
     )
     jeopardy_policy_file: str | None = Field(
         default=None, description="YAML/JSON escalation policy; unset: the shipped app/jeopardy/policy.yaml."

@@ -2,9 +2,10 @@
 
 One PostgreSQL schema per way of sweeping grows through the sizes (the generator adds the
 difference, the same orders in each). At each size: a settling sweep looks once at every generated
-order (they are new to it: their creation events follow its mark) while a writer adds a note to a
-random order every 100 ms through the sweep's database, as a request of the service's process does
-(how long each waited for its commit is measured), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
+order (they are new to it: their creation events follow its mark) while a writer in another
+connection pool of the same process adds a note to a random order every 100 ms (how long each
+waited for its commit is measured; the sweep gives way to its writes as to a request's in the
+service, where the monitor and the requests share one database), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
 just far enough that rows of 0.1% of the open orders pass a date that changes their level (an
 activity's planned end, a party's report due, a committed date; whatever else time reaches in that
 window is found too), and the sweep that finds them and records their new levels is timed. Time
@@ -172,12 +173,16 @@ async def main(args: argparse.Namespace) -> list[str]:
             await stack.enter_async_context(pg_schema(f"bench_sweep_{way}", keep=bool(os.environ.get("BENCH_KEEP_SCHEMAS"))))
             for way in ways
         ]
-        for db, _ in schemas:
+        writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
+        for writer, (db, _) in zip(writers, schemas, strict=True):
+            writer.writes = db.writes  # one process: the sweep gives way to these writes too
+            stack.push_async_callback(writer.dispose)
+        for db in [*writers, *(db for db, _ in schemas)]:
             db.reconcile = reconciler(load_policy())  # as the service wires it: every write reconciles its orders
         have = 0
         for size in sizes:
             due_at: datetime | None = None
-            for n, (way, (db, _)) in enumerate(zip(ways, schemas, strict=True)):
+            for n, (way, (db, _), writer) in enumerate(zip(ways, schemas, writers, strict=True)):
                 (batch, seconds), clock = batching(way), clocks[n]
                 started = time.perf_counter()
                 await generate(
@@ -188,7 +193,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 async with db.read() as session:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds, pool))
-                waits = await writes_meanwhile(db, clock, order_ids, sweeping)
+                waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches, held = sweeping.result()
                 settle_drawn = await forecasts_drawn_at(db, clock.now())
                 settled[(size, n)] = settle

@@ -3,14 +3,16 @@ worker processes fail, the forecasts are drawn here, from then on, with a warnin
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
 from app.calendars.book import parse_calendars
 from app.calendars.calendar import ALWAYS
-from app.forecast.drawing import DrawingPool
+from app.forecast.drawing import WORKER_NICENESS, DrawingPool
 from app.forecast.simulate import PARTY_ORDER, History, Job, Work, run_all
 from tests.test_forecast_simulation import HOUR, T0, UNIFORM_1_2, activity
 
@@ -26,6 +28,7 @@ OFFICE = parse_calendars(
         }
     }
 ).default
+BOUND = 60.0  # seconds a worker may take to start (importing numpy) or to draw
 SLIPS = History(tuple(float(h * 3600) for h in range(-4, 30)), late=29)
 
 
@@ -60,6 +63,20 @@ async def test_a_worker_process_draws_the_forecasts_this_process_draws() -> None
         assert pending is not None
         assert await pool.results(pending, jobs()) == run_all(jobs())
         assert pool.processes == 1, "still drawing in the worker process"
+    finally:
+        pool.close()
+
+
+async def test_the_worker_processes_start_before_the_first_draw_at_a_lower_cpu_priority() -> None:
+    pool = DrawingPool(2)
+    try:
+        starting = pool.start()
+        assert len(starting) == 2 and pool.start() == [], "started once"
+        up = await asyncio.wait_for(asyncio.gather(*map(asyncio.wrap_future, starting)), BOUND)
+        assert up == [min(19, os.nice(0) + WORKER_NICENESS)] * 2, "a request's statements go first"
+        pending = pool.submit(jobs())
+        assert pending is not None
+        assert await asyncio.wait_for(pool.results(pending, jobs()), BOUND) == run_all(jobs())
     finally:
         pool.close()
 

@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from app.forecast.simulate import Forecast, Job, run_all
 
@@ -34,6 +34,11 @@ def _lower_priority() -> None:
     os.nice(WORKER_NICENESS)
 
 
+def _ready() -> int:
+    """A worker's first job, to have it started: its niceness."""
+    return os.nice(0)
+
+
 class DrawingPool:
     """Up to ``processes`` worker processes (none: draw in this process), started on first use."""
 
@@ -41,13 +46,13 @@ class DrawingPool:
         self.processes = processes
         self._executor: Executor | None = None
 
-    def start(self) -> None:
+    def start(self) -> list[Future[int]]:
         """Start the worker processes now rather than on the first draw, which then need not wait
-        for them (the forkserver's start, importing numpy)."""
-        if self.processes > 0 and self._executor is None:
-            executor = self._started()
-            for _ in range(self.processes):  # the pool starts a worker for each job no idle one takes
-                executor.submit(run_all, [])
+        for them (the forkserver's start, importing numpy); done as each one is up (its niceness)."""
+        if self.processes <= 0 or self._executor is not None:
+            return []
+        executor = self._started()
+        return [executor.submit(_ready) for _ in range(self.processes)]  # a worker starts for each job no idle one takes
 
     def submit(self, jobs: Sequence[Job]) -> asyncio.Future[list[Forecast]] | None:
         """The forecasts of these jobs, drawn in a worker process; None: no worker processes (draw them here)."""
