@@ -451,20 +451,66 @@ class Prepared:
         if self.drawing.pending is not None:
             self.drawing.pending.cancel()
 
-    async def holds(self, uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> bool:
-        """Still true in ``uow``'s transaction for these orders: the same orders and instant, nothing
-        changed in it yet, and no event of theirs committed since it read them (every change of
-        an order's data records one)."""
-        if tuple(ids) != self.ids or in_step != self.in_step or uow.now != self.now or uow.pending:
-            return False
-        return not await changed_since(uow.session, self.seq, ids, uow.dialect)
+    async def stale(self, uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int]) -> set[int] | None:
+        """Of these orders (some of ``ids``: those the batch could lock), the ones changed since it
+        read them (every change of an order's data records an event); None: it holds for none of them
+        (another instant or orders, or something recorded already in ``uow``'s transaction)."""
+        if uow.now != self.now or uow.pending or not set(ids) <= set(self.ids) or in_step != self.in_step & set(ids):
+            return None
+        return await changed_since(uow.session, self.seq, ids, uow.dialect)
+
+    def only(self, ids: Collection[int]) -> Prepared:
+        """This for these of its orders alone (the others changed, or their batch could not lock them)."""
+        keep = set(ids)
+        if keep == set(self.ids):
+            return self
+        t, m = self.tree, self.moves
+        items = {i.id for oid in keep for i in t.items.get(oid, ())}
+        activities = {a.id for oid in keep for a in t.activities.get(oid, ())}
+        party_orders = {p.id for oid in keep for p in t.party_orders.get(oid, ())}
+
+        def of(grouped: dict[int, Any], wanted: set[int]) -> defaultdict[int, Any]:
+            return defaultdict(list, {k: v for k, v in grouped.items() if k in wanted})
+
+        tree = Tree(
+            orders=[o for o in t.orders if o.id in keep],
+            items=of(t.items, keep),
+            activities=of(t.activities, keep),
+            preds=of(t.preds, activities),
+            waits=of(t.waits, activities),
+            units=of(t.units, keep),
+            party_orders=of(t.party_orders, keep),
+        )
+        moves = Moves(
+            items={k: v for k, v in m.items.items() if k in items},
+            orders=of(m.orders, keep),
+            expected={k: v for k, v in m.expected.items() if k in keep},
+            needed_by={k: v for k, v in m.needed_by.items() if k in party_orders},
+            cancelled=[oid for oid in m.cancelled if oid in keep],
+        )
+        drafts = (
+            None
+            if self.drafts is None
+            else forecasts.Drafts(self.drafts.now, {k: v for k, v in self.drafts.drawn.items() if k[0] in keep})
+        )
+        return Prepared(
+            ids=tuple(i for i in self.ids if i in keep),
+            in_step=self.in_step & keep,
+            seq=self.seq,
+            tree=tree,
+            read=self.read & keep,
+            moves=moves,
+            at_risk=[mark for mark in self.at_risk if mark["id"] in keep],
+            drawing=self.drawing,
+            drafts=drafts,
+        )
 
 
-async def changed_since(session: AsyncSession, seq: int, ids: Sequence[int], dialect: str) -> bool:
-    """Whether an event of one of these orders follows ``seq`` in the log."""
+async def changed_since(session: AsyncSession, seq: int, ids: Sequence[int], dialect: str) -> set[int]:
+    """Those of these orders with an event after ``seq`` in the log."""
     e = table_of(Event).c
-    found = await session.execute(select(e.seq).where(e.seq > seq, in_ids(e.order_id, ids, dialect)).limit(1))
-    return found.first() is not None
+    found = await session.execute(select(e.order_id).where(e.seq > seq, in_ids(e.order_id, ids, dialect)).distinct())
+    return set(found.scalars())
 
 
 async def begin_prepare(
@@ -519,12 +565,20 @@ async def reconcile(
     turns = Turns()  # a sweep's batch settles hundreds of orders: writers of this process get their turn meanwhile
     steady = frozenset(in_step)
     drafts = (await prepared.done(policy)).drafts if prepared is not None else None
-    if prepared is not None and drafts is not None and await prepared.holds(uow, ids, steady):
+    stale = await prepared.stale(uow, ids, steady) if prepared is not None and drafts is not None else None
+    if prepared is not None and stale:  # a writer changed these since: the others as prepared, these read afresh
+        kept = [oid for oid in ids if oid not in stale]
+        if kept:
+            await reconcile(uow, kept, policy=policy, sweep=sweep, out=out, in_step=steady - stale, prepared=prepared.only(kept))
+        return await reconcile(uow, sorted(stale), policy=policy, sweep=sweep, out=out, in_step=steady & stale)
+    if prepared is not None and drafts is not None and stale is not None:
+        prepared = prepared.only(ids)  # without the orders its batch could not lock
         tree, read, moves = prepared.tree, prepared.read, prepared.moves
         await _apply(uow, moves, tree)
         await uow.session.flush()
         await _store_at_risk(uow, prepared.at_risk)
-        await forecasts.store(uow, drafts)  # before the levels: a rule reads the forecast
+        # before the levels: a rule reads the forecast
+        await forecasts.store(uow, prepared.drafts if prepared.drafts is not None else drafts)
     else:
         tree, read, moves = await _settled_tree(uow, ids, steady, turns)
         await _apply(uow, moves, tree)

@@ -4,13 +4,14 @@ an order a writer changed in between is read afresh, not given the forecast of i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app import consistency
 from app.auth import SYSTEM
 from app.clock import FrozenClock
 from app.columns import table_of
@@ -56,6 +57,20 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
+@pytest.fixture
+def trees_read(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The orders of every tree read from here on (one list per read)."""
+    seen: list[list[int]] = []
+    read = consistency._read
+
+    async def noted(uow: UnitOfWork, ids: Sequence[int], *args: Any) -> Any:
+        seen.append(list(ids))
+        return await read(uow, ids, *args)
+
+    monkeypatch.setattr(consistency, "_read", noted)
+    return seen
+
+
 async def new_orders(db: Database, clock: FrozenClock) -> list[int]:
     for n, spec in enumerate(ORDERS):
         await make_order(db, clock, n, spec)
@@ -64,9 +79,9 @@ async def new_orders(db: Database, clock: FrozenClock) -> list[int]:
         return list((await session.execute(select(o.id).order_by(o.id))).scalars())
 
 
-async def prepared(db: Database, ids: list[int], now: datetime) -> Prepared:
+async def prepared(db: Database, ids: list[int], now: datetime, in_step: Sequence[int] = ()) -> Prepared:
     async with read_only(db, now) as uow:
-        return await (await begin_prepare(uow, ids, policy=ESCALATE)).done(ESCALATE)
+        return await (await begin_prepare(uow, ids, policy=ESCALATE, in_step=in_step)).done(ESCALATE)
 
 
 def drawn(ahead: Prepared) -> dict[tuple[int, str], Any]:
@@ -75,14 +90,16 @@ def drawn(ahead: Prepared) -> dict[tuple[int, str], Any]:
     return ahead.drafts.drawn
 
 
-async def batch(db: Database, ids: list[int], now: datetime, ahead: Prepared | None) -> tuple[Stored, int]:
+async def batch(
+    db: Database, ids: list[int], now: datetime, ahead: Prepared | None, in_step: Sequence[int] = ()
+) -> tuple[Stored, int]:
     """What one batch over these orders stores, rolled back afterwards (the orders' derived columns and
     levels, their forecasts, the events recorded), and how many statements it took."""
     async with db.write_session() as session:
         try:
             uow = UnitOfWork(session=session, actor=SYSTEM, now=now, db=db)
             before = db.statements.count
-            await reconcile(uow, ids, policy=ESCALATE, sweep=True, out=SweepOutcome(), prepared=ahead)
+            await reconcile(uow, ids, policy=ESCALATE, sweep=True, out=SweepOutcome(), in_step=in_step, prepared=ahead)
             await session.flush()
             statements = db.statements.count - before
             o, f = table_of(CustomerOrder).c, table_of(OrderForecast).c
@@ -132,13 +149,20 @@ async def test_a_batch_prepared_before_its_locks_stores_what_reconciling_under_t
     assert len(draws) == 2 * due, "what was prepared for another instant is not used"
 
 
+# The plan names the batch's orders changed since the last sweep, or reached by time alone (in step).
+PLANNED = pytest.mark.parametrize("time_only", [False, True], ids=["changed", "time only"])
+
+
+@PLANNED
 async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_and_keeps_its_new_forecast(
-    db: Database, clock: FrozenClock, draws: list[int]
+    db: Database, clock: FrozenClock, draws: list[int], trees_read: list[list[int]], time_only: bool
 ) -> None:
+    """Only that order: the batch's other orders are stored as prepared."""
     ids = await new_orders(db, clock)
     clock.advance(timedelta(days=2))
     now = clock.now()
-    ahead = await prepared(db, ids, now)
+    steady = ids if time_only else []
+    ahead = await prepared(db, ids, now, steady)
     changed = ids[0]
     assert any(oid == changed for oid, _ in drawn(ahead))
     a = table_of(Activity).c
@@ -153,12 +177,32 @@ async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_a
     assert (changed, key) not in drawn(ahead), "what was prepared was the order's old work"
 
     draws.clear()
-    with_prepared, afresh = await batch(db, ids, now, ahead)
+    trees_read.clear()
+    with_prepared, _ = await batch(db, ids, now, ahead, steady)
     assert draws == [], "the changed order's forecast was drawn by its writer, the others' ahead"
-    whole, statements = await batch(db, ids, now, None)
+    assert trees_read == [[changed]], "the others were stored as prepared"
+    whole, _ = await batch(db, ids, now, None, steady)
     assert with_prepared == whole
-    assert afresh > statements, "the batch checked the log, then read the trees again"
     assert {row.id: row.forecast_key for row in with_prepared[0]}[changed] == key
+
+
+@PLANNED
+async def test_a_batch_that_could_not_lock_some_of_its_orders_stores_the_others_as_prepared(
+    db: Database, clock: FrozenClock, draws: list[int], trees_read: list[list[int]], time_only: bool
+) -> None:
+    """A writer held them as the batch locked (they wait for the next sweep): no order is read again."""
+    ids = await new_orders(db, clock)
+    clock.advance(timedelta(days=2))
+    now = clock.now()
+    ahead = await prepared(db, ids, now, ids if time_only else [])
+    locked = ids[1:3]
+    draws.clear()
+    trees_read.clear()
+    with_prepared, few = await batch(db, locked, now, ahead, locked if time_only else [])
+    assert draws == [] and trees_read == [], "stored as prepared"
+    whole, many = await batch(db, locked, now, None, locked if time_only else [])
+    assert with_prepared == whole and trees_read == [locked]
+    assert few < many
 
 
 async def test_a_sweep_whose_forecasts_a_worker_process_draws_stores_what_drawing_them_here_would(
