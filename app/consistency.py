@@ -525,7 +525,7 @@ async def begin_prepare(
     roll-up, the at-risk instants and the forecasts (drawn in ``pool``'s worker processes when it
     has any), done without writing or locking anything (``uow`` may be read-only). A sweep prepares
     a batch before taking its locks, so writers never wait for that work; ``reconcile`` uses what
-    still ``holds`` and reads afresh otherwise."""
+    still holds (``Prepared.stale``) and reads the rest afresh."""
     ids = sorted(set(order_ids))
     seq = await last_sequence(uow.session)  # before the reads: a change committed later numbers after it
     turns = Turns(gate=uow.db.writes)  # it locks nothing: this process's writes go first
