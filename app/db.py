@@ -305,7 +305,7 @@ class Database:
                     uow = UnitOfWork(session=session, actor=actor, now=now, db=self, reconcile=self.reconcile)
                     yield uow
                     await uow.settle()
-                    if self.is_sqlite or connection is not None:  # the monitor's connection: its transaction is not ours
+                    if self.is_sqlite:
                         uow.events = await flush_events(session, uow.pending)
                         await session.commit()
                     else:
