@@ -1,9 +1,10 @@
 """What closed work teaches: how long each kind of activity takes against its plan, per work group,
 and how reliably each party delivers by its committed date.
 
-Each is one indexed query over the most recent closed cases (``ix_activity_kind_group_done``,
-``ix_party_order_party_delivered``), at most ``history`` rows, measured in the calendar of whoever
-did the work: reading the statistics never scans all history.
+Each is one indexed query over the most recent closed cases (``ix_activity_kind_group_done``, a
+partial index of the completed activities, and ``ix_party_order_party_delivered``), read backwards
+to at most ``history`` rows, measured in the calendar of whoever did the work: reading the
+statistics never scans or sorts all history.
 """
 
 from __future__ import annotations
@@ -11,29 +12,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calendars.calendar import BusinessCalendar
 from app.forecast.simulate import History
-from app.orders.models import Activity
+from app.orders.models import DONE_HISTORY, Activity
 from app.party_orders.models import PartyOrder
 
-DONE_ACTIVITY = "completed"
+
+def activity_history_query(kind: str, work_group: str | None, limit: int) -> Select[Any]:
+    """The latest completed activities of this kind and work group, newest first, from the partial index."""
+    a: Any = Activity.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
+    group = a.work_group.is_(None) if work_group is None else a.work_group == work_group
+    return (
+        select(a.planned_start, a.planned_end, a.actual_start, a.actual_end)
+        # the partial index's own predicate, as literals: a bound state would not match it
+        .where(a.kind == kind, group, text(DONE_HISTORY))
+        .order_by(a.actual_end.desc())
+        .limit(limit)
+    )
 
 
 async def activity_history(
     session: AsyncSession, kind: str, work_group: str | None, calendar: BusinessCalendar, limit: int
 ) -> History:
     """Actual over planned working time of the latest completed activities of this kind and work group."""
-    a: Any = Activity.__table__.c  # type: ignore[attr-defined]  # the table's columns, typed by SQLAlchemy not the model
-    group = a.work_group.is_(None) if work_group is None else a.work_group == work_group
-    rows = await session.execute(
-        select(a.planned_start, a.planned_end, a.actual_start, a.actual_end)
-        .where(a.kind == kind, group, a.actual_end.is_not(None), a.actual_start.is_not(None), a.state == DONE_ACTIVITY)
-        .order_by(a.actual_end.desc())
-        .limit(limit)
-    )
+    rows = await session.execute(activity_history_query(kind, work_group, limit))
     factors = []
     for ps, pe, start, end in rows:
         plan = calendar.between(ps, pe)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.columns import JSONType, UTCDateTime
@@ -80,13 +80,29 @@ class OrderItem(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+# The closed activities durations are learned from (``forecast/learning.py`` reads them, with this
+# predicate written as literals so the planner can match it to the partial index below).
+DONE_HISTORY = "state = 'completed' AND actual_start IS NOT NULL AND actual_end IS NOT NULL"
+
+
 class Activity(SQLModel, table=True):
     """A provisioning activity scheduled for an order (or one of its items)."""
 
     __tablename__ = "activity"
     __table_args__ = (
         Index("ix_activity_open_end", "state", "planned_end"),
-        Index("ix_activity_kind_group_done", "kind", "work_group", "actual_end"),  # learned durations, newest first
+        # Learned durations, newest first: only completed activities with both actual dates, the rows
+        # the history query reads, so PostgreSQL walks it backwards and stops at the limit. Over every
+        # activity it misestimated the completed share and sorted all of a kind's history (~100 ms at
+        # 20k completed activities of one kind, against 0.4 ms).
+        Index(
+            "ix_activity_kind_group_done",
+            "kind",
+            "work_group",
+            "actual_end",
+            postgresql_where=text(DONE_HISTORY),
+            sqlite_where=text(DONE_HISTORY),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
