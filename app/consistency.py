@@ -262,7 +262,7 @@ async def _at_risk_marks(
     uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy, turns: Turns
 ) -> list[dict[str, Any]]:
     """The open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its check
-    time is: no event), as rows for ``_store_at_risk``; reads nothing but the parties' names."""
+    time is: no event), as rows for ``_store_marks``; reads nothing but the parties' names."""
     book = policy.calendars
     names: dict[int, str | None] = {}
     if book.parties:  # a party's name matters only when some party has a calendar of its own
@@ -289,14 +289,27 @@ async def _at_risk_marks(
     return marks
 
 
-async def _store_at_risk(uow: UnitOfWork, marks: list[dict[str, Any]]) -> None:
-    if not marks:
+async def _store_marks(uow: UnitOfWork, *kinds: list[dict[str, Any]]) -> None:
+    """Store the marks kept on orders (at-risk instants, forecast keys and summaries: rows with an
+    ``id`` and the columns to set), each order's row updated once with all of its marks: an update
+    of a row writes it and every one of its indexes again, and a sweep's batch marks hundreds."""
+    merged: dict[int, dict[str, Any]] = {}
+    for marks in kinds:
+        for mark in marks:
+            merged.setdefault(mark["id"], {}).update(mark)
+    if not merged:
         return
-    await update_by_id(uow.session, table_of(CustomerOrder), marks, uow.dialect)  # a sweep may settle many orders at once
-    held = _held(uow, {m["id"] for m in marks})
-    for mark in marks:  # rows this session holds (a mutation's own order) show the stored instant
-        if mark["id"] in held:
-            attributes.set_committed_value(held[mark["id"]], "at_risk_from", mark["at_risk_from"])
+    alike: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)  # one statement per set of columns
+    for mark in merged.values():
+        alike[tuple(mark)].append(mark)
+    for rows in alike.values():
+        await update_by_id(uow.session, table_of(CustomerOrder), rows, uow.dialect)
+    held = _held(uow, merged.keys())
+    for oid, mark in merged.items():  # rows this session holds (a mutation's own order) show the stored values
+        if oid in held:
+            for column, value in mark.items():
+                if column != "id":
+                    attributes.set_committed_value(held[oid], column, value)
 
 
 def _held(uow: UnitOfWork, ids: Collection[int]) -> dict[int, CustomerOrder]:
@@ -440,10 +453,10 @@ class Prepared:
     def now(self) -> datetime:
         return self.drawing.now
 
-    async def done(self, policy: Policy) -> Prepared:
-        """This, its forecasts drawn."""
+    async def done(self, policy: Policy, turns: Turns | None = None) -> Prepared:
+        """This, its forecasts drawn (``turns``: the caller's, while their rows are made)."""
         if self.drafts is None:
-            self.drafts = await forecasts.drafts(self.drawing, policy)
+            self.drafts = await forecasts.drafts(self.drawing, policy, turns)
         return self
 
     def abandon(self) -> None:
@@ -564,7 +577,7 @@ async def reconcile(
     await uow.session.flush()
     turns = Turns()  # a sweep's batch settles hundreds of orders: writers of this process get their turn meanwhile
     steady = frozenset(in_step)
-    drafts = (await prepared.done(policy)).drafts if prepared is not None else None
+    drafts = (await prepared.done(policy, turns)).drafts if prepared is not None else None
     stale = await prepared.stale(uow, ids, steady) if prepared is not None and drafts is not None else None
     if prepared is not None and stale:  # a writer changed these since: the others as prepared, these read afresh
         kept = [oid for oid in ids if oid not in stale]
@@ -576,16 +589,16 @@ async def reconcile(
         tree, read, moves = prepared.tree, prepared.read, prepared.moves
         await _apply(uow, moves, tree)
         await uow.session.flush()
-        await _store_at_risk(uow, prepared.at_risk)
         # before the levels: a rule reads the forecast
-        await forecasts.store(uow, prepared.drafts if prepared.drafts is not None else drafts)
+        await _store_marks(
+            uow, prepared.at_risk, await forecasts.store(uow, prepared.drafts if prepared.drafts is not None else drafts)
+        )
     else:
         tree, read, moves = await _settled_tree(uow, ids, steady, turns)
         await _apply(uow, moves, tree)
         await uow.session.flush()
-        await _store_at_risk(uow, await _at_risk_marks(uow, tree, moves, read, policy, turns))
-        inputs = _forecast_inputs(tree, moves, read)
-        await forecasts.refresh(uow, inputs, policy, turns, drafts)
+        at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
+        await _store_marks(uow, at_risk, await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy, turns, drafts))
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
     await settle_levels(

@@ -5,7 +5,9 @@ difference, the same orders in each). At each size: a settling sweep looks once 
 order (they are new to it: their creation events follow its mark) while a writer in another
 connection pool of the same process adds a note to a random order every 100 ms (how long each
 waited for its commit is measured; the sweep gives way to its writes as to a request's in the
-service, where the monitor and the requests share one database), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
+service, where the monitor and the requests share one database; the same writer first adds 40
+notes with no sweep running: its own time, shown beside the waits, and a warm pool, as a running
+service's is), then a sweep with nothing to change is timed, then the benchmark's clock moves forward
 just far enough that rows of 0.1% of the open orders pass a date that changes their level (an
 activity's planned end, a party's report due, a committed date; whatever else time reaches in that
 window is found too), and the sweep that finds them and records their new levels is timed. Time
@@ -48,6 +50,7 @@ from bench.common import NotReady, pg_schema, table
 
 WRITER = Actor(name="bench.writer", role=Role.STAFF)
 WRITE_EVERY = 0.1
+ALONE_WRITES = 40
 
 
 async def timed_sweep(
@@ -124,6 +127,20 @@ async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], swe
     return waits
 
 
+async def writes_alone(db: Database, clock: Clock, order_ids: list[int], count: int = ALONE_WRITES) -> list[float]:
+    """The same notes with no sweep running, one after the other: the writer's own time (a baseline
+    for the waits during the sweep), which also warms its pool as a running service's is."""
+    from app.orders.service import add_note
+
+    waits: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        async with db.write(WRITER, clock.now()) as uow:
+            await add_note(uow, random.choice(order_ids), "a note with no sweep running")
+        waits.append(time.perf_counter() - started)
+    return waits
+
+
 async def forecasts_drawn_at(db: Database, when: datetime) -> int:
     """Forecasts drawn at this instant of the benchmark's frozen clock (each sweep's, and the writer's notes meanwhile)."""
     from app.forecast.models import OrderForecast
@@ -192,6 +209,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 generated = time.perf_counter() - started
                 async with db.read() as session:
                     order_ids = list((await session.execute(select(table_of(CustomerOrder).c.id))).scalars())
+                alone = await writes_alone(writer, clock, order_ids)
                 sweeping = asyncio.create_task(timed_sweep(db, clock, batch, seconds, pool))
                 waits = await writes_meanwhile(writer, clock, order_ids, sweeping)
                 settle, settle_examined, _, settle_statements, settle_batches, held = sweeping.result()
@@ -222,6 +240,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         f"{settle_batches:,}: {settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
+                        f"{max(alone) * 1000:.0f} ({statistics.median(alone) * 1000:.0f})",
                         f"{max(held) * 1000:.0f} ({statistics.median(held) * 1000:.0f})",
                         len(waits),
                         f"{idle:.3f} ({idle_examined:,})",
@@ -237,7 +256,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
                 print(
                     f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
-                    f"median {statistics.median(waits) * 1000:.0f} ms, locks held up to {max(held) * 1000:.0f} ms (median {statistics.median(held) * 1000:.0f} ms), {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
+                    f"median {statistics.median(waits) * 1000:.0f} ms; alone, before it: up to {max(alone) * 1000:.0f} ms, median {statistics.median(alone) * 1000:.0f} ms), locks held up to {max(held) * 1000:.0f} ms (median {statistics.median(held) * 1000:.0f} ms), {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
                     f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
                     flush=True,
@@ -264,6 +283,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "settling batches: statements per batch",
                 "longest writer wait ms",
                 "median writer wait ms",
+                "writer alone: longest ms (median)",
                 "longest lock held ms (median)",
                 "writes",
                 "idle sweep s (orders examined)",

@@ -22,6 +22,7 @@ from app.jeopardy.service import SweepOutcome
 from app.jeopardy.sweep import read_only
 from app.orders import service
 from app.turns import Turns, WritesInFlight
+from tests.jeopardy_support import alerts, monitor
 from tests.test_jeopardy_monitor import STAFF
 from tests.test_sweep_prepared_batches import new_orders
 from tests.test_sweep_time_only import ESCALATE
@@ -124,3 +125,26 @@ async def test_a_batch_holding_its_locks_does_not_wait_for_a_write_in_flight(
             await session.rollback()
     assert locked == others and out.level_changes > 0
     assert not gave_way.is_set(), "the batch never paused for the write"
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_batch_numbers_and_commits_its_events_in_one_message_as_a_write_does(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every writer's commit needs the event sequence row; a batch numbering its events with a
+    statement of its own, then inserting them and committing, held that lock across its round trips
+    and its Python (the event loop every writer of the process waits on)."""
+    import app.db
+
+    async def not_on_postgres(*_: object) -> None:
+        raise AssertionError("the batch numbered its events apart from its commit")
+
+    ids = await new_orders(db, clock)
+    clock.advance(timedelta(days=2))  # their levels change: the batch records events
+    monkeypatch.setattr(app.db, "flush_events", not_on_postgres)
+    result = await monitor(db, clock, ESCALATE).sweep()
+    assert result.outcome is not None and result.outcome.level_changes > 0
+    swept = await alerts(db)
+    assert {e.order_id for e in swept} <= set(ids) and swept, "the batch's events, numbered"
+    seqs = [e.seq for e in swept]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)

@@ -18,13 +18,11 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import inspect as sa_inspect, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from app.calendars.book import CalendarBook
-from app.db import Database, UnitOfWork, in_ids, update_by_id
+from app.columns import table_of
+from app.db import Database, UnitOfWork, in_ids, upsert_rows
 from app.forecast import learning
 from app.forecast.drawing import DrawingPool
 from app.forecast.models import OrderForecast
@@ -32,7 +30,6 @@ from app.forecast.simulate import ACTIVITY, PARTY_ORDER, Forecast, History, Job,
 from app.jeopardy.policy import Policy
 from app.jeopardy.rules import FORECAST_REASON
 from app.orders import states
-from app.orders.models import CustomerOrder
 from app.party_orders import states as party_states
 from app.party_orders.models import Party
 from app.turns import Turns
@@ -276,8 +273,9 @@ async def refresh(
     policy: Policy,
     turns: Turns | None = None,
     drafts: Drafts | None = None,
-) -> int:
-    """Draw again the forecasts of these open orders whose inputs changed or whose time came; returns how many.
+) -> list[dict[str, Any]]:
+    """Draw again the forecasts of these open orders whose inputs changed or whose time came, and store
+    them; returns the marks to keep on each order (``Drawn.mark``), for the caller to store with its own.
 
     ``turns``: the caller's, when this is one step of a longer computation (a sweep's batch, whose
     writers of this process get their turn meanwhile); ``drafts``: forecasts already drawn at this
@@ -287,16 +285,16 @@ async def refresh(
     turns = turns or Turns()
     todo = await _stale(orders, policy, now, turns)
     if not todo:
-        return 0
+        return []
     ready = {w.order.id: found for w, key in todo if drafts is not None and (found := drafts.get(w.order.id, key, now))}
     fresh = iter(await _draw(uow, [(w, key) for w, key in todo if w.order.id not in ready], policy, turns))
-    await _store(uow, [ready.get(w.order.id) or next(fresh) for w, _ in todo])
-    return len(todo)
+    return await _store(uow, [ready.get(w.order.id) or next(fresh) for w, _ in todo])
 
 
-async def store(uow: UnitOfWork, drafts: Drafts) -> None:
-    """Store these drafts as they are: the caller knows they are what ``refresh`` would draw now."""
-    await _store(uow, list(drafts.drawn.values()))
+async def store(uow: UnitOfWork, drafts: Drafts) -> list[dict[str, Any]]:
+    """Store these drafts as they are (the caller knows they are what ``refresh`` would draw now);
+    returns their orders' marks, as ``refresh`` does."""
+    return await _store(uow, list(drafts.drawn.values()))
 
 
 @dataclass
@@ -321,15 +319,15 @@ async def begin_drafts(
     return await _begin(uow, await _stale(orders, policy, uow.now, turns), policy, turns, pool)
 
 
-async def drafts(drawing: Drawing, policy: Policy) -> Drafts:
-    """What ``begin_drafts`` drew, once drawn."""
-    drawn = await _end(drawing, policy)
+async def drafts(drawing: Drawing, policy: Policy, turns: Turns | None = None) -> Drafts:
+    """What ``begin_drafts`` drew, once drawn (``turns``: the caller's, between the orders' rows)."""
+    drawn = await _end(drawing, policy, turns or Turns())
     return Drafts(now=drawing.now, drawn={(w.order.id, key): d for (w, key), d in zip(drawing.todo, drawn, strict=True)})
 
 
 async def _draw(uow: UnitOfWork, todo: Sequence[tuple[OrderWork, str]], policy: Policy, turns: Turns) -> list[Drawn]:
     """Draw these orders' forecasts (each with its inputs key) at ``uow.now``, in order, here."""
-    return await _end(await _begin(uow, todo, policy, turns, None), policy)
+    return await _end(await _begin(uow, todo, policy, turns, None), policy, turns)
 
 
 async def _begin(
@@ -357,7 +355,7 @@ async def _begin(
     return Drawing(now, list(todo), works, drawn, pending, jobs, pool)
 
 
-async def _end(drawing: Drawing, policy: Policy) -> list[Drawn]:
+async def _end(drawing: Drawing, policy: Policy, turns: Turns) -> list[Drawn]:
     """The rows to store of what was drawn (waiting for the worker process first)."""
     if drawing.pending is not None and drawing.pool is not None:
         forecasts = await drawing.pool.results(drawing.pending, drawing.jobs)
@@ -366,6 +364,7 @@ async def _end(drawing: Drawing, policy: Policy) -> list[Drawn]:
     settings, now = policy.forecast, drawing.now
     found: list[Drawn] = []
     for (w, key), work, forecast in zip(drawing.todo, drawing.works, forecasts, strict=True):
+        await turns.take()
         oid = w.order.id
         graph = {x.key: x for x in work}
         sentence = chain_sentence(forecast, graph, settings.min_samples)
@@ -396,24 +395,9 @@ async def _end(drawing: Drawing, policy: Policy) -> list[Drawn]:
     return found
 
 
-async def _store(uow: UnitOfWork, drawn: list[Drawn]) -> None:
-    """Not through the ORM: a sweep may draw many forecasts at once."""
-    if not drawn:
-        return
-    table: Any = OrderForecast.__table__  # type: ignore[attr-defined]
-    insert = pg_insert(table) if uow.dialect == "postgresql" else sqlite_insert(table)
-    columns = [c.name for c in table.c if c.name != "order_id"]
-    await uow.session.execute(
-        insert.on_conflict_do_update(index_elements=["order_id"], set_={c: insert.excluded[c] for c in columns}),
-        [d.stored for d in drawn],
-    )
-    marks = [d.mark for d in drawn]
-    await update_by_id(uow.session, CustomerOrder.__table__, marks, uow.dialect)  # type: ignore[attr-defined]
-    mapper = sa_inspect(CustomerOrder)
-    held = uow.session.sync_session.identity_map
-    for mark in marks:  # rows this session holds (a mutation's own order) show the stored values
-        loaded = held.get(mapper.identity_key_from_primary_key((mark["id"],)))
-        if loaded is not None:
-            for column, value in mark.items():
-                if column != "id":
-                    set_committed_value(loaded, column, value)
+async def _store(uow: UnitOfWork, drawn: list[Drawn]) -> list[dict[str, Any]]:
+    """The ``order_forecast`` rows, not through the ORM (a sweep may draw many forecasts at once);
+    the marks on the orders are returned: the reconciliation stores them with its other marks on
+    the same rows, one update each."""
+    await upsert_rows(uow.session, table_of(OrderForecast), [d.stored for d in drawn], "order_id", uow.dialect)
+    return [d.mark for d in drawn]

@@ -194,7 +194,7 @@ def _draws(
         for i, k in enumerate(order)
     }
     completions.sort()
-    probability = np.count_nonzero(completions <= committed.timestamp()) / n
+    probability = float(np.count_nonzero(completions <= committed.timestamp()) / n)
     return Forecast(
         _instant(percentile(completions, 0.5)), _instant(percentile(completions, 0.9)), probability, critical, per_work, n
     )

@@ -131,7 +131,7 @@ async def run(
     try:
         while True:
             began = time.perf_counter()
-            prepared = await preparing.done(policy)
+            prepared = await preparing.done(policy, Turns(gate=tx.writes()))  # before its locks: this process's writes go first
             after = start + len(batch)
             last = after >= len(ids)
             if not last:  # the next batch is read now, and its forecasts drawn by the worker processes while this one writes
