@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import statistics
@@ -141,6 +142,12 @@ async def writes_alone(db: Database, clock: Clock, order_ids: list[int], count: 
     return waits
 
 
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (one in a hundred writes waited longer than the p99)."""
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(len(ranked) * share) - 1)] if ranked else 0.0
+
+
 async def forecasts_drawn_at(db: Database, when: datetime) -> int:
     """Forecasts drawn at this instant of the benchmark's frozen clock (each sweep's, and the writer's notes meanwhile)."""
     from app.forecast.models import OrderForecast
@@ -239,6 +246,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                         "",
                         f"{settle_batches:,}: {settle_statements / max(1, settle_batches):.1f}",
                         f"{max(waits) * 1000:.0f}",
+                        f"{percentile(waits, 0.99) * 1000:.0f}",
                         f"{statistics.median(waits) * 1000:.0f}",
                         f"{max(alone) * 1000:.0f} ({statistics.median(alone) * 1000:.0f})",
                         f"{max(held) * 1000:.0f} ({statistics.median(held) * 1000:.0f})",
@@ -255,7 +263,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                     ]
                 )
                 print(
-                    f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, "
+                    f"  {size:,} orders, {rows[-1][1]}: generated in {generated:.0f} s, settle {settle:.2f} s (writers waited up to {max(waits) * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} ms, "
                     f"median {statistics.median(waits) * 1000:.0f} ms; alone, before it: up to {max(alone) * 1000:.0f} ms, median {statistics.median(alone) * 1000:.0f} ms), locks held up to {max(held) * 1000:.0f} ms (median {statistics.median(held) * 1000:.0f} ms), {len(waits)} writes, {settle_statements / max(1, settle_batches):.1f} statements a batch; load {os.getloadavg()[0]:.1f}), "
                     f"idle {idle:.3f} s, {changed} due: {busy:.3f} s ({examined} examined, {busy_changes} changes, {busy_statements} statements, "
                     f"{busy_drawn} forecasts drawn; {settle_drawn} drawn while settling)",
@@ -282,6 +290,7 @@ async def main(args: argparse.Namespace) -> list[str]:
                 "settle ratio",
                 "settling batches: statements per batch",
                 "longest writer wait ms",
+                "p99 writer wait ms",
                 "median writer wait ms",
                 "writer alone: longest ms (median)",
                 "longest lock held ms (median)",
