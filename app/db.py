@@ -73,6 +73,14 @@ async def streamed_ids(
     return found
 
 
+_POSTGRESQL = postgresql.dialect()  # made once: the statements below name column types per batch
+
+
+def _pg_type(table: Table, name: str) -> str:
+    """A column's type as PostgreSQL names it, for the statements that unpack rows sent at once."""
+    return str(table.c[name].type.compile(dialect=_POSTGRESQL))
+
+
 async def update_by_id(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], dialect: str) -> None:
     """Set each row's other keys as columns of the table's row of its ``id`` (every row has the same
     keys). On PostgreSQL one statement over arrays rather than one execution per row: a sweep's batch
@@ -81,8 +89,7 @@ async def update_by_id(session: AsyncSession, table: Table, rows: Sequence[Mappi
         return
     names = [name for name in rows[0] if name != "id"]
     if dialect == "postgresql":
-        pg = postgresql.dialect()
-        arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=pg)}[])" for name in names)
+        arrays = ", ".join(f"CAST(:{name} AS {_pg_type(table, name)}[])" for name in names)
         await session.execute(
             text(
                 f"UPDATE {table.name} SET {', '.join(f'{name} = v.{name}' for name in names)} "
@@ -111,8 +118,7 @@ async def upsert_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
     names = list(rows[0])
     others = [name for name in names if name != key]
     if dialect == "postgresql":
-        pg = postgresql.dialect()
-        shape = ", ".join(f"{name} {table.c[name].type.compile(dialect=pg)}" for name in names)
+        shape = ", ".join(f"{name} {_pg_type(table, name)}" for name in names)
         await session.execute(
             text(
                 f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "

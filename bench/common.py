@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import shutil
@@ -190,6 +191,14 @@ def wrk(url: str, body: bytes, authorization: str, *, connections: int, seconds:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
     return LoadResult(rps, p50, p99, total, errors)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (NaN of nothing): one value in a hundred is above the 0.99 one."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -33,17 +33,10 @@ from app.clock import SystemClock
 from app.columns import table_of
 from app.datagen import Spec, generate
 from app.orders.models import CustomerOrder
-from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
+from bench.common import ROOT, NotReady, app_env, percentile, pg_schema, table, uvicorn
 
 SUBSCRIPTION = "subscription { orderEventsMatching { sequence type at orderId entityId actor } }"
 NOTE = "mutation($id: ID!, $text: String!) { addOrderNote(orderId: $id, text: $text) { id } }"
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 async def one_size(

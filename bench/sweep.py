@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import statistics
@@ -47,7 +46,7 @@ from app.jeopardy.rules import OPEN_ACTIVITY
 from app.orders.models import CustomerOrder
 from app.orders.states import OPEN_ORDER
 from app.party_orders.states import ACTIVE
-from bench.common import NotReady, pg_schema, table
+from bench.common import NotReady, percentile, pg_schema, table
 
 WRITER = Actor(name="bench.writer", role=Role.STAFF)
 WRITE_EVERY = 0.1
@@ -113,17 +112,23 @@ async def when_levels_change(db: Database, count: int, now: datetime) -> datetim
     return when.astimezone(timezone.utc) + timedelta(seconds=1)
 
 
+async def timed_note(db: Database, clock: Clock, order_ids: list[int], text_: str) -> float:
+    """The seconds a note on a random order took, to its commit."""
+    from app.orders.service import add_note
+
+    started = time.perf_counter()
+    async with db.write(WRITER, clock.now()) as uow:
+        await add_note(uow, random.choice(order_ids), text_)
+    return time.perf_counter() - started
+
+
 async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], sweeping: asyncio.Task[object]) -> list[float]:
     """A note on a random order every 100 ms (the next one once the last has committed) until the
     sweep ends: the seconds each waited for its commit."""
-    from app.orders.service import add_note
-
     waits: list[float] = []
     while not sweeping.done():
         started = time.perf_counter()
-        async with db.write(WRITER, clock.now()) as uow:
-            await add_note(uow, random.choice(order_ids), "a note while the monitor sweeps")
-        waits.append(time.perf_counter() - started)
+        waits.append(await timed_note(db, clock, order_ids, "a note while the monitor sweeps"))
         await asyncio.wait([sweeping], timeout=max(0.0, started + WRITE_EVERY - time.perf_counter()))
     return waits
 
@@ -131,21 +136,7 @@ async def writes_meanwhile(db: Database, clock: Clock, order_ids: list[int], swe
 async def writes_alone(db: Database, clock: Clock, order_ids: list[int], count: int = ALONE_WRITES) -> list[float]:
     """The same notes with no sweep running, one after the other: the writer's own time (a baseline
     for the waits during the sweep), which also warms its pool as a running service's is."""
-    from app.orders.service import add_note
-
-    waits: list[float] = []
-    for _ in range(count):
-        started = time.perf_counter()
-        async with db.write(WRITER, clock.now()) as uow:
-            await add_note(uow, random.choice(order_ids), "a note with no sweep running")
-        waits.append(time.perf_counter() - started)
-    return waits
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile (one in a hundred writes waited longer than the p99)."""
-    ranked = sorted(values)
-    return ranked[max(0, math.ceil(len(ranked) * share) - 1)] if ranked else 0.0
+    return [await timed_note(db, clock, order_ids, "a note with no sweep running") for _ in range(count)]
 
 
 async def forecasts_drawn_at(db: Database, when: datetime) -> int:

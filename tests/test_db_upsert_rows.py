@@ -15,7 +15,6 @@ from app.forecast.models import OrderForecast
 from app.orders.models import CustomerOrder
 
 T0 = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
-DIALECT = {True: "sqlite", False: "postgresql"}
 LAST = datetime.max.replace(tzinfo=UTC)  # a forecast past what a datetime holds is stored as its last
 
 
@@ -64,14 +63,14 @@ async def test_a_batch_of_forecasts_is_inserted_then_updated_exactly_as_given(db
     ids = await orders(db, 5)
     first = [forecast(oid, n, "plan: too few closed cases") for n, oid in enumerate(ids[:3])]
     async with db.write_session() as session:
-        await upsert_rows(session, table_of(OrderForecast), first, "order_id", DIALECT[db.is_sqlite])
+        await upsert_rows(session, table_of(OrderForecast), first, "order_id", db.engine.dialect.name)
         await session.commit()
     assert await stored(db) == {row["order_id"]: row for row in first}
 
     # Two of them again, changed, and two new: the others are left as they were.
     second = [forecast(oid, n + 1, f"history for {n} of 3 open pieces of work") for n, oid in enumerate(ids[1:])]
     async with db.write_session() as session:
-        await upsert_rows(session, table_of(OrderForecast), second, "order_id", DIALECT[db.is_sqlite])
+        await upsert_rows(session, table_of(OrderForecast), second, "order_id", db.engine.dialect.name)
         await session.commit()
     assert await stored(db) == {row["order_id"]: row for row in [first[0], *second]}
 
@@ -79,6 +78,6 @@ async def test_a_batch_of_forecasts_is_inserted_then_updated_exactly_as_given(db
 @pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
 async def test_no_rows_store_nothing(db: Database) -> None:
     async with db.write_session() as session:
-        await upsert_rows(session, table_of(OrderForecast), [], "order_id", DIALECT[db.is_sqlite])
+        await upsert_rows(session, table_of(OrderForecast), [], "order_id", db.engine.dialect.name)
         await session.commit()
     assert await stored(db) == {}
