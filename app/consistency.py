@@ -448,6 +448,8 @@ class Prepared:
     at_risk: list[dict[str, Any]]
     drawing: forecasts.Drawing
     drafts: forecasts.Drafts | None = None  # once done
+    # Found unchanged since ``seq`` already, in the transaction that holds these orders' locks.
+    checked: bool = False
 
     @property
     def now(self) -> datetime:
@@ -470,12 +472,15 @@ class Prepared:
         (another instant or orders, or something recorded already in ``uow``'s transaction)."""
         if uow.now != self.now or uow.pending or not set(ids) <= set(self.ids) or in_step != self.in_step & set(ids):
             return None
+        if self.checked:
+            return set()
         return await changed_since(uow.session, self.seq, ids, uow.dialect)
 
-    def only(self, ids: Collection[int]) -> Prepared:
-        """This for these of its orders alone (the others changed, or their batch could not lock them)."""
-        keep = set(ids)
-        if keep == set(self.ids):
+    def only(self, ids: Collection[int], *, checked: bool = False) -> Prepared:
+        """This for these of its orders alone (the others changed, or their batch could not lock them);
+        ``checked``: these are known unchanged since it read them (``stale`` need not ask again)."""
+        keep, checked = set(ids), checked or self.checked
+        if keep == set(self.ids) and checked == self.checked:
             return self
         t, m = self.tree, self.moves
         items = {i.id for oid in keep for i in t.items.get(oid, ())}
@@ -516,6 +521,7 @@ class Prepared:
             at_risk=[mark for mark in self.at_risk if mark["id"] in keep],
             drawing=self.drawing,
             drafts=drafts,
+            checked=checked,
         )
 
 
@@ -581,18 +587,18 @@ async def reconcile(
     stale = await prepared.stale(uow, ids, steady) if prepared is not None and drafts is not None else None
     if prepared is not None and stale:  # a writer changed these since: the others as prepared, these read afresh
         kept = [oid for oid in ids if oid not in stale]
-        if kept:
-            await reconcile(uow, kept, policy=policy, sweep=sweep, out=out, in_step=steady - stale, prepared=prepared.only(kept))
+        if kept:  # just found unchanged, under their locks: not asked again
+            only = prepared.only(kept, checked=True)
+            await reconcile(uow, kept, policy=policy, sweep=sweep, out=out, in_step=steady - stale, prepared=only)
         return await reconcile(uow, sorted(stale), policy=policy, sweep=sweep, out=out, in_step=steady & stale)
-    if prepared is not None and drafts is not None and stale is not None:
+    if prepared is not None and stale is not None:
         prepared = prepared.only(ids)  # without the orders its batch could not lock
+        assert prepared.drafts is not None  # done() drew them, and only() keeps them
         tree, read, moves = prepared.tree, prepared.read, prepared.moves
         await _apply(uow, moves, tree)
         await uow.session.flush()
         # before the levels: a rule reads the forecast
-        await _store_marks(
-            uow, prepared.at_risk, await forecasts.store(uow, prepared.drafts if prepared.drafts is not None else drafts)
-        )
+        await _store_marks(uow, prepared.at_risk, await forecasts.store(uow, prepared.drafts))
     else:
         tree, read, moves = await _settled_tree(uow, ids, steady, turns)
         await _apply(uow, moves, tree)

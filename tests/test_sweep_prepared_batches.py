@@ -155,9 +155,14 @@ PLANNED = pytest.mark.parametrize("time_only", [False, True], ids=["changed", "t
 
 @PLANNED
 async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_and_keeps_its_new_forecast(
-    db: Database, clock: FrozenClock, draws: list[int], trees_read: list[list[int]], time_only: bool
+    db: Database,
+    clock: FrozenClock,
+    draws: list[int],
+    trees_read: list[list[int]],
+    time_only: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Only that order: the batch's other orders are stored as prepared."""
+    """Only that order: the batch's other orders are stored as prepared (the log asked once which changed)."""
     ids = await new_orders(db, clock)
     clock.advance(timedelta(days=2))
     now = clock.now()
@@ -176,11 +181,20 @@ async def test_an_order_changed_between_preparing_and_the_batch_is_read_afresh_a
         key = (await session.execute(select(o.forecast_key).where(o.id == changed))).scalar_one()
     assert (changed, key) not in drawn(ahead), "what was prepared was the order's old work"
 
+    asked: list[list[int]] = []
+    ask = consistency.changed_since
+
+    async def counted(session: Any, seq: int, order_ids: Sequence[int], dialect: str) -> set[int]:
+        asked.append(list(order_ids))
+        return await ask(session, seq, order_ids, dialect)
+
+    monkeypatch.setattr(consistency, "changed_since", counted)
     draws.clear()
     trees_read.clear()
     with_prepared, _ = await batch(db, ids, now, ahead, steady)
     assert draws == [], "the changed order's forecast was drawn by its writer, the others' ahead"
     assert trees_read == [[changed]], "the others were stored as prepared"
+    assert asked == [sorted(ids)], "the orders found unchanged are not asked about again"
     whole, _ = await batch(db, ids, now, None, steady)
     assert with_prepared == whole
     assert {row.id: row.forecast_key for row in with_prepared[0]}[changed] == key
