@@ -31,10 +31,9 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import attributes
 
 from app.columns import table_of
-from app.db import Reconciler, UnitOfWork, in_ids, update_by_id
+from app.db import Reconciler, UnitOfWork, in_ids, show_stored, update_by_id
 from app.events import Event, last_sequence
 from app.forecast import service as forecasts
 from app.forecast.drawing import DrawingPool
@@ -304,18 +303,7 @@ async def _store_marks(uow: UnitOfWork, *kinds: list[dict[str, Any]]) -> None:
         alike[tuple(mark)].append(mark)
     for rows in alike.values():
         await update_by_id(uow.session, table_of(CustomerOrder), rows, uow.dialect)
-    held = _held(uow, merged.keys())
-    for oid, mark in merged.items():  # rows this session holds (a mutation's own order) show the stored values
-        if oid in held:
-            for column, value in mark.items():
-                if column != "id":
-                    attributes.set_committed_value(held[oid], column, value)
-
-
-def _held(uow: UnitOfWork, ids: Collection[int]) -> dict[int, CustomerOrder]:
-    """The customer orders of these ids that the session holds already (none is loaded)."""
-    held = uow.session.sync_session.identity_map.values()
-    return {obj.id: obj for obj in held if isinstance(obj, CustomerOrder) and obj.id is not None and obj.id in ids}
+    show_stored(uow.session, CustomerOrder, merged.values())
 
 
 async def _objects(uow: UnitOfWork, model: Any, ids: Iterable[int]) -> dict[int, Any]:

@@ -6,17 +6,31 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import BigInteger, Table, any_, bindparam, event, func, literal, literal_column, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    any_,
+    bindparam,
+    event,
+    func,
+    inspect as sa_inspect,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import SQLModel
 
@@ -105,6 +119,20 @@ async def update_by_id(session: AsyncSession, table: Table, rows: Sequence[Mappi
         [{f"b_{name}": value for name, value in row.items()} for row in rows],
         execution_options={"synchronize_session": False},
     )
+
+
+def show_stored(session: AsyncSession, model: type[Any], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Rows of ``model`` this session already holds (a mutation's own order, say) take these values,
+    stored by a statement past the ORM (``update_by_id``), as committed: its answer shows them. Each
+    row has an ``id`` and the columns set; nothing is loaded."""
+    mapper = sa_inspect(model)
+    held = session.sync_session.identity_map
+    for row in rows:
+        loaded = held.get(mapper.identity_key_from_primary_key((row["id"],)))
+        if loaded is not None:
+            for column, value in row.items():
+                if column != "id":
+                    set_committed_value(loaded, column, value)
 
 
 async def upsert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: str, dialect: str) -> None:

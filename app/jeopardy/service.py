@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect, select
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 from sqlmodel import col
 
 from app import validation as v
 from app.auth import SYSTEM
 from app.columns import table_of
-from app.db import UnitOfWork, update_by_id
+from app.db import UnitOfWork, show_stored, update_by_id
 from app.errors import InvalidInput, InvalidTransition
 from app.jeopardy import rulebook, rules
 from app.jeopardy.models import Escalation
@@ -71,16 +70,7 @@ async def change_levels(uow: UnitOfWork, rule: rules.Rule, found: Sequence[rules
     unstored = [row for row, change in zip(rows, found) if not change.stored]
     if unstored:
         await update_by_id(uow.session, table, unstored, uow.dialect)  # not through the ORM: a sweep may change thousands
-    # Rows this session already holds (a mutation's own order, say) get the stored values, so the
-    # mutation's answer shows the new level.
-    mapper = sa_inspect(rule.model)
-    held = uow.session.sync_session.identity_map
-    for row in rows:
-        loaded = held.get(mapper.identity_key_from_primary_key((row["id"],)))
-        if loaded is not None:
-            for column, value in row.items():
-                if column != "id":
-                    set_committed_value(loaded, column, value)
+    show_stored(uow.session, rule.model, rows)  # the mutation's answer shows the new level
 
 
 def change_escalation(
