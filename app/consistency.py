@@ -84,12 +84,14 @@ class Moves:
     cancelled: list[int] = field(default_factory=list)  # orders whose open items are cancelled with them
 
 
-async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], turns: Turns) -> tuple[Tree, list[int]]:
-    """The orders and their party orders, and the rest of the tree (items, work) of those to roll up:
-    all but the ``in_step`` ones whose forecast is not due (a due forecast reads their work) and
-    whose at-risk instant is stored (finding it reads their work)."""
+async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], turns: Turns) -> tuple[Tree, list[int], list[int]]:
+    """The orders and their party orders; the activities (with their predecessors and the party
+    orders they wait on) of those whose work is read; and the items and other work of those to roll
+    up, a part of them. Rolled up: all but the ``in_step`` ones whose at-risk instant is stored
+    (finding it reads their work). Their work read: those, and the ``in_step`` ones whose forecast
+    is due (drawing it reads their activities; their roll-up would move nothing)."""
     session, dialect = uow.session, uow.dialect
-    o, i, a, p = table_of(CustomerOrder).c, table_of(OrderItem).c, table_of(Activity).c, table_of(PartyOrder).c
+    o, p = table_of(CustomerOrder).c, table_of(PartyOrder).c
     orders = list(
         await session.execute(
             select(
@@ -128,21 +130,21 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], tu
     ):
         await turns.take()
         tree.party_orders[po.order_id].append(po)
-    rolled = [
-        o.id
-        for o in orders
-        if o.id not in in_step or forecasts.due(o, uow.now) or (o.at_risk_from is None and states.ORDER.is_open(o.state))
-    ]
-    if not rolled:
-        return tree, rolled
-    ids = rolled
-    for item in await session.execute(
-        select(i.id, i.order_id, i.parent_id, i.state, i.fulfillment).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
-    ):
-        await turns.take()
-        tree.items[item.order_id].append(item)
+    rolled = [o.id for o in orders if o.id not in in_step or (o.at_risk_from is None and states.ORDER.is_open(o.state))]
+    to_roll = set(rolled)
+    worked = [o.id for o in orders if o.id in to_roll or forecasts.due(o, uow.now)]
+    if worked:
+        await _read_activities(uow, tree, worked, turns)
+    if rolled:
+        await _read_roll_up(uow, tree, rolled, turns)
+    return tree, worked, rolled
+
+
+async def _read_activities(uow: UnitOfWork, tree: Tree, ids: list[int], turns: Turns) -> None:
+    """These orders' activities, their predecessors and the party orders they wait on, into ``tree``."""
+    session, dialect = uow.session, uow.dialect
+    a, d = table_of(Activity).c, table_of(ActivityDependency).c
     # The activities with their predecessors, in one read: an activity's row once per predecessor.
-    d = table_of(ActivityDependency)
     for activity in await session.execute(
         select(
             a.id,
@@ -156,11 +158,11 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], tu
             a.actual_start,
             a.actual_end,
             a.expected_end,
-            d.c.predecessor_id,
+            d.predecessor_id,
         )
-        .outerjoin(d, d.c.activity_id == a.id)
+        .outerjoin(table_of(ActivityDependency), d.activity_id == a.id)
         .where(in_ids(a.order_id, ids, dialect))
-        .order_by(a.id, d.c.predecessor_id)
+        .order_by(a.id, d.predecessor_id)
     ):
         await turns.take()
         listed = tree.activities[activity.order_id]
@@ -168,11 +170,7 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], tu
             listed.append(activity)
         if activity.predecessor_id is not None:
             tree.preds[activity.id].append(activity.predecessor_id)
-    for order_id, activities in tree.activities.items():
-        await turns.take()
-        tree.units[order_id] += [work.activity_unit(act) for act in activities]
-    with_party_orders = any(tree.party_orders.get(oid) for oid in ids)
-    if with_party_orders:  # only an order with party orders has activities waiting on them
+    if any(tree.party_orders.get(oid) for oid in ids):  # only an order with party orders has activities waiting on them
         w = table_of(ActivityPartyDependency).c
         for activity_id, party_order_id in await session.execute(
             select(w.activity_id, w.party_order_id)
@@ -181,10 +179,24 @@ async def _read(uow: UnitOfWork, ids: Sequence[int], in_step: frozenset[int], tu
             .order_by(w.activity_id, w.party_order_id)
         ):
             tree.waits[activity_id].append(party_order_id)
-    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if with_party_orders else [])
+
+
+async def _read_roll_up(uow: UnitOfWork, tree: Tree, ids: list[int], turns: Turns) -> None:
+    """What rolling these orders up reads besides their activities (read already): their items and
+    every unit of their work, into ``tree``."""
+    session, dialect = uow.session, uow.dialect
+    i = table_of(OrderItem).c
+    for item in await session.execute(
+        select(i.id, i.order_id, i.parent_id, i.state, i.fulfillment).where(in_ids(i.order_id, ids, dialect)).order_by(i.id)
+    ):
+        await turns.take()
+        tree.items[item.order_id].append(item)
+    for oid in ids:
+        await turns.take()
+        tree.units[oid] += [work.activity_unit(act) for act in tree.activities.get(oid, ())]
+    kinds = [work.SERVICE_ORDER_REQUESTS] + ([PARTY_ORDERS] if any(tree.party_orders.get(oid) for oid in ids) else [])
     for unit in await work.units_of(session, kinds, ids, dialect):
         tree.units[unit.order_id].append(unit)
-    return tree, rolled
 
 
 def _roll_up_items(items: list[AnyRow], units: list[work.WorkUnit], moves: Moves) -> dict[int, str]:
@@ -258,14 +270,14 @@ def _settle_dates(order: AnyRow, tree: Tree, moves: Moves) -> None:
 
 
 async def _at_risk_marks(
-    uow: UnitOfWork, tree: Tree, moves: Moves, read: Collection[int], policy: Policy, turns: Turns
+    uow: UnitOfWork, tree: Tree, moves: Moves, rolled: Collection[int], policy: Policy, turns: Turns
 ) -> list[dict[str, Any]]:
-    """The open ``read`` orders' at-risk instants that moved (bookkeeping for the rule, as its check
+    """The open ``rolled`` orders' at-risk instants that moved (bookkeeping for the rule, as its check
     time is: no event), as rows for ``_store_marks``; reads nothing but the parties' names."""
     book = policy.calendars
     names: dict[int, str | None] = {}
     if book.parties:  # a party's name matters only when some party has a calendar of its own
-        party_of = {po.id: po.party_id for oid in read for po in tree.party_orders[oid]}
+        party_of = {po.id: po.party_id for oid in rolled for po in tree.party_orders[oid]}
         if party_of:
             p = table_of(Party).c
             rows = await uow.session.execute(
@@ -275,7 +287,7 @@ async def _at_risk_marks(
             names = {poid: by_id.get(pid) for poid, pid in party_of.items()}
     marks = []
     for order in tree.orders:
-        if order.id not in read or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
+        if order.id not in rolled or not states.ORDER.is_open(order.state) or order.id in moves.cancelled:
             continue
         await turns.take()
         oid = order.id
@@ -368,12 +380,12 @@ async def _lower_closed(uow: UnitOfWork, tree: Tree) -> None:
             change_escalation(uow, po, 0, reason=f"closed: the party order is {po.state}")
 
 
-def _forecast_inputs(tree: Tree, moves: Moves, rolled: Collection[int]) -> list[forecasts.OrderWork]:
+def _forecast_inputs(tree: Tree, moves: Moves, read: Collection[int]) -> list[forecasts.OrderWork]:
     """The open orders' work as the forecast reads it (party orders with the needed-by dates just settled);
-    only the ``rolled`` orders, whose work was read."""
+    only the ``read`` orders, whose work was read."""
     found = []
     for order in tree.orders:
-        if not states.ORDER.is_open(order.state) or order.id in moves.cancelled or order.id not in rolled:
+        if not states.ORDER.is_open(order.state) or order.id in moves.cancelled or order.id not in read:
             continue
         found.append(
             forecasts.OrderWork(
@@ -405,20 +417,20 @@ def reconciler(policy: Policy) -> Reconciler:
 
 async def _settled_tree(
     uow: UnitOfWork, ids: list[int], in_step: frozenset[int], turns: Turns
-) -> tuple[Tree, frozenset[int], Moves]:
-    """Steps 1-3 as computation: the orders' tree, the ids of those whose work was read, and what
-    rolling it up moves (nothing is written)."""
-    tree, rolled = await _read(uow, ids, in_step, turns)
-    read = frozenset(rolled)
+) -> tuple[Tree, frozenset[int], frozenset[int], Moves]:
+    """Steps 1-3 as computation: the orders' tree, the ids of those whose work was read, of those
+    rolled up (some of them), and what rolling them up moves (nothing is written)."""
+    tree, worked, rolled = await _read(uow, ids, in_step, turns)
+    to_roll = frozenset(rolled)
     moves = Moves()
     for order in tree.orders:
-        if not states.ORDER.is_open(order.state) or order.id not in read:
+        if not states.ORDER.is_open(order.state) or order.id not in to_roll:
             continue
         await turns.take()
         item_states = _roll_up_items(tree.items[order.id], tree.units[order.id], moves)
         _settle_dates(order, tree, moves)
         _settle_order_state(order, item_states, tree, moves)
-    return tree, read, moves
+    return tree, frozenset(worked), to_roll, moves
 
 
 @dataclass
@@ -537,8 +549,8 @@ async def begin_prepare(
     seq = await last_sequence(uow.session)  # before the reads: a change committed later numbers after it
     turns = Turns(gate=uow.db.writes)  # it locks nothing: this process's writes go first
     steady = frozenset(in_step)
-    tree, read, moves = await _settled_tree(uow, ids, steady, turns)
-    at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
+    tree, read, rolled, moves = await _settled_tree(uow, ids, steady, turns)
+    at_risk = await _at_risk_marks(uow, tree, moves, rolled, policy, turns)
     drawing = await forecasts.begin_drafts(uow, _forecast_inputs(tree, moves, read), policy, turns, pool)
     return Prepared(tuple(ids), steady, seq, tree, read, moves, at_risk, drawing)
 
@@ -558,9 +570,9 @@ async def reconcile(
     ``sweep``: store every row's next jeopardy check time as well (see ``app/jeopardy/candidates.py``).
     ``in_step``: orders whose work is known unchanged since they were last reconciled (a sweep's
     orders that only time has reached): steps 1-4 read only the rows' data, never the clock, so
-    they would move nothing, and their items and work are not read (unless their forecast is due:
-    drawing it reads their work); their levels and escalation are
-    settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
+    they would move nothing: they are not rolled up, and their items and work are not read (but for
+    the activities of those whose forecast is due: drawing it reads them); their levels and
+    escalation are settled like the others' (``tests/test_sweep_time_only.py`` compares both ways).
     ``prepared``: this reconciliation computed ahead (``begin_prepare``): used where it still holds,
     and its forecasts wherever an order's inputs are still those they were drawn from.
     """
@@ -588,10 +600,10 @@ async def reconcile(
         # before the levels: a rule reads the forecast
         await _store_marks(uow, prepared.at_risk, await forecasts.store(uow, prepared.drafts))
     else:
-        tree, read, moves = await _settled_tree(uow, ids, steady, turns)
+        tree, read, rolled, moves = await _settled_tree(uow, ids, steady, turns)
         await _apply(uow, moves, tree)
         await uow.session.flush()
-        at_risk = await _at_risk_marks(uow, tree, moves, read, policy, turns)
+        at_risk = await _at_risk_marks(uow, tree, moves, rolled, policy, turns)
         await _store_marks(uow, at_risk, await forecasts.refresh(uow, _forecast_inputs(tree, moves, read), policy, turns, drafts))
     watched = {("order", o.id): (o.id, o.jeopardy_level) for o in tree.orders}
     watched.update((("partyOrder", p.id), (p.order_id, p.jeopardy_level)) for ps in tree.party_orders.values() for p in ps)
