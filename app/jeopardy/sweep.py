@@ -6,7 +6,8 @@ in id order and reconciles them like any write does (``app/consistency.py``, als
 rows' next check times), records the events and moves the mark, so a writer waits for one batch at
 most and a sweep cut short is resumed by the next. What the reconciliation computes is prepared
 before the batch locks (``consistency.begin_prepare``: reads, roll-up, forecasts, the draws by a
-worker process while the batch before writes), so the locks are held for the writing.
+worker process while the batch before writes and the batch after is read), so the locks are held
+for the writing.
 """
 
 from __future__ import annotations
@@ -106,11 +107,12 @@ async def run(
 
     Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
     rows' levels, next check times and escalations), record the events, move the mark. Its orders
-    are read, rolled up and forecast before, outside it (``consistency.begin_prepare``), while the
-    batch before writes, its forecasts drawn by ``pool``'s worker processes when it has any: the
-    locks are held for the writing only, unless a writer changed one of the orders in between. A writer
-    waits for one batch at most; a sweep cut short between batches is resumed by the next. ``progress`` hears the orders left after the plan (and None) and
-    after each committed batch (and the orders it examined).
+    are read, rolled up and forecast before, outside it (``consistency.begin_prepare``), before the
+    batch before writes, its forecasts drawn by ``pool``'s worker processes when it has any while
+    that one writes and the next is read: the locks are held for the writing only, unless a writer
+    changed one of the orders in between. A writer waits for one batch at most; a sweep cut short
+    between batches is resumed by the next. ``progress`` hears the orders left after the plan (and
+    None) and after each committed batch (and the orders it examined).
     """
     out = SweepOutcome()
     async with tx.reading() as session:
@@ -127,16 +129,17 @@ async def run(
         progress(remaining, None)
     size, start = batch_orders, 0
     batch = ids[:size]  # one batch at least, if empty: it moves the mark
-    preparing = await _prepare(tx, policy, plan, batch, pool)
+    preparing = current = await _prepare(tx, policy, plan, batch, pool)
     try:
         while True:
             began = time.perf_counter()
-            prepared = await preparing.done(policy, Turns(gate=tx.writes()))  # before its locks: this process's writes go first
             after = start + len(batch)
             last = after >= len(ids)
-            if not last:  # the next batch is read now, and its forecasts drawn by the worker processes while this one writes
-                following = ids[after : after + size]
+            current = preparing
+            if not last:  # the next batch is read now, while this one's forecasts are drawn by the worker processes
+                following = ids[after : after + size]  # (and its own while this one writes)
                 preparing = await _prepare(tx, policy, plan, following, pool)
+            prepared = await current.done(policy, Turns(gate=tx.writes()))  # before its locks: this process's writes go first
             locking = time.perf_counter()
             async with tx.batch(prepared.now) as uow:
                 if uow is None:  # no longer the leader: whoever leads now resumes from the mark
@@ -164,7 +167,8 @@ async def run(
             if last:
                 break
             start, batch = after, following
-    except BaseException:  # its next batch's draws are not wanted any more
+    except BaseException:  # the draws of its batches to come are not wanted any more
+        current.abandon()
         preparing.abandon()
         raise
     return out
