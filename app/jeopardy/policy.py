@@ -257,8 +257,9 @@ async def escalations_due(
                 query = query.where(col(o.priority).in_(sorted(rule.priorities)))
             if rule.customers:
                 query = query.where(col(o.customer_id).in_(sorted(rule.customers)))
-            if order_ids is not None:
-                query = query.where(in_ids(col(o.id), order_ids, session.bind.dialect.name if session.bind else "sqlite"))
+            if order_ids is not None:  # a party order's own column: its index finds the batch's few
+                of_order = col(PartyOrder.order_id) if rule.applies_to == PARTY_ORDER else col(o.id)
+                query = query.where(in_ids(of_order, order_ids, session.bind.dialect.name if session.bind else "sqlite"))
             parts.append(query.add_columns(literal(n).label("rule")))
     if not parts:
         return []
