@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from app.auth import Role, create_token
 from app.clock import SystemClock
-from bench.common import ROOT, NotReady, app_env, pg_schema, table, uvicorn
+from bench.common import ROOT, NotReady, app_env, percentile, pg_schema, table, uvicorn
 from tests.launcher import free_port
 
 NOTE = "mutation($id: ID!, $t: String!) { addOrderNote(orderId: $id, text: $t) { id } }"
@@ -113,11 +113,6 @@ def deliver_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 async def backlog(
