@@ -149,6 +149,17 @@ async def forecasts_drawn_at(db: Database, when: datetime) -> int:
         ).scalar_one()
 
 
+async def server_settings(db: Database) -> str:
+    """What of the server's configuration the figures depend on: at 1M orders a batch's rows are
+    mostly outside a default buffer pool, and without autovacuum the check-time indexes keep the
+    entries of every row version a sweep replaced."""
+    async with db.read() as session:
+        buffers, autovacuum = (
+            await session.execute(text("SELECT current_setting('shared_buffers'), current_setting('autovacuum')"))
+        ).one()
+    return f"shared_buffers {buffers}, autovacuum {autovacuum}"
+
+
 def batching(word: str) -> tuple[int, float]:
     """A way of sweeping: ``one`` (one transaction), ``N`` (batches of N orders) or ``N@S`` (batches of
     at most N orders, each sized to take about S seconds, as the service sweeps by default)."""
@@ -188,6 +199,7 @@ async def main(args: argparse.Namespace) -> list[str]:
             await stack.enter_async_context(pg_schema(f"bench_sweep_{way}", keep=bool(os.environ.get("BENCH_KEEP_SCHEMAS"))))
             for way in ways
         ]
+        server = await server_settings(schemas[0][0])
         writers = [Database(db.url, schema=schema, pool_size=4) for db, schema in schemas]
         for writer, (db, _) in zip(writers, schemas, strict=True):
             writer.writes = db.writes  # one process: the sweep gives way to these writes too
@@ -265,9 +277,10 @@ async def main(args: argparse.Namespace) -> list[str]:
                 row[5] = f"{settled[(size, n)] / base:.2f}×"
             have = size
     title = (
-        f"Jeopardy sweep (PostgreSQL): {args.items} items per order, each with an activity; a note on a random order every "
-        "100 ms during the settling sweep; time moves until rows of 0.1% of the open orders pass a date that changes their level; "
-        f"forecasts drawn by {args.forecast_processes or 'no'} worker process{'' if args.forecast_processes == 1 else 'es'}"
+        f"Jeopardy sweep (PostgreSQL, {server}): {args.items} items per order, each with an "
+        "activity; a note on a random order every 100 ms during the settling sweep; time moves until rows of 0.1% of the open "
+        "orders pass a date that changes their level; forecasts drawn by "
+        f"{args.forecast_processes or 'no'} worker process{'' if args.forecast_processes == 1 else 'es'}"
     )
     return [
         table(
