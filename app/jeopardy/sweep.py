@@ -112,9 +112,9 @@ async def run(
 
     Each batch is one short transaction: lock its orders in id order, reconcile them (storing their
     rows' levels, next check times and escalations), record the events, move the mark. Its orders
-    are read, rolled up and forecast before, outside it (``consistency.begin_prepare``), before the
-    batch before writes, its forecasts drawn by ``pool``'s worker processes when it has any while
-    that one writes and the next is read: the locks are held for the writing only, unless a writer
+    are read, rolled up and forecast outside it (``consistency.begin_prepare``) before the batch
+    ahead of it writes; its forecasts are drawn by ``pool``'s worker processes, when it has any,
+    while that batch writes and the next one is read: the locks are held for the writing only, unless a writer
     changed one of the orders in between. A writer waits for one batch at most; a sweep cut short
     between batches is resumed by the next. ``progress`` hears the orders left after the plan (and
     None) and after each committed batch (and the orders it examined).
